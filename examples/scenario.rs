@@ -1,0 +1,157 @@
+//! Loads a capture-v1 file and writes its report as text, browser HTML, email HTML and JSON.
+//!
+//! ```text
+//! cargo run --release --example scenario -- <capture.json> --source-root <dir> --out <dir> [--bench]
+//! ```
+//!
+//! With `--bench` it also times each operation on that capture and prints one line per
+//! operation: `op=<name> median_us=<x> p90_us=<y> iters=<n>`.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use safe_report::{
+    Capture, ExceptionReporter, FilterContext, Format, ReporterFilter, SafeReporterFilter,
+};
+
+struct Args {
+    capture: PathBuf,
+    source_root: Option<PathBuf>,
+    out: PathBuf,
+    bench: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut capture = None;
+    let mut source_root = None;
+    let mut out = None;
+    let mut bench = false;
+    let mut args = std::env::args_os().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.to_str() {
+            Some("--source-root") => {
+                source_root = Some(PathBuf::from(args.next().ok_or("--source-root needs a directory")?))
+            }
+            Some("--out") => out = Some(PathBuf::from(args.next().ok_or("--out needs a directory")?)),
+            Some("--bench") => bench = true,
+            Some(flag) if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
+            _ if capture.is_none() => capture = Some(PathBuf::from(arg)),
+            _ => return Err(format!("unexpected argument {}", arg.to_string_lossy())),
+        }
+    }
+    Ok(Args {
+        capture: capture.ok_or("missing the capture file")?,
+        source_root,
+        out: out.unwrap_or_else(|| PathBuf::from(".")),
+        bench,
+    })
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("scenario: {message}");
+            eprintln!("usage: scenario <capture.json> [--source-root <dir>] [--out <dir>] [--bench]");
+            return ExitCode::from(2);
+        }
+    };
+    let json = match std::fs::read(&args.capture) {
+        Ok(json) => json,
+        Err(error) => {
+            eprintln!("scenario: cannot read {}: {error}", args.capture.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let capture = match Capture::from_json_slice(&json) {
+        Ok(capture) => capture,
+        Err(error) => {
+            eprintln!("scenario: {}: {error}", args.capture.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut reporter = ExceptionReporter::new(SafeReporterFilter::default());
+    if let Some(root) = &args.source_root {
+        reporter = reporter.source_root(root);
+    }
+    let report = reporter.report(&capture);
+    if let Err(error) = std::fs::create_dir_all(&args.out) {
+        eprintln!("scenario: cannot create {}: {error}", args.out.display());
+        return ExitCode::FAILURE;
+    }
+    for (name, content) in [
+        ("report.txt", reporter.render(&capture, Format::Text)),
+        ("report.html", report.render_html()),
+        ("report-email.html", report.render_email_html()),
+        ("report.json", report.render_json()),
+    ] {
+        let path = args.out.join(name);
+        if let Err(error) = std::fs::write(&path, content) {
+            eprintln!("scenario: cannot write {}: {error}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    if args.bench {
+        bench(&capture, &reporter);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Times `op` after a warm-up: at least 50 iterations and about one second.
+fn measure(name: &str, mut op: impl FnMut()) {
+    for _ in 0..20 {
+        op();
+    }
+    let mut samples = Vec::new();
+    let started = Instant::now();
+    while samples.len() < 50 || (started.elapsed() < Duration::from_secs(1) && samples.len() < 100_000) {
+        let at = Instant::now();
+        op();
+        samples.push(at.elapsed());
+    }
+    samples.sort_unstable();
+    let micros = |d: Duration| d.as_secs_f64() * 1e6;
+    let median = micros(samples[samples.len() / 2]);
+    let p90 = micros(samples[samples.len() * 9 / 10]);
+    println!(
+        "op={name} median_us={median:.1} p90_us={p90:.1} iters={}",
+        samples.len()
+    );
+}
+
+fn bench(capture: &Capture, reporter: &ExceptionReporter) {
+    let filter = SafeReporterFilter::default();
+    let empty = serde_json::Map::new();
+    let settings = capture.settings.as_ref().unwrap_or(&empty);
+    measure("settings", || {
+        let mut cx = FilterContext::new(capture, &filter);
+        black_box(filter.safe_settings(black_box(settings), &mut cx));
+    });
+    if let Some(request) = &capture.request {
+        let body = request.body.as_ref().map(|b| b.as_bytes().to_vec()).unwrap_or_default();
+        measure("post", || {
+            let mut cx = FilterContext::new(capture, &filter);
+            let fields: Vec<(String, String)> = form_urlencoded::parse(black_box(&body))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            black_box(filter.post_parameters(request, &fields, &mut cx));
+        });
+    }
+    measure("data", || {
+        black_box(reporter.report(black_box(capture)));
+    });
+    measure("text", || {
+        black_box(reporter.render(black_box(capture), Format::Text));
+    });
+    measure("html", || {
+        black_box(reporter.report(black_box(capture)).render_html());
+    });
+    measure("email_html", || {
+        black_box(reporter.report(black_box(capture)).render_email_html());
+    });
+    measure("json", || {
+        black_box(reporter.report(black_box(capture)).render_json());
+    });
+}

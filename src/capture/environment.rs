@@ -1,0 +1,67 @@
+//! Where an error happened: executable, versions, target, host, process and time.
+
+use serde::{Deserialize, Serialize};
+
+/// The environment of the process where the error happened.
+///
+/// [`Environment::current`] reads it from the running process; the Rust version and target
+/// are those this crate was compiled with.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Environment {
+    /// The path of the running executable.
+    #[serde(default)]
+    pub executable: Option<String>,
+    /// The application's crate name and version, when the application gave them.
+    #[serde(default)]
+    pub application: Option<String>,
+    /// The version of safe-report.
+    #[serde(default)]
+    pub safe_report_version: Option<String>,
+    /// The `rustc` version the code was compiled with.
+    #[serde(default)]
+    pub rustc_version: Option<String>,
+    /// The target triple.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// The host name.
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// The process id.
+    #[serde(default)]
+    pub pid: Option<u32>,
+    /// The server time when the error was captured.
+    #[serde(default)]
+    pub server_time: Option<jiff::Zoned>,
+}
+
+impl Environment {
+    /// The environment of the running process, now.
+    ///
+    /// ```
+    /// let env = safe_report::Environment::current();
+    /// assert_eq!(env.pid, Some(std::process::id()));
+    /// assert!(env.rustc_version.unwrap().starts_with("rustc "));
+    /// ```
+    pub fn current() -> Self {
+        Self {
+            executable: std::env::current_exe()
+                .ok()
+                .map(|path| path.display().to_string()),
+            application: None,
+            safe_report_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            rustc_version: Some(env!("SAFE_REPORT_RUSTC_VERSION").to_owned()),
+            target: Some(env!("SAFE_REPORT_TARGET").to_owned()),
+            hostname: Some(gethostname::gethostname().to_string_lossy().into_owned()),
+            pid: Some(std::process::id()),
+            server_time: Some(jiff::Zoned::now()),
+        }
+    }
+
+    /// Names the application, typically `concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"))`.
+    #[must_use]
+    pub fn application(mut self, name_and_version: impl Into<String>) -> Self {
+        self.application = Some(name_and_version.into());
+        self
+    }
+}

@@ -1,0 +1,830 @@
+//! Value detectors: secrets found by their shape inside any text, whatever its name.
+//!
+//! Each detector looks for a cheap trigger first (a literal such as `://`, `Bearer`,
+//! `-----BEGIN`, `eyJ`, `AKIA`, a `=` or `:`, a run of digits) and only then checks the exact
+//! shape, so text without triggers costs one pass of a multi-literal search. The checks are
+//! small hand-written scanners around the triggers: general-purpose regexes over every string
+//! of a report would cost far more than the whole report is allowed to.
+
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::Regex;
+
+use super::Rule;
+use super::names::NameRules;
+
+/// A value detector of the default filter; each can be switched off on the builder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Detector {
+    /// `name=value` and `name: value` inside text, where the name matches the name rules.
+    NameValueText,
+    /// Query parameters inside any URL whose names match the name rules (`?access_token=…`).
+    UrlQueryParameter,
+    /// Passwords in URL userinfo (`postgres://user:password@host`); a userinfo without a
+    /// password (a DSN key, a token as user name) is hidden whole.
+    UrlPassword,
+    /// `Bearer …` and `Basic …` credentials.
+    AuthorizationCredential,
+    /// PEM private key blocks.
+    PemPrivateKey,
+    /// Card numbers: 13 to 19 digits, optionally grouped by spaces or dashes, passing Luhn.
+    CardNumber,
+    /// JSON Web Tokens (`eyJ….eyJ….…`).
+    Jwt,
+    /// Well-known key formats: AWS access keys, GitHub, GitLab, npm, Stripe, Slack, Google,
+    /// SendGrid and OpenAI-style keys, Slack webhook paths.
+    KnownKeyFormat,
+}
+
+impl Detector {
+    /// Every detector.
+    pub const ALL: [Detector; 8] = [
+        Detector::NameValueText,
+        Detector::UrlQueryParameter,
+        Detector::UrlPassword,
+        Detector::AuthorizationCredential,
+        Detector::PemPrivateKey,
+        Detector::CardNumber,
+        Detector::Jwt,
+        Detector::KnownKeyFormat,
+    ];
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+/// A set of detectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DetectorSet(u16);
+
+impl DetectorSet {
+    pub(crate) const ALL: DetectorSet = DetectorSet(0xff);
+    pub(crate) const NONE: DetectorSet = DetectorSet(0);
+
+    pub(crate) fn contains(self, detector: Detector) -> bool {
+        self.0 & detector.bit() != 0
+    }
+
+    pub(crate) fn set(&mut self, detector: Detector, on: bool) {
+        if on {
+            self.0 |= detector.bit();
+        } else {
+            self.0 &= !detector.bit();
+        }
+    }
+
+    pub(crate) fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// What kind of text is scanned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKind {
+    /// Any text: messages, values, header values, URLs.
+    Free,
+    /// Source code lines: `name = value` pairs count only when the value is a quoted literal,
+    /// so `let password = form.get("password")` stays readable.
+    Code,
+}
+
+/// A part of a text to hide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) rule: Rule,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Trigger {
+    Scheme,
+    Bearer,
+    Basic,
+    Pem,
+    Jwt,
+    Aws,
+    GitHub,
+    GitHubPat,
+    GitLab,
+    Npm,
+    Stripe,
+    Slack,
+    SlackWebhook,
+    Google,
+    SendGrid,
+    OpenAi,
+}
+
+/// Trigger literals, matched case-sensitively (so the search can use its SIMD prefilter);
+/// the scheme words of authorization credentials are listed in their usual spellings.
+const TRIGGERS: &[(&str, Trigger)] = &[
+    ("://", Trigger::Scheme),
+    ("Bearer", Trigger::Bearer),
+    ("bearer", Trigger::Bearer),
+    ("BEARER", Trigger::Bearer),
+    ("Basic", Trigger::Basic),
+    ("basic", Trigger::Basic),
+    ("BASIC", Trigger::Basic),
+    ("-----BEGIN", Trigger::Pem),
+    ("eyJ", Trigger::Jwt),
+    ("AKIA", Trigger::Aws),
+    ("ASIA", Trigger::Aws),
+    ("ABIA", Trigger::Aws),
+    ("ACCA", Trigger::Aws),
+    ("A3T", Trigger::Aws),
+    ("ghp_", Trigger::GitHub),
+    ("gho_", Trigger::GitHub),
+    ("ghu_", Trigger::GitHub),
+    ("ghs_", Trigger::GitHub),
+    ("ghr_", Trigger::GitHub),
+    ("github_pat_", Trigger::GitHubPat),
+    ("glpat-", Trigger::GitLab),
+    ("npm_", Trigger::Npm),
+    ("sk_live_", Trigger::Stripe),
+    ("rk_live_", Trigger::Stripe),
+    ("sk_test_", Trigger::Stripe),
+    ("rk_test_", Trigger::Stripe),
+    ("whsec_", Trigger::Stripe),
+    ("xox", Trigger::Slack),
+    ("xapp-", Trigger::Slack),
+    ("hooks.slack.com/services/", Trigger::SlackWebhook),
+    ("AIza", Trigger::Google),
+    ("SG.", Trigger::SendGrid),
+    ("sk-", Trigger::OpenAi),
+];
+
+/// The shortest text a URL userinfo can be found in (`a://b:c@d`).
+const MIN_URL_TEXT: usize = 9;
+
+/// The shortest text another trigger-based detector can find something in
+/// (`Basic ` and 8 characters).
+const MIN_TRIGGER_TEXT: usize = 14;
+
+/// The shortest card number.
+const MIN_CARD_DIGITS: usize = 13;
+
+/// Texts up to this long are searched with a plain DFA; longer ones with a SIMD prefilter,
+/// whose start-up cost only pays off on longer texts.
+const SHORT_TEXT: usize = 256;
+
+static TRIGGER_SEARCH: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(TRIGGERS.iter().map(|(literal, _)| literal))
+        .expect("trigger literals are plain")
+});
+
+static TRIGGER_SEARCH_SHORT: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostFirst)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .prefilter(false)
+        .build(TRIGGERS.iter().map(|(literal, _)| literal))
+        .expect("trigger literals are plain")
+});
+
+fn anchored(pattern: &str) -> Regex {
+    Regex::new(&format!("^(?:{pattern})")).expect("detector patterns are valid")
+}
+
+static PEM_BEGIN: LazyLock<Regex> =
+    LazyLock::new(|| anchored(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----"));
+static PEM_END: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----").unwrap());
+static JWT: LazyLock<Regex> =
+    LazyLock::new(|| anchored(r"eyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*"));
+static AWS: LazyLock<Regex> =
+    LazyLock::new(|| anchored(r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}"));
+static GITHUB: LazyLock<Regex> = LazyLock::new(|| anchored(r"gh[pousr]_[A-Za-z0-9]{36,255}"));
+static GITHUB_PAT: LazyLock<Regex> =
+    LazyLock::new(|| anchored(r"github_pat_[A-Za-z0-9_]{22,255}"));
+static GITLAB: LazyLock<Regex> = LazyLock::new(|| anchored(r"glpat-[A-Za-z0-9_-]{20,255}"));
+static NPM: LazyLock<Regex> = LazyLock::new(|| anchored(r"npm_[A-Za-z0-9]{36}"));
+static STRIPE: LazyLock<Regex> = LazyLock::new(|| {
+    anchored(r"(?:[sr]k_(?:live|test)_[A-Za-z0-9]{10,255}|whsec_[A-Za-z0-9+/=]{20,255})")
+});
+static SLACK: LazyLock<Regex> =
+    LazyLock::new(|| anchored(r"(?:xox[abposre]-[A-Za-z0-9-]{10,255}|xapp-[A-Za-z0-9-]{10,255})"));
+static SLACK_WEBHOOK: LazyLock<Regex> =
+    LazyLock::new(|| anchored(r"hooks\.slack\.com/services/[A-Za-z0-9/_-]{8,255}"));
+static GOOGLE: LazyLock<Regex> = LazyLock::new(|| anchored(r"AIza[0-9A-Za-z_-]{35}"));
+static SENDGRID: LazyLock<Regex> =
+    LazyLock::new(|| anchored(r"SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}"));
+static OPENAI: LazyLock<Regex> =
+    LazyLock::new(|| anchored(r"sk-(?:proj-|ant-|svcacct-)?[A-Za-z0-9_-]{32,255}"));
+
+fn is_token_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-'
+}
+
+/// Scans `text` with the enabled detectors and appends the parts to hide to `spans`.
+pub(crate) fn scan(
+    text: &str,
+    kind: TextKind,
+    detectors: DetectorSet,
+    names: &NameRules,
+    substitute: &str,
+    spans: &mut Vec<Span>,
+) {
+    if detectors.is_empty() || text.len() < 3 {
+        return;
+    }
+    let bytes = text.as_bytes();
+    if detectors.contains(Detector::NameValueText) || detectors.contains(Detector::UrlQueryParameter)
+    {
+        scan_pairs(text, kind, detectors, names, substitute, spans);
+    }
+    if detectors.contains(Detector::CardNumber) && bytes.len() >= MIN_CARD_DIGITS {
+        scan_card_numbers(bytes, spans);
+    }
+    if bytes.len() < MIN_TRIGGER_TEXT {
+        if bytes.len() >= MIN_URL_TEXT
+            && detectors.contains(Detector::UrlPassword)
+            && let Some(at) = memchr::memmem::find(bytes, b"://")
+        {
+            url_userinfo(bytes, at, at + 3, spans);
+        }
+        return;
+    }
+    let wants_triggers = detectors.contains(Detector::UrlPassword)
+        || detectors.contains(Detector::AuthorizationCredential)
+        || detectors.contains(Detector::PemPrivateKey)
+        || detectors.contains(Detector::Jwt)
+        || detectors.contains(Detector::KnownKeyFormat);
+    if wants_triggers {
+        let search = if bytes.len() <= SHORT_TEXT {
+            &*TRIGGER_SEARCH_SHORT
+        } else {
+            &*TRIGGER_SEARCH
+        };
+        for found in search.find_iter(bytes) {
+            let (_, trigger) = TRIGGERS[found.pattern().as_usize()];
+            check_trigger(text, found.start(), found.end(), trigger, detectors, spans);
+        }
+    }
+}
+
+fn check_trigger(
+    text: &str,
+    start: usize,
+    end: usize,
+    trigger: Trigger,
+    detectors: DetectorSet,
+    spans: &mut Vec<Span>,
+) {
+    let bytes = text.as_bytes();
+    let boundary_before = start == 0 || !is_token_byte(bytes[start - 1]);
+    let key_format = |regex: &Regex, spans: &mut Vec<Span>| {
+        if !detectors.contains(Detector::KnownKeyFormat) || !boundary_before {
+            return;
+        }
+        if let Some(found) = regex.find(&text[start..]) {
+            let stop = start + found.end();
+            if bytes.get(stop).is_none_or(|&b| !b.is_ascii_alphanumeric()) {
+                spans.push(Span {
+                    start,
+                    end: stop,
+                    rule: Rule::KnownKeyFormat,
+                });
+            }
+        }
+    };
+    match trigger {
+        Trigger::Scheme => {
+            if detectors.contains(Detector::UrlPassword) {
+                url_userinfo(bytes, start, end, spans);
+            }
+        }
+        Trigger::Bearer | Trigger::Basic => {
+            if detectors.contains(Detector::AuthorizationCredential) && boundary_before {
+                credential(bytes, end, matches!(trigger, Trigger::Basic), spans);
+            }
+        }
+        Trigger::Pem => {
+            if detectors.contains(Detector::PemPrivateKey)
+                && let Some(begin) = PEM_BEGIN.find(&text[start..])
+            {
+                let after = start + begin.end();
+                let stop = PEM_END
+                    .find(&text[after..])
+                    .map_or(text.len(), |found| after + found.end());
+                spans.push(Span {
+                    start,
+                    end: stop,
+                    rule: Rule::PemPrivateKey,
+                });
+            }
+        }
+        Trigger::Jwt => {
+            if detectors.contains(Detector::Jwt)
+                && boundary_before
+                && let Some(found) = JWT.find(&text[start..])
+            {
+                spans.push(Span {
+                    start,
+                    end: start + found.end(),
+                    rule: Rule::Jwt,
+                });
+            }
+        }
+        Trigger::Aws => key_format(&AWS, spans),
+        Trigger::GitHub => key_format(&GITHUB, spans),
+        Trigger::GitHubPat => key_format(&GITHUB_PAT, spans),
+        Trigger::GitLab => key_format(&GITLAB, spans),
+        Trigger::Npm => key_format(&NPM, spans),
+        Trigger::Stripe => key_format(&STRIPE, spans),
+        Trigger::Slack => key_format(&SLACK, spans),
+        Trigger::Google => key_format(&GOOGLE, spans),
+        Trigger::SendGrid => key_format(&SENDGRID, spans),
+        Trigger::OpenAi => key_format(&OPENAI, spans),
+        Trigger::SlackWebhook => {
+            if detectors.contains(Detector::KnownKeyFormat)
+                && let Some(found) = SLACK_WEBHOOK.find(&text[start..])
+            {
+                spans.push(Span {
+                    start: start + "hooks.slack.com/services/".len(),
+                    end: start + found.end(),
+                    rule: Rule::KnownKeyFormat,
+                });
+            }
+        }
+    }
+}
+
+/// `scheme://userinfo@host`: hides the password, or the whole userinfo when it has none.
+fn url_userinfo(bytes: &[u8], colon: usize, after: usize, spans: &mut Vec<Span>) {
+    // The scheme must be `[A-Za-z][A-Za-z0-9+.-]*` right before `://`.
+    let mut scheme_start = colon;
+    while scheme_start > 0 {
+        let byte = bytes[scheme_start - 1];
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'.' | b'-') {
+            scheme_start -= 1;
+        } else {
+            break;
+        }
+    }
+    if scheme_start == colon || !bytes[scheme_start].is_ascii_alphabetic() {
+        return;
+    }
+    let authority_end = bytes[after..]
+        .iter()
+        .position(|&b| {
+            matches!(b, b'/' | b'?' | b'#' | b'"' | b'\'' | b'<' | b'>' | b'\\' | b'`')
+                || b.is_ascii_whitespace()
+        })
+        .map_or(bytes.len(), |offset| after + offset);
+    let authority = &bytes[after..authority_end];
+    let Some(at) = memchr::memrchr(b'@', authority) else {
+        return;
+    };
+    let userinfo = &authority[..at];
+    if userinfo.is_empty() {
+        return;
+    }
+    match memchr::memchr(b':', userinfo) {
+        Some(colon) if colon + 1 < userinfo.len() => spans.push(Span {
+            start: after + colon + 1,
+            end: after + at,
+            rule: Rule::UrlPassword,
+        }),
+        Some(_) => {}
+        None => spans.push(Span {
+            start: after,
+            end: after + at,
+            rule: Rule::UrlPassword,
+        }),
+    }
+}
+
+/// `Bearer <token>` / `Basic <base64>` after the scheme word ending at `end`.
+fn credential(bytes: &[u8], end: usize, basic: bool, spans: &mut Vec<Span>) {
+    // The scheme word must end there ("Bearers" is not a scheme) and be followed by blanks.
+    let mut start = end;
+    while start < bytes.len() && matches!(bytes[start], b' ' | b'\t') {
+        start += 1;
+    }
+    if start == end || start == bytes.len() {
+        return;
+    }
+    let mut stop = start;
+    while stop < bytes.len()
+        && (bytes[stop].is_ascii_alphanumeric()
+            || matches!(bytes[stop], b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+    {
+        stop += 1;
+    }
+    while stop < bytes.len() && bytes[stop] == b'=' {
+        stop += 1;
+    }
+    let token = &bytes[start..stop];
+    if token.len() < 8 {
+        return;
+    }
+    // "basic information" is prose, not a credential: require something word-like to be
+    // missing (a digit, an upper-case letter or a symbol of base64).
+    if basic && token.iter().all(u8::is_ascii_lowercase) {
+        return;
+    }
+    spans.push(Span {
+        start,
+        end: stop,
+        rule: Rule::AuthorizationCredential,
+    });
+}
+
+/// Card numbers: 13–19 digits, single spaces or dashes between groups, Luhn-valid.
+///
+/// Every card format starts with a group of at least four digits, so the scan jumps from
+/// one run of four digits to the next (eight bytes at a time) and parses only there.
+fn scan_card_numbers(bytes: &[u8], spans: &mut Vec<Span>) {
+    let mut from = 0;
+    while let Some(run) = next_four_digits(bytes, from) {
+        // Back up to the start of this run of digits.
+        let mut start = run;
+        while start > 0 && bytes[start - 1].is_ascii_digit() {
+            start -= 1;
+        }
+        from = parse_card(bytes, start, spans).max(run + 1);
+    }
+}
+
+/// Parses a possible card number starting at `start`; returns where the digits ended.
+fn parse_card(bytes: &[u8], start: usize, spans: &mut Vec<Span>) -> usize {
+    let boundary =
+        start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'.');
+    let mut digits = [0u8; 19];
+    let mut count = 0usize;
+    let mut end = start;
+    let mut i = start;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        if byte.is_ascii_digit() {
+            if count < digits.len() {
+                digits[count] = byte - b'0';
+            }
+            count += 1;
+            i += 1;
+            end = i;
+        } else if matches!(byte, b' ' | b'-')
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+            && count > 0
+        {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    let boundary_after = bytes.get(end).is_none_or(|b| !b.is_ascii_alphanumeric());
+    if boundary && boundary_after && (13..=19).contains(&count) && luhn(&digits[..count]) {
+        spans.push(Span {
+            start,
+            end,
+            rule: Rule::CardNumber,
+        });
+    }
+    end
+}
+
+const LOW: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// One bit (the low bit of each byte) per ASCII digit byte of `word`.
+fn digit_bits(word: u64) -> u64 {
+    let shifted = word ^ (LOW * 0x30);
+    // High bit set where the low seven bits are 10 or more; no carry crosses a byte.
+    let ten_or_more = (shifted & !HIGH) + LOW * (0x80 - 10);
+    (!(ten_or_more | shifted) & HIGH) >> 7
+}
+
+/// The position of the first run of four consecutive digits at or after `from`.
+fn next_four_digits(bytes: &[u8], mut from: usize) -> Option<usize> {
+    // Windows of 8 bytes advancing by 5 see every run of 4 whole.
+    while from + 8 <= bytes.len() {
+        let word = u64::from_le_bytes(bytes[from..from + 8].try_into().expect("8 bytes"));
+        let digits = digit_bits(word);
+        let runs = digits & (digits >> 8) & (digits >> 16) & (digits >> 24);
+        if runs != 0 {
+            return Some(from + (runs.trailing_zeros() / 8) as usize);
+        }
+        from += 5;
+    }
+    let mut run = 0;
+    for (index, byte) in bytes.iter().enumerate().skip(from) {
+        if byte.is_ascii_digit() {
+            run += 1;
+            if run == 4 {
+                return Some(index - 3);
+            }
+        } else {
+            run = 0;
+        }
+    }
+    None
+}
+
+fn luhn(digits: &[u8]) -> bool {
+    let mut sum = 0u32;
+    for (index, &digit) in digits.iter().rev().enumerate() {
+        let mut value = u32::from(digit);
+        if index % 2 == 1 {
+            value *= 2;
+            if value > 9 {
+                value -= 9;
+            }
+        }
+        sum += value;
+    }
+    sum % 10 == 0
+}
+
+/// `name=value` and `name: value` where the name matches the name rules.
+fn scan_pairs(
+    text: &str,
+    kind: TextKind,
+    detectors: DetectorSet,
+    names: &NameRules,
+    substitute: &str,
+    spans: &mut Vec<Span>,
+) {
+    let bytes = text.as_bytes();
+    for separator in memchr::memchr2_iter(b'=', b':', bytes) {
+        let colon = bytes[separator] == b':';
+        if colon && bytes[separator + 1..].starts_with(b"//") {
+            continue;
+        }
+        // The name: skip blanks and one closing quote, then name characters.
+        let mut name_end = separator;
+        while name_end > 0 && matches!(bytes[name_end - 1], b' ' | b'\t') {
+            name_end -= 1;
+        }
+        if name_end > 0 && matches!(bytes[name_end - 1], b'"' | b'\'') {
+            name_end -= 1;
+        }
+        let mut name_start = name_end;
+        while name_start > 0 && name_end - name_start < 100 {
+            let byte = bytes[name_start - 1];
+            if byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-' | b'.' | b'[' | b']') {
+                name_start -= 1;
+            } else {
+                break;
+            }
+        }
+        if name_start == name_end {
+            continue;
+        }
+        let in_url = name_start > 0 && matches!(bytes[name_start - 1], b'?' | b'&' | b';');
+        let rule = if in_url && !colon {
+            if !detectors.contains(Detector::UrlQueryParameter) {
+                continue;
+            }
+            Rule::UrlQueryParameter
+        } else {
+            if !detectors.contains(Detector::NameValueText) {
+                continue;
+            }
+            Rule::NameValueText
+        };
+        let name = &text[name_start..name_end];
+        let sensitive = names.check(name).is_some()
+            || (kind == TextKind::Code
+                && !colon
+                && code_target_is_sensitive(text, name_start, names));
+        if !sensitive {
+            continue;
+        }
+        // The value: skip blanks; a quoted value runs to its closing quote.
+        let mut start = separator + 1;
+        while start < bytes.len() && matches!(bytes[start], b' ' | b'\t') {
+            start += 1;
+        }
+        if start >= bytes.len() {
+            continue;
+        }
+        let end = match bytes[start] {
+            quote @ (b'"' | b'\'') => {
+                start += 1;
+                let close = memchr::memchr2(quote, b'\n', &bytes[start..])
+                    .map_or(bytes.len(), |offset| start + offset);
+                close
+            }
+            _ if kind == TextKind::Code => continue,
+            _ if colon => {
+                let mut stop = bytes[start..]
+                    .iter()
+                    .position(|&b| matches!(b, b'\n' | b'\r' | b',' | b';' | b'"' | b'\'' | b'<' | b'>' | b'}' | b']' | b')'))
+                    .map_or(bytes.len(), |offset| start + offset);
+                while stop > start && matches!(bytes[stop - 1], b' ' | b'\t') {
+                    stop -= 1;
+                }
+                stop
+            }
+            _ => bytes[start..]
+                .iter()
+                .position(|&b| {
+                    b.is_ascii_whitespace()
+                        || matches!(b, b'&' | b';' | b',' | b'"' | b'\'' | b'<' | b'>' | b')' | b'}' | b']' | b'|')
+                })
+                .map_or(bytes.len(), |offset| start + offset),
+        };
+        if end <= start || &text[start..end] == substitute {
+            continue;
+        }
+        spans.push(Span { start, end, rule });
+    }
+}
+
+/// In code, `const API_KEY: &str = "…"` assigns to `API_KEY`, not to the type before `=`:
+/// any identifier of the statement's left-hand side counts.
+fn code_target_is_sensitive(text: &str, before: usize, names: &NameRules) -> bool {
+    let bytes = text.as_bytes();
+    let mut start = before;
+    while start > 0
+        && before - start < 200
+        && !matches!(bytes[start - 1], b';' | b'{' | b'}' | b'(' | b'\n')
+    {
+        start -= 1;
+    }
+    text[start..before]
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|word| !word.is_empty() && names.check(word).is_some())
+}
+
+/// Sorts and merges overlapping spans; a merged span keeps the rule of its first part.
+pub(crate) fn merge(spans: &mut Vec<Span>) {
+    if spans.len() < 2 {
+        return;
+    }
+    spans.sort_by_key(|span| (span.start, std::cmp::Reverse(span.end)));
+    let mut merged: Vec<Span> = Vec::with_capacity(spans.len());
+    for span in spans.drain(..) {
+        match merged.last_mut() {
+            Some(last) if span.start < last.end => last.end = last.end.max(span.end),
+            _ => merged.push(span),
+        }
+    }
+    *spans = merged;
+}
+
+/// `text` with each span replaced by `substitute`; spans must be merged.
+pub(crate) fn apply(text: &str, spans: &[Span], substitute: &str) -> String {
+    let mut out = String::with_capacity(text.len() + spans.len() * substitute.len());
+    let mut at = 0;
+    for span in spans {
+        // Spans come from byte scans; keep cuts on character boundaries.
+        let start = floor_char_boundary(text, span.start.max(at));
+        let end = ceil_char_boundary(text, span.end);
+        out.push_str(&text[at..start]);
+        out.push_str(substitute);
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+fn floor_char_boundary(text: &str, mut index: usize) -> usize {
+    while !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+fn ceil_char_boundary(text: &str, mut index: usize) -> usize {
+    while index < text.len() && !text.is_char_boundary(index) {
+        index += 1;
+    }
+    index.min(text.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::names::{NameRuleConfig, NameRules};
+    use super::*;
+
+    const SUB: &str = "********************";
+
+    fn scrub(text: &str) -> String {
+        scrub_kind(text, TextKind::Free)
+    }
+
+    fn scrub_kind(text: &str, kind: TextKind) -> String {
+        let names = NameRules::new(&NameRuleConfig::default());
+        let mut spans = Vec::new();
+        scan(text, kind, DetectorSet::ALL, &names, SUB, &mut spans);
+        merge(&mut spans);
+        apply(text, &spans, SUB)
+    }
+
+    #[test]
+    fn url_passwords_are_hidden_and_user_names_kept() {
+        assert_eq!(
+            scrub("postgres://shop:hunter2-db-pass@db.internal/shop"),
+            format!("postgres://shop:{SUB}@db.internal/shop")
+        );
+        assert_eq!(
+            scrub("redis://:pw-123456@cache:6379/0"),
+            format!("redis://:{SUB}@cache:6379/0")
+        );
+        assert_eq!(
+            scrub("https://abcdef0123@o1.ingest.example.io/45"),
+            format!("https://{SUB}@o1.ingest.example.io/45")
+        );
+        assert_eq!(scrub("https://example.com/a@b"), "https://example.com/a@b");
+    }
+
+    #[test]
+    fn query_parameters_and_pairs_with_sensitive_names_are_hidden() {
+        assert_eq!(
+            scrub("GET /x?utm=1&access_token=abc123&ref=cart"),
+            format!("GET /x?utm=1&access_token={SUB}&ref=cart")
+        );
+        assert_eq!(
+            scrub("POST https://api/v1?key=S3CR3T returned 502"),
+            format!("POST https://api/v1?key={SUB} returned 502")
+        );
+        assert_eq!(
+            scrub("replay api_key=abc.def.ghi..."),
+            format!("replay api_key={SUB}")
+        );
+        assert_eq!(
+            scrub("Authorization: Bearer abc\nnext"),
+            format!("Authorization: {SUB}\nnext")
+        );
+        assert_eq!(
+            scrub(r#"{"password": "hunter2", "user": "bob"}"#),
+            format!(r#"{{"password": "{SUB}", "user": "bob"}}"#)
+        );
+        assert_eq!(scrub("order=42 city: Berlin"), "order=42 city: Berlin");
+    }
+
+    #[test]
+    fn code_lines_hide_only_quoted_literals() {
+        assert_eq!(
+            scrub_kind("let password = form.get(\"password\");", TextKind::Code),
+            "let password = form.get(\"password\");"
+        );
+        assert_eq!(
+            scrub_kind("const API_KEY: &str = \"abc123\";", TextKind::Code),
+            format!("const API_KEY: &str = \"{SUB}\";")
+        );
+    }
+
+    #[test]
+    fn bearer_and_basic_credentials_are_hidden() {
+        assert_eq!(
+            scrub("sent Bearer eyXabc.def-ghi to upstream"),
+            format!("sent Bearer {SUB} to upstream")
+        );
+        assert_eq!(
+            scrub("basic dXNlcjpwYXNzd29yZA== ok"),
+            format!("basic {SUB} ok")
+        );
+        assert_eq!(scrub("basic information"), "basic information");
+    }
+
+    #[test]
+    fn card_numbers_pass_luhn_and_other_numbers_stay() {
+        assert_eq!(scrub("card 4111 1111 1111 1111."), format!("card {SUB}."));
+        assert_eq!(scrub("card 4111-1111-1111-1111"), format!("card {SUB}"));
+        assert_eq!(scrub("4111111111111111"), SUB);
+        assert_eq!(scrub("4111111111111112"), "4111111111111112");
+        assert_eq!(scrub("id 5f0c6a1e-8f1b-4c5e"), "id 5f0c6a1e-8f1b-4c5e");
+        assert_eq!(scrub("+49 30 1234567"), "+49 30 1234567");
+    }
+
+    #[test]
+    fn jwts_pem_keys_and_key_formats_are_hidden() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl";
+        assert_eq!(scrub(&format!("t={jwt}")), format!("t={SUB}"));
+        assert_eq!(scrub(&format!("token {jwt} end")), format!("token {SUB} end"));
+        let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIabc\n-----END RSA PRIVATE KEY-----";
+        assert_eq!(scrub(&format!("k\n{pem}\nrest")), format!("k\n{SUB}\nrest"));
+        assert_eq!(
+            scrub("-----BEGIN PRIVATE KEY-----\nMIIabc truncated"),
+            SUB.to_string()
+        );
+        assert_eq!(scrub("id AKIAIOSFODNN7EXAMPLE."), format!("id {SUB}."));
+        assert_eq!(
+            scrub(&format!("gh ghp_{}", "a".repeat(36))),
+            format!("gh {SUB}")
+        );
+        assert_eq!(
+            scrub("stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
+            format!("stripe {SUB}")
+        );
+        assert_eq!(
+            scrub("slack xoxb-123456789012-abcdefghij"),
+            format!("slack {SUB}")
+        );
+        assert_eq!(scrub("a task-runner"), "a task-runner");
+    }
+
+    #[test]
+    fn multibyte_text_is_cut_on_character_boundaries() {
+        let text = "пароль password=секрет и всё";
+        assert_eq!(scrub(text), format!("пароль password={SUB} и всё"));
+    }
+}

@@ -1,0 +1,539 @@
+//! The filter: the one choke point between a [`Capture`] and every output.
+//!
+//! [`ReporterFilter`] is the pluggable part (Django's `SafeExceptionReporterFilter`): its
+//! primitives say what the substitute is, which names are sensitive, whether the filter is
+//! active and how free text is scrubbed; its section methods apply them to settings,
+//! headers, cookies, GET and POST parameters, JSON bodies and frame variables. Override a
+//! primitive to change a rule everywhere, or a section method to change one section.
+//!
+//! [`SafeReporterFilter`] is the default. Beyond Django, and each switchable on its builder,
+//! it applies the name rules to GET parameters, POST fields, JSON keys and keys nested in
+//! variables; knows more sensitive terms; runs value detectors on every string; hides a
+//! value hidden by name anywhere wherever else it appears; and never shows the length of a
+//! hidden value.
+//!
+//! ```
+//! use safe_report::{Capture, ExceptionReporter, Frame, SafeReporterFilter};
+//!
+//! let filter = SafeReporterFilter::builder()
+//!     .substitute("[hidden]")
+//!     .sensitive_term("pin")
+//!     .build();
+//! let capture = Capture::error("E", "boom")
+//!     .with_frame(Frame::new("app::f", "src/f.rs", 1).var("card_pin", "1234"));
+//! let report = ExceptionReporter::new(filter).report(&capture);
+//! assert_eq!(report.frames()[0].vars[0].value, "\"[hidden]\"");
+//! ```
+
+mod detect;
+mod names;
+mod rules;
+mod safe;
+
+pub use detect::{Detector, TextKind};
+pub use names::{DEFAULT_SESSION_COOKIE_NAME, DJANGO_TERMS, EXTENDED_TERMS, EXTENDED_WORDS};
+pub use rules::{RedactionSummary, Rule};
+pub use safe::{SafeReporterFilter, SafeReporterFilterBuilder};
+
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Value};
+
+use crate::capture::{Capture, Frame, RequestInfo, SensitiveNames};
+
+/// Django's `cleansed_substitute`: exactly 20 asterisks, whatever the hidden value's length.
+pub const DEFAULT_SUBSTITUTE: &str = "********************";
+
+/// Values nested deeper than this are replaced by the substitute (fail closed).
+pub const MAX_DEPTH: usize = 64;
+
+/// Hidden values shorter than this (in characters) are not looked up elsewhere in the
+/// report: short values such as `42` or `admin` would hide ordinary text.
+pub const REVERSE_LOOKUP_MIN_CHARS: usize = 8;
+
+/// State shared by the filter's section methods while one report is built: whether the
+/// filter is active, the redaction counts, and the values hidden so far.
+#[derive(Debug)]
+pub struct FilterContext<'a> {
+    capture: &'a Capture,
+    active: bool,
+    summary: RedactionSummary,
+    hidden: Vec<String>,
+    collect_hidden: bool,
+    post_field_names: Vec<String>,
+}
+
+impl<'a> FilterContext<'a> {
+    /// A context for filtering `capture` with `filter`.
+    pub fn new(capture: &'a Capture, filter: &dyn ReporterFilter) -> Self {
+        Self {
+            capture,
+            active: filter.is_active(capture),
+            summary: RedactionSummary::default(),
+            hidden: Vec::new(),
+            collect_hidden: filter.reverse_lookup(),
+            post_field_names: Vec::new(),
+        }
+    }
+
+    /// The capture being filtered.
+    pub fn capture(&self) -> &'a Capture {
+        self.capture
+    }
+
+    /// Whether POST parameters and frame variables declared sensitive are hidden
+    /// (Django's `is_active`: debug is off).
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
+    /// The counts so far.
+    pub fn summary(&self) -> &RedactionSummary {
+        &self.summary
+    }
+
+    /// Counts one value hidden by `rule`.
+    pub fn count(&mut self, rule: Rule) {
+        self.summary.add(rule);
+    }
+
+    /// Hides `value` because of `rule`: counts it, remembers it for the reverse lookup and
+    /// returns the substitute.
+    ///
+    /// A hidden text or number is remembered whole. Inside a hidden map or list (a whole
+    /// `ctx` declared sensitive, say) only the leaves that look like secrets are remembered
+    /// (8+ characters with letters and digits, no spaces): ordinary leaves such as a city
+    /// or an origin URL would otherwise disappear from the rest of the report.
+    pub fn hide(&mut self, rule: Rule, value: &Value, substitute: &str) -> Value {
+        self.count(rule);
+        self.remember_hidden(value, substitute);
+        Value::String(substitute.to_owned())
+    }
+
+    /// Hides a text value because of `rule` (see [`hide`](Self::hide)).
+    pub fn hide_text(&mut self, rule: Rule, text: &str, substitute: &str) -> Value {
+        self.count(rule);
+        self.remember(text, substitute);
+        Value::String(substitute.to_owned())
+    }
+
+    /// Remembers a hidden value for the reverse lookup without counting it (for values a
+    /// rendering leaves out but whose secrets must still be hidden elsewhere).
+    pub fn remember_hidden(&mut self, value: &Value, substitute: &str) {
+        if self.collect_hidden {
+            match value {
+                Value::String(text) => self.remember(text, substitute),
+                Value::Number(number) => self.remember(&number.to_string(), substitute),
+                Value::Array(_) | Value::Object(_) => {
+                    self.remember_secret_like_leaves(value, substitute, 0)
+                }
+                Value::Null | Value::Bool(_) => {}
+            }
+        }
+    }
+
+    /// Remembers a secret found in text so that it is hidden wherever else it appears.
+    pub fn remember(&mut self, secret: &str, substitute: &str) {
+        if !self.collect_hidden {
+            return;
+        }
+        let secret = secret.trim();
+        if secret.chars().count() < REVERSE_LOOKUP_MIN_CHARS || secret == substitute {
+            return;
+        }
+        self.hidden.push(secret.to_owned());
+        // "Bearer abc…", "Basic abc…": the credential also travels without its scheme.
+        if let Some((scheme, credential)) = secret.split_once(' ')
+            && !scheme.is_empty()
+            && scheme.bytes().all(|b| b.is_ascii_alphabetic())
+            && !credential.contains(' ')
+        {
+            self.remember(credential, substitute);
+        }
+    }
+
+    fn remember_secret_like_leaves(&mut self, value: &Value, substitute: &str, depth: usize) {
+        if depth > MAX_DEPTH || self.hidden.len() > 100_000 {
+            return;
+        }
+        match value {
+            Value::String(text) if looks_secret(text) => self.remember(text, substitute),
+            Value::Array(items) => {
+                for item in items {
+                    self.remember_secret_like_leaves(item, substitute, depth + 1);
+                }
+            }
+            Value::Object(map) => {
+                for item in map.values() {
+                    self.remember_secret_like_leaves(item, substitute, depth + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(crate) fn set_post_field_names(&mut self, names: Vec<String>) {
+        self.post_field_names = names;
+    }
+
+    /// Names of the request's POST fields (for hiding declared-sensitive fields in copies of
+    /// the POST data held by frame variables).
+    pub fn post_field_names(&self) -> &[String] {
+        &self.post_field_names
+    }
+
+    pub(crate) fn into_parts(self) -> (RedactionSummary, Vec<String>) {
+        (self.summary, self.hidden)
+    }
+}
+
+/// A reporter filter: decides what of a [`Capture`] may be shown (Django's
+/// `SafeExceptionReporterFilter`).
+///
+/// Implement the primitives (`sensitive_name`, and optionally `substitute`, `is_active`,
+/// `scrub_text`) to get Django's section semantics with your rules; override a section
+/// method to change one section. A filter that returns values unfiltered (Django's test
+/// `UnsafeExceptionReporterFilter`) is possible, and is the implementer's responsibility.
+///
+/// ```
+/// use regex::Regex;
+/// use safe_report::{Capture, ExceptionReporter, ReporterFilter, Rule};
+///
+/// /// Django's CustomExceptionReporterFilter from its test suite.
+/// struct Custom(Regex);
+///
+/// impl ReporterFilter for Custom {
+///     fn substitute(&self) -> &str {
+///         "XXXXXXXXXXXXXXXXXXXX"
+///     }
+///     fn sensitive_name(&self, name: &str) -> Option<Rule> {
+///         self.0.is_match(name).then_some(Rule::NamePattern)
+///     }
+/// }
+///
+/// let filter = Custom(Regex::new("(?i)PASS|DATABASE").unwrap());
+/// let capture = Capture::error("E", "x").with_settings(&serde_json::json!({
+///     "DATABASE_URL": "sqlite://x", "API_KEY": "visible with this filter"
+/// }));
+/// let report = ExceptionReporter::new(filter).report(&capture);
+/// assert_eq!(report.settings[0].value, "\"visible with this filter\"");
+/// assert_eq!(report.settings[1].value, "\"XXXXXXXXXXXXXXXXXXXX\"");
+/// ```
+pub trait ReporterFilter: Send + Sync {
+    /// The text shown instead of a hidden value (Django's `cleansed_substitute`).
+    fn substitute(&self) -> &str {
+        DEFAULT_SUBSTITUTE
+    }
+
+    /// Whether POST parameters and frame variables declared sensitive are hidden. Django:
+    /// when debug is off. Settings, headers and cookies are filtered either way.
+    fn is_active(&self, capture: &Capture) -> bool {
+        !capture.debug
+    }
+
+    /// The rule that makes `name` sensitive, or `None` (Django's `hidden_settings` search,
+    /// plus the session cookie name).
+    fn sensitive_name(&self, name: &str) -> Option<Rule>;
+
+    /// Whether the name rules also apply where Django does not apply them: GET parameters,
+    /// POST fields, frame variable names and keys nested inside variables.
+    fn names_beyond_django(&self) -> bool {
+        false
+    }
+
+    /// Whether a value hidden anywhere is also hidden wherever else it appears.
+    fn reverse_lookup(&self) -> bool {
+        false
+    }
+
+    /// Hides secrets inside `text` (value detectors). Returns `None` when nothing was
+    /// hidden. The default hides nothing.
+    fn scrub_text(&self, text: &str, kind: TextKind, cx: &mut FilterContext<'_>) -> Option<String> {
+        let _ = (text, kind, cx);
+        None
+    }
+
+    /// Free text (messages, URLs, header values, source lines) as it may be shown.
+    fn safe_text(&self, text: &str, kind: TextKind, cx: &mut FilterContext<'_>) -> String {
+        self.scrub_text(text, kind, cx)
+            .unwrap_or_else(|| text.to_owned())
+    }
+
+    /// Django's `cleanse_setting`: hides the value if `name` is sensitive, otherwise recurses
+    /// into maps (each value under its own key) and lists (elements under the name `""`), and
+    /// scrubs strings. Unchanged values are borrowed, not copied.
+    fn cleanse_value<'v>(&self, name: &str, value: &'v Value, cx: &mut FilterContext<'_>) -> Shown<'v> {
+        cleanse(self, name, value, cx, 0, &|_: &str| None)
+    }
+
+    /// The settings, sorted by name, each cleansed under its name.
+    fn safe_settings<'v>(
+        &self,
+        settings: &'v Map<String, Value>,
+        cx: &mut FilterContext<'_>,
+    ) -> Vec<(String, Shown<'v>)> {
+        let mut out: Vec<(String, Shown<'v>)> = settings
+            .iter()
+            .map(|(name, value)| {
+                (
+                    self.safe_text(name, TextKind::Free, cx),
+                    self.cleanse_value(name, value, cx),
+                )
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// The request headers in order. A header is hidden when the HTTP stack marked it
+    /// sensitive, or when its name, in Django's META form (`HTTP_X_API_KEY`) or as sent, is
+    /// sensitive; other values are scrubbed.
+    fn safe_headers(&self, request: &RequestInfo, cx: &mut FilterContext<'_>) -> Vec<(String, Shown<'static>)> {
+        request
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let text = value.to_text();
+                let shown = if request
+                    .sensitive_headers
+                    .iter()
+                    .any(|n| n.eq_ignore_ascii_case(name))
+                {
+                    cx.hide_text(Rule::SensitiveHeader, &text, self.substitute())
+                } else if let Some(rule) = self
+                    .sensitive_name(&meta_name(name))
+                    .or_else(|| self.sensitive_name(name))
+                {
+                    cx.hide_text(rule, &text, self.substitute())
+                } else {
+                    Value::String(self.safe_text(&text, TextKind::Free, cx))
+                };
+                (self.safe_text(name, TextKind::Free, cx), Cow::Owned(shown))
+            })
+            .collect()
+    }
+
+    /// Cookies, each cleansed under its name (the session cookie and sensitive names hidden).
+    fn safe_cookies(
+        &self,
+        cookies: &[(String, String)],
+        cx: &mut FilterContext<'_>,
+    ) -> Vec<(String, Shown<'static>)> {
+        cookies
+            .iter()
+            .map(|(name, value)| {
+                let shown = match self.sensitive_name(name) {
+                    Some(rule) => cx.hide_text(rule, value, self.substitute()),
+                    None => Value::String(self.safe_text(value, TextKind::Free, cx)),
+                };
+                (self.safe_text(name, TextKind::Free, cx), Cow::Owned(shown))
+            })
+            .collect()
+    }
+
+    /// GET parameters. Django shows them unfiltered; with `names_beyond_django` the name
+    /// rules apply, and values are scrubbed either way.
+    fn get_parameters(
+        &self,
+        parameters: &[(String, String)],
+        cx: &mut FilterContext<'_>,
+    ) -> Vec<(String, Shown<'static>)> {
+        parameters
+            .iter()
+            .map(|(name, value)| {
+                let shown = match self.sensitive_name(name).filter(|_| self.names_beyond_django()) {
+                    Some(rule) => cx.hide_text(rule, value, self.substitute()),
+                    None => Value::String(self.safe_text(value, TextKind::Free, cx)),
+                };
+                (self.safe_text(name, TextKind::Free, cx), Cow::Owned(shown))
+            })
+            .collect()
+    }
+
+    /// POST parameters: while active, those declared sensitive (names or all) are hidden;
+    /// with `names_beyond_django` the name rules apply too.
+    fn post_parameters(
+        &self,
+        request: &RequestInfo,
+        parameters: &[(String, String)],
+        cx: &mut FilterContext<'_>,
+    ) -> Vec<(String, Shown<'static>)> {
+        let declared = request.sensitive_post_parameters.as_ref();
+        parameters
+            .iter()
+            .map(|(name, value)| {
+                let rule = if cx.is_active() && declared.is_some_and(|d| d.contains(name)) {
+                    Some(Rule::SensitivePostParameters)
+                } else {
+                    self.sensitive_name(name).filter(|_| self.names_beyond_django())
+                };
+                let shown = match rule {
+                    Some(rule) => cx.hide_text(rule, value, self.substitute()),
+                    None => Value::String(self.safe_text(value, TextKind::Free, cx)),
+                };
+                (self.safe_text(name, TextKind::Free, cx), Cow::Owned(shown))
+            })
+            .collect()
+    }
+
+    /// A JSON request body: keys are cleansed at every level, and while active, top-level
+    /// keys declared sensitive POST parameters are hidden.
+    fn json_body<'v>(&self, request: &RequestInfo, body: &'v Value, cx: &mut FilterContext<'_>) -> Shown<'v> {
+        let declared = request.sensitive_post_parameters.clone().filter(|_| cx.is_active());
+        match body {
+            Value::Object(_) => cleanse(self, "", body, cx, 0, &|key: &str| {
+                declared
+                    .as_ref()
+                    .is_some_and(|d| d.contains(key))
+                    .then_some(Rule::SensitivePostParameters)
+            }),
+            other => self.cleanse_value("", other, cx),
+        }
+    }
+
+    /// A frame's variables. While active, names in `sensitive` (the frame's own declaration
+    /// and those of the frames that called it) are hidden, and so are declared-sensitive
+    /// POST fields inside maps (copies of the POST data). With `names_beyond_django` the
+    /// name rules apply to variable names and nested keys. Strings are scrubbed.
+    fn frame_variables<'v>(
+        &self,
+        frame: &'v Frame,
+        sensitive: Option<&SensitiveNames>,
+        cx: &mut FilterContext<'_>,
+    ) -> Vec<(String, Shown<'v>)> {
+        let declared_post = cx
+            .capture()
+            .request
+            .as_ref()
+            .and_then(|request| request.sensitive_post_parameters.clone())
+            .filter(|_| cx.is_active());
+        let post_names: Vec<String> = match &declared_post {
+            Some(SensitiveNames::All) => cx.post_field_names().to_vec(),
+            Some(SensitiveNames::Names(names)) => names.clone(),
+            None => Vec::new(),
+        };
+        let post_key = |key: &str| {
+            post_names
+                .iter()
+                .any(|name| name == key)
+                .then_some(Rule::SensitivePostParameters)
+        };
+        let names = self.names_beyond_django();
+        frame
+            .vars
+            .iter()
+            .map(|var| {
+                let shown = if cx.is_active() && sensitive.is_some_and(|s| s.contains(&var.name)) {
+                    Cow::Owned(cx.hide(Rule::SensitiveVariables, &var.value, self.substitute()))
+                } else if names {
+                    cleanse(self, &var.name, &var.value, cx, 0, &post_key)
+                } else {
+                    cleanse_with(self, &var.value, cx, 0, &|_: &str| None, &post_key)
+                };
+                (self.safe_text(&var.name, TextKind::Free, cx), shown)
+            })
+            .collect()
+    }
+}
+
+/// A value as the filter lets it be shown: borrowed from the capture when unchanged.
+pub type Shown<'v> = Cow<'v, Value>;
+
+/// 8+ characters, letters and digits, no whitespace: the shape of keys, tokens and
+/// passwords rather than of words, names or plain URLs.
+fn looks_secret(text: &str) -> bool {
+    text.chars().count() >= REVERSE_LOOKUP_MIN_CHARS
+        && text.bytes().any(|b| b.is_ascii_digit())
+        && text.bytes().any(|b| b.is_ascii_alphabetic())
+        && !text.bytes().any(|b| b.is_ascii_whitespace())
+}
+
+/// Django's META name for a header: `X-Api-Key` → `HTTP_X_API_KEY`.
+pub(crate) fn meta_name(header: &str) -> String {
+    let mut meta = String::with_capacity(header.len() + 5);
+    if !header.eq_ignore_ascii_case("content-type") && !header.eq_ignore_ascii_case("content-length") {
+        meta.push_str("HTTP_");
+    }
+    for ch in header.chars() {
+        meta.push(if ch == '-' { '_' } else { ch.to_ascii_uppercase() });
+    }
+    meta
+}
+
+fn cleanse<'v, F: ReporterFilter + ?Sized>(
+    filter: &F,
+    name: &str,
+    value: &'v Value,
+    cx: &mut FilterContext<'_>,
+    depth: usize,
+    extra: &dyn Fn(&str) -> Option<Rule>,
+) -> Shown<'v> {
+    if let Some(rule) = filter.sensitive_name(name).or_else(|| extra(name)) {
+        return Cow::Owned(cx.hide(rule, value, filter.substitute()));
+    }
+    cleanse_with(filter, value, cx, depth, &|key| filter.sensitive_name(key), extra)
+}
+
+/// Walks `value`: map entries whose keys `names` or `extra` flag are hidden; other strings
+/// (keys included) are scrubbed. Returns the value borrowed when nothing changed.
+fn cleanse_with<'v, F: ReporterFilter + ?Sized>(
+    filter: &F,
+    value: &'v Value,
+    cx: &mut FilterContext<'_>,
+    depth: usize,
+    names: &dyn Fn(&str) -> Option<Rule>,
+    extra: &dyn Fn(&str) -> Option<Rule>,
+) -> Shown<'v> {
+    if depth > MAX_DEPTH {
+        return Cow::Owned(cx.hide(Rule::TooDeep, value, filter.substitute()));
+    }
+    match value {
+        Value::Object(map) => {
+            let mut changed: Option<Map<String, Value>> = None;
+            for (index, (key, item)) in map.iter().enumerate() {
+                let shown_key = filter.scrub_text(key, TextKind::Free, cx);
+                let shown = match names(key).or_else(|| extra(key)) {
+                    Some(rule) => Cow::Owned(cx.hide(rule, item, filter.substitute())),
+                    None => cleanse_with(filter, item, cx, depth + 1, names, extra),
+                };
+                if changed.is_none() && (shown_key.is_some() || matches!(shown, Cow::Owned(_))) {
+                    changed = Some(
+                        map.iter()
+                            .take(index)
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                    );
+                }
+                if let Some(out) = &mut changed {
+                    out.insert(shown_key.unwrap_or_else(|| key.clone()), shown.into_owned());
+                }
+            }
+            match changed {
+                Some(out) => Cow::Owned(Value::Object(out)),
+                None => Cow::Borrowed(value),
+            }
+        }
+        Value::Array(items) => {
+            let mut changed: Option<Vec<Value>> = None;
+            for (index, item) in items.iter().enumerate() {
+                let shown = cleanse_with(filter, item, cx, depth + 1, names, extra);
+                if changed.is_none() && matches!(shown, Cow::Owned(_)) {
+                    changed = Some(items[..index].to_vec());
+                }
+                if let Some(out) = &mut changed {
+                    out.push(shown.into_owned());
+                }
+            }
+            match changed {
+                Some(out) => Cow::Owned(Value::Array(out)),
+                None => Cow::Borrowed(value),
+            }
+        }
+        Value::String(text) => match filter.scrub_text(text, TextKind::Free, cx) {
+            Some(scrubbed) => Cow::Owned(Value::String(scrubbed)),
+            None => Cow::Borrowed(value),
+        },
+        Value::Null | Value::Bool(_) | Value::Number(_) => Cow::Borrowed(value),
+    }
+}

@@ -1,0 +1,356 @@
+//! Formatting captured values for people, like Python's `pprint.pformat` (width 80), and
+//! cutting long ones with Django's trim notice.
+
+use serde_json::Value;
+
+/// Values whose formatted text is longer than this many characters are cut.
+pub const MAX_VALUE_CHARS: usize = 4096;
+
+const WIDTH: usize = 80;
+
+/// Formats a value: strings quoted with Rust escapes, maps and lists on one line when they fit
+/// in 80 columns, one entry per line otherwise; long multi-line strings one line per segment.
+pub(crate) fn format_value(value: &Value) -> String {
+    let mut out = String::new();
+    write_value(value, 0, &mut out);
+    out
+}
+
+fn write_value(value: &Value, indent: usize, out: &mut String) {
+    let room = WIDTH.saturating_sub(indent);
+    if flat_len(value, room).is_some() {
+        write_flat(value, out);
+        return;
+    }
+    match value {
+        Value::String(text) if text.contains('\n') => {
+            let mut segments = text.split_inclusive('\n').peekable();
+            out.push('(');
+            let mut first = true;
+            while let Some(segment) = segments.next() {
+                if !first {
+                    out.push('\n');
+                    push_spaces(out, indent + 1);
+                }
+                first = false;
+                quote(segment, out);
+                if segments.peek().is_none() {
+                    break;
+                }
+            }
+            out.push(')');
+        }
+        Value::Array(items) if !items.is_empty() => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(",\n");
+                    push_spaces(out, indent + 1);
+                }
+                write_value(item, indent + 1, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) if !map.is_empty() => {
+            out.push('{');
+            for (index, (key, item)) in map.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(",\n");
+                    push_spaces(out, indent + 1);
+                }
+                let before = out.len();
+                quote(key, out);
+                out.push_str(": ");
+                let key_width = out[before..].chars().count();
+                write_value(item, indent + 1 + key_width, out);
+            }
+            out.push('}');
+        }
+        _ => write_flat(value, out),
+    }
+}
+
+fn push_spaces(out: &mut String, count: usize) {
+    out.extend(std::iter::repeat_n(' ', count));
+}
+
+/// The length of the one-line form if it is at most `limit`.
+fn flat_len(value: &Value, limit: usize) -> Option<usize> {
+    let mut total = 0usize;
+    flat_len_into(value, limit, &mut total).then_some(total)
+}
+
+fn flat_len_into(value: &Value, limit: usize, total: &mut usize) -> bool {
+    let add = |n: usize, total: &mut usize| {
+        *total += n;
+        *total <= limit
+    };
+    match value {
+        Value::Null => add(4, total),
+        Value::Bool(b) => add(if *b { 4 } else { 5 }, total),
+        Value::Number(n) => add(n.to_string().len(), total),
+        Value::String(text) => {
+            if text.len() + 2 > limit.saturating_sub(*total).saturating_mul(4) {
+                return false;
+            }
+            add(quoted_len(text), total)
+        }
+        Value::Array(items) => {
+            if !add(2 + items.len().saturating_sub(1) * 2, total) {
+                return false;
+            }
+            items.iter().all(|item| flat_len_into(item, limit, total))
+        }
+        Value::Object(map) => {
+            if !add(2 + map.len().saturating_sub(1) * 2 + map.len() * 2, total) {
+                return false;
+            }
+            map.iter().all(|(key, item)| {
+                add(quoted_len(key), total) && flat_len_into(item, limit, total)
+            })
+        }
+    }
+}
+
+fn write_flat(value: &Value, out: &mut String) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(text) => quote(text, out),
+        Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                write_flat(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (index, (key, item)) in map.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                quote(key, out);
+                out.push_str(": ");
+                write_flat(item, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn needs_escape(ch: char) -> bool {
+    matches!(ch, '"' | '\\') || ch.is_control() || is_invisible_separator(ch)
+}
+
+/// ASCII bytes that must be escaped: controls, DEL, `"` and `\`.
+fn ascii_needs_escape(byte: u8) -> bool {
+    byte < 0x20 || byte == 0x7f || byte == b'"' || byte == b'\\'
+}
+
+const LOW: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+fn has_zero_byte(word: u64) -> bool {
+    word.wrapping_sub(LOW) & !word & HIGH != 0
+}
+
+/// Whether any of 8 bytes needs a closer look: a control, DEL, `"`, `\` or non-ASCII.
+fn word_needs_look(word: u64) -> bool {
+    let below_space = word.wrapping_sub(LOW * 0x20) & !word & HIGH != 0;
+    below_space
+        || word & HIGH != 0
+        || has_zero_byte(word ^ (LOW * 0x7f))
+        || has_zero_byte(word ^ (LOW * u64::from(b'"')))
+        || has_zero_byte(word ^ (LOW * u64::from(b'\\')))
+}
+
+/// The index of the first byte at or after `from` that is not plain printable ASCII.
+fn next_interesting(bytes: &[u8], mut from: usize) -> usize {
+    while from + 8 <= bytes.len() {
+        let word = u64::from_le_bytes(bytes[from..from + 8].try_into().expect("8 bytes"));
+        if word_needs_look(word) {
+            break;
+        }
+        from += 8;
+    }
+    while from < bytes.len() {
+        let byte = bytes[from];
+        if byte >= 0x80 || ascii_needs_escape(byte) {
+            return from;
+        }
+        from += 1;
+    }
+    from
+}
+
+/// Line and paragraph separators and bidi controls: escaped so that text cannot pretend to
+/// be on another line or reorder what is shown around it.
+fn is_invisible_separator(ch: char) -> bool {
+    matches!(ch, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn escape_len(ch: char) -> usize {
+    match ch {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\0' => 2,
+        ch if needs_escape(ch) => ch.escape_unicode().len(),
+        ch => ch.len_utf8(),
+    }
+}
+
+fn quoted_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut len = 2;
+    let mut index = 0;
+    loop {
+        let next = next_interesting(bytes, index);
+        len += next - index;
+        index = next;
+        if index >= bytes.len() {
+            break;
+        }
+        let byte = bytes[index];
+        if byte < 0x80 {
+            len += if ascii_needs_escape(byte) {
+                escape_len(byte as char)
+            } else {
+                1
+            };
+            index += 1;
+        } else {
+            let ch = text[index..].chars().next().unwrap_or('\u{fffd}');
+            len += escape_len(ch);
+            index += ch.len_utf8();
+        }
+    }
+    len
+}
+
+/// Writes `text` in double quotes with Rust's escapes for quotes, backslashes and control
+/// characters (and line separators and bidi controls).
+pub(crate) fn quote(text: &str, out: &mut String) {
+    out.reserve(text.len() + 2);
+    out.push('"');
+    let bytes = text.as_bytes();
+    let mut plain_from = 0;
+    let mut index = 0;
+    loop {
+        index = next_interesting(bytes, index);
+        if index >= bytes.len() {
+            break;
+        }
+        let byte = bytes[index];
+        let (ch, width) = if byte < 0x80 {
+            if !ascii_needs_escape(byte) {
+                index += 1;
+                continue;
+            }
+            (byte as char, 1)
+        } else {
+            let ch = text[index..].chars().next().unwrap_or('\u{fffd}');
+            if !needs_escape(ch) {
+                index += ch.len_utf8();
+                continue;
+            }
+            (ch, ch.len_utf8())
+        };
+        out.push_str(&text[plain_from..index]);
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            other => out.extend(other.escape_unicode()),
+        }
+        index += width;
+        plain_from = index;
+    }
+    out.push_str(&text[plain_from..]);
+    out.push('"');
+}
+
+/// A quoted, escaped copy of `text`.
+pub(crate) fn quoted(text: &str) -> String {
+    let mut out = String::new();
+    quote(text, &mut out);
+    out
+}
+
+/// Cuts `text` after [`MAX_VALUE_CHARS`] characters with Django's notice,
+/// `… <trimmed N bytes string>`, where N is the full text's length in bytes.
+pub(crate) fn trim(text: &mut String) {
+    if text.len() <= MAX_VALUE_CHARS {
+        return;
+    }
+    let cut = if text.as_bytes()[..MAX_VALUE_CHARS].is_ascii() {
+        Some(MAX_VALUE_CHARS)
+    } else {
+        text.char_indices().nth(MAX_VALUE_CHARS).map(|(cut, _)| cut)
+    };
+    if let Some(cut) = cut {
+        let full = text.len();
+        text.truncate(cut);
+        text.push_str(&format!("\u{2026} <trimmed {full} bytes string>"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn short_values_stay_on_one_line() {
+        assert_eq!(format_value(&json!("scrambled")), "\"scrambled\"");
+        assert_eq!(
+            format_value(&json!({"login": "cooper", "n": 1, "ok": true, "x": null})),
+            r#"{"login": "cooper", "n": 1, "ok": true, "x": null}"#
+        );
+        assert_eq!(format_value(&json!([1, [2, 3]])), "[1, [2, 3]]");
+    }
+
+    #[test]
+    fn long_values_get_one_entry_per_line() {
+        let items: Vec<String> = (0..10).map(|k| format!("sku-000-{k:04}")).collect();
+        let text = format_value(&json!(items));
+        assert!(text.starts_with("[\"sku-000-0000\",\n \"sku-000-0001\","), "{text}");
+        let text = format_value(&json!({"k": items}));
+        assert!(text.starts_with("{\"k\": [\"sku-000-0000\",\n       \"sku-000-0001\""), "{text}");
+    }
+
+    #[test]
+    fn long_multiline_strings_are_split_per_line() {
+        let blob = "a".repeat(50) + "\n" + &"b".repeat(50) + "\n";
+        assert_eq!(
+            format_value(&json!(blob)),
+            format!("(\"{}\\n\"\n \"{}\\n\")", "a".repeat(50), "b".repeat(50))
+        );
+    }
+
+    #[test]
+    fn quotes_escape_controls_and_line_tricks() {
+        assert_eq!(quoted("a\"b\\c\n\u{1b}[31m"), r#""a\"b\\c\n\u{1b}[31m""#);
+        assert_eq!(quoted("x\u{2028}y\u{202e}"), r#""x\u{2028}y\u{202e}""#);
+        assert_eq!(quoted("café"), "\"café\"");
+    }
+
+    #[test]
+    fn trimming_counts_the_whole_value() {
+        let mut text = "A".repeat(262_146);
+        trim(&mut text);
+        assert!(text.ends_with("\u{2026} <trimmed 262146 bytes string>"));
+        assert_eq!(text.chars().filter(|&c| c == 'A').count(), MAX_VALUE_CHARS);
+        let mut short = "x".repeat(MAX_VALUE_CHARS);
+        trim(&mut short);
+        assert_eq!(short.len(), MAX_VALUE_CHARS);
+        let mut wide = "é".repeat(MAX_VALUE_CHARS + 1);
+        trim(&mut wide);
+        assert!(wide.ends_with(&format!("<trimmed {} bytes string>", 2 * (MAX_VALUE_CHARS + 1))));
+    }
+}

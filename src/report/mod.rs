@@ -1,0 +1,659 @@
+//! The reporter: a [`Capture`] and a filter in, a redacted [`Report`] out.
+//!
+//! ```
+//! use safe_report::{Capture, ExceptionReporter, Frame, RequestInfo};
+//!
+//! let capture = Capture::error("ValueError", "Can't find my keys")
+//!     .with_request(RequestInfo::new("GET", "http://shop.example.com/cart?page=2").user("jacob"))
+//!     .with_frame(Frame::new("shop::cart", "src/cart.rs", 10).var("token", "abc123456789"));
+//! let report = ExceptionReporter::default().report(&capture);
+//! assert_eq!(report.title(), "ValueError at /cart");
+//! assert_eq!(report.frames[0].vars[0].value, "\"********************\"");
+//! let text = report.render_text();
+//! assert!(text.contains("USER: jacob"));
+//! assert!(!text.contains("abc123456789"));
+//! ```
+
+mod format;
+mod model;
+mod source;
+
+pub use format::MAX_VALUE_CHARS;
+pub use model::{
+    CauseSection, Entry, EnvironmentSection, FileEntry, Location, Report, ReportFrame,
+    RequestSection, UNKNOWN_USER,
+};
+pub use source::{
+    CONTEXT_AFTER, CONTEXT_BEFORE, MAX_CACHED_SOURCE, MAX_SOURCE_FILE, SOURCE_NOT_AVAILABLE,
+    SourceCache,
+};
+
+pub(crate) use format::{format_value, quoted};
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use serde_json::Value;
+
+use crate::capture::{Capture, Environment, Frame, SensitiveNames};
+use crate::filter::{
+    FilterContext, RedactionSummary, ReporterFilter, Rule, SafeReporterFilter, Shown, TextKind,
+};
+use crate::render::Format;
+use crate::request::{self, Body};
+
+/// Frames kept per trace; beyond this the outermost frames are left out (and counted).
+pub const MAX_FRAMES: usize = 512;
+/// Variables kept per frame; beyond this the rest are left out (and counted).
+pub const MAX_VARS_PER_FRAME: usize = 256;
+
+/// Turns captures into redacted reports (Django's `ExceptionReporter`).
+///
+/// It holds the filter, an optional source root for relative file names and the cache of
+/// source files. Cloning is cheap.
+#[derive(Clone)]
+pub struct ExceptionReporter {
+    filter: Arc<dyn ReporterFilter>,
+    source_root: Option<PathBuf>,
+    sources: Arc<SourceCache>,
+}
+
+impl std::fmt::Debug for ExceptionReporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExceptionReporter")
+            .field("source_root", &self.source_root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ExceptionReporter {
+    fn default() -> Self {
+        Self::new(SafeReporterFilter::default())
+    }
+}
+
+impl ExceptionReporter {
+    /// A reporter using `filter`.
+    pub fn new(filter: impl ReporterFilter + 'static) -> Self {
+        Self::with_shared_filter(Arc::new(filter))
+    }
+
+    /// A reporter using a shared filter.
+    pub fn with_shared_filter(filter: Arc<dyn ReporterFilter>) -> Self {
+        Self {
+            filter,
+            source_root: None,
+            sources: SourceCache::shared(),
+        }
+    }
+
+    /// Resolves relative file names of frames against `root`.
+    #[must_use]
+    pub fn source_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.source_root = Some(root.into());
+        self
+    }
+
+    /// Uses `cache` for source files instead of the process-wide one.
+    #[must_use]
+    pub fn source_cache(mut self, cache: Arc<SourceCache>) -> Self {
+        self.sources = cache;
+        self
+    }
+
+    /// The filter.
+    pub fn filter(&self) -> &dyn ReporterFilter {
+        self.filter.as_ref()
+    }
+
+    /// Builds the report of `capture` through this reporter's filter.
+    pub fn report(&self, capture: &Capture) -> Report {
+        self.report_with(capture, self.filter.as_ref())
+    }
+
+    /// Builds the report of `capture` through another filter (Django's per-request
+    /// `exception_reporter_filter`).
+    pub fn report_with(&self, capture: &Capture, filter: &dyn ReporterFilter) -> Report {
+        self.build(capture, filter, true)
+    }
+
+    /// Renders `capture` in `format`. For text this skips formatting frame variables, which
+    /// the text report never shows (their hidden values are still hidden everywhere else).
+    ///
+    /// ```
+    /// use safe_report::{Capture, ExceptionReporter, Format};
+    ///
+    /// let capture = Capture::error("E", "boom");
+    /// let text = ExceptionReporter::default().render(&capture, Format::Text);
+    /// assert!(text.starts_with("E\nboom\n"));
+    /// ```
+    pub fn render(&self, capture: &Capture, format: Format) -> String {
+        match format {
+            Format::Text => self.build(capture, self.filter.as_ref(), false).render_text(),
+            other => self.report(capture).render(other),
+        }
+    }
+
+    /// The text report for email (no debug footer), skipping frame variables as
+    /// [`render`](Self::render) does for text.
+    pub fn render_email_text(&self, capture: &Capture) -> String {
+        self.build(capture, self.filter.as_ref(), false)
+            .render_email_text()
+    }
+
+    fn build(&self, capture: &Capture, filter: &dyn ReporterFilter, with_variables: bool) -> Report {
+        Builder {
+            filter,
+            source_root: self.source_root.as_deref(),
+            sources: &self.sources,
+            cx: FilterContext::new(capture, filter),
+            next_id: 0,
+            with_variables,
+            code_lines: HashMap::new(),
+        }
+        .build(capture)
+    }
+}
+
+struct Builder<'a> {
+    filter: &'a dyn ReporterFilter,
+    source_root: Option<&'a Path>,
+    sources: &'a SourceCache,
+    cx: FilterContext<'a>,
+    next_id: usize,
+    with_variables: bool,
+    /// Source lines already filtered in this report (frames of one function repeat them),
+    /// with the redactions they made.
+    code_lines: HashMap<String, (String, RedactionSummary)>,
+}
+
+/// Runs one filter step; if it panics, the report gets `fallback` instead (fail closed).
+fn guarded<T>(cx: &mut FilterContext<'_>, step: impl FnOnce(&mut FilterContext<'_>) -> T, fallback: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(|| step(cx))) {
+        Ok(value) => value,
+        Err(_) => {
+            cx.count(Rule::FilterFailure);
+            fallback()
+        }
+    }
+}
+
+impl<'a> Builder<'a> {
+    fn text(&mut self, text: &str, kind: TextKind) -> String {
+        let filter = self.filter;
+        let substitute = filter.substitute().to_owned();
+        guarded(&mut self.cx, |cx| filter.safe_text(text, kind, cx), || substitute)
+    }
+
+    /// A source line, filtered once per report.
+    fn code_line(&mut self, line: &str) -> String {
+        if let Some((shown, summary)) = self.code_lines.get(line) {
+            let shown = shown.clone();
+            for (rule, count) in summary.iter() {
+                for _ in 0..count {
+                    self.cx.count(rule);
+                }
+            }
+            return shown;
+        }
+        let before = self.cx.summary().clone();
+        let shown = self.text(line, TextKind::Code);
+        let mut added = RedactionSummary::default();
+        for (rule, count) in self.cx.summary().iter() {
+            for _ in before.count(rule)..count {
+                added.add(rule);
+            }
+        }
+        self.code_lines
+            .insert(line.to_owned(), (shown.clone(), added));
+        shown
+    }
+
+    fn optional_text(&mut self, text: Option<&str>) -> Option<String> {
+        text.map(|text| self.text(text, TextKind::Free))
+    }
+
+    fn entries<'v>(
+        &mut self,
+        step: impl FnOnce(&dyn ReporterFilter, &mut FilterContext<'_>) -> Vec<(String, Shown<'v>)>,
+    ) -> Vec<Entry> {
+        let filter = self.filter;
+        let substitute = filter.substitute().to_owned();
+        let pairs = guarded(
+            &mut self.cx,
+            |cx| step(filter, cx),
+            || vec![("[filter failure]".to_owned(), Cow::Owned(Value::String(substitute)))],
+        );
+        pairs
+            .into_iter()
+            .map(|(name, value)| Entry::new(name, format_value(&value)))
+            .collect()
+    }
+
+    fn build(mut self, capture: &'a Capture) -> Report {
+        let filter = self.filter;
+        let request = capture.request.as_ref().map(|request| self.request(request));
+        let settings = match &capture.settings {
+            Some(settings) => self.entries(|filter, cx| filter.safe_settings(settings, cx)),
+            None => Vec::new(),
+        };
+
+        let mut causes = Vec::new();
+        for cause in capture.error.chain.iter().rev() {
+            let exception_type = self.optional_text(cause.type_name.as_deref());
+            let exception_value = self.optional_text(cause.message.as_deref());
+            let (frames, _) = self.frames(&cause.frames);
+            causes.push(CauseSection {
+                exception_type,
+                exception_value,
+                explicit: cause.explicit,
+                frames,
+            });
+        }
+        let (frames, frames_omitted) = self.frames(&capture.frames);
+        let location = frames.last().map(|frame| Location {
+            file: frame.file.clone(),
+            line: frame.line,
+            function: frame.function.clone(),
+        });
+        let exception_type = self.optional_text(capture.error.type_name.as_deref());
+        let exception_value = self.optional_text(capture.error.message.as_deref());
+        let raised_during = self.optional_text(
+            capture
+                .request
+                .as_ref()
+                .and_then(|request| request.route.as_deref()),
+        );
+        let environment = self.environment(capture.environment.as_ref());
+
+        let mut report = Report {
+            debug: capture.debug,
+            exception_type,
+            exception_value,
+            location,
+            raised_during,
+            request,
+            causes,
+            frames,
+            frames_omitted,
+            settings,
+            environment,
+            redactions: Default::default(),
+            substitute: filter.substitute().to_owned(),
+        };
+        let (mut summary, hidden) = self.cx.into_parts();
+        if filter.reverse_lookup() {
+            let found = hide_everywhere(&mut report, &hidden, filter.substitute());
+            summary.add_many(Rule::ReverseLookup, found);
+        }
+        report.visit_strings_mut(true, &mut |text| format::trim(text));
+        report.redactions = summary;
+        report
+    }
+
+    fn request(&mut self, request: &crate::capture::RequestInfo) -> RequestSection {
+        let filter = self.filter;
+        let parts = request::split_url(&request.url);
+        let query = request::parse_pairs(parts.query.as_bytes());
+        let body = request::parse_body(request);
+        let (form, mut files, json) = match &body {
+            Body::Form(fields) => (fields.clone(), Vec::new(), None),
+            Body::Multipart(fields, files) => (fields.clone(), files.clone(), None),
+            Body::Json(value) => (Vec::new(), Vec::new(), Some(value)),
+            Body::None | Body::NotShown(_) => (Vec::new(), Vec::new(), None),
+        };
+        files.extend(request.files.iter().cloned());
+        let mut post_names: Vec<String> = form.iter().map(|(name, _)| name.clone()).collect();
+        if let Some(Value::Object(map)) = json {
+            post_names.extend(map.keys().cloned());
+        }
+        self.cx.set_post_field_names(post_names);
+
+        let get = self.entries(|filter, cx| filter.get_parameters(&query, cx));
+        let post = self.entries(|filter, cx| filter.post_parameters(request, &form, cx));
+        let json_body = json.map(|value| {
+            let substitute = filter.substitute().to_owned();
+            let shown = guarded(
+                &mut self.cx,
+                |cx| filter.json_body(request, value, cx),
+                || Cow::Owned(Value::String(substitute)),
+            );
+            format_value(&shown)
+        });
+        let body_note = match &body {
+            Body::NotShown(reason) => {
+                self.cx.count(Rule::UnparsedBody);
+                Some(self.text(reason, TextKind::Free))
+            }
+            _ => None,
+        };
+        let files = files
+            .iter()
+            .map(|file| {
+                let name = self.text(file.filename.as_deref().unwrap_or(""), TextKind::Free);
+                let media = self.text(
+                    file.content_type.as_deref().unwrap_or("application/octet-stream"),
+                    TextKind::Free,
+                );
+                let size = file
+                    .size
+                    .map_or_else(String::new, |size| format!(", {size} bytes"));
+                FileEntry {
+                    field: self.text(&file.field, TextKind::Free),
+                    description: format!("<{name} ({media}{size})>"),
+                }
+            })
+            .collect();
+        let cookies_raw = request::parse_cookies(request);
+        let cookies = self.entries(|filter, cx| filter.safe_cookies(&cookies_raw, cx));
+        let mut meta = self.entries(|filter, cx| filter.safe_headers(request, cx));
+        if let Some(addr) = &request.remote_addr {
+            let value = quoted(&self.text(addr, TextKind::Free));
+            meta.push(Entry::new("REMOTE_ADDR".to_owned(), value));
+        }
+        RequestSection {
+            method: self.text(&request.method, TextKind::Free),
+            url: self.text(&request.url, TextKind::Free),
+            path: self.text(parts.path, TextKind::Free),
+            user: match &request.user {
+                Some(user) => self.text(user, TextKind::Free),
+                None => UNKNOWN_USER.to_owned(),
+            },
+            get,
+            post,
+            files,
+            cookies,
+            meta,
+            json_body,
+            body_note,
+        }
+    }
+
+    /// The frames of one trace, with `sensitive_variables` inherited by the frames each
+    /// declaring frame calls.
+    fn frames(&mut self, frames: &[Frame]) -> (Vec<ReportFrame>, usize) {
+        let mut inherited: Option<SensitiveNames> = None;
+        let mut scopes = Vec::with_capacity(frames.len());
+        for frame in frames {
+            if let Some(declared) = &frame.sensitive_variables {
+                match &mut inherited {
+                    Some(scope) => scope.extend(declared),
+                    None => inherited = Some(declared.clone()),
+                }
+            }
+            scopes.push(inherited.clone());
+        }
+        let omitted = frames.len().saturating_sub(MAX_FRAMES);
+        let kept = frames
+            .iter()
+            .zip(scopes)
+            .skip(omitted)
+            .map(|(frame, scope)| self.frame(frame, scope.as_ref()))
+            .collect();
+        (kept, omitted)
+    }
+
+    /// Remembers, for the reverse lookup, what the filter would hide in a frame's variables,
+    /// without formatting them: the declared names while active, sensitive names and keys,
+    /// and declared-sensitive POST fields inside maps.
+    fn remember_hidden_variables(&mut self, frame: &Frame, sensitive: Option<&SensitiveNames>) {
+        let filter = self.filter;
+        if !filter.reverse_lookup() {
+            return;
+        }
+        let substitute = filter.substitute().to_owned();
+        let post_names: Vec<String> = match (&self.cx.capture().request, self.cx.is_active()) {
+            (Some(request), true) => match &request.sensitive_post_parameters {
+                Some(SensitiveNames::All) => self.cx.post_field_names().to_vec(),
+                Some(SensitiveNames::Names(names)) => names.clone(),
+                None => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        let names = filter.names_beyond_django();
+        let is_hidden = |key: &str| {
+            (names && filter.sensitive_name(key).is_some()) || post_names.iter().any(|n| n == key)
+        };
+        for var in &frame.vars {
+            if (self.cx.is_active() && sensitive.is_some_and(|s| s.contains(&var.name)))
+                || is_hidden(&var.name)
+            {
+                self.cx.remember_hidden(&var.value, &substitute);
+            } else {
+                remember_hidden_keys(&var.value, &is_hidden, &mut self.cx, &substitute, 0);
+            }
+        }
+    }
+
+    fn frame(&mut self, frame: &Frame, sensitive: Option<&SensitiveNames>) -> ReportFrame {
+        let filter = self.filter;
+        let mut vars = if self.with_variables {
+            self.entries(|filter, cx| filter.frame_variables(frame, sensitive, cx))
+        } else {
+            self.remember_hidden_variables(frame, sensitive);
+            Vec::new()
+        };
+        // Variables whose value could not be formatted: the reason, filtered, instead.
+        for (entry, var) in vars.iter_mut().zip(&frame.vars) {
+            if let Some(reason) = &var.error
+                && entry.value != quoted(filter.substitute())
+            {
+                entry.value = format!("Error in formatting: {}", self.text(reason, TextKind::Free));
+            }
+        }
+        if vars.len() > MAX_VARS_PER_FRAME {
+            let extra = vars.len() - MAX_VARS_PER_FRAME;
+            vars.truncate(MAX_VARS_PER_FRAME);
+            vars.push(Entry::new(
+                "[more variables]".to_owned(),
+                format!("{extra} more variables left out"),
+            ));
+        }
+        vars.sort_by(|a, b| a.name.cmp(&b.name));
+
+        let file = frame.file.as_deref().unwrap_or("<unknown>");
+        let context = frame
+            .line
+            .filter(|&line| line > 0)
+            .zip(frame.file.as_deref())
+            .and_then(|(line, file)| {
+                let path = self.resolve(file);
+                let source = self.sources.get(&path)?;
+                let context = source.context(line as usize - 1, CONTEXT_BEFORE)?;
+                let after_len = context.after.len().min(CONTEXT_AFTER);
+                Some((
+                    context.first_line0 + 1,
+                    context.before.to_vec(),
+                    context.line.to_owned(),
+                    context.after[..after_len].to_vec(),
+                ))
+            });
+        let (pre_context_lineno, pre_context, context_line, post_context) = match context {
+            // The text report shows only the frame's own line.
+            Some((first, before, line, after)) if self.with_variables => (
+                first,
+                before.iter().map(|line| self.code_line(line)).collect(),
+                self.code_line(&line),
+                after.iter().map(|line| self.code_line(line)).collect(),
+            ),
+            Some((first, _, line, _)) => (first, Vec::new(), self.code_line(&line), Vec::new()),
+            None => (
+                frame.line.unwrap_or(0) as usize,
+                Vec::new(),
+                SOURCE_NOT_AVAILABLE.to_owned(),
+                Vec::new(),
+            ),
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        ReportFrame {
+            id,
+            function: self.text(&frame.function, TextKind::Free),
+            file: self.text(file, TextKind::Free),
+            line: frame.line,
+            in_app: frame.in_app,
+            pre_context_lineno,
+            pre_context,
+            context_line,
+            post_context,
+            vars,
+        }
+    }
+
+    fn resolve(&self, file: &str) -> PathBuf {
+        let path = Path::new(file);
+        match self.source_root {
+            Some(root) if path.is_relative() => root.join(path),
+            _ => path.to_path_buf(),
+        }
+    }
+
+    fn environment(&mut self, captured: Option<&Environment>) -> EnvironmentSection {
+        let current;
+        let env = match captured {
+            Some(env) => env,
+            None => {
+                current = Environment::current();
+                &current
+            }
+        };
+        let mut lines = Vec::new();
+        let mut add = |this: &mut Self, label: &str, value: Option<String>| {
+            if let Some(value) = value {
+                let value = this.text(&value, TextKind::Free);
+                lines.push(Entry::new(label.to_owned(), value));
+            }
+        };
+        add(self, "Application", env.application.clone());
+        add(self, "safe-report Version", env.safe_report_version.clone());
+        add(self, "Rust Version", env.rustc_version.clone());
+        add(self, "Executable", env.executable.clone());
+        add(self, "Target", env.target.clone());
+        add(self, "Hostname", env.hostname.clone());
+        add(self, "Process ID", env.pid.map(|pid| pid.to_string()));
+        add(
+            self,
+            "Server time",
+            env.server_time
+                .as_ref()
+                .map(|time| time.strftime("%a, %d %b %Y %H:%M:%S %z").to_string()),
+        );
+        EnvironmentSection { lines }
+    }
+}
+
+fn remember_hidden_keys(
+    value: &Value,
+    is_hidden: &dyn Fn(&str) -> bool,
+    cx: &mut FilterContext<'_>,
+    substitute: &str,
+    depth: usize,
+) {
+    if depth > crate::filter::MAX_DEPTH {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map {
+                if is_hidden(key) {
+                    cx.remember_hidden(item, substitute);
+                } else {
+                    remember_hidden_keys(item, is_hidden, cx, substitute, depth + 1);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                remember_hidden_keys(item, is_hidden, cx, substitute, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The remembered secrets as one searcher: the packed SIMD searcher (cheap to build) when it
+/// can take them, a full Aho-Corasick automaton otherwise.
+enum Needles {
+    Packed(aho_corasick::packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl Needles {
+    fn new(needles: &[String]) -> Self {
+        let packed = aho_corasick::packed::Config::new()
+            .match_kind(aho_corasick::packed::MatchKind::LeftmostLongest)
+            .builder()
+            .extend(needles)
+            .build();
+        match packed {
+            Some(searcher) => Needles::Packed(searcher),
+            None => Needles::Automaton(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .kind(Some(AhoCorasickKind::NoncontiguousNFA))
+                    .build(needles)
+                    .expect("needles are plain literals"),
+            ),
+        }
+    }
+
+    /// Non-overlapping matches, left to right.
+    fn find_all(&self, text: &str) -> Vec<(usize, usize)> {
+        match self {
+            Needles::Packed(searcher) => searcher
+                .find_iter(text)
+                .map(|hit| (hit.start(), hit.end()))
+                .collect(),
+            Needles::Automaton(automaton) => automaton
+                .find_iter(text)
+                .map(|hit| (hit.start(), hit.end()))
+                .collect(),
+        }
+    }
+}
+
+/// Hides every occurrence of the remembered secrets (and of their quoted, escaped forms)
+/// in every string of the report. Returns how many occurrences were hidden.
+fn hide_everywhere(report: &mut Report, hidden: &[String], substitute: &str) -> u32 {
+    if hidden.is_empty() {
+        return 0;
+    }
+    let mut needles: Vec<String> = Vec::with_capacity(hidden.len() * 2);
+    for secret in hidden {
+        needles.push(secret.clone());
+        let escaped = quoted(secret);
+        let escaped = &escaped[1..escaped.len() - 1];
+        if escaped != secret {
+            needles.push(escaped.to_owned());
+        }
+    }
+    needles.sort_unstable();
+    needles.dedup();
+    let shortest = needles.iter().map(String::len).min().unwrap_or(0);
+    let searcher = Needles::new(&needles);
+    let mut found = 0u32;
+    report.visit_strings_mut(false, &mut |text| {
+        if text.len() < shortest {
+            return;
+        }
+        let hits = searcher.find_all(text);
+        if hits.is_empty() {
+            return;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for (start, end) in hits {
+            out.push_str(&text[at..start]);
+            out.push_str(substitute);
+            at = end;
+            found = found.saturating_add(1);
+        }
+        out.push_str(&text[at..]);
+        *text = out;
+    });
+    found
+}

@@ -1,0 +1,302 @@
+//! The report: what a filter let through, ready for any rendering.
+
+use serde::Serialize;
+
+use crate::filter::RedactionSummary;
+
+/// A name and a formatted value (a setting, header, cookie, parameter or variable).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Entry {
+    /// The name.
+    pub name: String,
+    /// The value, formatted and filtered.
+    pub value: String,
+}
+
+impl Entry {
+    pub(crate) fn new(name: String, value: String) -> Self {
+        Self { name, value }
+    }
+}
+
+/// A redacted error report: every string in it has passed the filter.
+///
+/// A `Report` can only be obtained from [`ExceptionReporter`](crate::ExceptionReporter),
+/// which builds it through a [`ReporterFilter`](crate::ReporterFilter). Text, HTML, email
+/// and JSON are views of it (see the `render_*` methods); a custom view is an askama
+/// template over `&Report`.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Report {
+    /// The capture's debug flag: the browser page and text report then say so.
+    pub debug: bool,
+    /// The error's type name, if any.
+    pub exception_type: Option<String>,
+    /// The error's message, if any.
+    pub exception_value: Option<String>,
+    /// Where the error was raised: the innermost frame.
+    pub location: Option<Location>,
+    /// The route or handler that raised (Django's "Raised during").
+    pub raised_during: Option<String>,
+    /// The request, if there was one.
+    pub request: Option<RequestSection>,
+    /// The causes of the error, oldest first, each with its frames.
+    pub causes: Vec<CauseSection>,
+    /// The error's own frames, outermost first.
+    pub frames: Vec<ReportFrame>,
+    /// Frames left out because the trace was longer than the report keeps (the outermost go).
+    pub frames_omitted: usize,
+    /// Settings sorted by name.
+    pub settings: Vec<Entry>,
+    /// The environment.
+    pub environment: EnvironmentSection,
+    /// What was hidden, counted per rule.
+    pub redactions: RedactionSummary,
+    /// The substitute hidden values were replaced with.
+    pub substitute: String,
+}
+
+/// File, line and function of a frame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Location {
+    /// The source file.
+    pub file: String,
+    /// The 1-based line, if known.
+    pub line: Option<u32>,
+    /// The function.
+    pub function: String,
+}
+
+impl std::fmt::Display for Location {
+    /// `file, line N, in function` (Django's "Exception Location").
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}, line {}, in {}", self.file, line, self.function),
+            None => write!(f, "{}, in {}", self.file, self.function),
+        }
+    }
+}
+
+/// One cause of the error, with the sentence that links it to the next (newer) exception.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct CauseSection {
+    /// The cause's type name, if known.
+    pub exception_type: Option<String>,
+    /// The cause's message, if any.
+    pub exception_value: Option<String>,
+    /// `true`: the next exception was raised from this one; `false`: while handling it.
+    pub explicit: bool,
+    /// The cause's own frames, when it carried a trace.
+    pub frames: Vec<ReportFrame>,
+}
+
+impl CauseSection {
+    /// Django's sentence linking this cause to the exception after it:
+    /// `The above exception (…) was the direct cause of the following exception:` or
+    /// `During handling of the above exception (…), another exception occurred:`.
+    pub fn sentence(&self) -> String {
+        let what = self
+            .exception_value
+            .as_deref()
+            .or(self.exception_type.as_deref())
+            .unwrap_or("");
+        if self.explicit {
+            format!("The above exception ({what}) was the direct cause of the following exception:")
+        } else {
+            format!("During handling of the above exception ({what}), another exception occurred:")
+        }
+    }
+}
+
+/// A frame with its source context and variables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ReportFrame {
+    /// A number unique within the report (used for element ids in HTML).
+    pub id: usize,
+    /// The function.
+    pub function: String,
+    /// The source file as captured.
+    pub file: String,
+    /// The 1-based line, if known.
+    pub line: Option<u32>,
+    /// Application code (`true`) or library code.
+    pub in_app: bool,
+    /// The 1-based number of the first line of `pre_context`.
+    pub pre_context_lineno: usize,
+    /// Up to 7 lines before the frame's line.
+    pub pre_context: Vec<String>,
+    /// The frame's line, or `<source code not available>`.
+    pub context_line: String,
+    /// Up to 6 lines after the frame's line.
+    pub post_context: Vec<String>,
+    /// Variables, sorted by name, formatted and filtered.
+    pub vars: Vec<Entry>,
+}
+
+impl ReportFrame {
+    /// `user` for application frames, `library` otherwise (the HTML class).
+    pub fn kind(&self) -> &'static str {
+        if self.in_app { "user" } else { "library" }
+    }
+
+    /// The 1-based number of the first line of `post_context`.
+    pub fn post_context_lineno(&self) -> usize {
+        self.pre_context_lineno + self.pre_context.len() + 1
+    }
+
+    /// The frame's line number, or 0 when unknown.
+    pub fn line_number(&self) -> u32 {
+        self.line.unwrap_or(0)
+    }
+
+    /// The frame's line number as text, or `?`.
+    pub fn line_text(&self) -> String {
+        self.line.map_or_else(|| "?".to_owned(), |line| line.to_string())
+    }
+}
+
+/// Shown as the user when the request has none (Django's wording).
+pub const UNKNOWN_USER: &str = "[unable to retrieve the current user]";
+
+/// The request as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct RequestSection {
+    /// The method.
+    pub method: String,
+    /// The full URL as received (Django's "insecure URI": the raw host), filtered.
+    pub url: String,
+    /// The path, for titles (`ValueError at /path`).
+    pub path: String,
+    /// The user, or `[unable to retrieve the current user]`.
+    pub user: String,
+    /// Query parameters in order, duplicates kept.
+    pub get: Vec<Entry>,
+    /// Form fields (urlencoded or multipart text fields).
+    pub post: Vec<Entry>,
+    /// Uploaded files: field, name, type and size. Never content.
+    pub files: Vec<FileEntry>,
+    /// Cookies.
+    pub cookies: Vec<Entry>,
+    /// Headers in order, then `REMOTE_ADDR`.
+    pub meta: Vec<Entry>,
+    /// A JSON body, formatted and filtered.
+    pub json_body: Option<String>,
+    /// Why the body is not shown, when it is not.
+    pub body_note: Option<String>,
+}
+
+/// An uploaded file as shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct FileEntry {
+    /// The form field.
+    pub field: String,
+    /// `<name (type, N bytes)>`.
+    pub description: String,
+}
+
+/// The environment lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct EnvironmentSection {
+    /// Label and value pairs, in display order (`safe-report Version`, `Rust Version`, …).
+    pub lines: Vec<Entry>,
+}
+
+impl Report {
+    /// The title: `Type at /path`, `Type`, `Report at /path` or `Report`.
+    pub fn title(&self) -> String {
+        let kind = self.exception_type.as_deref().unwrap_or("Report");
+        match &self.request {
+            Some(request) => format!("{kind} at {}", request.path),
+            None => kind.to_owned(),
+        }
+    }
+
+    /// The message, or `No exception message supplied`.
+    pub fn message(&self) -> &str {
+        self.exception_value
+            .as_deref()
+            .unwrap_or("No exception message supplied")
+    }
+
+    /// Whether there is a traceback section (frames or causes).
+    pub fn has_traceback(&self) -> bool {
+        !self.frames.is_empty() || !self.causes.is_empty()
+    }
+
+    /// Every frame: those of the causes, oldest first, then the error's own.
+    pub fn all_frames(&self) -> impl Iterator<Item = &ReportFrame> {
+        self.causes
+            .iter()
+            .flat_map(|cause| cause.frames.iter())
+            .chain(self.frames.iter())
+    }
+
+    /// Calls `visit` on every string of the report (used to apply report-wide rules); with
+    /// `names` false, names (of settings, headers, cookies, parameters, variables, files and
+    /// environment lines) are skipped.
+    pub(crate) fn visit_strings_mut(&mut self, names: bool, visit: &mut dyn FnMut(&mut String)) {
+        let entries = |list: &mut [Entry], visit: &mut dyn FnMut(&mut String)| {
+            for entry in list {
+                if names {
+                    visit(&mut entry.name);
+                }
+                visit(&mut entry.value);
+            }
+        };
+        let frames = |list: &mut [ReportFrame], visit: &mut dyn FnMut(&mut String)| {
+            for frame in list {
+                visit(&mut frame.function);
+                visit(&mut frame.file);
+                frame.pre_context.iter_mut().for_each(&mut *visit);
+                visit(&mut frame.context_line);
+                frame.post_context.iter_mut().for_each(&mut *visit);
+                entries(&mut frame.vars, visit);
+            }
+        };
+        let optional = |value: &mut Option<String>, visit: &mut dyn FnMut(&mut String)| {
+            if let Some(text) = value {
+                visit(text);
+            }
+        };
+        optional(&mut self.exception_type, visit);
+        optional(&mut self.exception_value, visit);
+        optional(&mut self.raised_during, visit);
+        if let Some(location) = &mut self.location {
+            visit(&mut location.file);
+            visit(&mut location.function);
+        }
+        if let Some(request) = &mut self.request {
+            visit(&mut request.method);
+            visit(&mut request.url);
+            visit(&mut request.path);
+            visit(&mut request.user);
+            entries(&mut request.get, visit);
+            entries(&mut request.post, visit);
+            for file in &mut request.files {
+                if names {
+                    visit(&mut file.field);
+                }
+                visit(&mut file.description);
+            }
+            entries(&mut request.cookies, visit);
+            entries(&mut request.meta, visit);
+            optional(&mut request.json_body, visit);
+            optional(&mut request.body_note, visit);
+        }
+        for cause in &mut self.causes {
+            optional(&mut cause.exception_type, visit);
+            optional(&mut cause.exception_value, visit);
+            frames(&mut cause.frames, visit);
+        }
+        frames(&mut self.frames, visit);
+        entries(&mut self.settings, visit);
+        entries(&mut self.environment.lines, visit);
+    }
+}
