@@ -35,6 +35,7 @@
 
 pub mod capture;
 pub mod filter;
+pub mod mail;
 pub mod render;
 pub mod report;
 mod request;
@@ -47,6 +48,7 @@ pub use filter::{
     DEFAULT_SUBSTITUTE, Detector, FilterContext, RedactionSummary, ReporterFilter, Rule,
     SafeReporterFilter, SafeReporterFilterBuilder, TextKind,
 };
+pub use mail::{AdminNotifier, BrokenLinkReporter, MailConfig, Mailer, check_deploy};
 pub use render::{Format, negotiate};
 pub use report::{ExceptionReporter, Report};
 pub use request::MAX_INTERPRETED_BODY;

@@ -1,0 +1,223 @@
+//! The admin notifier: Django's `AdminEmailHandler`, queued and flood-controlled.
+
+use std::sync::Arc;
+
+use super::flood::Fingerprint;
+use super::message::{Email, Level};
+use super::queue::{Audience, Composed, Mailer, Outcome};
+use crate::capture::Capture;
+use crate::filter::{FilterContext, TextKind};
+use crate::report::ExceptionReporter;
+
+/// The report as it goes into an email: text, and HTML when asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RenderedReport {
+    /// The text report (the email body after the message).
+    pub text: String,
+    /// The HTML report (email variant: no script, no form), when asked for.
+    pub html: Option<String>,
+}
+
+impl RenderedReport {
+    /// A rendered report.
+    pub fn new(text: impl Into<String>, html: Option<String>) -> Self {
+        Self {
+            text: text.into(),
+            html,
+        }
+    }
+}
+
+/// Turns a capture into the report an email carries (Django's `reporter_class`).
+///
+/// [`ExceptionReporter`] implements it: the report goes through its filter, so pass a
+/// reporter with your own filter to change what is hidden. Implement it yourself to change
+/// the rendering; what your implementation returns is mailed as it is.
+///
+/// ```
+/// use safe_report::{Capture, ExceptionReporter};
+/// use safe_report::mail::{EmailRenderer, RenderedReport};
+///
+/// /// Django's test reporter: a fixed text.
+/// struct Custom;
+///
+/// impl EmailRenderer for Custom {
+///     fn render(&self, _capture: &Capture, _include_html: bool) -> RenderedReport {
+///         RenderedReport::new("custom traceback text", None)
+///     }
+///     fn safe_text(&self, capture: &Capture, text: &str) -> String {
+///         EmailRenderer::safe_text(&ExceptionReporter::default(), capture, text)
+///     }
+/// }
+/// # let _ = Custom;
+/// ```
+pub trait EmailRenderer: Send + Sync + 'static {
+    /// The text report, and the HTML report when `include_html`.
+    fn render(&self, capture: &Capture, include_html: bool) -> RenderedReport;
+
+    /// `text` (the log message, shown in the subject and the body) with secrets hidden.
+    fn safe_text(&self, capture: &Capture, text: &str) -> String;
+}
+
+impl EmailRenderer for ExceptionReporter {
+    fn render(&self, capture: &Capture, include_html: bool) -> RenderedReport {
+        if include_html {
+            let report = self.report(capture);
+            RenderedReport::new(report.render_email_text(), Some(report.render_email_html()))
+        } else {
+            RenderedReport::new(self.render_email_text(capture), None)
+        }
+    }
+
+    /// `text` through the reporter's filter as free text, in the context of `capture`
+    /// (value detectors, sensitive `name=value` pairs).
+    ///
+    /// ```
+    /// use safe_report::{Capture, ExceptionReporter};
+    /// use safe_report::mail::EmailRenderer;
+    ///
+    /// let text = ExceptionReporter::default()
+    ///     .safe_text(&Capture::new(), "GET /reset?token=abc123def456ghi");
+    /// assert!(!text.contains("abc123def456ghi"));
+    /// ```
+    fn safe_text(&self, capture: &Capture, text: &str) -> String {
+        let filter = self.filter();
+        let mut cx = FilterContext::new(capture, filter);
+        filter.safe_text(text, TextKind::Free, &mut cx).into_owned()
+    }
+}
+
+/// Mails error reports to the admins (or the managers), with Django's `AdminEmailHandler`
+/// semantics, without ever blocking the caller.
+///
+/// [`notify`](Self::notify) takes the capture, a level and the log message, runs flood
+/// control and enqueues; the mail worker then builds the report through the filter and
+/// sends:
+///
+/// - subject: `{prefix}{LEVEL} ({internal|EXTERNAL} IP): {message}` when the capture has a
+///   request (internal when its client address is in the internal IPs), else
+///   `{prefix}{LEVEL}: {message}`; escaped and bounded by
+///   [`format_subject`](super::format_subject);
+/// - body: the message, a blank line, the text report; with
+///   [`include_html`](super::MailConfig::include_html), the HTML report as the
+///   `multipart/alternative` part;
+/// - the message goes through the filter's value detectors first: a token in a URL in the
+///   message is hidden in the subject too;
+/// - with no recipients nothing is rendered or queued.
+///
+/// ```
+/// use std::time::Duration;
+/// use safe_report::{Capture, RequestInfo};
+/// use safe_report::mail::{AdminNotifier, Level, MailConfig, Mailer, MemoryBackend, Outcome};
+///
+/// let outbox = MemoryBackend::new();
+/// let config = MailConfig::builder()
+///     .admins(["ops@example.com"])
+///     .subject_prefix("[shop] ")
+///     .internal_ips(["10.0.0.7"])
+///     .include_html(true)
+///     .build()?;
+/// let mailer = Mailer::builder(config).backend(outbox.clone()).build()?;
+/// let notifier = AdminNotifier::new(mailer.clone());
+///
+/// let capture = Capture::error("PaymentError", "declined")
+///     .with_request(RequestInfo::new("POST", "https://shop.example.com/pay").remote_addr("203.0.113.9"));
+/// assert_eq!(notifier.notify(Level::Error, "Internal Server Error: /pay", capture), Outcome::Queued);
+/// assert!(mailer.flush(Duration::from_secs(10)));
+///
+/// let email = &outbox.messages()[0];
+/// assert_eq!(email.subject(), "[shop] ERROR (EXTERNAL IP): Internal Server Error: /pay");
+/// assert!(email.text().starts_with("Internal Server Error: /pay\n\nPaymentError at /pay\n"));
+/// assert!(!email.html().unwrap().contains("<script"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct AdminNotifier {
+    mailer: Mailer,
+    audience: Audience,
+    renderer: Arc<dyn EmailRenderer>,
+}
+
+impl std::fmt::Debug for AdminNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminNotifier")
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AdminNotifier {
+    /// Reports to the admins, rendered by the default [`ExceptionReporter`].
+    pub fn new(mailer: Mailer) -> Self {
+        Self {
+            mailer,
+            audience: Audience::Admins,
+            renderer: Arc::new(ExceptionReporter::default()),
+        }
+    }
+
+    /// Reports to the managers instead (Django's `send_mail` overridden to `mail_managers`).
+    pub fn for_managers(mailer: Mailer) -> Self {
+        Self {
+            audience: Audience::Managers,
+            ..Self::new(mailer)
+        }
+    }
+
+    /// Renders with `reporter`: an [`ExceptionReporter`] with your filter, or your own
+    /// [`EmailRenderer`].
+    #[must_use]
+    pub fn reporter(mut self, reporter: impl EmailRenderer) -> Self {
+        self.renderer = Arc::new(reporter);
+        self
+    }
+
+    /// The mailer.
+    pub fn mailer(&self) -> &Mailer {
+        &self.mailer
+    }
+
+    /// Reports `capture` at `level` with the log `message`. Never waits: the caller pays
+    /// the fingerprint, a flood-control lookup and the enqueue.
+    pub fn notify(&self, level: Level, message: impl Into<String>, capture: Capture) -> Outcome {
+        let message = message.into();
+        let fingerprint = Fingerprint::of(&capture, &message);
+        let label = capture
+            .error
+            .type_name
+            .clone()
+            .unwrap_or_else(|| "Report".to_owned());
+        let audience = self.audience;
+        let renderer = Arc::clone(&self.renderer);
+        self.mailer.submit(
+            Some(audience),
+            Some((fingerprint, level, &label)),
+            Box::new(move |config| {
+                let message = renderer.safe_text(&capture, &message);
+                let title = match &capture.request {
+                    Some(request) => {
+                        let internal = request
+                            .remote_addr
+                            .as_deref()
+                            .is_some_and(|addr| config.is_internal_ip(addr));
+                        let ip = if internal { "internal" } else { "EXTERNAL" };
+                        format!("{level} ({ip} IP): {message}")
+                    }
+                    None => format!("{level}: {message}"),
+                };
+                let report = renderer.render(&capture, config.include_html);
+                let mut email = Email::new(
+                    config.server_email.clone(),
+                    audience.recipients(config).to_vec(),
+                    format!("{}{title}", config.subject_prefix),
+                    format!("{message}\n\n{}", report.text),
+                );
+                if let Some(html) = report.html {
+                    email = email.with_html(html);
+                }
+                Some(Composed { email, title })
+            }),
+        )
+    }
+}
