@@ -11,7 +11,7 @@ use super::{BackendError, Email, MailBackend};
 /// use safe_report::mail::{ConsoleBackend, Email, MailBackend};
 ///
 /// let mut printed = Vec::new();
-/// let email = Email::new("root@localhost".parse()?, vec![], "hello", "body");
+/// let email = Email::new("root@localhost".parse()?, vec!["ops@example.com".parse()?], "hello", "body");
 /// ConsoleBackend::with_writer(&mut printed).send(&email)?;
 /// let printed = String::from_utf8(printed)?;
 /// assert!(printed.contains("Subject: hello"));

@@ -13,7 +13,7 @@ use super::{BackendError, Email, MailBackend};
 ///
 /// let dir = tempfile::tempdir()?;
 /// let mut backend = FileBackend::new(dir.path().join("mail"))?;
-/// backend.send(&Email::new("root@localhost".parse()?, vec![], "hello", "body"))?;
+/// backend.send(&Email::new("root@localhost".parse()?, vec!["ops@example.com".parse()?], "hello", "body"))?;
 /// let files: Vec<_> = std::fs::read_dir(dir.path().join("mail"))?.collect();
 /// assert_eq!(files.len(), 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -16,7 +16,7 @@ use super::{BackendError, Email, MailBackend};
 ///
 /// let outbox = MemoryBackend::new();
 /// let config = MailConfig::builder().admins(["ops@example.com"]).build()?;
-/// let mailer = Mailer::builder(config).backend(outbox.clone()).build();
+/// let mailer = Mailer::builder(config).backend(outbox.clone()).build()?;
 /// let notifier = AdminNotifier::new(mailer.clone());
 ///
 /// notifier.notify(Level::Error, "checkout failed", Capture::error("PaymentError", "declined"));
