@@ -351,7 +351,7 @@ impl BrokenLinkReporter {
                 let empty = Capture::new();
                 let mut cx = FilterContext::new(&empty, filter.as_ref());
                 let mut safe =
-                    |text: &str| filter.safe_text(text, TextKind::Free, &mut cx).into_owned();
+                    |text: &str| filter.safe_text(text, TextKind::Free, &mut cx).to_string();
                 let referer = link.referer.as_deref().unwrap_or("");
                 let internal = is_internal_request(&link.domain, referer);
                 let title = format!(

@@ -84,7 +84,8 @@ impl EmailRenderer for ExceptionReporter {
     fn safe_text(&self, capture: &Capture, text: &str) -> String {
         let filter = self.filter();
         let mut cx = FilterContext::new(capture, filter);
-        filter.safe_text(text, TextKind::Free, &mut cx).into_owned()
+        // `to_string` takes the filter's text whether it is owned or borrowed.
+        filter.safe_text(text, TextKind::Free, &mut cx).to_string()
     }
 }
 

@@ -685,7 +685,7 @@ impl Worker {
         let mut label = |text: &str| {
             self.labels
                 .safe_text(text, TextKind::Free, &mut cx)
-                .into_owned()
+                .to_string()
         };
         let subject = if summary.suppressed > 0 {
             format!(
