@@ -13,7 +13,9 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use safe_report::mail::{AdminNotifier, FloodConfig, Level, MailConfig, Mailer, Outcome, QueueConfig};
+use safe_report::mail::{
+    AdminNotifier, FloodConfig, Level, MailConfig, Mailer, Outcome, QueueConfig,
+};
 use safe_report::{Capture, Frame, RequestInfo};
 
 const N: usize = 10_000;
@@ -28,9 +30,13 @@ fn capture(kind: usize) -> Capture {
         );
     for depth in 0..10 {
         capture = capture.with_frame(
-            Frame::new(format!("shop::layer{depth}::call"), "src/shop.rs", 10 + depth)
-                .var("order_id", format!("ord_{kind}"))
-                .var("attempt", depth),
+            Frame::new(
+                format!("shop::layer{depth}::call"),
+                "src/shop.rs",
+                10 + depth,
+            )
+            .var("order_id", format!("ord_{kind}"))
+            .var("attempt", depth),
         );
     }
     capture
@@ -56,7 +62,11 @@ fn main() {
         .admins(["ops@example.com"])
         .email_url(format!("smtp://{addr}?connect_timeout=5s&timeout=5s"))
         .queue(QueueConfig::default().capacity(2 * N))
-        .flood(FloodConfig::default().max_per_minute(u32::MAX).max_fingerprints(2 * N))
+        .flood(
+            FloodConfig::default()
+                .max_per_minute(u32::MAX)
+                .max_fingerprints(2 * N),
+        )
         .build()
         .unwrap();
     let mailer = Mailer::new(config).unwrap();

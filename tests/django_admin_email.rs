@@ -61,7 +61,8 @@ fn test_fail_silently() {
         .backend(Failing)
         .build()
         .unwrap();
-    let outcome = AdminNotifier::new(mailer.clone()).notify(Level::Error, "boom", Capture::message("x"));
+    let outcome =
+        AdminNotifier::new(mailer.clone()).notify(Level::Error, "boom", Capture::message("x"));
     assert_eq!(outcome, Outcome::Queued);
     assert!(mailer.flush(WAIT));
     assert_eq!(mailer.stats().failed, 1);
@@ -89,7 +90,11 @@ fn test_accepts_args_and_request() {
             .internal_ips(["127.0.0.1"]),
     );
     let message = format!("Custom message that says '{}' and '{}'", "ping", "pong");
-    notifier.notify(Level::Error, message.clone(), Capture::message(message).with_request(rf_get("/")));
+    notifier.notify(
+        Level::Error,
+        message.clone(),
+        Capture::message(message).with_request(rf_get("/")),
+    );
     let mail = sent(&mailer, &outbox);
     assert_eq!(mail.len(), 1);
     assert_eq!(mail[0].to()[0].to_string(), "admin@example.com");
@@ -137,12 +142,20 @@ fn test_uses_custom_email_backend() {
 #[test]
 fn test_emit_non_ascii() {
     let (notifier, mailer, outbox) = handler(settings());
-    notifier.notify(Level::Error, "message", Capture::message("message").with_request(rf_get("/º")));
+    notifier.notify(
+        Level::Error,
+        "message",
+        Capture::message("message").with_request(rf_get("/º")),
+    );
     let mail = sent(&mailer, &outbox);
     assert_eq!(mail.len(), 1);
     assert_eq!(mail[0].to()[0].to_string(), "admin@example.com");
     assert_eq!(mail[0].subject(), "[Django] ERROR (EXTERNAL IP): message");
-    assert!(mail[0].text().contains("Report at /º"), "{}", mail[0].text());
+    assert!(
+        mail[0].text().contains("Report at /º"),
+        "{}",
+        mail[0].text()
+    );
 }
 
 /// Django overrides `send_mail` to call `mail_managers`; here the notifier is built for the
@@ -155,8 +168,15 @@ fn test_customize_send_mail_method() {
         .managers(["manager@example.com"])
         .build()
         .unwrap();
-    let mailer = Mailer::builder(config).backend(outbox.clone()).build().unwrap();
-    AdminNotifier::for_managers(mailer.clone()).notify(Level::Error, "message", Capture::message("message"));
+    let mailer = Mailer::builder(config)
+        .backend(outbox.clone())
+        .build()
+        .unwrap();
+    AdminNotifier::for_managers(mailer.clone()).notify(
+        Level::Error,
+        "message",
+        Capture::message("message"),
+    );
     let mail = sent(&mailer, &outbox);
     assert_eq!(mail.len(), 1);
     assert_eq!(mail[0].to()[0].to_string(), "manager@example.com");
@@ -172,7 +192,11 @@ fn test_disallowed_host_doesnt_crash() {
         let request = RequestInfo::new("GET", "//evil.com:bad port/\u{0}")
             .header("Host", "evil.com")
             .remote_addr("not an ip");
-        notifier.notify(Level::Error, "Invalid HTTP_HOST header", Capture::message("x").with_request(request));
+        notifier.notify(
+            Level::Error,
+            "Invalid HTTP_HOST header",
+            Capture::message("x").with_request(request),
+        );
         let mail = sent(&mailer, &outbox);
         assert_eq!(mail.len(), 1);
         assert_eq!(mail[0].html().is_some(), include_html);
@@ -184,10 +208,14 @@ fn test_disallowed_host_doesnt_crash() {
 #[test]
 fn test_default_exception_reporter_class() {
     let (notifier, mailer, outbox) = handler(settings());
-    let capture = Capture::error("ValueError", "bad").with_frame(Frame::new("app::view", "src/view.rs", 3));
+    let capture =
+        Capture::error("ValueError", "bad").with_frame(Frame::new("app::view", "src/view.rs", 3));
     notifier.notify(Level::Error, "message", capture.clone());
     let mail = sent(&mailer, &outbox);
-    let expected = format!("message\n\n{}", ExceptionReporter::default().render_email_text(&capture));
+    let expected = format!(
+        "message\n\n{}",
+        ExceptionReporter::default().render_email_text(&capture)
+    );
     assert_eq!(mail[0].text(), expected);
 }
 

@@ -24,7 +24,9 @@ fn mailer_for(addr: SocketAddr) -> Mailer {
             TIMEOUT.as_millis(),
             TIMEOUT.as_millis()
         ))
-        .queue(QueueConfig::default().backoff(Duration::from_millis(50), Duration::from_millis(300)))
+        .queue(
+            QueueConfig::default().backoff(Duration::from_millis(50), Duration::from_millis(300)),
+        )
         .build()
         .unwrap();
     Mailer::new(config).unwrap()
@@ -34,8 +36,11 @@ fn mailer_for(addr: SocketAddr) -> Mailer {
 fn report_three(notifier: &AdminNotifier) -> Duration {
     (0..3)
         .map(|n| {
-            let capture = Capture::error(format!("Error{n}"), "boom")
-                .with_frame(Frame::new(format!("app::handler{n}"), "src/app.rs", 1));
+            let capture = Capture::error(format!("Error{n}"), "boom").with_frame(Frame::new(
+                format!("app::handler{n}"),
+                "src/app.rs",
+                1,
+            ));
             let started = Instant::now();
             let outcome = notifier.notify(Level::Error, format!("failure {n}"), capture);
             let took = started.elapsed();
@@ -57,7 +62,9 @@ fn subjects(inbox: &support::Inbox) -> Vec<String> {
 }
 
 fn expected_subjects() -> Vec<String> {
-    (0..3).map(|n| format!("[safe-report] ERROR: failure {n}")).collect()
+    (0..3)
+        .map(|n| format!("[safe-report] ERROR: failure {n}"))
+        .collect()
 }
 
 #[test]
@@ -70,8 +77,14 @@ fn server_down_reports_wait_for_retry_and_are_delivered_when_it_is_back() {
     let slowest = report_three(&notifier);
     assert!(slowest < TIMEOUT / 4, "enqueue took {slowest:?}");
     let text = logs.wait_for("will retry", WAIT);
-    assert!(text.contains(&format!("SMTP delivery to {addr} failed")), "{text}");
-    assert!(!mailer.flush(Duration::from_secs(5)), "nothing can be delivered yet");
+    assert!(
+        text.contains(&format!("SMTP delivery to {addr} failed")),
+        "{text}"
+    );
+    assert!(
+        !mailer.flush(Duration::from_secs(5)),
+        "nothing can be delivered yet"
+    );
     assert_eq!(mailer.stats().awaiting_retry, 3);
 
     let inbox = start_smtp(TcpListener::bind(addr).unwrap(), ServerOptions::default());
@@ -122,7 +135,10 @@ fn a_stalling_server_times_out_and_reports_are_delivered_when_a_server_answers()
     let slowest = report_three(&notifier);
     assert!(slowest < TIMEOUT / 4, "enqueue took {slowest:?}");
     let text = logs.wait_for("will retry", WAIT);
-    assert!(text.contains(&format!("SMTP delivery to {} failed", fault.addr)), "{text}");
+    assert!(
+        text.contains(&format!("SMTP delivery to {} failed", fault.addr)),
+        "{text}"
+    );
 
     let addr = fault.stop();
     let inbox = start_smtp(TcpListener::bind(addr).unwrap(), ServerOptions::default());
@@ -140,7 +156,10 @@ fn a_connection_closed_mid_data_is_retried_and_delivered_when_a_server_answers()
     let slowest = report_three(&notifier);
     assert!(slowest < TIMEOUT / 4, "enqueue took {slowest:?}");
     let text = logs.wait_for("will retry", WAIT);
-    assert!(text.contains(&format!("SMTP delivery to {} failed", fault.addr)), "{text}");
+    assert!(
+        text.contains(&format!("SMTP delivery to {} failed", fault.addr)),
+        "{text}"
+    );
 
     let addr = fault.stop();
     let inbox = start_smtp(TcpListener::bind(addr).unwrap(), ServerOptions::default());
@@ -153,14 +172,20 @@ fn shutdown_waits_no_longer_than_its_deadline_when_the_server_stalls() {
     let fault = Fault::start(Behaviour::Stall);
     let config = MailConfig::builder()
         .admins(["ops@example.com"])
-        .email_url(format!("smtp://{}?connect_timeout=20s&timeout=20s", fault.addr))
+        .email_url(format!(
+            "smtp://{}?connect_timeout=20s&timeout=20s",
+            fault.addr
+        ))
         .build()
         .unwrap();
     let mailer = Mailer::new(config).unwrap();
     AdminNotifier::new(mailer.clone()).notify(Level::Error, "boom", Capture::message("x"));
     let started = Instant::now();
     assert!(!mailer.shutdown(Duration::from_millis(300)));
-    assert!(started.elapsed() < Duration::from_secs(10), "shutdown ignored its deadline");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "shutdown ignored its deadline"
+    );
     assert_eq!(
         AdminNotifier::new(mailer.clone()).notify(Level::Error, "after", Capture::message("y")),
         Outcome::Closed

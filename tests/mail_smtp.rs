@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use mail_parser::MimeHeaders;
 
-use safe_report::mail::{AdminNotifier, Level, MailConfig, Mailer, QueueConfig, SmtpConfig, TlsMode};
+use safe_report::mail::{
+    AdminNotifier, Level, MailConfig, Mailer, QueueConfig, SmtpConfig, TlsMode,
+};
 use safe_report::{Capture, Frame, RequestInfo, SensitiveNames};
 use support::{ServerOptions, capture_logs, certificate, listener, start_smtp};
 
@@ -86,26 +88,61 @@ fn plain_smtp_delivers_a_filtered_multipart_alternative_report() {
 
     let message = envelope.parse();
     let subject = message.subject().unwrap();
-    assert!(subject.starts_with("[shop] ERROR (EXTERNAL IP): Internal Server Error: /pay?access_token="), "{subject}");
-    assert_eq!(message.from().unwrap().first().unwrap().address(), Some("errors@shop.example.com"));
-    let to: Vec<_> = message.to().unwrap().iter().map(|a| (a.name().map(str::to_owned), a.address().unwrap().to_owned())).collect();
-    assert_eq!(to[1], (Some("Dev, On Call".to_owned()), "dev@example.com".to_owned()));
-    assert_eq!(message.header_raw("Auto-Submitted").map(str::trim), Some("auto-generated"));
+    assert!(
+        subject
+            .starts_with("[shop] ERROR (EXTERNAL IP): Internal Server Error: /pay?access_token="),
+        "{subject}"
+    );
+    assert_eq!(
+        message.from().unwrap().first().unwrap().address(),
+        Some("errors@shop.example.com")
+    );
+    let to: Vec<_> = message
+        .to()
+        .unwrap()
+        .iter()
+        .map(|a| (a.name().map(str::to_owned), a.address().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        to[1],
+        (
+            Some("Dev, On Call".to_owned()),
+            "dev@example.com".to_owned()
+        )
+    );
+    assert_eq!(
+        message.header_raw("Auto-Submitted").map(str::trim),
+        Some("auto-generated")
+    );
     assert!(message.message_id().is_some());
 
     let content_type = message.root_part().content_type().unwrap();
-    assert_eq!((content_type.ctype(), content_type.subtype()), ("multipart", Some("alternative")));
-    assert_eq!((message.text_body_count(), message.html_body_count()), (1, 1));
+    assert_eq!(
+        (content_type.ctype(), content_type.subtype()),
+        ("multipart", Some("alternative"))
+    );
+    assert_eq!(
+        (message.text_body_count(), message.html_body_count()),
+        (1, 1)
+    );
     let text = message.body_text(0).unwrap();
     let html = message.body_html(0).unwrap();
-    assert!(text.starts_with("Internal Server Error: /pay?access_token="), "{text}");
+    assert!(
+        text.starts_with("Internal Server Error: /pay?access_token="),
+        "{text}"
+    );
     assert!(text.contains("PaymentError at /pay"));
     assert!(!text.contains("ord_42\"")); // the text report shows no variables
     assert!(html.contains("order_id") && html.contains("ord_42"));
     assert!(!html.contains("<script") && !html.contains("<form"));
 
     let raw = String::from_utf8_lossy(&envelope.data);
-    for (what, content) in [("subject", subject), ("text", &*text), ("html", &*html), ("raw message", &*raw)] {
+    for (what, content) in [
+        ("subject", subject),
+        ("text", &*text),
+        ("html", &*html),
+        ("raw message", &*raw),
+    ] {
         assert_no_canary(what, content);
     }
 }
@@ -120,15 +157,28 @@ fn non_ascii_subjects_are_encoded_and_decode_back() {
         .build()
         .unwrap();
     let mailer = Mailer::new(config).unwrap();
-    AdminNotifier::new(mailer.clone()).notify(Level::Critical, "Café ✓ commande échouée", Capture::message("x"));
+    AdminNotifier::new(mailer.clone()).notify(
+        Level::Critical,
+        "Café ✓ commande échouée",
+        Capture::message("x"),
+    );
     mailer.flush(WAIT);
     let received = inbox.wait_for(1, WAIT);
     let message = received[0].parse();
     let raw_subject = message.header_raw("Subject").unwrap();
-    assert!(raw_subject.is_ascii() && raw_subject.contains("=?utf-8?"), "{raw_subject}");
-    assert_eq!(message.subject(), Some("[safe-report] CRITICAL: Café ✓ commande échouée"));
+    assert!(
+        raw_subject.is_ascii() && raw_subject.contains("=?utf-8?"),
+        "{raw_subject}"
+    );
+    assert_eq!(
+        message.subject(),
+        Some("[safe-report] CRITICAL: Café ✓ commande échouée")
+    );
     let content_type = message.root_part().content_type().unwrap();
-    assert_eq!((content_type.ctype(), content_type.subtype()), ("text", Some("plain")));
+    assert_eq!(
+        (content_type.ctype(), content_type.subtype()),
+        ("text", Some("plain"))
+    );
 }
 
 #[test]
@@ -161,12 +211,16 @@ fn starttls_with_auth_delivers_to_a_server_with_a_private_certificate() {
     assert_eq!(received.len(), 1);
     assert_eq!(*inbox.logins.lock().unwrap(), ["reporter"]);
     let message = received[0].parse();
-    assert_eq!(message.subject(), Some("[safe-report] ERROR (EXTERNAL IP): over TLS"));
+    assert_eq!(
+        message.subject(),
+        Some("[safe-report] ERROR (EXTERNAL IP): over TLS")
+    );
     assert_no_canary("text", &message.body_text(0).unwrap());
 }
 
 #[test]
-fn a_starttls_url_with_credentials_authenticates_and_wrong_credentials_are_logged_without_the_password() {
+fn a_starttls_url_with_credentials_authenticates_and_wrong_credentials_are_logged_without_the_password()
+ {
     let cert = certificate();
     let (listener, addr) = listener();
     let inbox = start_smtp(
@@ -180,11 +234,15 @@ fn a_starttls_url_with_credentials_authenticates_and_wrong_credentials_are_logge
     let (logs, _guard) = capture_logs();
     let config = MailConfig::builder()
         .admins(["ops@example.com"])
-        .email_url(format!("smtp://reporter:wrong-pass-3e7@{addr}?tls=required"))
+        .email_url(format!(
+            "smtp://reporter:wrong-pass-3e7@{addr}?tls=required"
+        ))
         .queue(fast_queue())
         .build()
         .unwrap();
-    let safe_report::mail::BackendConfig::Smtp(mut smtp) = config.backend.clone() else { unreachable!() };
+    let safe_report::mail::BackendConfig::Smtp(mut smtp) = config.backend.clone() else {
+        unreachable!()
+    };
     smtp.root_certificates.push(cert.pem.clone());
     let mailer = Mailer::builder(config)
         .backend(safe_report::mail::SmtpBackend::new(smtp).unwrap())
@@ -194,7 +252,10 @@ fn a_starttls_url_with_credentials_authenticates_and_wrong_credentials_are_logge
     mailer.flush(WAIT);
     let text = logs.wait_for("mail dropped", WAIT);
     assert!(text.contains("535"), "{text}");
-    assert!(text.contains(&format!("127.0.0.1:{}", addr.port())), "{text}");
+    assert!(
+        text.contains(&format!("127.0.0.1:{}", addr.port())),
+        "{text}"
+    );
     assert!(!text.contains("wrong-pass-3e7"), "{text}");
     assert_eq!(inbox.len(), 0);
     assert_eq!(mailer.stats().failed, 1);

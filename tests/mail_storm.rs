@@ -11,8 +11,8 @@ use std::thread;
 use std::time::Duration;
 
 use safe_report::mail::{
-    AdminNotifier, BackendError, Email, FloodConfig, Level, MailBackend, MailConfig, Mailer, ManualClock,
-    MemoryBackend, Outcome, QueueConfig,
+    AdminNotifier, BackendError, Email, FloodConfig, Level, MailBackend, MailConfig, Mailer,
+    ManualClock, MemoryBackend, Outcome, QueueConfig,
 };
 use safe_report::{Capture, Frame};
 
@@ -45,7 +45,9 @@ fn storm(notifier: &AdminNotifier, capture: fn(usize) -> Capture) -> Vec<Outcome
             scope.spawn(move || {
                 let per = TOTAL / THREADS;
                 let mine: Vec<Outcome> = (t * per..(t + 1) * per)
-                    .map(|i| notifier.notify(Level::Error, "Internal Server Error: /orders", capture(i)))
+                    .map(|i| {
+                        notifier.notify(Level::Error, "Internal Server Error: /orders", capture(i))
+                    })
                     .collect();
                 outcomes.lock().unwrap().extend(mine);
             });
@@ -62,7 +64,10 @@ fn count(outcomes: &[Outcome], which: Outcome) -> usize {
 fn ten_thousand_errors_of_three_kinds_give_three_reports_then_three_digests() {
     let clock = start();
     let outbox = MemoryBackend::new();
-    let config = MailConfig::builder().admins(["ops@example.com"]).build().unwrap();
+    let config = MailConfig::builder()
+        .admins(["ops@example.com"])
+        .build()
+        .unwrap();
     let flood = config.flood;
     let mailer = Mailer::builder(config)
         .backend(outbox.clone())
@@ -75,7 +80,11 @@ fn ten_thousand_errors_of_three_kinds_give_three_reports_then_three_digests() {
     assert_eq!(count(&outcomes, Outcome::Queued), 3);
     assert_eq!(count(&outcomes, Outcome::Repeat), TOTAL - 3);
     assert!(mailer.flush(WAIT));
-    assert_eq!(outbox.len(), 3, "the first occurrence of each kind, at once");
+    assert_eq!(
+        outbox.len(),
+        3,
+        "the first occurrence of each kind, at once"
+    );
     assert_eq!(mailer.stats().tracked_fingerprints, 3);
 
     // Nothing more until the window closes.
@@ -85,7 +94,11 @@ fn ten_thousand_errors_of_three_kinds_give_three_reports_then_three_digests() {
     clock.advance(Duration::from_secs(1));
     assert!(mailer.flush(WAIT));
     let sent = outbox.messages();
-    assert_eq!(sent.len(), 6, "K = 3 kinds: 2·K emails for a burst shorter than the window");
+    assert_eq!(
+        sent.len(),
+        6,
+        "K = 3 kinds: 2·K emails for a burst shorter than the window"
+    );
 
     let mut digest_counts: Vec<(String, u64)> = sent[3..]
         .iter()
@@ -102,7 +115,11 @@ fn ten_thousand_errors_of_three_kinds_give_three_reports_then_three_digests() {
     // Indices 0..10,000 by i % 3: 3,334 of the first kind, 3,333 of the others, one mailed each.
     assert_eq!(counts, [3332, 3332, 3333]);
     assert_eq!(counts.iter().sum::<u64>() + 3, TOTAL as u64);
-    assert!(digest_counts.iter().all(|(subject, _)| subject.ends_with("more occurrences)")));
+    assert!(
+        digest_counts
+            .iter()
+            .all(|(subject, _)| subject.ends_with("more occurrences)"))
+    );
     assert_eq!(mailer.stats().repeats, (TOTAL - 3) as u64);
 
     // A quiet window later the kinds are forgotten: memory goes back to nothing.
@@ -118,7 +135,11 @@ fn ten_thousand_distinct_errors_are_capped_per_minute_with_one_storm_summary() {
     let outbox = MemoryBackend::new();
     let config = MailConfig::builder()
         .admins(["ops@example.com"])
-        .flood(FloodConfig::default().max_per_minute(30).max_fingerprints(100))
+        .flood(
+            FloodConfig::default()
+                .max_per_minute(30)
+                .max_fingerprints(100),
+        )
         .build()
         .unwrap();
     let mailer = Mailer::builder(config)
@@ -130,7 +151,11 @@ fn ten_thousand_distinct_errors_are_capped_per_minute_with_one_storm_summary() {
 
     // Every error has its own type: 10,000 kinds.
     let outcomes = storm(&notifier, |i| {
-        Capture::error(format!("Error{i}"), "boom").with_frame(Frame::new("app::run", "src/app.rs", 1))
+        Capture::error(format!("Error{i}"), "boom").with_frame(Frame::new(
+            "app::run",
+            "src/app.rs",
+            1,
+        ))
     });
     assert_eq!(count(&outcomes, Outcome::Queued), 30);
     assert_eq!(count(&outcomes, Outcome::Storm), TOTAL - 30);
@@ -140,14 +165,22 @@ fn ten_thousand_distinct_errors_are_capped_per_minute_with_one_storm_summary() {
     let sent = outbox.messages();
     assert_eq!(sent.len(), 31, "30 reports (the cap) and one summary");
     let summary = sent.iter().find(|e| e.subject().contains("storm")).unwrap();
-    assert_eq!(summary.subject(), "[safe-report] storm: 9970 reports suppressed");
+    assert_eq!(
+        summary.subject(),
+        "[safe-report] storm: 9970 reports suppressed"
+    );
     assert!(summary.text().contains("more than 30 reports a minute"));
     let listed: u64 = summary
         .text()
         .lines()
         .filter_map(|line| line.trim().split("  ").next()?.trim().parse::<u64>().ok())
         .sum();
-    assert_eq!(listed, 9970, "every suppressed report is counted:\n{}", summary.text());
+    assert_eq!(
+        listed,
+        9970,
+        "every suppressed report is counted:\n{}",
+        summary.text()
+    );
 }
 
 /// A backend that blocks until told to go on, to fill the queue.

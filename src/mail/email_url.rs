@@ -115,6 +115,7 @@ impl Password {
         Self(secret.into())
     }
 
+    #[cfg_attr(not(feature = "smtp"), allow(dead_code))]
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }

@@ -91,7 +91,12 @@ impl Handler for Recorder {
         OK
     }
 
-    fn auth_plain(&mut self, _authorization_id: &str, authentication_id: &str, password: &str) -> Response {
+    fn auth_plain(
+        &mut self,
+        _authorization_id: &str,
+        authentication_id: &str,
+        password: &str,
+    ) -> Response {
         self.check(authentication_id, password)
     }
 
@@ -119,8 +124,9 @@ pub struct TestCertificate {
 }
 
 pub fn certificate() -> TestCertificate {
-    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .expect("a certificate");
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .expect("a certificate");
     let dir = tempfile::tempdir().unwrap();
     let cert_path = dir.path().join("cert.pem");
     let key_path = dir.path().join("key.pem");
@@ -149,7 +155,9 @@ pub fn start_smtp(listener: TcpListener, options: ServerOptions<'_>) -> Inbox {
     install_crypto_provider();
     let inbox = Inbox {
         reject_with: options.reject_with,
-        credentials: options.credentials.map(|(u, p)| (u.to_owned(), p.to_owned())),
+        credentials: options
+            .credentials
+            .map(|(u, p)| (u.to_owned(), p.to_owned())),
         ..Inbox::default()
     };
     let mut server = Server::new(Recorder {
@@ -166,7 +174,9 @@ pub fn start_smtp(listener: TcpListener, options: ServerOptions<'_>) -> Inbox {
             .expect("TLS set up");
     }
     if options.credentials.is_some() {
-        server.with_auth(AuthMechanism::Plain).with_auth(AuthMechanism::Login);
+        server
+            .with_auth(AuthMechanism::Plain)
+            .with_auth(AuthMechanism::Login);
     }
     server.with_tcp_listener(listener);
     thread::spawn(move || {
@@ -251,7 +261,9 @@ impl Fault {
 }
 
 fn close_mid_data(stream: TcpStream) {
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     let mut writer = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
     let _ = writer.write_all(b"220 fault.test ESMTP\r\n");
