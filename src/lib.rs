@@ -45,8 +45,8 @@ pub use capture::{
     SensitiveNames, UploadedFile, Variable,
 };
 pub use filter::{
-    DEFAULT_SUBSTITUTE, Detector, FilterContext, RedactionSummary, ReporterFilter, Rule,
-    SafeReporterFilter, SafeReporterFilterBuilder, TextKind,
+    DEFAULT_SUBSTITUTE, Detector, FilterContext, Named, RedactionSummary, ReporterFilter, Rule,
+    SafeReporterFilter, SafeReporterFilterBuilder, Shown, TextKind,
 };
 pub use mail::{AdminNotifier, BrokenLinkReporter, MailConfig, Mailer, check_deploy};
 pub use render::{Format, negotiate};

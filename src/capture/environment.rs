@@ -1,5 +1,7 @@
 //! Where an error happened: executable, versions, target, host, process and time.
 
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Serialize};
 
 /// The environment of the process where the error happened.
@@ -36,7 +38,9 @@ pub struct Environment {
 }
 
 impl Environment {
-    /// The environment of the running process, now.
+    /// The environment of the running process, now. The executable, host name and time
+    /// zone are read the first time and reused (a process that changes its host name keeps
+    /// the first one).
     ///
     /// ```
     /// let env = safe_report::Environment::current();
@@ -44,17 +48,27 @@ impl Environment {
     /// assert!(env.rustc_version.unwrap().starts_with("rustc "));
     /// ```
     pub fn current() -> Self {
+        // What does not change while the process runs is read once.
+        static STATIC: OnceLock<(Environment, jiff::tz::TimeZone)> = OnceLock::new();
+        let (fixed, zone) = STATIC.get_or_init(|| {
+            let fixed = Environment {
+                executable: std::env::current_exe()
+                    .ok()
+                    .map(|path| path.display().to_string()),
+                application: None,
+                safe_report_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+                rustc_version: Some(env!("SAFE_REPORT_RUSTC_VERSION").to_owned()),
+                target: Some(env!("SAFE_REPORT_TARGET").to_owned()),
+                hostname: Some(gethostname::gethostname().to_string_lossy().into_owned()),
+                pid: Some(std::process::id()),
+                server_time: None,
+            };
+            let zone = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);
+            (fixed, zone)
+        });
         Self {
-            executable: std::env::current_exe()
-                .ok()
-                .map(|path| path.display().to_string()),
-            application: None,
-            safe_report_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
-            rustc_version: Some(env!("SAFE_REPORT_RUSTC_VERSION").to_owned()),
-            target: Some(env!("SAFE_REPORT_TARGET").to_owned()),
-            hostname: Some(gethostname::gethostname().to_string_lossy().into_owned()),
-            pid: Some(std::process::id()),
-            server_time: Some(jiff::Zoned::now()),
+            server_time: Some(jiff::Timestamp::now().to_zoned(zone.clone())),
+            ..fixed.clone()
         }
     }
 

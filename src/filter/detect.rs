@@ -167,22 +167,12 @@ const MIN_TRIGGER_TEXT: usize = 14;
 /// The shortest card number.
 const MIN_CARD_DIGITS: usize = 13;
 
-/// Texts up to this long are searched with a plain DFA; longer ones with a SIMD prefilter,
-/// whose start-up cost only pays off on longer texts.
-const SHORT_TEXT: usize = 256;
+/// Texts up to this long are scanned by the single-pass scalar scanner.
+const SHORT_TEXT: usize = 128;
 
 static TRIGGER_SEARCH: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasick::builder()
         .match_kind(MatchKind::LeftmostFirst)
-        .build(TRIGGERS.iter().map(|(literal, _)| literal))
-        .expect("trigger literals are plain")
-});
-
-static TRIGGER_SEARCH_SHORT: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::builder()
-        .match_kind(MatchKind::LeftmostFirst)
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .prefilter(false)
         .build(TRIGGERS.iter().map(|(literal, _)| literal))
         .expect("trigger literals are plain")
 });
@@ -195,13 +185,14 @@ static PEM_BEGIN: LazyLock<Regex> =
     LazyLock::new(|| anchored(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----"));
 static PEM_END: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----").unwrap());
+/// A JSON Web Token: the header and the start of the payload are enough, so that a token
+/// cut short (at the end of a shown value, say) is still hidden whole.
 static JWT: LazyLock<Regex> =
-    LazyLock::new(|| anchored(r"eyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*"));
+    LazyLock::new(|| anchored(r"eyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*)?"));
 static AWS: LazyLock<Regex> =
     LazyLock::new(|| anchored(r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}"));
 static GITHUB: LazyLock<Regex> = LazyLock::new(|| anchored(r"gh[pousr]_[A-Za-z0-9]{36,255}"));
-static GITHUB_PAT: LazyLock<Regex> =
-    LazyLock::new(|| anchored(r"github_pat_[A-Za-z0-9_]{22,255}"));
+static GITHUB_PAT: LazyLock<Regex> = LazyLock::new(|| anchored(r"github_pat_[A-Za-z0-9_]{22,255}"));
 static GITLAB: LazyLock<Regex> = LazyLock::new(|| anchored(r"glpat-[A-Za-z0-9_-]{20,255}"));
 static NPM: LazyLock<Regex> = LazyLock::new(|| anchored(r"npm_[A-Za-z0-9]{36}"));
 static STRIPE: LazyLock<Regex> = LazyLock::new(|| {
@@ -233,40 +224,155 @@ pub(crate) fn scan(
     if detectors.is_empty() || text.len() < 3 {
         return;
     }
-    let bytes = text.as_bytes();
-    if detectors.contains(Detector::NameValueText) || detectors.contains(Detector::UrlQueryParameter)
-    {
-        scan_pairs(text, kind, detectors, names, substitute, spans);
+    if text.len() <= SHORT_TEXT {
+        scan_short(text, kind, detectors, names, substitute, spans);
+    } else {
+        scan_long(text, kind, detectors, names, substitute, spans);
     }
-    if detectors.contains(Detector::CardNumber) && bytes.len() >= MIN_CARD_DIGITS {
-        scan_card_numbers(bytes, spans);
-    }
-    if bytes.len() < MIN_TRIGGER_TEXT {
-        if bytes.len() >= MIN_URL_TEXT
-            && detectors.contains(Detector::UrlPassword)
-            && let Some(at) = memchr::memmem::find(bytes, b"://")
-        {
-            url_userinfo(bytes, at, at + 3, spans);
-        }
-        return;
-    }
-    let wants_triggers = detectors.contains(Detector::UrlPassword)
+}
+
+fn wants_triggers(detectors: DetectorSet) -> bool {
+    detectors.contains(Detector::UrlPassword)
         || detectors.contains(Detector::AuthorizationCredential)
         || detectors.contains(Detector::PemPrivateKey)
         || detectors.contains(Detector::Jwt)
-        || detectors.contains(Detector::KnownKeyFormat);
-    if wants_triggers {
-        let search = if bytes.len() <= SHORT_TEXT {
-            &*TRIGGER_SEARCH_SHORT
-        } else {
-            &*TRIGGER_SEARCH
-        };
-        for found in search.find_iter(bytes) {
+        || detectors.contains(Detector::KnownKeyFormat)
+}
+
+fn wants_pairs(detectors: DetectorSet) -> bool {
+    detectors.contains(Detector::NameValueText) || detectors.contains(Detector::UrlQueryParameter)
+}
+
+/// Long texts: SIMD searches (memchr for separators, a packed multi-literal search for
+/// triggers) run well ahead of the scalar checks.
+fn scan_long(
+    text: &str,
+    kind: TextKind,
+    detectors: DetectorSet,
+    names: &NameRules,
+    substitute: &str,
+    spans: &mut Vec<Span>,
+) {
+    let bytes = text.as_bytes();
+    if wants_pairs(detectors) {
+        scan_pairs(text, kind, detectors, names, substitute, spans);
+    }
+    if detectors.contains(Detector::CardNumber) {
+        scan_card_numbers(bytes, spans);
+    }
+    if wants_triggers(detectors) {
+        for found in TRIGGER_SEARCH.find_iter(bytes) {
             let (_, trigger) = TRIGGERS[found.pattern().as_usize()];
             check_trigger(text, found.start(), found.end(), trigger, detectors, spans);
         }
     }
 }
+
+/// Short texts (most names and values): one scalar pass notes separators, the longest run
+/// of digits and trigger candidates (by a bitmap of the triggers' first two bytes); the
+/// detectors then run only where that pass saw something. Library searches cost more to
+/// start than a short text takes to scan.
+fn scan_short(
+    text: &str,
+    kind: TextKind,
+    detectors: DetectorSet,
+    names: &NameRules,
+    substitute: &str,
+    spans: &mut Vec<Span>,
+) {
+    let bytes = text.as_bytes();
+    // One pass of table lookups: which kinds of byte occur at all.
+    let seen = bytes
+        .iter()
+        .fold(0u8, |seen, &b| seen | BYTE_FLAGS[usize::from(b)]);
+    if seen & SEPARATOR != 0 && wants_pairs(detectors) {
+        scan_pairs(text, kind, detectors, names, substitute, spans);
+    }
+    if seen & DIGIT != 0
+        && bytes.len() >= MIN_CARD_DIGITS
+        && detectors.contains(Detector::CardNumber)
+    {
+        scan_card_numbers(bytes, spans);
+    }
+    if seen & TRIGGER_START == 0 || bytes.len() < MIN_URL_TEXT || !wants_triggers(detectors) {
+        return;
+    }
+    let only_scheme = bytes.len() < MIN_TRIGGER_TEXT;
+    for start in 0..bytes.len() - 1 {
+        if BYTE_FLAGS[usize::from(bytes[start])] & TRIGGER_START == 0 {
+            continue;
+        }
+        let bigram = u16::from(bytes[start]) | (u16::from(bytes[start + 1]) << 8);
+        if TRIGGER_BIGRAMS[usize::from(bigram / 64)] & (1 << (bigram % 64)) == 0 {
+            continue;
+        }
+        for (index, &literal_bigram) in TRIGGER_LITERAL_BIGRAMS.iter().enumerate() {
+            if literal_bigram != bigram {
+                continue;
+            }
+            let (literal, trigger) = TRIGGERS[index];
+            if (only_scheme && literal != "://") || !bytes[start..].starts_with(literal.as_bytes())
+            {
+                continue;
+            }
+            check_trigger(
+                text,
+                start,
+                start + literal.len(),
+                trigger,
+                detectors,
+                spans,
+            );
+        }
+    }
+}
+
+const SEPARATOR: u8 = 1;
+const DIGIT: u8 = 2;
+const TRIGGER_START: u8 = 4;
+
+/// Per byte: is it `=` or `:`, a digit, the first byte of a trigger literal.
+const BYTE_FLAGS: [u8; 256] = {
+    let mut flags = [0u8; 256];
+    flags[b'=' as usize] |= SEPARATOR;
+    flags[b':' as usize] |= SEPARATOR;
+    let mut digit = b'0';
+    while digit <= b'9' {
+        flags[digit as usize] |= DIGIT;
+        digit += 1;
+    }
+    let mut index = 0;
+    while index < TRIGGERS.len() {
+        flags[TRIGGERS[index].0.as_bytes()[0] as usize] |= TRIGGER_START;
+        index += 1;
+    }
+    flags
+};
+
+/// Bit `b0 | b1 << 8` is set for the first two bytes `b0 b1` of every trigger literal.
+const TRIGGER_BIGRAMS: [u64; 1024] = {
+    let mut bitmap = [0u64; 1024];
+    let mut index = 0;
+    while index < TRIGGERS.len() {
+        let bytes = TRIGGERS[index].0.as_bytes();
+        let bigram = bytes[0] as usize | ((bytes[1] as usize) << 8);
+        bitmap[bigram / 64] |= 1 << (bigram % 64);
+        index += 1;
+    }
+    bitmap
+};
+
+/// Each trigger literal's first two bytes, in the order of `TRIGGERS`.
+const TRIGGER_LITERAL_BIGRAMS: [u16; TRIGGERS.len()] = {
+    let mut bigrams = [0u16; TRIGGERS.len()];
+    let mut index = 0;
+    while index < TRIGGERS.len() {
+        let bytes = TRIGGERS[index].0.as_bytes();
+        bigrams[index] = bytes[0] as u16 | ((bytes[1] as u16) << 8);
+        index += 1;
+    }
+    bigrams
+};
 
 fn check_trigger(
     text: &str,
@@ -373,8 +479,10 @@ fn url_userinfo(bytes: &[u8], colon: usize, after: usize, spans: &mut Vec<Span>)
     let authority_end = bytes[after..]
         .iter()
         .position(|&b| {
-            matches!(b, b'/' | b'?' | b'#' | b'"' | b'\'' | b'<' | b'>' | b'\\' | b'`')
-                || b.is_ascii_whitespace()
+            matches!(
+                b,
+                b'/' | b'?' | b'#' | b'"' | b'\'' | b'<' | b'>' | b'\\' | b'`'
+            ) || b.is_ascii_whitespace()
         })
         .map_or(bytes.len(), |offset| after + offset);
     let authority = &bytes[after..authority_end];
@@ -501,23 +609,36 @@ fn digit_bits(word: u64) -> u64 {
 }
 
 /// The position of the first run of four consecutive digits at or after `from`.
-fn next_four_digits(bytes: &[u8], mut from: usize) -> Option<usize> {
-    // Windows of 8 bytes advancing by 5 see every run of 4 whole.
-    while from + 8 <= bytes.len() {
-        let word = u64::from_le_bytes(bytes[from..from + 8].try_into().expect("8 bytes"));
-        let digits = digit_bits(word);
-        let runs = digits & (digits >> 8) & (digits >> 16) & (digits >> 24);
-        if runs != 0 {
-            return Some(from + (runs.trailing_zeros() / 8) as usize);
+fn next_four_digits(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    // Digits right before `at` (a run that continues into the next word).
+    let mut carry = 0usize;
+    while at + 8 <= bytes.len() {
+        let word = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        // Bit j set when byte j of the word is a digit.
+        let mask = (digit_bits(word).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32;
+        if mask != 0 {
+            if carry + (mask.trailing_ones() as usize) >= 4 {
+                return Some(at - carry);
+            }
+            let runs = mask & (mask >> 1) & (mask >> 2) & (mask >> 3);
+            if runs != 0 {
+                return Some(at + runs.trailing_zeros() as usize);
+            }
         }
-        from += 5;
+        carry = if mask == 0xff {
+            carry + 8
+        } else {
+            (mask << 24).leading_ones() as usize
+        };
+        at += 8;
     }
-    let mut run = 0;
-    for (index, byte) in bytes.iter().enumerate().skip(from) {
+    let mut run = carry;
+    for (index, byte) in bytes.iter().enumerate().skip(at) {
         if byte.is_ascii_digit() {
             run += 1;
             if run == 4 {
-                return Some(index - 3);
+                return Some(index + 1 - 4);
             }
         } else {
             run = 0;
@@ -553,7 +674,12 @@ fn scan_pairs(
     let bytes = text.as_bytes();
     for separator in memchr::memchr2_iter(b'=', b':', bytes) {
         let colon = bytes[separator] == b':';
-        if colon && bytes[separator + 1..].starts_with(b"//") {
+        // `scheme://` and `module::path` are not pairs.
+        if colon
+            && (bytes[separator + 1..].starts_with(b"//")
+                || bytes.get(separator + 1) == Some(&b':')
+                || (separator > 0 && bytes[separator - 1] == b':'))
+        {
             continue;
         }
         // The name: skip blanks and one closing quote, then name characters.
@@ -615,7 +741,22 @@ fn scan_pairs(
             _ if colon => {
                 let mut stop = bytes[start..]
                     .iter()
-                    .position(|&b| matches!(b, b'\n' | b'\r' | b',' | b';' | b'"' | b'\'' | b'<' | b'>' | b'}' | b']' | b')'))
+                    .position(|&b| {
+                        matches!(
+                            b,
+                            b'\n'
+                                | b'\r'
+                                | b','
+                                | b';'
+                                | b'"'
+                                | b'\''
+                                | b'<'
+                                | b'>'
+                                | b'}'
+                                | b']'
+                                | b')'
+                        )
+                    })
                     .map_or(bytes.len(), |offset| start + offset);
                 while stop > start && matches!(bytes[stop - 1], b' ' | b'\t') {
                     stop -= 1;
@@ -626,7 +767,19 @@ fn scan_pairs(
                 .iter()
                 .position(|&b| {
                     b.is_ascii_whitespace()
-                        || matches!(b, b'&' | b';' | b',' | b'"' | b'\'' | b'<' | b'>' | b')' | b'}' | b']' | b'|')
+                        || matches!(
+                            b,
+                            b'&' | b';'
+                                | b','
+                                | b'"'
+                                | b'\''
+                                | b'<'
+                                | b'>'
+                                | b')'
+                                | b'}'
+                                | b']'
+                                | b'|'
+                        )
                 })
                 .map_or(bytes.len(), |offset| start + offset),
         };
@@ -786,6 +939,21 @@ mod tests {
     }
 
     #[test]
+    fn runs_of_four_digits_are_found_across_words() {
+        for (text, expected) in [
+            ("abcdefg1234", Some(7)),
+            ("abcdef12 34", None),
+            ("abcdefgh12345678", Some(8)),
+            ("1234", Some(0)),
+            ("xx123yyy4567zz", Some(8)),
+            ("abcde123|4abcdefgh", None),
+            ("abcdefg12345678", Some(7)),
+        ] {
+            assert_eq!(next_four_digits(text.as_bytes(), 0), expected, "{text}");
+        }
+    }
+
+    #[test]
     fn card_numbers_pass_luhn_and_other_numbers_stay() {
         assert_eq!(scrub("card 4111 1111 1111 1111."), format!("card {SUB}."));
         assert_eq!(scrub("card 4111-1111-1111-1111"), format!("card {SUB}"));
@@ -799,7 +967,10 @@ mod tests {
     fn jwts_pem_keys_and_key_formats_are_hidden() {
         let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl";
         assert_eq!(scrub(&format!("t={jwt}")), format!("t={SUB}"));
-        assert_eq!(scrub(&format!("token {jwt} end")), format!("token {SUB} end"));
+        assert_eq!(
+            scrub(&format!("token {jwt} end")),
+            format!("token {SUB} end")
+        );
         let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIabc\n-----END RSA PRIVATE KEY-----";
         assert_eq!(scrub(&format!("k\n{pem}\nrest")), format!("k\n{SUB}\nrest"));
         assert_eq!(

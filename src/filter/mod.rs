@@ -35,7 +35,6 @@ pub use names::{DEFAULT_SESSION_COOKIE_NAME, DJANGO_TERMS, EXTENDED_TERMS, EXTEN
 pub use rules::{RedactionSummary, Rule};
 pub use safe::{SafeReporterFilter, SafeReporterFilterBuilder};
 
-
 use std::borrow::Cow;
 
 use serde_json::{Map, Value};
@@ -47,6 +46,25 @@ pub const DEFAULT_SUBSTITUTE: &str = "********************";
 
 /// Values nested deeper than this are replaced by the substitute (fail closed).
 pub const MAX_DEPTH: usize = 64;
+
+/// Characters of a long string value that are filtered beyond what a report shows
+/// ([`MAX_VALUE_CHARS`](crate::report::MAX_VALUE_CHARS)), so that a secret which straddles
+/// the cut is still recognised. The rest of the string is never shown and not filtered.
+pub const FILTER_MARGIN_CHARS: usize = 2048;
+
+/// The part of `text` worth filtering, when `text` is longer than a report can show.
+pub(crate) fn shown_prefix(text: &str) -> Option<&str> {
+    let keep = crate::report::MAX_VALUE_CHARS + FILTER_MARGIN_CHARS;
+    if text.len() <= keep {
+        return None;
+    }
+    let cut = if text.as_bytes()[..keep].is_ascii() {
+        keep
+    } else {
+        text.char_indices().nth(keep)?.0
+    };
+    Some(&text[..cut])
+}
 
 /// Hidden values shorter than this (in characters) are not looked up elsewhere in the
 /// report: short values such as `42` or `admin` would hide ordinary text.
@@ -183,6 +201,26 @@ impl<'a> FilterContext<'a> {
         &self.post_field_names
     }
 
+    /// How many hidden values have been remembered so far.
+    pub(crate) fn hidden_len(&self) -> usize {
+        self.hidden.len()
+    }
+
+    /// The hidden values remembered after the first `from`.
+    pub(crate) fn hidden_since(&self, from: usize) -> &[String] {
+        &self.hidden[from.min(self.hidden.len())..]
+    }
+
+    /// Adds counts and remembered values recorded earlier for the same input.
+    pub(crate) fn replay(&mut self, summary: &RedactionSummary, hidden: &[String]) {
+        for (rule, count) in summary.iter() {
+            self.summary.add_many(rule, count);
+        }
+        if self.collect_hidden {
+            self.hidden.extend_from_slice(hidden);
+        }
+    }
+
     pub(crate) fn into_parts(self) -> (RedactionSummary, Vec<String>) {
         (self.summary, self.hidden)
     }
@@ -254,16 +292,29 @@ pub trait ReporterFilter: Send + Sync {
         None
     }
 
-    /// Free text (messages, URLs, header values, source lines) as it may be shown.
-    fn safe_text(&self, text: &str, kind: TextKind, cx: &mut FilterContext<'_>) -> String {
-        self.scrub_text(text, kind, cx)
-            .unwrap_or_else(|| text.to_owned())
+    /// Free text (messages, URLs, header values, source lines) as it may be shown; borrowed
+    /// when nothing was hidden.
+    fn safe_text<'t>(
+        &self,
+        text: &'t str,
+        kind: TextKind,
+        cx: &mut FilterContext<'_>,
+    ) -> Cow<'t, str> {
+        match self.scrub_text(text, kind, cx) {
+            Some(scrubbed) => Cow::Owned(scrubbed),
+            None => Cow::Borrowed(text),
+        }
     }
 
     /// Django's `cleanse_setting`: hides the value if `name` is sensitive, otherwise recurses
     /// into maps (each value under its own key) and lists (elements under the name `""`), and
     /// scrubs strings. Unchanged values are borrowed, not copied.
-    fn cleanse_value<'v>(&self, name: &str, value: &'v Value, cx: &mut FilterContext<'_>) -> Shown<'v> {
+    fn cleanse_value<'v>(
+        &self,
+        name: &str,
+        value: &'v Value,
+        cx: &mut FilterContext<'_>,
+    ) -> Shown<'v> {
         cleanse(self, name, value, cx, 0, &|_: &str| None)
     }
 
@@ -272,8 +323,8 @@ pub trait ReporterFilter: Send + Sync {
         &self,
         settings: &'v Map<String, Value>,
         cx: &mut FilterContext<'_>,
-    ) -> Vec<(String, Shown<'v>)> {
-        let mut out: Vec<(String, Shown<'v>)> = settings
+    ) -> Vec<Named<'v>> {
+        let mut out: Vec<Named<'v>> = settings
             .iter()
             .map(|(name, value)| {
                 (
@@ -282,14 +333,20 @@ pub trait ReporterFilter: Send + Sync {
                 )
             })
             .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
+        if !out.is_sorted_by(|a, b| a.0 <= b.0) {
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+        }
         out
     }
 
     /// The request headers in order. A header is hidden when the HTTP stack marked it
     /// sensitive, or when its name, in Django's META form (`HTTP_X_API_KEY`) or as sent, is
     /// sensitive; other values are scrubbed.
-    fn safe_headers(&self, request: &RequestInfo, cx: &mut FilterContext<'_>) -> Vec<(String, Shown<'static>)> {
+    fn safe_headers<'v>(
+        &self,
+        request: &'v RequestInfo,
+        cx: &mut FilterContext<'_>,
+    ) -> Vec<Named<'v>> {
         request
             .headers
             .iter()
@@ -307,7 +364,7 @@ pub trait ReporterFilter: Send + Sync {
                 {
                     cx.hide_text(rule, &text, self.substitute())
                 } else {
-                    Value::String(self.safe_text(&text, TextKind::Free, cx))
+                    Value::String(self.safe_text(&text, TextKind::Free, cx).into_owned())
                 };
                 (self.safe_text(name, TextKind::Free, cx), Cow::Owned(shown))
             })
@@ -315,17 +372,17 @@ pub trait ReporterFilter: Send + Sync {
     }
 
     /// Cookies, each cleansed under its name (the session cookie and sensitive names hidden).
-    fn safe_cookies(
+    fn safe_cookies<'v>(
         &self,
-        cookies: &[(String, String)],
+        cookies: &'v [(String, String)],
         cx: &mut FilterContext<'_>,
-    ) -> Vec<(String, Shown<'static>)> {
+    ) -> Vec<Named<'v>> {
         cookies
             .iter()
             .map(|(name, value)| {
                 let shown = match self.sensitive_name(name) {
                     Some(rule) => cx.hide_text(rule, value, self.substitute()),
-                    None => Value::String(self.safe_text(value, TextKind::Free, cx)),
+                    None => Value::String(self.safe_text(value, TextKind::Free, cx).into_owned()),
                 };
                 (self.safe_text(name, TextKind::Free, cx), Cow::Owned(shown))
             })
@@ -334,17 +391,20 @@ pub trait ReporterFilter: Send + Sync {
 
     /// GET parameters. Django shows them unfiltered; with `names_beyond_django` the name
     /// rules apply, and values are scrubbed either way.
-    fn get_parameters(
+    fn get_parameters<'v>(
         &self,
-        parameters: &[(String, String)],
+        parameters: &'v [(String, String)],
         cx: &mut FilterContext<'_>,
-    ) -> Vec<(String, Shown<'static>)> {
+    ) -> Vec<Named<'v>> {
         parameters
             .iter()
             .map(|(name, value)| {
-                let shown = match self.sensitive_name(name).filter(|_| self.names_beyond_django()) {
+                let shown = match self
+                    .sensitive_name(name)
+                    .filter(|_| self.names_beyond_django())
+                {
                     Some(rule) => cx.hide_text(rule, value, self.substitute()),
-                    None => Value::String(self.safe_text(value, TextKind::Free, cx)),
+                    None => Value::String(self.safe_text(value, TextKind::Free, cx).into_owned()),
                 };
                 (self.safe_text(name, TextKind::Free, cx), Cow::Owned(shown))
             })
@@ -353,12 +413,12 @@ pub trait ReporterFilter: Send + Sync {
 
     /// POST parameters: while active, those declared sensitive (names or all) are hidden;
     /// with `names_beyond_django` the name rules apply too.
-    fn post_parameters(
+    fn post_parameters<'v>(
         &self,
         request: &RequestInfo,
-        parameters: &[(String, String)],
+        parameters: &'v [(String, String)],
         cx: &mut FilterContext<'_>,
-    ) -> Vec<(String, Shown<'static>)> {
+    ) -> Vec<Named<'v>> {
         let declared = request.sensitive_post_parameters.as_ref();
         parameters
             .iter()
@@ -366,11 +426,12 @@ pub trait ReporterFilter: Send + Sync {
                 let rule = if cx.is_active() && declared.is_some_and(|d| d.contains(name)) {
                     Some(Rule::SensitivePostParameters)
                 } else {
-                    self.sensitive_name(name).filter(|_| self.names_beyond_django())
+                    self.sensitive_name(name)
+                        .filter(|_| self.names_beyond_django())
                 };
                 let shown = match rule {
                     Some(rule) => cx.hide_text(rule, value, self.substitute()),
-                    None => Value::String(self.safe_text(value, TextKind::Free, cx)),
+                    None => Value::String(self.safe_text(value, TextKind::Free, cx).into_owned()),
                 };
                 (self.safe_text(name, TextKind::Free, cx), Cow::Owned(shown))
             })
@@ -379,8 +440,16 @@ pub trait ReporterFilter: Send + Sync {
 
     /// A JSON request body: keys are cleansed at every level, and while active, top-level
     /// keys declared sensitive POST parameters are hidden.
-    fn json_body<'v>(&self, request: &RequestInfo, body: &'v Value, cx: &mut FilterContext<'_>) -> Shown<'v> {
-        let declared = request.sensitive_post_parameters.clone().filter(|_| cx.is_active());
+    fn json_body<'v>(
+        &self,
+        request: &RequestInfo,
+        body: &'v Value,
+        cx: &mut FilterContext<'_>,
+    ) -> Shown<'v> {
+        let declared = request
+            .sensitive_post_parameters
+            .clone()
+            .filter(|_| cx.is_active());
         match body {
             Value::Object(_) => cleanse(self, "", body, cx, 0, &|key: &str| {
                 declared
@@ -401,7 +470,7 @@ pub trait ReporterFilter: Send + Sync {
         frame: &'v Frame,
         sensitive: Option<&SensitiveNames>,
         cx: &mut FilterContext<'_>,
-    ) -> Vec<(String, Shown<'v>)> {
+    ) -> Vec<Named<'v>> {
         let declared_post = cx
             .capture()
             .request
@@ -440,6 +509,9 @@ pub trait ReporterFilter: Send + Sync {
 /// A value as the filter lets it be shown: borrowed from the capture when unchanged.
 pub type Shown<'v> = Cow<'v, Value>;
 
+/// A name and its value as the filter lets them be shown.
+pub type Named<'v> = (Cow<'v, str>, Shown<'v>);
+
 /// 8+ characters, letters and digits, no whitespace: the shape of keys, tokens and
 /// passwords rather than of words, names or plain URLs.
 fn looks_secret(text: &str) -> bool {
@@ -452,11 +524,17 @@ fn looks_secret(text: &str) -> bool {
 /// Django's META name for a header: `X-Api-Key` → `HTTP_X_API_KEY`.
 pub(crate) fn meta_name(header: &str) -> String {
     let mut meta = String::with_capacity(header.len() + 5);
-    if !header.eq_ignore_ascii_case("content-type") && !header.eq_ignore_ascii_case("content-length") {
+    if !header.eq_ignore_ascii_case("content-type")
+        && !header.eq_ignore_ascii_case("content-length")
+    {
         meta.push_str("HTTP_");
     }
     for ch in header.chars() {
-        meta.push(if ch == '-' { '_' } else { ch.to_ascii_uppercase() });
+        meta.push(if ch == '-' {
+            '_'
+        } else {
+            ch.to_ascii_uppercase()
+        });
     }
     meta
 }
@@ -472,7 +550,14 @@ fn cleanse<'v, F: ReporterFilter + ?Sized>(
     if let Some(rule) = filter.sensitive_name(name).or_else(|| extra(name)) {
         return Cow::Owned(cx.hide(rule, value, filter.substitute()));
     }
-    cleanse_with(filter, value, cx, depth, &|key| filter.sensitive_name(key), extra)
+    cleanse_with(
+        filter,
+        value,
+        cx,
+        depth,
+        &|key| filter.sensitive_name(key),
+        extra,
+    )
 }
 
 /// Walks `value`: map entries whose keys `names` or `extra` flag are hidden; other strings
@@ -530,9 +615,18 @@ fn cleanse_with<'v, F: ReporterFilter + ?Sized>(
                 None => Cow::Borrowed(value),
             }
         }
-        Value::String(text) => match filter.scrub_text(text, TextKind::Free, cx) {
-            Some(scrubbed) => Cow::Owned(Value::String(scrubbed)),
-            None => Cow::Borrowed(value),
+        Value::String(text) => match shown_prefix(text) {
+            // Only the start of a long string can be shown: filter just that (the margin
+            // keeps a secret that straddles the cut recognisable).
+            Some(prefix) => Cow::Owned(Value::String(
+                filter
+                    .scrub_text(prefix, TextKind::Free, cx)
+                    .unwrap_or_else(|| prefix.to_owned()),
+            )),
+            None => match filter.scrub_text(text, TextKind::Free, cx) {
+                Some(scrubbed) => Cow::Owned(Value::String(scrubbed)),
+                None => Cow::Borrowed(value),
+            },
         },
         Value::Null | Value::Bool(_) | Value::Number(_) => Cow::Borrowed(value),
     }

@@ -147,6 +147,8 @@ struct TermMatcher {
     terms: Vec<(Vec<u8>, TermKind)>,
     /// Bit `trigram(term)` is set for the first three bytes of each term.
     bitmap: Box<[u64; 512]>,
+    /// Each term's trigram, in the order of `terms`.
+    trigrams: Vec<usize>,
     /// Whether some term is shorter than three bytes (then every position is a candidate).
     has_short: bool,
 }
@@ -187,42 +189,63 @@ impl TermMatcher {
             .map(|term| term.to_ascii_lowercase().into_bytes())
             .zip(kinds)
             .collect();
+        let mut trigrams = Vec::with_capacity(terms.len());
         for (term, _) in &terms {
             if term.len() < 3 {
                 has_short = true;
+                trigrams.push(usize::MAX);
             } else {
                 let bit = trigram(term);
                 bitmap[bit / 64] |= 1 << (bit % 64);
+                trigrams.push(bit);
             }
         }
         Self {
             terms,
             bitmap,
+            trigrams,
             has_short,
         }
     }
 
     fn check(&self, name: &[u8]) -> Option<NameHit> {
+        if self.has_short {
+            return self.check_at(name, 0..name.len(), None);
+        }
+        if name.len() < 3 {
+            return None;
+        }
         let mut hit = None;
-        let mut rolling = 0usize;
-        for index in 0..name.len() + 2 {
-            // `rolling` holds the classes of name[index - 2..=index]; positions past the end
-            // only matter for short terms.
-            let class = name.get(index).map_or(0, |&b| usize::from(CLASS[usize::from(b)]));
-            rolling = ((rolling << 5) | class) & 0x7fff;
-            let Some(start) = index.checked_sub(2) else {
-                continue;
-            };
-            if start >= name.len() {
-                break;
-            }
-            let candidate = (index < name.len()
-                && self.bitmap[rolling / 64] & (1 << (rolling % 64)) != 0)
-                || self.has_short;
-            if !candidate {
+        let mut gram = (usize::from(CLASS[usize::from(name[0])]) << 5)
+            | usize::from(CLASS[usize::from(name[1])]);
+        for end in 2..name.len() {
+            gram = ((gram << 5) | usize::from(CLASS[usize::from(name[end])])) & 0x7fff;
+            if self.bitmap[gram / 64] & (1 << (gram % 64)) == 0 {
                 continue;
             }
-            for (term, kind) in &self.terms {
+            let start = end - 2;
+            match self.check_at(name, start..start + 1, Some(gram)) {
+                Some(NameHit::Pattern) => return Some(NameHit::Pattern),
+                Some(found) => hit = Some(found),
+                None => {}
+            }
+        }
+        hit
+    }
+
+    /// Compares the terms (those with trigram `gram`, or all) at each start in `starts`.
+    fn check_at(
+        &self,
+        name: &[u8],
+        starts: std::ops::Range<usize>,
+        gram: Option<usize>,
+    ) -> Option<NameHit> {
+        let mut hit = None;
+        for start in starts {
+            for ((term, kind), &term_gram) in self.terms.iter().zip(&self.trigrams) {
+                if gram.is_some_and(|gram| gram != term_gram) {
+                    continue;
+                }
                 let end = start + term.len();
                 if end > name.len() || !name[start..end].eq_ignore_ascii_case(term) {
                     continue;

@@ -130,6 +130,15 @@ impl RedactionSummary {
         *slot = slot.saturating_add(count);
     }
 
+    /// The counts added since `before` was taken.
+    pub(crate) fn since(&self, before: &RedactionSummary) -> RedactionSummary {
+        let mut delta = RedactionSummary::default();
+        for rule in Rule::ALL {
+            delta.add_many(rule, self.count(rule).saturating_sub(before.count(rule)));
+        }
+        delta
+    }
+
     /// How many values `rule` hid.
     pub fn count(&self, rule: Rule) -> u32 {
         self.counts[rule as usize]
@@ -137,7 +146,9 @@ impl RedactionSummary {
 
     /// How many values were hidden in all.
     pub fn total(&self) -> u32 {
-        self.counts.iter().fold(0u32, |sum, &n| sum.saturating_add(n))
+        self.counts
+            .iter()
+            .fold(0u32, |sum, &n| sum.saturating_add(n))
     }
 
     /// The rules that hid something, with their counts, in a fixed order.

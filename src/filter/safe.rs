@@ -193,7 +193,11 @@ impl SafeReporterFilterBuilder {
 
     /// Switches every value detector on or off.
     pub fn detectors(mut self, on: bool) -> Self {
-        self.detectors = if on { DetectorSet::ALL } else { DetectorSet::NONE };
+        self.detectors = if on {
+            DetectorSet::ALL
+        } else {
+            DetectorSet::NONE
+        };
         self
     }
 

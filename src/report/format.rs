@@ -1,6 +1,8 @@
 //! Formatting captured values for people, like Python's `pprint.pformat` (width 80), and
 //! cutting long ones with Django's trim notice.
 
+use std::fmt::Write as _;
+
 use serde_json::Value;
 
 /// Values whose formatted text is longer than this many characters are cut.
@@ -11,9 +13,30 @@ const WIDTH: usize = 80;
 /// Formats a value: strings quoted with Rust escapes, maps and lists on one line when they fit
 /// in 80 columns, one entry per line otherwise; long multi-line strings one line per segment.
 pub(crate) fn format_value(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(estimate_len(value, 0));
     write_value(value, 0, &mut out);
     out
+}
+
+/// A cheap estimate of the formatted length, to allocate once.
+fn estimate_len(value: &Value, depth: usize) -> usize {
+    match value {
+        Value::String(text) => text.len() + 2 + text.len() / 16,
+        Value::Array(items) if depth < 8 => {
+            items
+                .iter()
+                .map(|item| estimate_len(item, depth + 1) + 2 + depth)
+                .sum::<usize>()
+                + 2
+        }
+        Value::Object(map) if depth < 8 => {
+            map.iter()
+                .map(|(key, item)| key.len() + 4 + estimate_len(item, depth + 1) + depth)
+                .sum::<usize>()
+                + 2
+        }
+        _ => 8,
+    }
 }
 
 fn write_value(value: &Value, indent: usize, out: &mut String) {
@@ -88,7 +111,7 @@ fn flat_len_into(value: &Value, limit: usize, total: &mut usize) -> bool {
     match value {
         Value::Null => add(4, total),
         Value::Bool(b) => add(if *b { 4 } else { 5 }, total),
-        Value::Number(n) => add(n.to_string().len(), total),
+        Value::Number(n) => add(number_len(n), total),
         Value::String(text) => {
             if text.len() + 2 > limit.saturating_sub(*total).saturating_mul(4) {
                 return false;
@@ -105,18 +128,33 @@ fn flat_len_into(value: &Value, limit: usize, total: &mut usize) -> bool {
             if !add(2 + map.len().saturating_sub(1) * 2 + map.len() * 2, total) {
                 return false;
             }
-            map.iter().all(|(key, item)| {
-                add(quoted_len(key), total) && flat_len_into(item, limit, total)
-            })
+            map.iter()
+                .all(|(key, item)| add(quoted_len(key), total) && flat_len_into(item, limit, total))
         }
     }
+}
+
+/// The length of a number's text, without allocating it.
+fn number_len(number: &serde_json::Number) -> usize {
+    struct Count(usize);
+    impl std::fmt::Write for Count {
+        fn write_str(&mut self, text: &str) -> std::fmt::Result {
+            self.0 += text.len();
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = write!(count, "{number}");
+    count.0
 }
 
 fn write_flat(value: &Value, out: &mut String) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
         Value::String(text) => quote(text, out),
         Value::Array(items) => {
             out.push('[');
@@ -285,6 +323,13 @@ pub(crate) fn quoted(text: &str) -> String {
 /// Cuts `text` after [`MAX_VALUE_CHARS`] characters with Django's notice,
 /// `… <trimmed N bytes string>`, where N is the full text's length in bytes.
 pub(crate) fn trim(text: &mut String) {
+    let full = text.len();
+    trim_counting(text, full);
+}
+
+/// As [`trim`], with `full` as the size in the notice (for a value whose text was only
+/// partly formatted).
+pub(crate) fn trim_counting(text: &mut String, full: usize) {
     if text.len() <= MAX_VALUE_CHARS {
         return;
     }
@@ -294,7 +339,6 @@ pub(crate) fn trim(text: &mut String) {
         text.char_indices().nth(MAX_VALUE_CHARS).map(|(cut, _)| cut)
     };
     if let Some(cut) = cut {
-        let full = text.len();
         text.truncate(cut);
         text.push_str(&format!("\u{2026} <trimmed {full} bytes string>"));
     }
@@ -319,9 +363,15 @@ mod tests {
     fn long_values_get_one_entry_per_line() {
         let items: Vec<String> = (0..10).map(|k| format!("sku-000-{k:04}")).collect();
         let text = format_value(&json!(items));
-        assert!(text.starts_with("[\"sku-000-0000\",\n \"sku-000-0001\","), "{text}");
+        assert!(
+            text.starts_with("[\"sku-000-0000\",\n \"sku-000-0001\","),
+            "{text}"
+        );
         let text = format_value(&json!({"k": items}));
-        assert!(text.starts_with("{\"k\": [\"sku-000-0000\",\n       \"sku-000-0001\""), "{text}");
+        assert!(
+            text.starts_with("{\"k\": [\"sku-000-0000\",\n       \"sku-000-0001\""),
+            "{text}"
+        );
     }
 
     #[test]
@@ -351,6 +401,9 @@ mod tests {
         assert_eq!(short.len(), MAX_VALUE_CHARS);
         let mut wide = "é".repeat(MAX_VALUE_CHARS + 1);
         trim(&mut wide);
-        assert!(wide.ends_with(&format!("<trimmed {} bytes string>", 2 * (MAX_VALUE_CHARS + 1))));
+        assert!(wide.ends_with(&format!(
+            "<trimmed {} bytes string>",
+            2 * (MAX_VALUE_CHARS + 1)
+        )));
     }
 }

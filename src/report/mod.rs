@@ -16,6 +16,7 @@
 
 mod format;
 mod model;
+mod settings_cache;
 mod source;
 
 pub use format::MAX_VALUE_CHARS;
@@ -29,6 +30,8 @@ pub use source::{
 };
 
 pub(crate) use format::{format_value, quoted};
+use settings_cache::SettingsCache;
+use source::SourceFile;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -41,7 +44,7 @@ use serde_json::Value;
 
 use crate::capture::{Capture, Environment, Frame, SensitiveNames};
 use crate::filter::{
-    FilterContext, RedactionSummary, ReporterFilter, Rule, SafeReporterFilter, Shown, TextKind,
+    FilterContext, Named, RedactionSummary, ReporterFilter, Rule, SafeReporterFilter, TextKind,
 };
 use crate::render::Format;
 use crate::request::{self, Body};
@@ -60,6 +63,7 @@ pub struct ExceptionReporter {
     filter: Arc<dyn ReporterFilter>,
     source_root: Option<PathBuf>,
     sources: Arc<SourceCache>,
+    settings_cache: Option<Arc<SettingsCache>>,
 }
 
 impl std::fmt::Debug for ExceptionReporter {
@@ -88,7 +92,19 @@ impl ExceptionReporter {
             filter,
             source_root: None,
             sources: SourceCache::shared(),
+            settings_cache: Some(Arc::new(SettingsCache::default())),
         }
+    }
+
+    /// Whether to reuse the filtered settings section while the settings stay the same (on
+    /// by default). Settings rarely change between reports, and filtering and formatting
+    /// them is a large part of building a report; the section is reused only for settings
+    /// of identical content and the same filter state, with the same redaction counts. Turn
+    /// it off for a custom filter whose settings output depends on anything else.
+    #[must_use]
+    pub fn cache_settings(mut self, on: bool) -> Self {
+        self.settings_cache = on.then(|| Arc::new(SettingsCache::default()));
+        self
     }
 
     /// Resolves relative file names of frames against `root`.
@@ -121,6 +137,19 @@ impl ExceptionReporter {
         self.build(capture, filter, true)
     }
 
+    /// Renders `capture` through another filter in `format` (see [`render`](Self::render)).
+    pub fn render_with(
+        &self,
+        capture: &Capture,
+        filter: &dyn ReporterFilter,
+        format: Format,
+    ) -> String {
+        match format {
+            Format::Text => self.build(capture, filter, false).render_text(),
+            other => self.build(capture, filter, true).render(other),
+        }
+    }
+
     /// Renders `capture` in `format`. For text this skips formatting frame variables, which
     /// the text report never shows (their hidden values are still hidden everywhere else).
     ///
@@ -133,7 +162,9 @@ impl ExceptionReporter {
     /// ```
     pub fn render(&self, capture: &Capture, format: Format) -> String {
         match format {
-            Format::Text => self.build(capture, self.filter.as_ref(), false).render_text(),
+            Format::Text => self
+                .build(capture, self.filter.as_ref(), false)
+                .render_text(),
             other => self.report(capture).render(other),
         }
     }
@@ -145,8 +176,16 @@ impl ExceptionReporter {
             .render_email_text()
     }
 
-    fn build(&self, capture: &Capture, filter: &dyn ReporterFilter, with_variables: bool) -> Report {
+    fn build(
+        &self,
+        capture: &Capture,
+        filter: &dyn ReporterFilter,
+        with_variables: bool,
+    ) -> Report {
+        // The cache belongs to this reporter's own filter; another filter gets no cache.
+        let own_filter = std::ptr::addr_eq(filter, self.filter.as_ref());
         Builder {
+            settings_cache: self.settings_cache.as_deref().filter(|_| own_filter),
             filter,
             source_root: self.source_root.as_deref(),
             sources: &self.sources,
@@ -154,6 +193,7 @@ impl ExceptionReporter {
             next_id: 0,
             with_variables,
             code_lines: HashMap::new(),
+            files: HashMap::new(),
         }
         .build(capture)
     }
@@ -161,6 +201,7 @@ impl ExceptionReporter {
 
 struct Builder<'a> {
     filter: &'a dyn ReporterFilter,
+    settings_cache: Option<&'a SettingsCache>,
     source_root: Option<&'a Path>,
     sources: &'a SourceCache,
     cx: FilterContext<'a>,
@@ -169,10 +210,16 @@ struct Builder<'a> {
     /// Source lines already filtered in this report (frames of one function repeat them),
     /// with the redactions they made.
     code_lines: HashMap<String, (String, RedactionSummary)>,
+    /// Source files already looked up in this report, by the name frames give.
+    files: HashMap<String, Option<Arc<SourceFile>>>,
 }
 
 /// Runs one filter step; if it panics, the report gets `fallback` instead (fail closed).
-fn guarded<T>(cx: &mut FilterContext<'_>, step: impl FnOnce(&mut FilterContext<'_>) -> T, fallback: impl FnOnce() -> T) -> T {
+fn guarded<T>(
+    cx: &mut FilterContext<'_>,
+    step: impl FnOnce(&mut FilterContext<'_>) -> T,
+    fallback: impl FnOnce() -> T,
+) -> T {
     match catch_unwind(AssertUnwindSafe(|| step(cx))) {
         Ok(value) => value,
         Err(_) => {
@@ -186,7 +233,30 @@ impl<'a> Builder<'a> {
     fn text(&mut self, text: &str, kind: TextKind) -> String {
         let filter = self.filter;
         let substitute = filter.substitute().to_owned();
-        guarded(&mut self.cx, |cx| filter.safe_text(text, kind, cx), || substitute)
+        guarded(
+            &mut self.cx,
+            |cx| filter.safe_text(text, kind, cx).into_owned(),
+            || substitute,
+        )
+    }
+
+    /// The settings section, from the cache when these settings were seen before.
+    fn settings(&mut self, settings: &serde_json::Map<String, Value>) -> Vec<Entry> {
+        let Some(cache) = self.settings_cache else {
+            return self.entries(|filter, cx| filter.safe_settings(settings, cx));
+        };
+        let key = SettingsCache::key(settings, self.cx.is_active());
+        if let Some(entries) = cache.replay(key, &mut self.cx) {
+            return entries;
+        }
+        let summary = self.cx.summary().clone();
+        let hidden = self.cx.hidden_len();
+        let entries = self.entries(|filter, cx| filter.safe_settings(settings, cx));
+        let added = self.cx.summary().since(&summary);
+        if added.count(Rule::FilterFailure) == 0 {
+            cache.store(key, &entries, added, self.cx.hidden_since(hidden));
+        }
+        entries
     }
 
     /// A source line, filtered once per report.
@@ -219,26 +289,34 @@ impl<'a> Builder<'a> {
 
     fn entries<'v>(
         &mut self,
-        step: impl FnOnce(&dyn ReporterFilter, &mut FilterContext<'_>) -> Vec<(String, Shown<'v>)>,
+        step: impl FnOnce(&dyn ReporterFilter, &mut FilterContext<'_>) -> Vec<Named<'v>>,
     ) -> Vec<Entry> {
         let filter = self.filter;
         let substitute = filter.substitute().to_owned();
         let pairs = guarded(
             &mut self.cx,
             |cx| step(filter, cx),
-            || vec![("[filter failure]".to_owned(), Cow::Owned(Value::String(substitute)))],
+            || {
+                vec![(
+                    Cow::Borrowed("[filter failure]"),
+                    Cow::Owned(Value::String(substitute)),
+                )]
+            },
         );
         pairs
             .into_iter()
-            .map(|(name, value)| Entry::new(name, format_value(&value)))
+            .map(|(name, value)| Entry::new(name.into_owned(), format_value(&value)))
             .collect()
     }
 
     fn build(mut self, capture: &'a Capture) -> Report {
         let filter = self.filter;
-        let request = capture.request.as_ref().map(|request| self.request(request));
+        let request = capture
+            .request
+            .as_ref()
+            .map(|request| self.request(request));
         let settings = match &capture.settings {
-            Some(settings) => self.entries(|filter, cx| filter.safe_settings(settings, cx)),
+            Some(settings) => self.settings(settings),
             None => Vec::new(),
         };
 
@@ -290,7 +368,7 @@ impl<'a> Builder<'a> {
             let found = hide_everywhere(&mut report, &hidden, filter.substitute());
             summary.add_many(Rule::ReverseLookup, found);
         }
-        report.visit_strings_mut(true, &mut |text| format::trim(text));
+        report.trim_values();
         report.redactions = summary;
         report
     }
@@ -336,7 +414,9 @@ impl<'a> Builder<'a> {
             .map(|file| {
                 let name = self.text(file.filename.as_deref().unwrap_or(""), TextKind::Free);
                 let media = self.text(
-                    file.content_type.as_deref().unwrap_or("application/octet-stream"),
+                    file.content_type
+                        .as_deref()
+                        .unwrap_or("application/octet-stream"),
                     TextKind::Free,
                 );
                 let size = file
@@ -437,8 +517,14 @@ impl<'a> Builder<'a> {
             self.remember_hidden_variables(frame, sensitive);
             Vec::new()
         };
-        // Variables whose value could not be formatted: the reason, filtered, instead.
         for (entry, var) in vars.iter_mut().zip(&frame.vars) {
+            // A long text of which only the start was formatted: the notice gives its size.
+            if let Value::String(text) = &var.value
+                && crate::filter::shown_prefix(text).is_some()
+            {
+                entry.full_len = Some(text.len());
+            }
+            // A value that could not be formatted: the reason, filtered, instead.
             if let Some(reason) = &var.error
                 && entry.value != quoted(filter.substitute())
             {
@@ -456,31 +542,35 @@ impl<'a> Builder<'a> {
         vars.sort_by(|a, b| a.name.cmp(&b.name));
 
         let file = frame.file.as_deref().unwrap_or("<unknown>");
-        let context = frame
+        let source = frame
             .line
             .filter(|&line| line > 0)
             .zip(frame.file.as_deref())
-            .and_then(|(line, file)| {
-                let path = self.resolve(file);
-                let source = self.sources.get(&path)?;
-                let context = source.context(line as usize - 1, CONTEXT_BEFORE)?;
-                let after_len = context.after.len().min(CONTEXT_AFTER);
-                Some((
-                    context.first_line0 + 1,
-                    context.before.to_vec(),
-                    context.line.to_owned(),
-                    context.after[..after_len].to_vec(),
-                ))
-            });
+            .and_then(|(line, file)| Some((line, self.source(file)?)));
+        let context = source
+            .as_ref()
+            .and_then(|(line, source)| source.context(*line as usize - 1, CONTEXT_BEFORE));
         let (pre_context_lineno, pre_context, context_line, post_context) = match context {
             // The text report shows only the frame's own line.
-            Some((first, before, line, after)) if self.with_variables => (
-                first,
-                before.iter().map(|line| self.code_line(line)).collect(),
-                self.code_line(&line),
-                after.iter().map(|line| self.code_line(line)).collect(),
+            Some(context) if self.with_variables => {
+                let after = &context.after[..context.after.len().min(CONTEXT_AFTER)];
+                (
+                    context.first_line0 + 1,
+                    context
+                        .before
+                        .iter()
+                        .map(|line| self.code_line(line))
+                        .collect(),
+                    self.code_line(context.line),
+                    after.iter().map(|line| self.code_line(line)).collect(),
+                )
+            }
+            Some(context) => (
+                context.first_line0 + 1,
+                Vec::new(),
+                self.code_line(context.line),
+                Vec::new(),
             ),
-            Some((first, _, line, _)) => (first, Vec::new(), self.code_line(&line), Vec::new()),
             None => (
                 frame.line.unwrap_or(0) as usize,
                 Vec::new(),
@@ -502,6 +592,16 @@ impl<'a> Builder<'a> {
             post_context,
             vars,
         }
+    }
+
+    /// The source file of a frame, looked up once per report for each file name.
+    fn source(&mut self, file: &str) -> Option<Arc<SourceFile>> {
+        if let Some(found) = self.files.get(file) {
+            return found.clone();
+        }
+        let found = self.sources.get(&self.resolve(file));
+        self.files.insert(file.to_owned(), found.clone());
+        found
     }
 
     fn resolve(&self, file: &str) -> PathBuf {

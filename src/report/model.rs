@@ -12,11 +12,18 @@ pub struct Entry {
     pub name: String,
     /// The value, formatted and filtered.
     pub value: String,
+    /// The size of the captured value when only its start was formatted.
+    #[serde(skip)]
+    pub(crate) full_len: Option<usize>,
 }
 
 impl Entry {
     pub(crate) fn new(name: String, value: String) -> Self {
-        Self { name, value }
+        Self {
+            name,
+            value,
+            full_len: None,
+        }
     }
 }
 
@@ -155,7 +162,8 @@ impl ReportFrame {
 
     /// The frame's line number as text, or `?`.
     pub fn line_text(&self) -> String {
-        self.line.map_or_else(|| "?".to_owned(), |line| line.to_string())
+        self.line
+            .map_or_else(|| "?".to_owned(), |line| line.to_string())
     }
 }
 
@@ -241,6 +249,24 @@ impl Report {
     /// Calls `visit` on every string of the report (used to apply report-wide rules); with
     /// `names` false, names (of settings, headers, cookies, parameters, variables, files and
     /// environment lines) are skipped.
+    /// Cuts every value longer than [`MAX_VALUE_CHARS`](super::MAX_VALUE_CHARS) characters
+    /// with Django's notice; a variable whose long text was only partly formatted counts its
+    /// full size.
+    pub(crate) fn trim_values(&mut self) {
+        let mut frames: Vec<&mut ReportFrame> = self.frames.iter_mut().collect();
+        for cause in &mut self.causes {
+            frames.extend(cause.frames.iter_mut());
+        }
+        for frame in frames {
+            for var in &mut frame.vars {
+                if let Some(full) = var.full_len {
+                    super::format::trim_counting(&mut var.value, full);
+                }
+            }
+        }
+        self.visit_strings_mut(true, &mut |text| super::format::trim(text));
+    }
+
     pub(crate) fn visit_strings_mut(&mut self, names: bool, visit: &mut dyn FnMut(&mut String)) {
         let entries = |list: &mut [Entry], visit: &mut dyn FnMut(&mut String)| {
             for entry in list {
