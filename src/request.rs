@@ -62,7 +62,7 @@ pub(crate) fn parse_cookies(request: &RequestInfo) -> Vec<(String, String)> {
         if !name.eq_ignore_ascii_case("cookie") {
             continue;
         }
-        let text = value.to_text();
+        let text = value.to_marked_text();
         for parsed in cookie::Cookie::split_parse(text.as_ref()) {
             match parsed {
                 Ok(cookie) => cookies.push((cookie.name().to_owned(), cookie.value().to_owned())),
@@ -183,7 +183,7 @@ fn parse_multipart(content_type: &str, body: &[u8]) -> Result<Multipart, String>
             Some(filename) => files.push(UploadedFile::new(name, Some(filename), media, Some(size))),
             None => fields.push((
                 name,
-                crate::capture::RawText(text).to_text().into_owned(),
+                crate::capture::RawText(text).to_marked_text().into_owned(),
             )),
         }
     }

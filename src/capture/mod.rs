@@ -276,6 +276,13 @@ impl Cause {
             ..Self::direct(type_name, message)
         }
     }
+
+    /// Adds a frame of this cause's own trace (outermost first).
+    #[must_use]
+    pub fn with_frame(mut self, frame: Frame) -> Self {
+        self.frames.push(frame);
+        self
+    }
 }
 
 /// One stack frame.
@@ -323,6 +330,14 @@ impl Frame {
     #[must_use]
     pub fn var(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
         self.vars.push(Variable::new(name, value));
+        self
+    }
+
+    /// Attaches a variable whose value could not be formatted (the report shows
+    /// `Error in formatting: <reason>`).
+    #[must_use]
+    pub fn var_failed(mut self, name: impl Into<String>, reason: impl Into<String>) -> Self {
+        self.vars.push(Variable::formatting_failed(name, reason));
         self
     }
 

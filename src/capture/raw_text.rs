@@ -36,6 +36,13 @@ impl RawText {
         escape_invalid_utf8(&self.0)
     }
 
+    /// The text for a value that reports show quoted: each byte that is not valid UTF-8
+    /// becomes a marker character that quoting renders as `\xNN`, so that an invalid byte
+    /// and a literal backslash stay distinguishable.
+    pub(crate) fn to_marked_text(&self) -> Cow<'_, str> {
+        mark_invalid_utf8(&self.0)
+    }
+
     /// The number of bytes.
     pub fn len(&self) -> usize {
         self.0.len()
@@ -57,6 +64,29 @@ pub(crate) fn escape_invalid_utf8(bytes: &[u8]) -> Cow<'_, str> {
         out.push_str(chunk.valid());
         for byte in chunk.invalid() {
             out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The first of the 128 code points that stand for invalid bytes 0x80–0xFF in quoted values
+/// (the end of Supplementary Private Use Area-B). Text that really contains these code
+/// points shows them as the bytes they stand for.
+pub(crate) const INVALID_BYTE_BASE: u32 = 0x10_FF80;
+
+/// Text from bytes, each byte that is not valid UTF-8 replaced by its marker character.
+pub(crate) fn mark_invalid_utf8(bytes: &[u8]) -> Cow<'_, str> {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(bytes.len() + 16);
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for &byte in chunk.invalid() {
+            // Invalid bytes are always 0x80 or above.
+            let marker = char::from_u32(INVALID_BYTE_BASE + u32::from(byte & 0x7f))
+                .unwrap_or(char::REPLACEMENT_CHARACTER);
+            out.push(marker);
         }
     }
     Cow::Owned(out)

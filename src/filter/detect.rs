@@ -659,7 +659,7 @@ fn luhn(digits: &[u8]) -> bool {
         }
         sum += value;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// `name=value` and `name: value` where the name matches the name rules.
@@ -733,9 +733,8 @@ fn scan_pairs(
         let end = match bytes[start] {
             quote @ (b'"' | b'\'') => {
                 start += 1;
-                let close = memchr::memchr2(quote, b'\n', &bytes[start..])
-                    .map_or(bytes.len(), |offset| start + offset);
-                close
+                memchr::memchr2(quote, b'\n', &bytes[start..])
+                    .map_or(bytes.len(), |offset| start + offset)
             }
             _ if kind == TextKind::Code => continue,
             _ if colon => {

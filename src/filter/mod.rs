@@ -351,7 +351,7 @@ pub trait ReporterFilter: Send + Sync {
             .headers
             .iter()
             .map(|(name, value)| {
-                let text = value.to_text();
+                let text = value.to_marked_text();
                 let shown = if request
                     .sensitive_headers
                     .iter()

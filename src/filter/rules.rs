@@ -125,13 +125,20 @@ impl RedactionSummary {
         self.add_many(rule, 1);
     }
 
+    /// Adds `other`'s counts.
+    pub fn merge(&mut self, other: &RedactionSummary) {
+        for (rule, count) in other.iter() {
+            self.add_many(rule, count);
+        }
+    }
+
     pub(crate) fn add_many(&mut self, rule: Rule, count: u32) {
         let slot = &mut self.counts[rule as usize];
         *slot = slot.saturating_add(count);
     }
 
-    /// The counts added since `before` was taken.
-    pub(crate) fn since(&self, before: &RedactionSummary) -> RedactionSummary {
+    /// These counts minus `before`'s (the counts added since `before` was taken).
+    pub fn since(&self, before: &RedactionSummary) -> RedactionSummary {
         let mut delta = RedactionSummary::default();
         for rule in Rule::ALL {
             delta.add_many(rule, self.count(rule).saturating_sub(before.count(rule)));

@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use crate::capture::raw_text::INVALID_BYTE_BASE;
+
 use serde_json::Value;
 
 /// Values whose formatted text is longer than this many characters are cut.
@@ -182,7 +184,10 @@ fn write_flat(value: &Value, out: &mut String) {
 }
 
 fn needs_escape(ch: char) -> bool {
-    matches!(ch, '"' | '\\') || ch.is_control() || is_invisible_separator(ch)
+    matches!(ch, '"' | '\\')
+        || ch.is_control()
+        || is_invisible_separator(ch)
+        || invalid_byte(ch).is_some()
 }
 
 /// ASCII bytes that must be escaped: controls, DEL, `"` and `\`.
@@ -232,9 +237,18 @@ fn is_invisible_separator(ch: char) -> bool {
     matches!(ch, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// A marker for an invalid byte of raw input (see `RawText`), shown as `\xNN`.
+fn invalid_byte(ch: char) -> Option<u8> {
+    let code = u32::from(ch);
+    (INVALID_BYTE_BASE..=INVALID_BYTE_BASE + 0x7f)
+        .contains(&code)
+        .then(|| 0x80 | (code - INVALID_BYTE_BASE) as u8)
+}
+
 fn escape_len(ch: char) -> usize {
     match ch {
         '"' | '\\' | '\n' | '\r' | '\t' | '\0' => 2,
+        ch if invalid_byte(ch).is_some() => 4,
         ch if needs_escape(ch) => ch.escape_unicode().len(),
         ch => ch.len_utf8(),
     }
@@ -304,7 +318,12 @@ pub(crate) fn quote(text: &str, out: &mut String) {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\0' => out.push_str("\\0"),
-            other => out.extend(other.escape_unicode()),
+            other => match invalid_byte(other) {
+                Some(byte) => {
+                    let _ = write!(out, "\\x{byte:02x}");
+                }
+                None => out.extend(other.escape_unicode()),
+            },
         }
         index += width;
         plain_from = index;
@@ -388,6 +407,13 @@ mod tests {
         assert_eq!(quoted("a\"b\\c\n\u{1b}[31m"), r#""a\"b\\c\n\u{1b}[31m""#);
         assert_eq!(quoted("x\u{2028}y\u{202e}"), r#""x\u{2028}y\u{202e}""#);
         assert_eq!(quoted("café"), "\"café\"");
+    }
+
+    #[test]
+    fn invalid_bytes_and_literal_backslashes_look_different() {
+        let raw = crate::capture::RawText(b"VAL\xe9VAL".to_vec());
+        assert_eq!(quoted(&raw.to_marked_text()), r#""VAL\xe9VAL""#);
+        assert_eq!(quoted(r"VAL\xe9VAL"), r#""VAL\\xe9VAL""#);
     }
 
     #[test]

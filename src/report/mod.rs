@@ -194,6 +194,7 @@ impl ExceptionReporter {
             with_variables,
             code_lines: HashMap::new(),
             files: HashMap::new(),
+            detail: RedactionSummary::default(),
         }
         .build(capture)
     }
@@ -212,6 +213,8 @@ struct Builder<'a> {
     code_lines: HashMap<String, (String, RedactionSummary)>,
     /// Source files already looked up in this report, by the name frames give.
     files: HashMap<String, Option<Arc<SourceFile>>>,
+    /// Redactions in the parts the text report leaves out (variables, surrounding lines).
+    detail: RedactionSummary,
 }
 
 /// Runs one filter step; if it panics, the report gets `fallback` instead (fail closed).
@@ -283,8 +286,11 @@ impl<'a> Builder<'a> {
         shown
     }
 
+    /// A text that may be missing; an empty one counts as missing (as in Django, where an
+    /// empty message is "No exception message supplied").
     fn optional_text(&mut self, text: Option<&str>) -> Option<String> {
-        text.map(|text| self.text(text, TextKind::Free))
+        text.filter(|text| !text.is_empty())
+            .map(|text| self.text(text, TextKind::Free))
     }
 
     fn entries<'v>(
@@ -361,15 +367,19 @@ impl<'a> Builder<'a> {
             settings,
             environment,
             redactions: Default::default(),
+            detail_redactions: Default::default(),
             substitute: filter.substitute().to_owned(),
         };
+        let mut detail = std::mem::take(&mut self.detail);
         let (mut summary, hidden) = self.cx.into_parts();
         if filter.reverse_lookup() {
-            let found = hide_everywhere(&mut report, &hidden, filter.substitute());
-            summary.add_many(Rule::ReverseLookup, found);
+            let (in_detail, elsewhere) = hide_everywhere(&mut report, &hidden, filter.substitute());
+            summary.add_many(Rule::ReverseLookup, in_detail.saturating_add(elsewhere));
+            detail.add_many(Rule::ReverseLookup, in_detail);
         }
         report.trim_values();
         report.redactions = summary;
+        report.detail_redactions = detail;
         report
     }
 
@@ -512,7 +522,10 @@ impl<'a> Builder<'a> {
     fn frame(&mut self, frame: &Frame, sensitive: Option<&SensitiveNames>) -> ReportFrame {
         let filter = self.filter;
         let mut vars = if self.with_variables {
-            self.entries(|filter, cx| filter.frame_variables(frame, sensitive, cx))
+            let before = self.cx.summary().clone();
+            let vars = self.entries(|filter, cx| filter.frame_variables(frame, sensitive, cx));
+            self.detail.merge(&self.cx.summary().since(&before));
+            vars
         } else {
             self.remember_hidden_variables(frame, sensitive);
             Vec::new()
@@ -718,9 +731,11 @@ impl Needles {
 
 /// Hides every occurrence of the remembered secrets (and of their quoted, escaped forms)
 /// in every string of the report. Returns how many occurrences were hidden.
-fn hide_everywhere(report: &mut Report, hidden: &[String], substitute: &str) -> u32 {
+/// Returns how many were hidden in the detail parts (variables, surrounding source lines)
+/// and elsewhere.
+fn hide_everywhere(report: &mut Report, hidden: &[String], substitute: &str) -> (u32, u32) {
     if hidden.is_empty() {
-        return 0;
+        return (0, 0);
     }
     let mut needles: Vec<String> = Vec::with_capacity(hidden.len() * 2);
     for secret in hidden {
@@ -735,11 +750,16 @@ fn hide_everywhere(report: &mut Report, hidden: &[String], substitute: &str) -> 
     needles.dedup();
     let shortest = needles.iter().map(String::len).min().unwrap_or(0);
     let searcher = Needles::new(&needles);
-    let mut found = 0u32;
-    report.visit_strings_mut(false, &mut |text| {
+    let (mut in_detail, mut elsewhere) = (0u32, 0u32);
+    report.visit_strings_mut(false, &mut |text, detail| {
         if text.len() < shortest {
             return;
         }
+        let found = if detail {
+            &mut in_detail
+        } else {
+            &mut elsewhere
+        };
         let hits = searcher.find_all(text);
         if hits.is_empty() {
             return;
@@ -750,10 +770,10 @@ fn hide_everywhere(report: &mut Report, hidden: &[String], substitute: &str) -> 
             out.push_str(&text[at..start]);
             out.push_str(substitute);
             at = end;
-            found = found.saturating_add(1);
+            *found = found.saturating_add(1);
         }
         out.push_str(&text[at..]);
         *text = out;
     });
-    found
+    (in_detail, elsewhere)
 }

@@ -60,6 +60,9 @@ pub struct Report {
     pub environment: EnvironmentSection,
     /// What was hidden, counted per rule.
     pub redactions: RedactionSummary,
+    /// The part of `redactions` in what the text report leaves out (frame variables and the
+    /// source lines around each frame's line).
+    pub detail_redactions: RedactionSummary,
     /// The substitute hidden values were replaced with.
     pub substitute: String,
 }
@@ -233,6 +236,11 @@ impl Report {
             .unwrap_or("No exception message supplied")
     }
 
+    /// The redactions in what the text report shows.
+    pub fn text_redactions(&self) -> RedactionSummary {
+        self.redactions.since(&self.detail_redactions)
+    }
+
     /// Whether there is a traceback section (frames or causes).
     pub fn has_traceback(&self) -> bool {
         !self.frames.is_empty() || !self.causes.is_empty()
@@ -264,55 +272,63 @@ impl Report {
                 }
             }
         }
-        self.visit_strings_mut(true, &mut |text| super::format::trim(text));
+        self.visit_strings_mut(true, &mut |text, _| super::format::trim(text));
     }
 
-    pub(crate) fn visit_strings_mut(&mut self, names: bool, visit: &mut dyn FnMut(&mut String)) {
-        let entries = |list: &mut [Entry], visit: &mut dyn FnMut(&mut String)| {
+    pub(crate) fn visit_strings_mut(
+        &mut self,
+        names: bool,
+        visit: &mut dyn FnMut(&mut String, bool),
+    ) {
+        let entries = |list: &mut [Entry], detail: bool, visit: &mut dyn FnMut(&mut String, bool)| {
             for entry in list {
                 if names {
-                    visit(&mut entry.name);
+                    visit(&mut entry.name, detail);
                 }
-                visit(&mut entry.value);
+                visit(&mut entry.value, detail);
             }
         };
-        let frames = |list: &mut [ReportFrame], visit: &mut dyn FnMut(&mut String)| {
+        let frames = |list: &mut [ReportFrame], visit: &mut dyn FnMut(&mut String, bool)| {
             for frame in list {
-                visit(&mut frame.function);
-                visit(&mut frame.file);
-                frame.pre_context.iter_mut().for_each(&mut *visit);
-                visit(&mut frame.context_line);
-                frame.post_context.iter_mut().for_each(&mut *visit);
-                entries(&mut frame.vars, visit);
+                visit(&mut frame.function, false);
+                visit(&mut frame.file, false);
+                for line in &mut frame.pre_context {
+                    visit(line, true);
+                }
+                visit(&mut frame.context_line, false);
+                for line in &mut frame.post_context {
+                    visit(line, true);
+                }
+                entries(&mut frame.vars, true, visit);
             }
         };
-        let optional = |value: &mut Option<String>, visit: &mut dyn FnMut(&mut String)| {
+        let optional = |value: &mut Option<String>, visit: &mut dyn FnMut(&mut String, bool)| {
             if let Some(text) = value {
-                visit(text);
+                visit(text, false);
             }
         };
         optional(&mut self.exception_type, visit);
         optional(&mut self.exception_value, visit);
         optional(&mut self.raised_during, visit);
         if let Some(location) = &mut self.location {
-            visit(&mut location.file);
-            visit(&mut location.function);
+            visit(&mut location.file, false);
+            visit(&mut location.function, false);
         }
         if let Some(request) = &mut self.request {
-            visit(&mut request.method);
-            visit(&mut request.url);
-            visit(&mut request.path);
-            visit(&mut request.user);
-            entries(&mut request.get, visit);
-            entries(&mut request.post, visit);
+            visit(&mut request.method, false);
+            visit(&mut request.url, false);
+            visit(&mut request.path, false);
+            visit(&mut request.user, false);
+            entries(&mut request.get, false, visit);
+            entries(&mut request.post, false, visit);
             for file in &mut request.files {
                 if names {
-                    visit(&mut file.field);
+                    visit(&mut file.field, false);
                 }
-                visit(&mut file.description);
+                visit(&mut file.description, false);
             }
-            entries(&mut request.cookies, visit);
-            entries(&mut request.meta, visit);
+            entries(&mut request.cookies, false, visit);
+            entries(&mut request.meta, false, visit);
             optional(&mut request.json_body, visit);
             optional(&mut request.body_note, visit);
         }
@@ -322,7 +338,7 @@ impl Report {
             frames(&mut cause.frames, visit);
         }
         frames(&mut self.frames, visit);
-        entries(&mut self.settings, visit);
-        entries(&mut self.environment.lines, visit);
+        entries(&mut self.settings, false, visit);
+        entries(&mut self.environment.lines, false, visit);
     }
 }
