@@ -42,7 +42,7 @@ mod request;
 
 pub use capture::{
     Capture, CaptureError, Cause, Environment, ErrorInfo, Frame, RawText, RequestInfo,
-    SensitiveNames, UploadedFile, Variable,
+    ResultExt, SensitiveNames, Traced, UploadedFile, Variable, panic,
 };
 pub use filter::{
     DEFAULT_SUBSTITUTE, Detector, FilterContext, Named, RedactionSummary, ReporterFilter, Rule,

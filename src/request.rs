@@ -66,10 +66,9 @@ pub(crate) fn parse_cookies(request: &RequestInfo) -> Vec<(String, String)> {
         for parsed in cookie::Cookie::split_parse(text.as_ref()) {
             match parsed {
                 Ok(cookie) => cookies.push((cookie.name().to_owned(), cookie.value().to_owned())),
-                Err(error) => cookies.push((
-                    "[unparsable cookie]".to_owned(),
-                    format!("[{error}]"),
-                )),
+                Err(error) => {
+                    cookies.push(("[unparsable cookie]".to_owned(), format!("[{error}]")))
+                }
             }
         }
     }
@@ -117,9 +116,19 @@ pub(crate) fn parse_body(request: &RequestInfo) -> Body {
             MAX_INTERPRETED_BODY
         ));
     }
-    let essence = MediaType::parse(&content_type)
-        .ok()
-        .map(|media| format!("{}/{}", media.ty, media.subty).to_ascii_lowercase());
+    let media = MediaType::parse(&content_type).ok();
+    // `application/vnd.api+json`: the structured suffix says how to read it.
+    let json_suffix = media
+        .as_ref()
+        .and_then(|media| media.suffix.as_ref())
+        .is_some_and(|suffix| suffix.as_str().eq_ignore_ascii_case("json"));
+    let essence = media.map(|media| {
+        if json_suffix {
+            "application/json".to_owned()
+        } else {
+            format!("{}/{}", media.ty, media.subty).to_ascii_lowercase()
+        }
+    });
     match essence.as_deref() {
         Some("application/x-www-form-urlencoded") => Body::Form(parse_pairs(body.as_bytes())),
         Some("multipart/form-data") => match parse_multipart(&content_type, body.as_bytes()) {
@@ -129,15 +138,13 @@ pub(crate) fn parse_body(request: &RequestInfo) -> Body {
                 body.len()
             )),
         },
-        Some(json) if json == "application/json" || json.ends_with("+json") => {
-            match serde_json::from_slice(body.as_bytes()) {
-                Ok(value) => Body::Json(value),
-                Err(error) => Body::NotShown(format!(
-                    "{} bytes of {json} that is not valid JSON ({error})",
-                    body.len()
-                )),
-            }
-        }
+        Some(json) if json == "application/json" => match serde_json::from_slice(body.as_bytes()) {
+            Ok(value) => Body::Json(value),
+            Err(error) => Body::NotShown(format!(
+                "{} bytes of {json} that is not valid JSON ({error})",
+                body.len()
+            )),
+        },
         _ => Body::NotShown(format!(
             "{} bytes of {}: only form, multipart and JSON bodies are shown",
             body.len(),
@@ -180,7 +187,9 @@ fn parse_multipart(content_type: &str, body: &[u8]) -> Result<Multipart, String>
         }
         match filename {
             // A part with a file name is a file: its content is never kept.
-            Some(filename) => files.push(UploadedFile::new(name, Some(filename), media, Some(size))),
+            Some(filename) => {
+                files.push(UploadedFile::new(name, Some(filename), media, Some(size)))
+            }
             None => fields.push((
                 name,
                 crate::capture::RawText(text).to_marked_text().into_owned(),
@@ -217,7 +226,10 @@ mod tests {
         );
         assert_eq!(split_url("http://evil.com").path, "/");
         assert_eq!(split_url("/////absolute-uri").path, "/////absolute-uri");
-        assert_eq!(split_url("http://evil.com//absolute-uri").path, "//absolute-uri");
+        assert_eq!(
+            split_url("http://evil.com//absolute-uri").path,
+            "//absolute-uri"
+        );
     }
 
     #[test]
@@ -244,11 +256,24 @@ mod tests {
         let request = RequestInfo::new("POST", "http://x/")
             .header("Content-Type", "application/json")
             .body(vec![b'{', 0xff]);
-        assert!(matches!(parse_body(&request), Body::NotShown(reason) if reason.contains("not valid JSON")));
+        assert!(
+            matches!(parse_body(&request), Body::NotShown(reason) if reason.contains("not valid JSON"))
+        );
         let request = RequestInfo::new("POST", "http://x/")
             .header("Content-Type", "multipart/form-data; boundary=B")
             .body("garbage");
         assert!(matches!(parse_body(&request), Body::NotShown(_)));
+    }
+
+    #[test]
+    fn json_suffix_bodies_are_read_as_json() {
+        let request = RequestInfo::new("POST", "http://x/")
+            .header("Content-Type", "application/vnd.api+json; charset=utf-8")
+            .body(r#"{"a": 1}"#);
+        assert_eq!(
+            parse_body(&request),
+            Body::Json(serde_json::json!({"a": 1}))
+        );
     }
 
     #[test]

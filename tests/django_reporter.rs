@@ -486,7 +486,6 @@ fn test_non_utf8_values_handling() {
 /// should be shown as `\xe9`, and differently from a header holding the four characters
 /// `\xe9`.
 #[test]
-#[ignore = "bug: a non-UTF-8 byte in a header value is shown as \\\\xe9, the same as a literal backslash"]
 fn test_non_utf8_values_handling_header_value() {
     let capture = Capture::error("Exception", "")
         .with_environment(Environment::default())
@@ -536,7 +535,9 @@ fn test_unprintable_values_handling() {
     );
 }
 
-/// `test_too_large_values_handling`: a huge value is cut, with the size of the whole.
+/// `test_too_large_values_handling`: a huge value is cut, with the size of the whole
+/// (adapted: the notice gives the string's own size, 262,144 bytes; Django counts the
+/// characters of its `repr`, quotes included, and calls them bytes).
 #[test]
 fn test_too_large_values_handling() {
     let large = "A".repeat(262_144);
@@ -545,7 +546,7 @@ fn test_too_large_values_handling() {
         .with_frame(raising_frame().var("large", large));
     let html = html(&capture);
     assert!(html.len() < 128 * 1024, "{} bytes", html.len());
-    assert_in("&#60;trimmed 262146 bytes string&#62;", &html);
+    assert_in("&#60;trimmed 262144 bytes string&#62;", &html);
 }
 
 /// `test_disallowed_host` (adapted: there is no `ALLOWED_HOSTS`; the URL is shown as the

@@ -32,6 +32,9 @@ pub struct Environment {
     /// The process id.
     #[serde(default)]
     pub pid: Option<u32>,
+    /// The thread the error happened on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<String>,
     /// The server time when the error was captured.
     #[serde(default)]
     pub server_time: Option<jiff::Zoned>,
@@ -61,6 +64,7 @@ impl Environment {
                 target: Some(env!("SAFE_REPORT_TARGET").to_owned()),
                 hostname: Some(gethostname::gethostname().to_string_lossy().into_owned()),
                 pid: Some(std::process::id()),
+                thread: None,
                 server_time: None,
             };
             let zone = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);

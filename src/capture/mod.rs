@@ -27,10 +27,15 @@
 //! [`ExceptionReporter`]: crate::ExceptionReporter
 
 mod environment;
+mod error;
 mod load;
+pub mod panic;
 pub(crate) mod raw_text;
+pub mod scope;
+pub mod trace;
 
 pub use environment::Environment;
+pub use error::{MAX_CAUSES, ResultExt, Traced};
 pub use load::CaptureError;
 pub use raw_text::RawText;
 
@@ -172,6 +177,17 @@ impl Capture {
     /// Writes this capture as a capture-v1 JSON document.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a Capture always serializes")
+    }
+}
+
+/// The message of a panic payload: the `&str` or `String` it carries, or a placeholder.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "Box<dyn Any>".to_owned()
     }
 }
 

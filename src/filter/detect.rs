@@ -544,55 +544,131 @@ fn credential(bytes: &[u8], end: usize, basic: bool, spans: &mut Vec<Span>) {
     });
 }
 
-/// Card numbers: 13–19 digits, single spaces or dashes between groups, Luhn-valid.
+/// Card numbers: 13–19 digits, single spaces, dashes or `+` between groups, Luhn-valid.
 ///
-/// Every card format starts with a group of at least four digits, so the scan jumps from
-/// one run of four digits to the next (eight bytes at a time) and parses only there.
+/// A card number has at least 13 digits within 37 bytes, so in longer texts only windows of
+/// five 8-byte words holding 13 digits or more are parsed; text full of short numbers (log
+/// lines, timestamps) is passed over a word at a time.
 fn scan_card_numbers(bytes: &[u8], spans: &mut Vec<Span>) {
-    let mut from = 0;
-    while let Some(run) = next_four_digits(bytes, from) {
+    const WINDOW: usize = 5;
+    if bytes.len() <= WINDOW * 8 * 2 {
+        scan_cards_in(bytes, 0, bytes.len(), spans);
+        return;
+    }
+    let words = bytes.len() / 8;
+    let mut ring = [0u32; WINDOW];
+    let mut in_window = 0u32;
+    let mut scanned_to = 0usize;
+    for word_index in 0..words {
+        let at = word_index * 8;
+        let word = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        let count = digit_bits(word).count_ones();
+        in_window = in_window + count - ring[word_index % WINDOW];
+        ring[word_index % WINDOW] = count;
+        if in_window >= 13 {
+            let start = (word_index + 1)
+                .saturating_sub(WINDOW)
+                .saturating_mul(8)
+                .max(scanned_to);
+            let end = ((word_index + 1) * 8).min(bytes.len());
+            scanned_to = scan_cards_in(bytes, start, end, spans).max(end);
+        }
+    }
+    // The last partial word: its digits close a window the loop did not see.
+    let tail = words * 8;
+    if tail < bytes.len() {
+        let start = tail.saturating_sub((WINDOW - 1) * 8).max(scanned_to);
+        let digits = bytes[start..].iter().filter(|b| b.is_ascii_digit()).count();
+        if digits >= 13 {
+            scan_cards_in(bytes, start, bytes.len(), spans);
+        }
+    }
+}
+
+/// Parses the card numbers that start in `bytes[from..to]`; returns where parsing stopped.
+fn scan_cards_in(bytes: &[u8], from: usize, to: usize, spans: &mut Vec<Span>) -> usize {
+    let mut at = from;
+    let mut reached = from;
+    while at < to {
+        let Some(run) = next_four_digits(&bytes[..to.max(at + 4).min(bytes.len())], at) else {
+            break;
+        };
         // Back up to the start of this run of digits.
         let mut start = run;
         while start > 0 && bytes[start - 1].is_ascii_digit() {
             start -= 1;
         }
-        from = parse_card(bytes, start, spans).max(run + 1);
+        let end = parse_card(bytes, start, spans);
+        reached = reached.max(end);
+        at = end.max(run + 1);
     }
+    reached
 }
 
-/// Parses a possible card number starting at `start`; returns where the digits ended.
+/// The most groups a digit sequence is split into before it is no longer a card number.
+const MAX_GROUPS: usize = 12;
+
+/// Parses digit groups starting at `start` (single ` `, `-` or `+` between groups) and
+/// hides the longest run of whole groups that is a Luhn-valid card number, so that a number
+/// next to other numbers ("order 1299 4111…", "4111… 12/29") is still found. Returns where
+/// the digits ended.
 fn parse_card(bytes: &[u8], start: usize, spans: &mut Vec<Span>) -> usize {
-    let boundary =
-        start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'.');
-    let mut digits = [0u8; 19];
+    let mut digits = [0u8; 64];
+    // Each group: (first digit's index in `digits`, digits so far at its end, start, end).
+    let mut groups: [(usize, usize, usize, usize); MAX_GROUPS] = [(0, 0, 0, 0); MAX_GROUPS];
+    let mut group_count = 0usize;
     let mut count = 0usize;
-    let mut end = start;
+    let mut group_start = start;
+    let mut first_digit = 0usize;
     let mut i = start;
-    while i < bytes.len() {
+    let mut end = start;
+    while i < bytes.len() && count < digits.len() {
         let byte = bytes[i];
         if byte.is_ascii_digit() {
-            if count < digits.len() {
-                digits[count] = byte - b'0';
-            }
+            digits[count] = byte - b'0';
             count += 1;
             i += 1;
             end = i;
-        } else if matches!(byte, b' ' | b'-')
+        } else if matches!(byte, b' ' | b'-' | b'+')
             && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
-            && count > 0
+            && count > first_digit
+            && group_count + 1 < MAX_GROUPS
         {
+            groups[group_count] = (first_digit, count, group_start, i);
+            group_count += 1;
+            first_digit = count;
             i += 1;
+            group_start = i;
         } else {
             break;
         }
     }
-    let boundary_after = bytes.get(end).is_none_or(|b| !b.is_ascii_alphanumeric());
-    if boundary && boundary_after && (13..=19).contains(&count) && luhn(&digits[..count]) {
-        spans.push(Span {
-            start,
-            end,
-            rule: Rule::CardNumber,
-        });
+    if count > first_digit && group_count < MAX_GROUPS {
+        groups[group_count] = (first_digit, count, group_start, end);
+        group_count += 1;
+    }
+    let groups = &groups[..group_count];
+    let separated_before =
+        |at: usize| at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'.');
+    let separated_after = |at: usize| bytes.get(at).is_none_or(|b| !b.is_ascii_alphanumeric());
+    'starts: for (first, &(from_digit, _, span_start, _)) in groups.iter().enumerate() {
+        if !separated_before(span_start) {
+            continue;
+        }
+        for &(_, to_digit, _, span_end) in groups[first..].iter().rev() {
+            let length = to_digit - from_digit;
+            if (13..=19).contains(&length)
+                && separated_after(span_end)
+                && luhn(&digits[from_digit..to_digit])
+            {
+                spans.push(Span {
+                    start: span_start,
+                    end: span_end,
+                    rule: Rule::CardNumber,
+                });
+                break 'starts;
+            }
+        }
     }
     end
 }
@@ -689,11 +765,17 @@ fn scan_pairs(
         }
         if name_end > 0 && matches!(bytes[name_end - 1], b'"' | b'\'') {
             name_end -= 1;
+            // JSON inside a JSON string: `{\"password\": …}`.
+            if name_end > 0 && bytes[name_end - 1] == b'\\' {
+                name_end -= 1;
+            }
         }
         let mut name_start = name_end;
         while name_start > 0 && name_end - name_start < 100 {
             let byte = bytes[name_start - 1];
-            if byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-' | b'.' | b'[' | b']') {
+            if byte.is_ascii_alphanumeric()
+                || matches!(byte, b'_' | b'-' | b'.' | b'[' | b']' | b'%' | b'+')
+            {
                 name_start -= 1;
             } else {
                 break;
@@ -714,7 +796,17 @@ fn scan_pairs(
             }
             Rule::NameValueText
         };
-        let name = &text[name_start..name_end];
+        let raw_name = &text[name_start..name_end];
+        // A percent-encoded name in a URL (`user%5Bpassword%5D`) is checked decoded.
+        let decoded;
+        let name = if raw_name.contains(['%', '+']) {
+            decoded = percent_encoding::percent_decode_str(&raw_name.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned();
+            decoded.as_str()
+        } else {
+            raw_name
+        };
         let sensitive = names.check(name).is_some()
             || (kind == TextKind::Code
                 && !colon
@@ -730,13 +822,22 @@ fn scan_pairs(
         if start >= bytes.len() {
             continue;
         }
+        // An escaped quote opens the value too (`\"password\": \"…\"`).
+        if bytes[start] == b'\\' && matches!(bytes.get(start + 1), Some(b'"' | b'\'')) {
+            start += 1;
+        }
         let end = match bytes[start] {
             quote @ (b'"' | b'\'') => {
                 start += 1;
-                memchr::memchr2(quote, b'\n', &bytes[start..])
-                    .map_or(bytes.len(), |offset| start + offset)
+                let mut close = memchr::memchr2(quote, b'\n', &bytes[start..])
+                    .map_or(bytes.len(), |offset| start + offset);
+                if close > start && bytes[close - 1] == b'\\' {
+                    close -= 1;
+                }
+                close
             }
-            _ if kind == TextKind::Code => continue,
+            // In code only quoted literals are values, except query parameters in URLs.
+            _ if kind == TextKind::Code && rule != Rule::UrlQueryParameter => continue,
             _ if colon => {
                 let mut stop = bytes[start..]
                     .iter()

@@ -211,6 +211,15 @@ impl<'a> FilterContext<'a> {
         &self.hidden[from.min(self.hidden.len())..]
     }
 
+    /// Runs `f` without counting what it hides (values it hides are still remembered for
+    /// the reverse lookup): for parts a rendering leaves out.
+    pub fn silently<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        let counts = self.summary.clone();
+        let result = f(self);
+        self.summary = counts;
+        result
+    }
+
     /// Adds counts and remembered values recorded earlier for the same input.
     pub(crate) fn replay(&mut self, summary: &RedactionSummary, hidden: &[String]) {
         for (rule, count) in summary.iter() {
@@ -628,6 +637,13 @@ fn cleanse_with<'v, F: ReporterFilter + ?Sized>(
                 None => Cow::Borrowed(value),
             },
         },
+        // A long integer may be a card number kept as a number.
+        Value::Number(number) if number.as_u64().is_some_and(|n| n >= 1_000_000_000_000) => {
+            match filter.scrub_text(&number.to_string(), TextKind::Free, cx) {
+                Some(scrubbed) => Cow::Owned(Value::String(scrubbed)),
+                None => Cow::Borrowed(value),
+            }
+        }
         Value::Null | Value::Bool(_) | Value::Number(_) => Cow::Borrowed(value),
     }
 }

@@ -340,14 +340,8 @@ pub(crate) fn quoted(text: &str) -> String {
 }
 
 /// Cuts `text` after [`MAX_VALUE_CHARS`] characters with Django's notice,
-/// `… <trimmed N bytes string>`, where N is the full text's length in bytes.
-pub(crate) fn trim(text: &mut String) {
-    let full = text.len();
-    trim_counting(text, full);
-}
-
-/// As [`trim`], with `full` as the size in the notice (for a value whose text was only
-/// partly formatted).
+/// `… <trimmed N bytes string>`, N being `full`: the size of the captured value (a value
+/// whose text was only partly formatted counts its whole size).
 pub(crate) fn trim_counting(text: &mut String, full: usize) {
     if text.len() <= MAX_VALUE_CHARS {
         return;
@@ -419,14 +413,17 @@ mod tests {
     #[test]
     fn trimming_counts_the_whole_value() {
         let mut text = "A".repeat(262_146);
-        trim(&mut text);
+        let full = text.len();
+        trim_counting(&mut text, full);
         assert!(text.ends_with("\u{2026} <trimmed 262146 bytes string>"));
         assert_eq!(text.chars().filter(|&c| c == 'A').count(), MAX_VALUE_CHARS);
         let mut short = "x".repeat(MAX_VALUE_CHARS);
-        trim(&mut short);
+        let full = short.len();
+        trim_counting(&mut short, full);
         assert_eq!(short.len(), MAX_VALUE_CHARS);
         let mut wide = "é".repeat(MAX_VALUE_CHARS + 1);
-        trim(&mut wide);
+        let full = wide.len();
+        trim_counting(&mut wide, full);
         assert!(wide.ends_with(&format!(
             "<trimmed {} bytes string>",
             2 * (MAX_VALUE_CHARS + 1)

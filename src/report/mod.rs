@@ -262,8 +262,13 @@ impl<'a> Builder<'a> {
         entries
     }
 
-    /// A source line, filtered once per report.
-    fn code_line(&mut self, line: &str) -> String {
+    /// A source line, filtered once per report; a line of a private key block is hidden
+    /// whole.
+    fn code_line(&mut self, line: &str, in_private_key: bool) -> String {
+        if in_private_key {
+            self.cx.count(Rule::PemPrivateKey);
+            return self.filter.substitute().to_owned();
+        }
         if let Some((shown, summary)) = self.code_lines.get(line) {
             let shown = shown.clone();
             for (rule, count) in summary.iter() {
@@ -478,12 +483,15 @@ impl<'a> Builder<'a> {
             scopes.push(inherited.clone());
         }
         let omitted = frames.len().saturating_sub(MAX_FRAMES);
-        let kept = frames
-            .iter()
-            .zip(scopes)
-            .skip(omitted)
-            .map(|(frame, scope)| self.frame(frame, scope.as_ref()))
-            .collect();
+        let mut kept = Vec::with_capacity(frames.len() - omitted);
+        for (index, (frame, scope)) in frames.iter().zip(scopes).enumerate() {
+            if index < omitted {
+                // Not shown, but what it would hide is still hidden elsewhere.
+                self.remember_hidden_variables(frame, scope.as_ref());
+            } else {
+                kept.push(self.frame(frame, scope.as_ref()));
+            }
+        }
         (kept, omitted)
     }
 
@@ -514,7 +522,11 @@ impl<'a> Builder<'a> {
             {
                 self.cx.remember_hidden(&var.value, &substitute);
             } else {
-                remember_hidden_keys(&var.value, &is_hidden, &mut self.cx, &substitute, 0);
+                remember_hidden_keys(filter, &var.value, &is_hidden, &mut self.cx, &substitute, 0);
+            }
+            if let Some(reason) = &var.error {
+                self.cx
+                    .silently(|cx| filter.scrub_text(reason, TextKind::Free, cx));
             }
         }
     }
@@ -567,21 +579,28 @@ impl<'a> Builder<'a> {
             // The text report shows only the frame's own line.
             Some(context) if self.with_variables => {
                 let after = &context.after[..context.after.len().min(CONTEXT_AFTER)];
-                (
-                    context.first_line0 + 1,
-                    context
-                        .before
-                        .iter()
-                        .map(|line| self.code_line(line))
-                        .collect(),
-                    self.code_line(context.line),
-                    after.iter().map(|line| self.code_line(line)).collect(),
-                )
+                let key = context.in_private_key;
+                let here = context.before.len();
+                let line = self.code_line(context.line, key[here]);
+                let before = self.cx.summary().clone();
+                let pre: Vec<String> = context
+                    .before
+                    .iter()
+                    .zip(key)
+                    .map(|(line, &secret)| self.code_line(line, secret))
+                    .collect();
+                let post: Vec<String> = after
+                    .iter()
+                    .zip(&key[here + 1..])
+                    .map(|(line, &secret)| self.code_line(line, secret))
+                    .collect();
+                self.detail.merge(&self.cx.summary().since(&before));
+                (context.first_line0 + 1, pre, line, post)
             }
             Some(context) => (
                 context.first_line0 + 1,
                 Vec::new(),
-                self.code_line(context.line),
+                self.code_line(context.line, context.in_private_key[context.before.len()]),
                 Vec::new(),
             ),
             None => (
@@ -648,6 +667,7 @@ impl<'a> Builder<'a> {
         add(self, "Target", env.target.clone());
         add(self, "Hostname", env.hostname.clone());
         add(self, "Process ID", env.pid.map(|pid| pid.to_string()));
+        add(self, "Thread", env.thread.clone());
         add(
             self,
             "Server time",
@@ -659,7 +679,10 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// Remembers what would be hidden inside a variable's value: entries under hidden keys, and
+/// (without counting them) what the value detectors find in its text.
 fn remember_hidden_keys(
+    filter: &dyn ReporterFilter,
     value: &Value,
     is_hidden: &dyn Fn(&str) -> bool,
     cx: &mut FilterContext<'_>,
@@ -672,19 +695,27 @@ fn remember_hidden_keys(
     match value {
         Value::Object(map) => {
             for (key, item) in map {
+                cx.silently(|cx| filter.scrub_text(key, TextKind::Free, cx));
                 if is_hidden(key) {
                     cx.remember_hidden(item, substitute);
                 } else {
-                    remember_hidden_keys(item, is_hidden, cx, substitute, depth + 1);
+                    remember_hidden_keys(filter, item, is_hidden, cx, substitute, depth + 1);
                 }
             }
         }
         Value::Array(items) => {
             for item in items {
-                remember_hidden_keys(item, is_hidden, cx, substitute, depth + 1);
+                remember_hidden_keys(filter, item, is_hidden, cx, substitute, depth + 1);
             }
         }
-        _ => {}
+        Value::String(text) => {
+            let shown = crate::filter::shown_prefix(text).unwrap_or(text);
+            cx.silently(|cx| filter.scrub_text(shown, TextKind::Free, cx));
+        }
+        Value::Number(number) if number.as_u64().is_some_and(|n| n >= 1_000_000_000_000) => {
+            cx.silently(|cx| filter.scrub_text(&number.to_string(), TextKind::Free, cx));
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
 }
 
@@ -740,10 +771,18 @@ fn hide_everywhere(report: &mut Report, hidden: &[String], substitute: &str) -> 
     let mut needles: Vec<String> = Vec::with_capacity(hidden.len() * 2);
     for secret in hidden {
         needles.push(secret.clone());
+        // The forms a secret takes when quoted in a value and when sent in a URL.
         let escaped = quoted(secret);
         let escaped = &escaped[1..escaped.len() - 1];
         if escaped != secret {
             needles.push(escaped.to_owned());
+        }
+        let form: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        if form != *secret {
+            if form.contains('+') {
+                needles.push(form.replace('+', "%20"));
+            }
+            needles.push(form);
         }
     }
     needles.sort_unstable();
@@ -751,11 +790,11 @@ fn hide_everywhere(report: &mut Report, hidden: &[String], substitute: &str) -> 
     let shortest = needles.iter().map(String::len).min().unwrap_or(0);
     let searcher = Needles::new(&needles);
     let (mut in_detail, mut elsewhere) = (0u32, 0u32);
-    report.visit_strings_mut(false, &mut |text, detail| {
+    report.visit_strings_mut(false, &mut |text, part| {
         if text.len() < shortest {
             return;
         }
-        let found = if detail {
+        let found = if part.detail {
             &mut in_detail
         } else {
             &mut elsewhere

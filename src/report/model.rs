@@ -170,6 +170,33 @@ impl ReportFrame {
     }
 }
 
+/// Where a string of the report sits, for report-wide passes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Part {
+    /// In what the text report leaves out (variables, surrounding source lines).
+    pub(crate) detail: bool,
+    /// The size of the captured value, when only its start was formatted.
+    pub(crate) full_len: Option<usize>,
+}
+
+impl Part {
+    const MAIN: Part = Part {
+        detail: false,
+        full_len: None,
+    };
+    const DETAIL: Part = Part {
+        detail: true,
+        full_len: None,
+    };
+
+    fn of(detail: bool) -> Part {
+        Part {
+            detail,
+            full_len: None,
+        }
+    }
+}
+
 /// Shown as the user when the request has none (Django's wording).
 pub const UNKNOWN_USER: &str = "[unable to retrieve the current user]";
 
@@ -261,71 +288,68 @@ impl Report {
     /// with Django's notice; a variable whose long text was only partly formatted counts its
     /// full size.
     pub(crate) fn trim_values(&mut self) {
-        let mut frames: Vec<&mut ReportFrame> = self.frames.iter_mut().collect();
-        for cause in &mut self.causes {
-            frames.extend(cause.frames.iter_mut());
-        }
-        for frame in frames {
-            for var in &mut frame.vars {
-                if let Some(full) = var.full_len {
-                    super::format::trim_counting(&mut var.value, full);
-                }
-            }
-        }
-        self.visit_strings_mut(true, &mut |text, _| super::format::trim(text));
+        self.visit_strings_mut(true, &mut |text, part| {
+            let full = part.full_len.unwrap_or(text.len());
+            super::format::trim_counting(text, full);
+        });
     }
 
     pub(crate) fn visit_strings_mut(
         &mut self,
         names: bool,
-        visit: &mut dyn FnMut(&mut String, bool),
+        visit: &mut dyn FnMut(&mut String, Part),
     ) {
-        let entries = |list: &mut [Entry], detail: bool, visit: &mut dyn FnMut(&mut String, bool)| {
-            for entry in list {
-                if names {
-                    visit(&mut entry.name, detail);
+        let entries =
+            |list: &mut [Entry], detail: bool, visit: &mut dyn FnMut(&mut String, Part)| {
+                for entry in list {
+                    if names {
+                        visit(&mut entry.name, Part::of(detail));
+                    }
+                    let part = Part {
+                        detail,
+                        full_len: entry.full_len,
+                    };
+                    visit(&mut entry.value, part);
                 }
-                visit(&mut entry.value, detail);
-            }
-        };
-        let frames = |list: &mut [ReportFrame], visit: &mut dyn FnMut(&mut String, bool)| {
+            };
+        let frames = |list: &mut [ReportFrame], visit: &mut dyn FnMut(&mut String, Part)| {
             for frame in list {
-                visit(&mut frame.function, false);
-                visit(&mut frame.file, false);
+                visit(&mut frame.function, Part::MAIN);
+                visit(&mut frame.file, Part::MAIN);
                 for line in &mut frame.pre_context {
-                    visit(line, true);
+                    visit(line, Part::DETAIL);
                 }
-                visit(&mut frame.context_line, false);
+                visit(&mut frame.context_line, Part::MAIN);
                 for line in &mut frame.post_context {
-                    visit(line, true);
+                    visit(line, Part::DETAIL);
                 }
                 entries(&mut frame.vars, true, visit);
             }
         };
-        let optional = |value: &mut Option<String>, visit: &mut dyn FnMut(&mut String, bool)| {
+        let optional = |value: &mut Option<String>, visit: &mut dyn FnMut(&mut String, Part)| {
             if let Some(text) = value {
-                visit(text, false);
+                visit(text, Part::MAIN);
             }
         };
         optional(&mut self.exception_type, visit);
         optional(&mut self.exception_value, visit);
         optional(&mut self.raised_during, visit);
         if let Some(location) = &mut self.location {
-            visit(&mut location.file, false);
-            visit(&mut location.function, false);
+            visit(&mut location.file, Part::MAIN);
+            visit(&mut location.function, Part::MAIN);
         }
         if let Some(request) = &mut self.request {
-            visit(&mut request.method, false);
-            visit(&mut request.url, false);
-            visit(&mut request.path, false);
-            visit(&mut request.user, false);
+            visit(&mut request.method, Part::MAIN);
+            visit(&mut request.url, Part::MAIN);
+            visit(&mut request.path, Part::MAIN);
+            visit(&mut request.user, Part::MAIN);
             entries(&mut request.get, false, visit);
             entries(&mut request.post, false, visit);
             for file in &mut request.files {
                 if names {
-                    visit(&mut file.field, false);
+                    visit(&mut file.field, Part::MAIN);
                 }
-                visit(&mut file.description, false);
+                visit(&mut file.description, Part::MAIN);
             }
             entries(&mut request.cookies, false, visit);
             entries(&mut request.meta, false, visit);

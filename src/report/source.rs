@@ -23,6 +23,10 @@ pub const SOURCE_NOT_AVAILABLE: &str = "<source code not available>";
 #[derive(Debug)]
 pub(crate) struct SourceFile {
     lines: Vec<String>,
+    /// Whether each line is part of a PEM private key block (from its `BEGIN` line to its
+    /// `END` line): such lines are hidden whole, since a key's body lines look like nothing
+    /// in particular on their own.
+    in_private_key: Vec<bool>,
 }
 
 impl SourceFile {
@@ -50,7 +54,24 @@ impl SourceFile {
         if start < bytes.len() {
             lines.push(escape_invalid_utf8(&bytes[start..]).into_owned());
         }
-        Self { lines }
+        let mut inside = false;
+        let in_private_key = lines
+            .iter()
+            .map(|line| {
+                if line.contains("-----BEGIN") && line.contains("PRIVATE KEY") {
+                    inside = true;
+                }
+                let flagged = inside;
+                if inside && line.contains("-----END") {
+                    inside = false;
+                }
+                flagged
+            })
+            .collect();
+        Self {
+            lines,
+            in_private_key,
+        }
     }
 
     fn byte_size(&self) -> usize {
@@ -68,6 +89,7 @@ impl SourceFile {
             before: &self.lines[lower..line0],
             line: current,
             after: &self.lines[line0 + 1..upper],
+            in_private_key: &self.in_private_key[lower..upper],
         })
     }
 }
@@ -79,6 +101,9 @@ pub(crate) struct Context<'a> {
     pub(crate) before: &'a [String],
     pub(crate) line: &'a str,
     pub(crate) after: &'a [String],
+    /// For each line from the first of `before` to the last of `after`: part of a private
+    /// key block.
+    pub(crate) in_private_key: &'a [bool],
 }
 
 /// A cache of source files, shared by every report of the process unless a reporter is given
@@ -158,6 +183,14 @@ mod tests {
             assert_eq!(context.line, "print 4");
             assert_eq!(context.after, ["print 5"]);
         }
+    }
+
+    #[test]
+    fn private_key_blocks_are_marked_line_by_line() {
+        let file = SourceFile::from_bytes(
+            b"a\nKEY = \"\"\"\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----\n\"\"\"\n",
+        );
+        assert_eq!(file.in_private_key, [false, false, true, true, true, false]);
     }
 
     #[test]

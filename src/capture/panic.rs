@@ -1,0 +1,520 @@
+//! The panic hook: captures what a report needs inside the hook, and hands it off.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! let _hook = safe_report::panic::HookBuilder::new()
+//!     .in_app_include([env!("CARGO_CRATE_NAME")])
+//!     .install();
+//! // … a panic anywhere now produces a filtered report on stderr; the hook that was
+//! // installed before still runs after ours.
+//! // When `_hook` is dropped (also when a panic unwinds `main`) pending reports are written,
+//! // waiting at most five seconds (`HookBuilder::flush_timeout`).
+//! ```
+//!
+//! # What happens in the hook
+//!
+//! Only capture: the panic message and location, the thread's name, the stack as raw
+//! addresses (about ten microseconds), and the registered frame variables
+//! ([`vars!`](crate::vars); values whose capture runs user code are formatted on a helper
+//! thread while this one waits, since a panic inside a panic hook aborts the process).
+//! No symbol is resolved, nothing is rendered and nothing is written in the hook. The
+//! capture goes to this crate's reporting thread, which resolves symbols (with a cache),
+//! builds the report through the filter and delivers it; the hook that was installed
+//! before runs after ours.
+//!
+//! A web framework integration that catches panics itself runs the handler inside
+//! [`handled_here`]; the hook then only keeps the capture for [`take_last_capture`],
+//! which the integration calls after catching the panic to report it with the request.
+//!
+//! With `panic = "abort"` the process ends when the hook returns, so the hook then waits
+//! for the report to be delivered (at most [`HookBuilder::flush_timeout`]).
+
+use std::cell::{Cell, RefCell};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+
+use super::scope::{self, CapturedScope};
+use super::trace::{self, InApp};
+use super::{Capture, Environment, ErrorInfo};
+use crate::render::Format;
+use crate::report::{ExceptionReporter, Report};
+
+/// The error type shown for a panic.
+pub const PANIC_TYPE: &str = "panic";
+
+/// Where the reporting thread sends a panic's report.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Destination {
+    /// The text report on standard error.
+    Stderr,
+    /// The text report appended to a file.
+    File(PathBuf),
+    /// A function of yours, given the report (render it as you like).
+    Callback(Arc<dyn Fn(&Report) + Send + Sync>),
+    /// The admin notifier: an email to the admins (queued, flood-controlled).
+    Notifier(crate::mail::AdminNotifier),
+}
+
+impl std::fmt::Debug for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Destination::Stderr => f.write_str("Stderr"),
+            Destination::File(path) => f.debug_tuple("File").field(path).finish(),
+            Destination::Callback(_) => f.write_str("Callback(..)"),
+            Destination::Notifier(_) => f.write_str("Notifier(..)"),
+        }
+    }
+}
+
+/// Configures and installs the panic hook (once per process).
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct HookBuilder {
+    destinations: Vec<Destination>,
+    reporter: Option<ExceptionReporter>,
+    in_app: InApp,
+    settings: Option<Map<String, Value>>,
+    application: Option<String>,
+    debug: bool,
+    queue: usize,
+    flush_timeout: Duration,
+    warm_up: bool,
+}
+
+impl Default for HookBuilder {
+    fn default() -> Self {
+        Self {
+            destinations: Vec::new(),
+            reporter: None,
+            in_app: InApp::default(),
+            settings: None,
+            application: None,
+            debug: false,
+            queue: 64,
+            flush_timeout: Duration::from_secs(5),
+            warm_up: false,
+        }
+    }
+}
+
+impl HookBuilder {
+    /// A hook reporting to standard error, with the default filter.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a destination (standard error is used when none is added).
+    pub fn destination(mut self, destination: Destination) -> Self {
+        self.destinations.push(destination);
+        self
+    }
+
+    /// The reporter (filter, source root) used to build reports.
+    pub fn reporter(mut self, reporter: ExceptionReporter) -> Self {
+        self.reporter = Some(reporter);
+        self
+    }
+
+    /// Application code is what starts with one of these prefixes (crate names or paths);
+    /// by default, everything but the standard library and registry crates.
+    pub fn in_app_include<I, S>(mut self, prefixes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.in_app = self.in_app.include(prefixes);
+        self
+    }
+
+    /// Code starting with one of these prefixes is never application code.
+    pub fn in_app_exclude<I, S>(mut self, prefixes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.in_app = self.in_app.exclude(prefixes);
+        self
+    }
+
+    /// Settings to include in every panic report (any serializable map or struct).
+    pub fn settings<T: serde::Serialize + ?Sized>(mut self, settings: &T) -> Self {
+        self.settings = Capture::new().with_settings(settings).settings;
+        self
+    }
+
+    /// The application's name and version, for the environment section.
+    pub fn application(mut self, name_and_version: impl Into<String>) -> Self {
+        self.application = Some(name_and_version.into());
+        self
+    }
+
+    /// Debug mode (declared-sensitive variables are then not hidden by the filter; they are
+    /// never formatted either way).
+    pub fn debug(mut self, debug: bool) -> Self {
+        self.debug = debug;
+        self
+    }
+
+    /// How many panics may wait for the reporting thread (default 64); beyond that they
+    /// are counted and dropped, never waited on.
+    pub fn queue(mut self, capacity: usize) -> Self {
+        self.queue = capacity.max(1);
+        self
+    }
+
+    /// How long the flush at exit (and the hook, with `panic = "abort"`) waits for pending
+    /// reports (default 5 seconds).
+    pub fn flush_timeout(mut self, timeout: Duration) -> Self {
+        self.flush_timeout = timeout;
+        self
+    }
+
+    /// Loads the debug information on a background thread now, so that the first report
+    /// does not wait for it (tens of milliseconds and tens of megabytes, once).
+    pub fn warm_up(mut self, warm_up: bool) -> Self {
+        self.warm_up = warm_up;
+        self
+    }
+
+    /// Installs the hook, chaining the one installed before. Only the first call in a
+    /// process installs anything; later calls return a guard for the same hook.
+    ///
+    /// The guard flushes pending reports when dropped.
+    pub fn install(self) -> HookGuard {
+        let flush_timeout = self.flush_timeout;
+        let mut installed = false;
+        let state = STATE.get_or_init(|| {
+            installed = true;
+            Arc::new(State::start(self))
+        });
+        if installed {
+            if state.config.warm_up {
+                trace::warm_up();
+            }
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                hook(info);
+                if !scope::is_formatting() {
+                    previous(info);
+                }
+            }));
+        }
+        HookGuard { flush_timeout }
+    }
+}
+
+/// Flushes pending panic reports when dropped (see [`HookBuilder::install`]).
+#[derive(Debug)]
+#[must_use = "dropping the guard at once flushes at once; keep it for the life of `main`"]
+pub struct HookGuard {
+    flush_timeout: Duration,
+}
+
+impl Drop for HookGuard {
+    fn drop(&mut self) {
+        flush(self.flush_timeout);
+    }
+}
+
+/// Waits until every panic captured so far has been reported, at most `timeout`. Returns
+/// whether everything was delivered.
+pub fn flush(timeout: Duration) -> bool {
+    match STATE.get() {
+        Some(state) => state.wait_delivered(state.submitted(), timeout),
+        None => true,
+    }
+}
+
+/// How many panics were dropped because the reporting queue was full.
+pub fn dropped() -> u64 {
+    STATE.get().map_or(0, |state| {
+        *state.dropped.lock().unwrap_or_else(PoisonError::into_inner)
+    })
+}
+
+/// Runs `f` as code whose panics are caught and reported by the caller (a web framework
+/// integration): a panic inside is captured for [`take_last_capture`] and not reported by
+/// the reporting thread.
+pub fn handled_here<R>(f: impl FnOnce() -> R) -> R {
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            HANDLED.set(HANDLED.get().saturating_sub(1));
+        }
+    }
+    HANDLED.set(HANDLED.get() + 1);
+    let _leave = Leave;
+    f()
+}
+
+/// The capture the hook made of the most recent panic on this thread, taken (a second
+/// call returns `None`). Symbols are resolved now, on the calling thread.
+pub fn take_last_capture() -> Option<Capture> {
+    let event = LAST.with(|last| last.borrow_mut().take())?;
+    let state = STATE.get()?;
+    Some(state.capture(event))
+}
+
+thread_local! {
+    /// The last panic captured on this thread, for `take_last_capture`.
+    static LAST: RefCell<Option<PanicEvent>> = const { RefCell::new(None) };
+    /// Depth of `handled_here` calls on this thread.
+    static HANDLED: Cell<u32> = const { Cell::new(0) };
+    /// Set while the hook runs on this thread (a panic inside it is not captured again).
+    static IN_HOOK: Cell<bool> = const { Cell::new(false) };
+}
+
+static STATE: OnceLock<Arc<State>> = OnceLock::new();
+
+/// What the hook captures.
+struct PanicEvent {
+    message: String,
+    thread: Option<String>,
+    backtrace: backtrace::Backtrace,
+    scopes: Vec<CapturedScope>,
+    time: jiff::Timestamp,
+    /// For the hook to wait on under `panic = "abort"`.
+    sequence: u64,
+}
+
+struct Config {
+    destinations: Vec<Destination>,
+    reporter: ExceptionReporter,
+    in_app: InApp,
+    settings: Option<Map<String, Value>>,
+    environment: Environment,
+    debug: bool,
+    flush_timeout: Duration,
+    warm_up: bool,
+}
+
+struct State {
+    config: Config,
+    sender: SyncSender<PanicEvent>,
+    progress: Mutex<Progress>,
+    delivered: Condvar,
+    dropped: Mutex<u64>,
+}
+
+#[derive(Default)]
+struct Progress {
+    submitted: u64,
+    delivered: u64,
+}
+
+static REPORTING: AtomicBool = AtomicBool::new(false);
+
+impl State {
+    fn start(builder: HookBuilder) -> Self {
+        let (sender, receiver) = sync_channel::<PanicEvent>(builder.queue);
+        let mut environment = Environment::current();
+        environment.application = builder.application.clone();
+        let config = Config {
+            destinations: if builder.destinations.is_empty() {
+                vec![Destination::Stderr]
+            } else {
+                builder.destinations
+            },
+            reporter: builder.reporter.unwrap_or_default(),
+            in_app: builder.in_app,
+            settings: builder.settings,
+            environment,
+            debug: builder.debug,
+            flush_timeout: builder.flush_timeout,
+            warm_up: builder.warm_up,
+        };
+        let state = Self {
+            config,
+            sender,
+            progress: Mutex::new(Progress::default()),
+            delivered: Condvar::new(),
+            dropped: Mutex::new(0),
+        };
+        let spawned = std::thread::Builder::new()
+            .name("safe-report-panics".to_owned())
+            .spawn(move || {
+                for event in receiver {
+                    let Some(state) = STATE.get() else { continue };
+                    let sequence = event.sequence;
+                    REPORTING.store(true, Ordering::Relaxed);
+                    let capture = state.capture(event);
+                    // A failing destination must not stop the thread.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        state.deliver(capture);
+                    }));
+                    REPORTING.store(false, Ordering::Relaxed);
+                    let mut progress = state
+                        .progress
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    progress.delivered = progress.delivered.max(sequence);
+                    state.delivered.notify_all();
+                }
+            });
+        if spawned.is_err() {
+            eprintln!(
+                "safe-report: could not start the panic reporting thread; panics are not reported"
+            );
+        }
+        state
+    }
+
+    fn submitted(&self) -> u64 {
+        self.progress
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .submitted
+    }
+
+    fn wait_delivered(&self, sequence: u64, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut progress = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
+        while progress.delivered < sequence {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            progress = self
+                .delivered
+                .wait_timeout(progress, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        true
+    }
+
+    /// Resolves a panic's trace and builds its capture.
+    fn capture(&self, event: PanicEvent) -> Capture {
+        let symbols = trace::resolve(&event.backtrace);
+        let frames = trace::to_frames(&symbols, &self.config.in_app, event.scopes);
+        let mut environment = self.config.environment.clone();
+        environment.server_time = Some(
+            event
+                .time
+                .to_zoned(jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC)),
+        );
+        environment.thread = event.thread;
+        Capture {
+            debug: self.config.debug,
+            error: ErrorInfo::new(Some(PANIC_TYPE.to_owned()), Some(event.message)),
+            frames,
+            request: None,
+            settings: self.config.settings.clone(),
+            environment: Some(environment),
+        }
+    }
+
+    fn deliver(&self, capture: Capture) {
+        let needs_report = self
+            .config
+            .destinations
+            .iter()
+            .any(|d| !matches!(d, Destination::Notifier(_)));
+        let report = needs_report.then(|| self.config.reporter.report(&capture));
+        for destination in &self.config.destinations {
+            match destination {
+                Destination::Stderr => {
+                    if let Some(report) = &report {
+                        eprintln!("{}", report.render(Format::Text));
+                    }
+                }
+                Destination::File(path) => {
+                    if let Some(report) = &report {
+                        use std::io::Write as _;
+                        let written = std::fs::OpenOptions::new()
+                            .create(true)
+                            .append(true)
+                            .open(path)
+                            .and_then(|mut file| writeln!(file, "{}", report.render(Format::Text)));
+                        if let Err(error) = written {
+                            eprintln!(
+                                "safe-report: cannot write the panic report to {}: {error}",
+                                path.display()
+                            );
+                        }
+                    }
+                }
+                Destination::Callback(callback) => {
+                    if let Some(report) = &report {
+                        callback(report);
+                    }
+                }
+                Destination::Notifier(notifier) => {
+                    let message = capture.error.message.clone().unwrap_or_default();
+                    notifier.notify(crate::mail::Level::Critical, message, capture.clone());
+                }
+            }
+        }
+    }
+}
+
+/// The hook itself: capture, hand off, never panic, never block on I/O.
+fn hook(info: &std::panic::PanicHookInfo<'_>) {
+    // Panics of this crate's own formatting of variables are reported as formatting errors.
+    if scope::is_formatting() || IN_HOOK.get() {
+        return;
+    }
+    let Some(state) = STATE.get() else { return };
+    // A panic while the reporting thread renders a report is not reported again.
+    if std::thread::current().name() == Some("safe-report-panics") {
+        return;
+    }
+    IN_HOOK.set(true);
+    let message = super::panic_message(info.payload());
+    let message = match info.location() {
+        Some(location) => format!(
+            "{message} (at {}:{}:{})",
+            location.file(),
+            location.line(),
+            location.column()
+        ),
+        None => message,
+    };
+    let event = PanicEvent {
+        message,
+        thread: std::thread::current().name().map(str::to_owned),
+        backtrace: backtrace::Backtrace::new_unresolved(),
+        scopes: scope::capture_scopes_in_panic(),
+        time: jiff::Timestamp::now(),
+        sequence: 0,
+    };
+    if HANDLED.get() > 0 {
+        LAST.with(|last| *last.borrow_mut() = Some(event));
+    } else {
+        let sequence = {
+            let mut progress = state
+                .progress
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            progress.submitted += 1;
+            progress.submitted
+        };
+        match state.sender.try_send(PanicEvent { sequence, ..event }) {
+            Ok(()) => {
+                if cfg!(panic = "abort") {
+                    // The process ends when the hook returns: wait for the report.
+                    state.wait_delivered(sequence, state.config.flush_timeout);
+                }
+            }
+            Err(TrySendError::Full(event) | TrySendError::Disconnected(event)) => {
+                *state.dropped.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+                let mut progress = state
+                    .progress
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                progress.delivered = progress.delivered.max(event.sequence);
+                drop(progress);
+                state.delivered.notify_all();
+                // Keep it for a catch site, at least.
+                LAST.with(|last| *last.borrow_mut() = Some(event));
+            }
+        }
+    }
+    IN_HOOK.set(false);
+}

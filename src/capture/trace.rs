@@ -1,0 +1,485 @@
+//! Stack traces: captured unresolved where the error happens (about ten microseconds),
+//! resolved to function, file and line later, on the reporting side, with a cache.
+//!
+//! The first resolution in a process loads and parses the executable's debug information:
+//! tens of milliseconds and tens of megabytes that stay allocated (the `backtrace` crate's
+//! cache). Later resolutions of addresses already seen cost a hash lookup each.
+//! [`warm_up`] pays the first cost ahead of time, on a background thread.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+
+use super::Frame;
+#[cfg(test)]
+use super::Variable;
+use super::scope::CapturedScope;
+
+/// One frame of a resolved trace (an inlined function is a frame of its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Symbol {
+    pub(crate) function: String,
+    pub(crate) file: Option<String>,
+    pub(crate) line: Option<u32>,
+}
+
+/// Resolved symbols of an instruction address, cached for the life of the process.
+static CACHE: LazyLock<Mutex<HashMap<usize, Arc<[Symbol]>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Addresses cached at most (each distinct address of every trace reported).
+const MAX_CACHED_ADDRESSES: usize = 65_536;
+
+/// Resolves a trace, innermost frame first.
+pub(crate) fn resolve(trace: &backtrace::Backtrace) -> Vec<Symbol> {
+    let mut symbols = Vec::with_capacity(trace.frames().len());
+    for frame in trace.frames() {
+        let address = frame.ip() as usize;
+        let cached = CACHE
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&address)
+            .cloned();
+        let resolved = match cached {
+            Some(resolved) => resolved,
+            None => {
+                let mut found = Vec::new();
+                backtrace::resolve(frame.ip(), |symbol| {
+                    found.push(Symbol {
+                        function: symbol
+                            .name()
+                            .map(|name| format!("{name:#}"))
+                            .unwrap_or_else(|| "<unknown>".to_owned()),
+                        file: symbol.filename().map(|path| path.display().to_string()),
+                        line: symbol.lineno(),
+                    });
+                });
+                if found.is_empty() {
+                    found.push(Symbol {
+                        function: "<unknown>".to_owned(),
+                        file: None,
+                        line: None,
+                    });
+                }
+                let resolved: Arc<[Symbol]> = found.into();
+                let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+                if cache.len() < MAX_CACHED_ADDRESSES {
+                    cache.insert(address, Arc::clone(&resolved));
+                }
+                resolved
+            }
+        };
+        symbols.extend(resolved.iter().cloned());
+    }
+    symbols
+}
+
+/// Loads the executable's debug information now, on a background thread, so that the first
+/// report does not pay for it. Returns at once.
+pub fn warm_up() {
+    let _ = std::thread::Builder::new()
+        .name("safe-report-warm-up".to_owned())
+        .spawn(|| {
+            let trace = backtrace::Backtrace::new_unresolved();
+            let _ = resolve(&trace);
+        });
+}
+
+/// Which frames are application code: function paths starting with an included prefix
+/// (and no excluded one). Without included prefixes, everything that is not a well-known
+/// library, not the standard library and not a registry crate is application code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InApp {
+    include: Vec<String>,
+    exclude: Vec<String>,
+}
+
+/// Function path prefixes of code that is never the application's.
+const LIBRARY_PREFIXES: &[&str] = &[
+    "std::",
+    "core::",
+    "alloc::",
+    "backtrace::",
+    "safe_report::",
+    "tokio::",
+    "futures::",
+    "futures_util::",
+    "futures_core::",
+    "hyper::",
+    "hyper_util::",
+    "tower::",
+    "tower_http::",
+    "axum::",
+    "axum_core::",
+    "http::",
+    "tracing::",
+    "tracing_core::",
+    "tracing_subscriber::",
+    "anyhow::",
+    "eyre::",
+    "test::",
+    "__rust",
+    "___rust",
+    "rust_begin_unwind",
+    "main",
+    "_start",
+    "__libc_start",
+    "start_thread",
+    "clone",
+];
+
+impl InApp {
+    /// Application code is what starts with one of `prefixes` (crate names or paths, such
+    /// as `shop` or `shop::checkout`).
+    pub fn include<I, S>(mut self, prefixes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.include.extend(
+            prefixes
+                .into_iter()
+                .map(|prefix| normalise_prefix(prefix.into())),
+        );
+        self
+    }
+
+    /// Code that starts with one of `prefixes` is not application code, even if included.
+    pub fn exclude<I, S>(mut self, prefixes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.exclude.extend(
+            prefixes
+                .into_iter()
+                .map(|prefix| normalise_prefix(prefix.into())),
+        );
+        self
+    }
+
+    /// Whether a frame is application code.
+    pub fn is_in_app(&self, function: &str, file: Option<&str>) -> bool {
+        let path = subject_path(function);
+        if self
+            .exclude
+            .iter()
+            .any(|prefix| path.starts_with(prefix.as_str()))
+        {
+            return false;
+        }
+        if !self.include.is_empty() {
+            return self
+                .include
+                .iter()
+                .any(|prefix| path.starts_with(prefix.as_str()));
+        }
+        let library_file = file.is_some_and(|file| {
+            file.contains("/.cargo/registry/")
+                || file.contains("/.cargo/git/")
+                || file.starts_with("/rustc/")
+                || file.contains("/rustlib/")
+        });
+        !library_file
+            && !LIBRARY_PREFIXES
+                .iter()
+                .any(|prefix| path.starts_with(prefix))
+    }
+}
+
+/// `shop` means the crate `shop`: `shop::`.
+fn normalise_prefix(prefix: String) -> String {
+    if prefix.ends_with("::") || prefix.contains("::") {
+        prefix
+    } else {
+        format!("{prefix}::")
+    }
+}
+
+/// The path a function belongs to: for `<T as Trait>::method` and `<T>::method`, `T`.
+fn subject_path(function: &str) -> &str {
+    let Some(rest) = function.strip_prefix('<') else {
+        return function;
+    };
+    let end = rest
+        .find(" as ")
+        .or_else(|| rest.find('>'))
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// Functions through which a panic starts: a panic's trace has the hook and these on top
+/// (innermost), then the code that panicked.
+fn is_panic_entry(function: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "std::panicking::begin_panic",
+        "std::panicking::rust_panic_with_hook",
+        "std::rt::begin_panic",
+        "std::panic::panic_any",
+        "std::sys::backtrace::__rust_end_short_backtrace",
+        "rust_begin_unwind",
+        "__rustc::rust_begin_unwind",
+        "core::panicking::",
+        "core::result::unwrap_failed",
+        "core::option::unwrap_failed",
+        "core::option::expect_failed",
+        "core::cell::panic_already",
+    ];
+    PREFIXES.iter().any(|prefix| function.starts_with(prefix))
+}
+
+/// Functions of this crate's capture: a trace taken by it starts with these.
+fn is_capture_machinery(function: &str) -> bool {
+    function.starts_with("backtrace::")
+        || function.starts_with("safe_report::capture::")
+        || function.starts_with("<alloc::boxed::Box<F,A> as core::ops::function::Fn<Args>>::call")
+        || function.starts_with("std::sys::backtrace::")
+}
+
+/// Turns a resolved trace (innermost first) into report frames (outermost first): the
+/// capture and panic machinery at the top is dropped, application frames are marked, and
+/// the registered variables are attached to the frames of the functions that registered
+/// them.
+pub(crate) fn to_frames(
+    symbols: &[Symbol],
+    in_app: &InApp,
+    scopes: Vec<CapturedScope>,
+) -> Vec<Frame> {
+    // Innermost frames down to the end of the panic's entry (the hook, `begin_panic`,
+    // `panic_fmt`, `unwrap_failed`, …) are not the application's; a trace taken by this
+    // crate starts with the capture itself.
+    let search = symbols.len().min(64);
+    let cut = match symbols[..search]
+        .iter()
+        .position(|symbol| is_panic_entry(&symbol.function))
+    {
+        Some(first) => {
+            let mut last = first;
+            while last + 1 < symbols.len() && is_panic_entry(&symbols[last + 1].function) {
+                last += 1;
+            }
+            last + 1
+        }
+        None => symbols
+            .iter()
+            .position(|symbol| !is_capture_machinery(&symbol.function))
+            .unwrap_or(symbols.len()),
+    };
+    let mut frames: Vec<Frame> = symbols[cut..]
+        .iter()
+        .rev()
+        .map(|symbol| Frame {
+            function: symbol.function.clone(),
+            in_app: in_app.is_in_app(&symbol.function, symbol.file.as_deref()),
+            file: symbol.file.clone(),
+            line: symbol.line,
+            vars: Vec::new(),
+            sensitive_variables: None,
+        })
+        .collect();
+    attach_scopes(&mut frames, scopes);
+    frames
+}
+
+/// `crate::f::{{closure}}::{{closure}}` is `crate::f` for matching scopes to frames.
+fn function_key(function: &str) -> &str {
+    let mut key = function;
+    while let Some(stripped) = key
+        .strip_suffix("::{{closure}}")
+        .or_else(|| key.strip_suffix("::{closure}"))
+    {
+        key = stripped;
+    }
+    key
+}
+
+/// Gives each scope (outermost first) to the next frame of its function, in order; a scope
+/// whose function has no frame (inlined away, or no debug information) gets a frame of its
+/// own at the place of its registration.
+fn attach_scopes(frames: &mut Vec<Frame>, scopes: Vec<CapturedScope>) {
+    let mut next = 0usize;
+    for scope in scopes {
+        let key = function_key(scope.function);
+        // A second scope in the same function joins the frame the first one got.
+        let same_as_previous = next > 0 && function_key(&frames[next - 1].function) == key;
+        let found = if same_as_previous {
+            Some(next - 1)
+        } else {
+            frames[next..]
+                .iter()
+                .position(|frame| function_key(&frame.function) == key)
+                .map(|offset| next + offset)
+        };
+        let index = match found {
+            Some(index) => index,
+            None => {
+                frames.insert(
+                    next,
+                    Frame {
+                        function: scope.function.to_owned(),
+                        file: Some(scope.file.to_owned()),
+                        line: Some(scope.line),
+                        in_app: true,
+                        vars: Vec::new(),
+                        sensitive_variables: None,
+                    },
+                );
+                next
+            }
+        };
+        let frame = &mut frames[index];
+        frame.vars.extend(scope.vars);
+        match (&mut frame.sensitive_variables, scope.sensitive_variables) {
+            (_, None) => {}
+            (Some(mine), Some(theirs)) => mine.extend(&theirs),
+            (slot @ None, Some(theirs)) => *slot = Some(theirs),
+        }
+        next = index + 1;
+    }
+}
+
+#[cfg(any(feature = "anyhow", feature = "eyre", test))]
+/// Parses the text of a `std::backtrace::Backtrace` (the form `{:#}` and `{}` print) into
+/// symbols, innermost first. std offers no other way to read its frames on stable Rust.
+pub(crate) fn parse_std_backtrace(text: &str) -> Vec<Symbol> {
+    static FRAME: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"^\s*\d+: (.+?)\s*$").expect("valid regex"));
+    static AT: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"^\s+at (.+?):(\d+)(?::\d+)?\s*$").expect("valid regex")
+    });
+    let mut symbols: Vec<Symbol> = Vec::new();
+    for line in text.lines() {
+        if let Some(at) = AT.captures(line) {
+            if let Some(last) = symbols.last_mut()
+                && last.file.is_none()
+            {
+                last.file = Some(at[1].to_owned());
+                last.line = at[2].parse().ok();
+            }
+        } else if let Some(frame) = FRAME.captures(line) {
+            let function = frame[1].to_owned();
+            // std prints `name::h0123…` in `{}`; the hash is noise.
+            let function = match function.rfind("::h") {
+                Some(index)
+                    if function.len() - index == 19
+                        && function[index + 3..].bytes().all(|b| b.is_ascii_hexdigit()) =>
+                {
+                    function[..index].to_owned()
+                }
+                _ => function,
+            };
+            symbols.push(Symbol {
+                function,
+                file: None,
+                line: None,
+            });
+        }
+    }
+    symbols
+}
+
+/// A variable for a frame made from a captured scope's variable (used by tests).
+#[cfg(test)]
+fn var(name: &str, value: &str) -> Variable {
+    Variable::new(name, value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn symbol(function: &str) -> Symbol {
+        Symbol {
+            function: function.to_owned(),
+            file: Some("src/main.rs".to_owned()),
+            line: Some(1),
+        }
+    }
+
+    #[test]
+    fn panic_machinery_is_dropped_and_application_frames_marked() {
+        let symbols = [
+            symbol("backtrace::backtrace::trace"),
+            symbol("safe_report::capture::panic::hook"),
+            symbol("std::panicking::rust_panic_with_hook"),
+            symbol("std::panicking::begin_panic_handler::{{closure}}"),
+            symbol("std::sys::backtrace::__rust_end_short_backtrace"),
+            symbol("__rustc::rust_begin_unwind"),
+            symbol("core::panicking::panic_fmt"),
+            symbol("shop::charge"),
+            symbol("safe_report::capture::scope::Scope::run"),
+            symbol("shop::checkout"),
+            symbol("std::rt::lang_start"),
+            symbol("main"),
+        ];
+        let frames = to_frames(&symbols, &InApp::default(), Vec::new());
+        let functions: Vec<&str> = frames.iter().map(|f| f.function.as_str()).collect();
+        assert_eq!(
+            functions,
+            [
+                "main",
+                "std::rt::lang_start",
+                "shop::checkout",
+                "safe_report::capture::scope::Scope::run",
+                "shop::charge"
+            ]
+        );
+        let in_app: Vec<bool> = frames.iter().map(|f| f.in_app).collect();
+        assert_eq!(in_app, [false, false, true, false, true]);
+    }
+
+    #[test]
+    fn include_and_exclude_prefixes_decide_application_code() {
+        let rules = InApp::default().include(["shop"]).exclude(["shop::vendor"]);
+        assert!(rules.is_in_app("shop::charge", None));
+        assert!(rules.is_in_app("<shop::Cart as core::fmt::Debug>::fmt", None));
+        assert!(!rules.is_in_app("shop::vendor::client", None));
+        assert!(!rules.is_in_app("shopping::x", None));
+        assert!(
+            !InApp::default().is_in_app("serde::de::x", Some("/home/u/.cargo/registry/src/x.rs"))
+        );
+    }
+
+    #[test]
+    fn scopes_go_to_the_frames_of_their_functions_in_order() {
+        let mut frames: Vec<Frame> = ["shop::main", "shop::step", "shop::step", "shop::charge"]
+            .iter()
+            .map(|f| Frame::new(*f, "src/lib.rs", 1))
+            .collect();
+        let scope = |function: &'static str, name: &str| CapturedScope {
+            function,
+            file: "src/lib.rs",
+            line: 9,
+            vars: vec![var(name, "x")],
+            sensitive_variables: None,
+        };
+        attach_scopes(
+            &mut frames,
+            vec![
+                scope("shop::step", "a"),
+                scope("shop::step::{{closure}}", "b"),
+                scope("shop::charge", "c"),
+                scope("shop::inlined", "d"),
+            ],
+        );
+        let names: Vec<Vec<&str>> = frames
+            .iter()
+            .map(|f| f.vars.iter().map(|v| v.name.as_str()).collect())
+            .collect();
+        assert_eq!(
+            names,
+            [vec![], vec!["a", "b"], vec![], vec!["c"], vec!["d"]]
+        );
+        assert_eq!(frames[4].function, "shop::inlined");
+    }
+
+    #[test]
+    fn std_backtrace_text_is_parsed() {
+        let text = "   0: anyhow::error::<impl anyhow::Error>::msg\n             at /x/anyhow/src/error.rs:83:36\n   1: shop::charge::h0123456789abcdef\n             at ./src/main.rs:10:5\n   2: main\n";
+        let symbols = parse_std_backtrace(text);
+        assert_eq!(symbols.len(), 3);
+        assert_eq!(symbols[1].function, "shop::charge");
+        assert_eq!(symbols[1].file.as_deref(), Some("./src/main.rs"));
+        assert_eq!(symbols[1].line, Some(10));
+        assert_eq!(symbols[2].file, None);
+    }
+}
