@@ -32,9 +32,13 @@ fn parse_args() -> Result<Args, String> {
     while let Some(arg) = args.next() {
         match arg.to_str() {
             Some("--source-root") => {
-                source_root = Some(PathBuf::from(args.next().ok_or("--source-root needs a directory")?))
+                source_root = Some(PathBuf::from(
+                    args.next().ok_or("--source-root needs a directory")?,
+                ))
             }
-            Some("--out") => out = Some(PathBuf::from(args.next().ok_or("--out needs a directory")?)),
+            Some("--out") => {
+                out = Some(PathBuf::from(args.next().ok_or("--out needs a directory")?))
+            }
             Some("--bench") => bench = true,
             Some(flag) if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
             _ if capture.is_none() => capture = Some(PathBuf::from(arg)),
@@ -54,7 +58,9 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(message) => {
             eprintln!("scenario: {message}");
-            eprintln!("usage: scenario <capture.json> [--source-root <dir>] [--out <dir>] [--bench]");
+            eprintln!(
+                "usage: scenario <capture.json> [--source-root <dir>] [--out <dir>] [--bench]"
+            );
             return ExitCode::from(2);
         }
     };
@@ -106,7 +112,9 @@ fn measure(name: &str, mut op: impl FnMut()) {
     }
     let mut samples = Vec::new();
     let started = Instant::now();
-    while samples.len() < 50 || (started.elapsed() < Duration::from_secs(1) && samples.len() < 100_000) {
+    while samples.len() < 50
+        || (started.elapsed() < Duration::from_secs(1) && samples.len() < 100_000)
+    {
         let at = Instant::now();
         op();
         samples.push(at.elapsed());
@@ -130,7 +138,11 @@ fn bench(capture: &Capture, reporter: &ExceptionReporter) {
         black_box(filter.safe_settings(black_box(settings), &mut cx));
     });
     if let Some(request) = &capture.request {
-        let body = request.body.as_ref().map(|b| b.as_bytes().to_vec()).unwrap_or_default();
+        let body = request
+            .body
+            .as_ref()
+            .map(|b| b.as_bytes().to_vec())
+            .unwrap_or_default();
         measure("post", || {
             let mut cx = FilterContext::new(capture, &filter);
             let fields: Vec<(String, String)> = form_urlencoded::parse(black_box(&body))

@@ -41,8 +41,8 @@ pub mod report;
 mod request;
 
 pub use capture::{
-    Capture, CaptureError, Cause, Environment, ErrorInfo, Frame, RawText, RequestInfo,
-    ResultExt, SensitiveNames, Traced, UploadedFile, Variable, panic,
+    Capture, CaptureError, Cause, Environment, ErrorInfo, Frame, RawText, RequestInfo, ResultExt,
+    SensitiveNames, Traced, UploadedFile, Variable, panic,
 };
 pub use filter::{
     DEFAULT_SUBSTITUTE, Detector, FilterContext, Named, RedactionSummary, ReporterFilter, Rule,

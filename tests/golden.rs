@@ -73,8 +73,12 @@ fn check(name: &str, actual: &str) {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with SAFE_REPORT_BLESS=1 to create it)", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with SAFE_REPORT_BLESS=1 to create it)",
+            path.display()
+        )
+    });
     if expected != actual {
         let line = expected
             .lines()
@@ -99,7 +103,10 @@ fn text_report_matches_its_golden_file() {
 
 #[test]
 fn email_text_report_matches_its_golden_file() {
-    check("report-email.txt", &reporter().render_email_text(&capture()));
+    check(
+        "report-email.txt",
+        &reporter().render_email_text(&capture()),
+    );
 }
 
 #[test]
@@ -109,7 +116,10 @@ fn browser_page_matches_its_golden_file() {
 
 #[test]
 fn email_html_matches_its_golden_file() {
-    check("report-email.html", &reporter().report(&capture()).render_email_html());
+    check(
+        "report-email.html",
+        &reporter().report(&capture()).render_email_html(),
+    );
 }
 
 #[test]

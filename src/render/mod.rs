@@ -72,8 +72,9 @@ impl Report {
 
     /// The report as pretty-printed JSON.
     pub fn render_json(&self) -> String {
-        serde_json::to_string_pretty(self)
-            .unwrap_or_else(|error| format!("{{\"error\": \"the report could not be serialized: {error}\"}}"))
+        serde_json::to_string_pretty(self).unwrap_or_else(|error| {
+            format!("{{\"error\": \"the report could not be serialized: {error}\"}}")
+        })
     }
 
     /// The report in `format`.

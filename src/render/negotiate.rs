@@ -154,13 +154,18 @@ mod tests {
     fn json_and_edge_cases() {
         assert_eq!(negotiate(Some("application/json")), Format::Json);
         assert_eq!(negotiate(Some("application/json, text/html")), Format::Json);
-        assert_eq!(negotiate(Some("text/html;q=0.5, application/json;q=0.8")), Format::Json);
+        assert_eq!(
+            negotiate(Some("text/html;q=0.5, application/json;q=0.8")),
+            Format::Json
+        );
         assert_eq!(negotiate(Some("application/json;q=0, */*")), Format::Html);
         assert_eq!(negotiate(Some("")), Format::Text);
         assert_eq!(negotiate(Some("garbage")), Format::Text);
         assert_eq!(negotiate(Some("text/html;q=abc")), Format::Html);
         assert_eq!(
-            negotiate(Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")),
+            negotiate(Some(
+                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+            )),
             Format::Html
         );
     }
