@@ -35,6 +35,7 @@
 
 pub mod capture;
 pub mod filter;
+pub mod integrations;
 pub mod mail;
 pub mod render;
 pub mod report;

@@ -37,6 +37,7 @@ pub struct Traced<E> {
     error: E,
     backtrace: backtrace::Backtrace,
     scopes: Vec<CapturedScope>,
+    spans: Vec<CapturedScope>,
 }
 
 impl<E> Traced<E> {
@@ -47,6 +48,7 @@ impl<E> Traced<E> {
             error,
             backtrace: backtrace::Backtrace::new_unresolved(),
             scopes: scope::capture_scopes(),
+            spans: super::span_scopes(),
         }
     }
 
@@ -144,7 +146,11 @@ impl Capture {
     pub fn from_traced_with<E: Error + 'static>(error: &Traced<E>, in_app: &InApp) -> Self {
         let mut capture = Self::from_error(&error.error);
         let symbols = trace::resolve(&error.backtrace);
-        capture.frames = trace::to_frames(&symbols, in_app, error.scopes.clone());
+        capture.frames = trace::to_frames_with(
+            &symbols,
+            in_app,
+            [error.scopes.clone(), error.spans.clone()],
+        );
         capture
     }
 

@@ -180,6 +180,18 @@ impl Capture {
     }
 }
 
+/// The entered `tracing` spans of this thread as frame scopes (with the `tracing` feature).
+pub(crate) fn span_scopes() -> Vec<scope::CapturedScope> {
+    #[cfg(feature = "tracing")]
+    {
+        crate::integrations::tracing::current_span_scopes()
+    }
+    #[cfg(not(feature = "tracing"))]
+    {
+        Vec::new()
+    }
+}
+
 /// The message of a panic payload: the `&str` or `String` it carries, or a placeholder.
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {

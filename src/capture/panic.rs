@@ -279,6 +279,7 @@ struct PanicEvent {
     thread: Option<String>,
     backtrace: backtrace::Backtrace,
     scopes: Vec<CapturedScope>,
+    spans: Vec<CapturedScope>,
     time: jiff::Timestamp,
     /// For the hook to wait on under `panic = "abort"`.
     sequence: u64,
@@ -392,7 +393,8 @@ impl State {
     /// Resolves a panic's trace and builds its capture.
     fn capture(&self, event: PanicEvent) -> Capture {
         let symbols = trace::resolve(&event.backtrace);
-        let frames = trace::to_frames(&symbols, &self.config.in_app, event.scopes);
+        let frames =
+            trace::to_frames_with(&symbols, &self.config.in_app, [event.scopes, event.spans]);
         let mut environment = self.config.environment.clone();
         environment.server_time = Some(
             event
@@ -481,6 +483,7 @@ fn hook(info: &std::panic::PanicHookInfo<'_>) {
         thread: std::thread::current().name().map(str::to_owned),
         backtrace: backtrace::Backtrace::new_unresolved(),
         scopes: scope::capture_scopes_in_panic(),
+        spans: super::span_scopes(),
         time: jiff::Timestamp::now(),
         sequence: 0,
     };

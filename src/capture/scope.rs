@@ -394,9 +394,9 @@ fn with_pending<R>(f: impl for<'s> FnOnce(Pending<'s>) -> R) -> R {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CapturedScope {
     /// The function that registered the scope (`crate::module::function`).
-    pub function: &'static str,
+    pub function: String,
     /// The source file of the registration.
-    pub file: &'static str,
+    pub file: String,
     /// The line of the registration.
     pub line: u32,
     /// The variables; declared-sensitive ones carry the substitute, never their value.
@@ -521,8 +521,8 @@ fn collect(
         .iter()
         .zip(frames)
         .map(|(scope, frame)| CapturedScope {
-            function: scope.site.function,
-            file: scope.site.file,
+            function: scope.site.function.to_owned(),
+            file: scope.site.file.to_owned(),
             line: scope.site.line,
             sensitive_variables: scope.sensitive.to_names(),
             vars: frame

@@ -244,6 +244,16 @@ pub(crate) fn to_frames(
     in_app: &InApp,
     scopes: Vec<CapturedScope>,
 ) -> Vec<Frame> {
+    to_frames_with(symbols, in_app, [scopes])
+}
+
+/// As [`to_frames`], with several independent lists of scopes (registered variables, entered
+/// spans), each attached in its own order.
+pub(crate) fn to_frames_with<const N: usize>(
+    symbols: &[Symbol],
+    in_app: &InApp,
+    lists: [Vec<CapturedScope>; N],
+) -> Vec<Frame> {
     // Innermost frames down to the end of the panic's entry (the hook, `begin_panic`,
     // `panic_fmt`, `unwrap_failed`, …) are not the application's; a trace taken by this
     // crate starts with the capture itself.
@@ -276,7 +286,9 @@ pub(crate) fn to_frames(
             sensitive_variables: None,
         })
         .collect();
-    attach_scopes(&mut frames, scopes);
+    for scopes in lists {
+        attach_scopes(&mut frames, scopes);
+    }
     frames
 }
 
@@ -298,7 +310,7 @@ fn function_key(function: &str) -> &str {
 fn attach_scopes(frames: &mut Vec<Frame>, scopes: Vec<CapturedScope>) {
     let mut next = 0usize;
     for scope in scopes {
-        let key = function_key(scope.function);
+        let key = function_key(&scope.function);
         // A second scope in the same function joins the frame the first one got.
         let same_as_previous = next > 0 && function_key(&frames[next - 1].function) == key;
         let found = if same_as_previous {
@@ -315,8 +327,8 @@ fn attach_scopes(frames: &mut Vec<Frame>, scopes: Vec<CapturedScope>) {
                 frames.insert(
                     next,
                     Frame {
-                        function: scope.function.to_owned(),
-                        file: Some(scope.file.to_owned()),
+                        function: scope.function.clone(),
+                        file: Some(scope.file.clone()),
                         line: Some(scope.line),
                         in_app: true,
                         vars: Vec::new(),
@@ -445,9 +457,9 @@ mod tests {
             .iter()
             .map(|f| Frame::new(*f, "src/lib.rs", 1))
             .collect();
-        let scope = |function: &'static str, name: &str| CapturedScope {
-            function,
-            file: "src/lib.rs",
+        let scope = |function: &str, name: &str| CapturedScope {
+            function: function.to_owned(),
+            file: "src/lib.rs".to_owned(),
             line: 9,
             vars: vec![var(name, "x")],
             sensitive_variables: None,

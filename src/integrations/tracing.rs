@@ -1,0 +1,384 @@
+//! `tracing` integration: span fields as frame variables, ERROR events as reports.
+//!
+//! Add [`ReportLayer`] to a `tracing_subscriber` registry. The fields of every span (the
+//! arguments `#[tracing::instrument]` records, and fields recorded later) then become the
+//! variables of that span's frame in any report made while the span is entered: a panic,
+//! a [`Traced`](crate::Traced) error, or an ERROR event, which the layer turns into a report
+//! itself (Django's `AdminEmailHandler`: the event's message is the report's message, its
+//! fields the variables of the event's frame).
+//!
+//! Names are checked when a field is recorded: a field whose name the filter hides
+//! (`password`, `api_key`, …) or that the span declares sensitive is stored as the
+//! substitute and never formatted. A span declares sensitive fields with a field named
+//! `sensitive_variables` (`"card_number, cvv"`, or `"__ALL__"`); spans inside it inherit
+//! the declaration, as in Django.
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use tracing_subscriber::layer::SubscriberExt as _;
+//! use safe_report::integrations::tracing::ReportLayer;
+//!
+//! let reports = Arc::new(Mutex::new(Vec::new()));
+//! let sink = Arc::clone(&reports);
+//! let subscriber = tracing_subscriber::registry().with(
+//!     ReportLayer::new().on_error(move |capture| sink.lock().unwrap().push(capture)),
+//! );
+//! tracing::subscriber::with_default(subscriber, || {
+//!     let span = tracing::info_span!("login", user = "alice", password = "hunter2");
+//!     let _entered = span.enter();
+//!     tracing::error!(attempt = 3, "login failed");
+//! });
+//! let reports = reports.lock().unwrap();
+//! let frame = reports[0].frames.iter().find(|f| f.function.ends_with("login")).unwrap();
+//! assert_eq!(frame.vars[1].value, safe_report::DEFAULT_SUBSTITUTE);
+//! assert_eq!(reports[0].error.message.as_deref(), Some("login failed"));
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::Value;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::{LookupSpan, Registry};
+
+use crate::capture::scope::CapturedScope;
+use crate::capture::trace::{self, InApp};
+use crate::capture::{Capture, ErrorInfo, SensitiveNames, Variable};
+use crate::filter::{DEFAULT_SUBSTITUTE, ReporterFilter, SafeReporterFilter};
+
+/// The name of the span field that declares sensitive fields.
+pub const SENSITIVE_FIELD: &str = "sensitive_variables";
+
+type Sink = Arc<dyn Fn(Capture) + Send + Sync>;
+
+/// A `tracing_subscriber` layer that keeps span fields for reports and reports ERROR
+/// events (see the [module docs](self)).
+#[derive(Clone)]
+pub struct ReportLayer {
+    filter: Arc<dyn ReporterFilter>,
+    on_error: Option<Sink>,
+    in_app: InApp,
+    level: Level,
+}
+
+impl fmt::Debug for ReportLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReportLayer")
+            .field("level", &self.level)
+            .field("on_error", &self.on_error.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ReportLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ReportLayer {
+    /// A layer that keeps span fields, with the default filter's name rules, and reports
+    /// nothing by itself until [`on_error`](Self::on_error) is set.
+    pub fn new() -> Self {
+        Self {
+            filter: Arc::new(SafeReporterFilter::default()),
+            on_error: None,
+            in_app: InApp::default(),
+            level: Level::ERROR,
+        }
+    }
+
+    /// The filter whose name rules decide, when a field is recorded, which fields are
+    /// hidden (never formatted).
+    #[must_use]
+    pub fn filter(mut self, filter: impl ReporterFilter + 'static) -> Self {
+        self.filter = Arc::new(filter);
+        self
+    }
+
+    /// Reports events at `level` or more severe (default: ERROR) to `sink`, as captures.
+    #[must_use]
+    pub fn on_error(mut self, sink: impl Fn(Capture) + Send + Sync + 'static) -> Self {
+        self.on_error = Some(Arc::new(sink));
+        self
+    }
+
+    /// Reports events to the admin notifier (queued, flood-controlled; never blocks).
+    #[must_use]
+    pub fn notify(self, notifier: crate::mail::AdminNotifier) -> Self {
+        self.on_error(move |capture| {
+            let message = capture.error.message.clone().unwrap_or_default();
+            notifier.notify(crate::mail::Level::Error, message, capture);
+        })
+    }
+
+    /// The least severe level reported (default: ERROR).
+    #[must_use]
+    pub fn level(mut self, level: Level) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// Rules for which frames of an event's trace are application code.
+    #[must_use]
+    pub fn in_app(mut self, in_app: InApp) -> Self {
+        self.in_app = in_app;
+        self
+    }
+}
+
+/// A span's fields, as its frame's variables (hidden ones already replaced).
+#[derive(Debug, Clone, Default)]
+struct SpanFields {
+    vars: Vec<Variable>,
+    /// What this span declared sensitive, joined with what the spans around it declared.
+    sensitive: Option<SensitiveNames>,
+    /// What this span itself declared.
+    declared: Option<SensitiveNames>,
+}
+
+/// Finds a span's `sensitive_variables` declaration (before any field is recorded).
+struct DeclarationFinder(Option<SensitiveNames>);
+
+impl Visit for DeclarationFinder {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == SENSITIVE_FIELD {
+            self.0 = Some(parse_declaration(value));
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == SENSITIVE_FIELD {
+            let text = format!("{value:?}");
+            self.0 = Some(parse_declaration(text.trim_matches('"')));
+        }
+    }
+}
+
+fn parse_declaration(text: &str) -> SensitiveNames {
+    if text.trim() == "__ALL__" {
+        SensitiveNames::All
+    } else {
+        SensitiveNames::names(
+            text.split(',')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned),
+        )
+    }
+}
+
+/// Records fields as variables; a field that is hidden is never formatted.
+struct Recorder<'a> {
+    filter: &'a dyn ReporterFilter,
+    sensitive: Option<&'a SensitiveNames>,
+    vars: &'a mut Vec<Variable>,
+    /// The `message` field of an event goes here instead of the variables.
+    message: Option<&'a mut Option<String>>,
+}
+
+impl Recorder<'_> {
+    fn hidden(&self, name: &str) -> bool {
+        self.sensitive.is_some_and(|s| s.contains(name))
+            || self.filter.sensitive_name(name).is_some()
+    }
+
+    fn put(&mut self, name: &str, value: impl FnOnce() -> Value) {
+        if name == SENSITIVE_FIELD {
+            return;
+        }
+        let value = if self.hidden(name) {
+            Value::String(DEFAULT_SUBSTITUTE.to_owned())
+        } else {
+            value()
+        };
+        match self.vars.iter_mut().find(|var| var.name == name) {
+            Some(existing) => existing.value = value,
+            None => self.vars.push(Variable::new(name, value)),
+        }
+    }
+}
+
+impl Visit for Recorder<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message"
+            && let Some(message) = self.message.as_deref_mut()
+        {
+            *message = Some(value.to_owned());
+            return;
+        }
+        self.put(field.name(), || Value::String(value.to_owned()));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field.name(), || Value::from(value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(field.name(), || Value::from(value));
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.put(field.name(), || Value::from(value));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field.name(), || Value::from(value));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message"
+            && let Some(message) = self.message.as_deref_mut()
+        {
+            *message = Some(format!("{value:?}"));
+            return;
+        }
+        self.put(field.name(), || Value::String(format!("{value:?}")));
+    }
+}
+
+impl<S> Layer<S> for ReportLayer
+where
+    S: Subscriber + for<'lookup> LookupSpan<'lookup>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut finder = DeclarationFinder(None);
+        attrs.record(&mut finder);
+        let inherited = span.parent().and_then(|parent| {
+            parent
+                .extensions()
+                .get::<SpanFields>()
+                .and_then(|f| f.sensitive.clone())
+        });
+        let sensitive = match (inherited, &finder.0) {
+            (Some(mut outer), Some(own)) => {
+                outer.extend(own);
+                Some(outer)
+            }
+            (outer, own) => outer.or_else(|| own.clone()),
+        };
+        let mut fields = SpanFields {
+            vars: Vec::new(),
+            sensitive,
+            declared: finder.0,
+        };
+        attrs.record(&mut Recorder {
+            filter: self.filter.as_ref(),
+            sensitive: fields.sensitive.as_ref(),
+            vars: &mut fields.vars,
+            message: None,
+        });
+        span.extensions_mut().insert(fields);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut extensions = span.extensions_mut();
+        let Some(fields) = extensions.get_mut::<SpanFields>() else {
+            return;
+        };
+        let sensitive = fields.sensitive.clone();
+        values.record(&mut Recorder {
+            filter: self.filter.as_ref(),
+            sensitive: sensitive.as_ref(),
+            vars: &mut fields.vars,
+            message: None,
+        });
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let Some(sink) = &self.on_error else { return };
+        if *event.metadata().level() > self.level {
+            return;
+        }
+        let mut scopes: Vec<CapturedScope> = ctx
+            .event_scope(event)
+            .map(|scope| scope.from_root().map(|span| span_scope(&span)).collect())
+            .unwrap_or_default();
+        let sensitive = scopes.iter().fold(None::<SensitiveNames>, |acc, scope| {
+            match (acc, &scope.sensitive_variables) {
+                (Some(mut acc), Some(own)) => {
+                    acc.extend(own);
+                    Some(acc)
+                }
+                (acc, own) => acc.or_else(|| own.clone()),
+            }
+        });
+        let mut message = None;
+        let mut vars = Vec::new();
+        event.record(&mut Recorder {
+            filter: self.filter.as_ref(),
+            sensitive: sensitive.as_ref(),
+            vars: &mut vars,
+            message: Some(&mut message),
+        });
+        let metadata = event.metadata();
+        scopes.push(CapturedScope {
+            function: metadata
+                .module_path()
+                .unwrap_or(metadata.target())
+                .to_owned(),
+            file: metadata.file().unwrap_or("<unknown>").to_owned(),
+            line: metadata.line().unwrap_or(0),
+            vars,
+            sensitive_variables: None,
+        });
+        let backtrace = backtrace::Backtrace::new_unresolved();
+        let symbols = trace::resolve(&backtrace);
+        let frames = trace::to_frames(&symbols, &self.in_app, scopes);
+        let capture = Capture {
+            error: ErrorInfo::new(
+                None,
+                Some(message.unwrap_or_else(|| metadata.name().to_owned())),
+            ),
+            frames,
+            environment: Some(crate::capture::Environment::current()),
+            ..Capture::default()
+        };
+        sink(capture);
+    }
+}
+
+fn span_scope<R: for<'a> LookupSpan<'a>>(
+    span: &tracing_subscriber::registry::SpanRef<'_, R>,
+) -> CapturedScope {
+    let metadata = span.metadata();
+    let fields = span
+        .extensions()
+        .get::<SpanFields>()
+        .cloned()
+        .unwrap_or_default();
+    CapturedScope {
+        function: format!("{}::{}", metadata.target(), metadata.name()),
+        file: metadata.file().unwrap_or("<unknown>").to_owned(),
+        line: metadata.line().unwrap_or(0),
+        vars: fields.vars,
+        sensitive_variables: fields.declared,
+    }
+}
+
+/// The entered spans of this thread, outermost first, as captured scopes (for the panic
+/// hook and [`Traced`](crate::Traced)). Empty without a `tracing_subscriber` registry as
+/// the current subscriber.
+pub(crate) fn current_span_scopes() -> Vec<CapturedScope> {
+    let current = tracing::Span::current();
+    let Some(id) = current.id() else {
+        return Vec::new();
+    };
+    tracing::dispatcher::get_default(|dispatch| {
+        let Some(registry) = dispatch.downcast_ref::<Registry>() else {
+            return Vec::new();
+        };
+        let Some(span) = registry.span(&id) else {
+            return Vec::new();
+        };
+        span.scope()
+            .from_root()
+            .map(|span| span_scope(&span))
+            .collect()
+    })
+}

@@ -1,0 +1,129 @@
+//! The `tracing` integration: span fields as frame variables (sensitive ones never
+//! formatted), spans declaring sensitive fields, ERROR events as reports, and spans seen by
+//! the panic hook and by traced errors.
+#![cfg(feature = "tracing")]
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex};
+
+use safe_report::integrations::tracing::ReportLayer;
+use safe_report::panic::{HookBuilder, handled_here, take_last_capture};
+use safe_report::{Capture, DEFAULT_SUBSTITUTE, ExceptionReporter, Format, Frame, ResultExt};
+use tracing_subscriber::layer::SubscriberExt as _;
+
+fn collecting() -> (
+    Arc<Mutex<Vec<Capture>>>,
+    impl tracing::Subscriber + Send + Sync,
+) {
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&reports);
+    let subscriber = tracing_subscriber::registry()
+        .with(ReportLayer::new().on_error(move |capture| sink.lock().unwrap().push(capture)));
+    (reports, subscriber)
+}
+
+fn frame<'c>(capture: &'c Capture, name_suffix: &str) -> &'c Frame {
+    capture
+        .frames
+        .iter()
+        .find(|f| f.function.ends_with(name_suffix))
+        .unwrap_or_else(|| panic!("no frame {name_suffix}"))
+}
+
+fn var<'f>(frame: &'f Frame, name: &str) -> &'f serde_json::Value {
+    &frame.vars.iter().find(|v| v.name == name).unwrap().value
+}
+
+#[tracing::instrument]
+fn login(user: &str, password: &str) {
+    check(user);
+}
+
+#[tracing::instrument(fields(sensitive_variables = "pin"))]
+fn check(user: &str) {
+    let span = tracing::Span::current();
+    span.record("attempts", 3);
+    verify("1234");
+}
+
+#[tracing::instrument]
+fn verify(pin: &str) {
+    let token = format!("tok_{}", "abcdefghijklmnop");
+    tracing::error!(code = 17, token, "login refused for {}", "alice");
+}
+
+#[test]
+fn span_fields_become_frame_variables_and_a_password_shows_as_the_substitute() {
+    let (reports, subscriber) = collecting();
+    // Built at run time, so that the value is not in the source lines the report shows.
+    let password = ["hunter2", "long", "secret"].join("-");
+    tracing::subscriber::with_default(subscriber, || login("alice", &password));
+    let reports = reports.lock().unwrap();
+    assert_eq!(reports.len(), 1);
+    let capture = &reports[0];
+    assert_eq!(
+        capture.error.message.as_deref(),
+        Some("login refused for alice")
+    );
+
+    let login = frame(capture, "tracing_layer::login");
+    assert_eq!(var(login, "user"), "alice");
+    assert_eq!(var(login, "password"), DEFAULT_SUBSTITUTE);
+
+    // A span's own declaration covers the spans inside it.
+    let verify = frame(capture, "tracing_layer::verify");
+    assert_eq!(var(verify, "pin"), DEFAULT_SUBSTITUTE);
+
+    // The event's fields are the variables of its own frame; `token` is hidden by name.
+    let event = capture
+        .frames
+        .iter()
+        .find(|f| f.vars.iter().any(|v| v.name == "code"))
+        .unwrap();
+    assert_eq!(var(event, "code"), 17);
+    assert_eq!(var(event, "token"), DEFAULT_SUBSTITUTE);
+
+    let text = ExceptionReporter::default().report(capture).render_html();
+    assert!(!text.contains("hunter2-long-secret"));
+    assert!(!text.contains("tok_abcdefghijklmnop"));
+    assert!(text.contains("alice"));
+}
+
+#[tracing::instrument(fields(sensitive_variables = "card"))]
+fn pay(order: &str, card: &str) {
+    panic!("gateway down");
+}
+
+#[test]
+fn the_panic_hook_sees_the_entered_spans() {
+    let _hook = HookBuilder::new().install();
+    let (_, subscriber) = collecting();
+    let capture = tracing::subscriber::with_default(subscriber, || {
+        let card = "4111".repeat(4);
+        let result = catch_unwind(AssertUnwindSafe(|| handled_here(|| pay("ord_3", &card))));
+        assert!(result.is_err());
+        take_last_capture().unwrap()
+    });
+    let pay = frame(&capture, "tracing_layer::pay");
+    assert_eq!(var(pay, "order"), "ord_3");
+    assert_eq!(var(pay, "card"), DEFAULT_SUBSTITUTE);
+    let text = ExceptionReporter::default().render(&capture, Format::Text);
+    assert!(!text.contains("4111111111111111"));
+}
+
+#[tracing::instrument]
+fn fetch(url: &str) -> Result<(), safe_report::Traced<std::io::Error>> {
+    Err(std::io::Error::other("refused")).traced()
+}
+
+#[test]
+fn traced_errors_see_the_entered_spans() {
+    let (_, subscriber) = collecting();
+    let error =
+        tracing::subscriber::with_default(subscriber, || fetch("https://a.example/b").unwrap_err());
+    let capture = Capture::from_traced(&error);
+    assert_eq!(
+        var(frame(&capture, "tracing_layer::fetch"), "url"),
+        "https://a.example/b"
+    );
+}
