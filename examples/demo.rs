@@ -1,0 +1,229 @@
+//! The shop demo: an axum service behind the error-report layer, configured from the
+//! environment.
+//!
+//! ```sh
+//! cargo run --example demo                        # debug off: generic pages, emails on stdout
+//! SAFE_REPORT_DEBUG=1 cargo run --example demo    # the debug pages
+//! ```
+//!
+//! Then open <http://127.0.0.1:8000/>. The environment:
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `SAFE_REPORT_DEMO_ADDR` | where to listen (`127.0.0.1:0` picks a port) | `127.0.0.1:8000` |
+//! | `SAFE_REPORT_DEBUG` | `1` for debug mode | off |
+//! | `SAFE_REPORT_EMAIL_URL` | where mail goes | `console:` (printed on stdout) |
+//! | `SAFE_REPORT_ADMINS` | who gets error reports | `admin@example.com` |
+//! | `SAFE_REPORT_MANAGERS` | who gets broken-link reports | the admins |
+//! | `SAFE_REPORT_SERVER_EMAIL` and the other `SAFE_REPORT_*` mail variables | see `docs/mail.md` | |
+//!
+//! Routes: `GET /` links to the others; `GET /panic` panics two calls deep with the
+//! variables `order_id` and `card_number` (declared sensitive); `POST /login` (form
+//! `username`, `password`, declared a sensitive POST parameter) fails with a database URL
+//! holding a password in its message; `GET /error` returns an error with two causes
+//! through `?`; every other path is a 404 (with a `Referer` from the same host, the
+//! managers get a broken-link email).
+
+use std::error::Error;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::response::Html;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use safe_report::SensitiveNames;
+use safe_report::integrations::tower::{ErrorReportLayer, ReportOverridesLayer, ReportedError};
+use safe_report::mail::{AdminNotifier, BrokenLinkReporter, MailConfig, Mailer};
+
+/// The shop's settings, shown (filtered) in every report.
+#[derive(serde::Serialize)]
+#[allow(non_snake_case)]
+struct Settings {
+    DEBUG: bool,
+    DATABASE_URL: &'static str,
+    SECRET_KEY: &'static str,
+    PAYMENT_GATEWAY: &'static str,
+    ORDERS_PER_PAGE: u32,
+}
+
+const DATABASE_URL: &str = "postgres://shop:hunter2-db-pass@db.internal/shop";
+
+const ROUTES: [&str; 4] = ["/", "/panic", "/login", "/error"];
+
+#[tokio::main]
+pub async fn main() -> Result<(), Box<dyn Error>> {
+    // The panic hook captures each panic's frames and registered variables; the layer
+    // joins that capture with the request.
+    let _hook = safe_report::panic::HookBuilder::new().install();
+    let debug = matches!(
+        std::env::var("SAFE_REPORT_DEBUG").as_deref(),
+        Ok("1" | "true" | "yes" | "on")
+    );
+    let mailer = Mailer::new(mail_config()?)?;
+    let _flush_at_exit = mailer.shutdown_guard(Duration::from_secs(5));
+
+    let addr = std::env::var("SAFE_REPORT_DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:8000".into());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!(
+        "safe-report demo listening on http://{}/ (debug {})",
+        listener.local_addr()?,
+        if debug { "on" } else { "off" }
+    );
+    axum::serve(
+        listener,
+        app(debug, mailer).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
+
+/// Mail settings: the `SAFE_REPORT_*` variables over the demo's defaults (the console
+/// backend, `admin@example.com`, managers as admins).
+fn mail_config() -> Result<MailConfig, Box<dyn Error>> {
+    let admins = std::env::var("SAFE_REPORT_ADMINS").unwrap_or_else(|_| "admin@example.com".into());
+    let managers = std::env::var("SAFE_REPORT_MANAGERS").unwrap_or_else(|_| admins.clone());
+    Ok(MailConfig::builder()
+        .vars([
+            ("SAFE_REPORT_EMAIL_URL", "console:"),
+            ("SAFE_REPORT_ADMINS", admins.as_str()),
+            ("SAFE_REPORT_MANAGERS", managers.as_str()),
+        ])?
+        .env()?
+        .build()?)
+}
+
+/// The shop behind the error-report layer.
+fn app(debug: bool, mailer: Mailer) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/panic", get(checkout))
+        .route(
+            "/login",
+            post(login).layer(
+                ReportOverridesLayer::new()
+                    .sensitive_post_parameters(SensitiveNames::names(["password"])),
+            ),
+        )
+        .route("/error", get(order))
+        .layer(
+            ErrorReportLayer::new()
+                .debug(debug)
+                .notifier(AdminNotifier::new(mailer.clone()))
+                .broken_links(BrokenLinkReporter::new(mailer))
+                .routes(ROUTES)
+                .settings(&Settings {
+                    DEBUG: debug,
+                    DATABASE_URL,
+                    SECRET_KEY: "demo-secret-key-9f8e7d6c5b4a",
+                    PAYMENT_GATEWAY: "https://pay.example.com/v1",
+                    ORDERS_PER_PAGE: 20,
+                }),
+        )
+}
+
+async fn index() -> Html<&'static str> {
+    Html(
+        r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>safe-report demo shop</title></head>
+<body>
+  <h1>safe-report demo shop</h1>
+  <ul>
+    <li><a href="/panic">/panic</a>: a panic two calls deep, with a card number in a variable</li>
+    <li><a href="/error">/error</a>: an error with two causes, returned through <code>?</code></li>
+    <li><a href="/no-such-page">/no-such-page</a>: a broken link</li>
+  </ul>
+  <form method="post" action="/login">
+    <p><label>User <input name="username" value="alice"></label>
+       <label>Password <input name="password" type="password" value="correct horse"></label>
+       <button>Log in</button> (fails: the user database is down)</p>
+  </form>
+</body>
+</html>
+"#,
+    )
+}
+
+/// `GET /panic`: the checkout panics in the payment call.
+async fn checkout() -> &'static str {
+    let order_id = "ord_42";
+    let card_number = "4111111111111111";
+    safe_report::vars!(order_id, card_number)
+        .sensitive(&["card_number"])
+        .run_async(async { place_order(order_id, card_number) })
+        .await
+}
+
+#[inline(never)]
+fn place_order(order_id: &str, card_number: &str) -> &'static str {
+    charge(order_id, card_number)
+}
+
+#[inline(never)]
+fn charge(order_id: &str, card_number: &str) -> &'static str {
+    let last_digits = &card_number[card_number.len().saturating_sub(4)..];
+    panic!("the payment gateway refused order {order_id} (card ending in {last_digits})");
+}
+
+#[derive(serde::Deserialize)]
+struct Login {
+    username: String,
+    #[allow(dead_code)]
+    password: String,
+}
+
+/// The user database is down.
+#[derive(Debug, thiserror::Error)]
+#[error("login of {username} failed: could not connect to {url}")]
+struct LoginError {
+    username: String,
+    url: &'static str,
+}
+
+/// `POST /login`: reads the form, then fails.
+async fn login(Form(login): Form<Login>) -> Result<Html<String>, ReportedError> {
+    Err(LoginError {
+        username: login.username,
+        url: DATABASE_URL,
+    })?
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("order {order_id} could not be loaded")]
+struct OrderError {
+    order_id: String,
+    #[source]
+    source: QueryError,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the orders query failed")]
+struct QueryError {
+    #[source]
+    source: std::io::Error,
+}
+
+/// `GET /error`: an error with two causes, through `?`.
+async fn order() -> Result<String, ReportedError> {
+    let order = load_order("ord_42")?;
+    Ok(order)
+}
+
+fn load_order(order_id: &str) -> Result<String, OrderError> {
+    query_orders(order_id).map_err(|source| OrderError {
+        order_id: order_id.to_owned(),
+        source,
+    })
+}
+
+fn query_orders(_order_id: &str) -> Result<String, QueryError> {
+    Err(QueryError {
+        source: std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "connection to db.internal:5432 timed out",
+        ),
+    })
+}

@@ -1,0 +1,231 @@
+//! What the layer does when something fails: build the capture from the snapshot, answer
+//! with the technical page (debug) or the production page, mail the report.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use http::{Response, StatusCode};
+use http_body::Body;
+
+use super::body::{BodySnapshot, ResponseBody};
+use super::error::ReportedError;
+use super::layer::Config;
+use super::overrides::{Overrides, RequestReport};
+use super::pages::{DebugPageRenderer, page, technical_404};
+use super::snapshot::Snapshot;
+use crate::capture::{Capture, Frame};
+use crate::mail::Level;
+use crate::render::negotiate;
+use crate::report::ExceptionReporter;
+
+/// The capture of a panic just caught on this thread: the panic hook's (frames with their
+/// symbols and registered variables) when it is installed, else one made from the payload.
+pub(crate) fn panic_capture(payload: &(dyn Any + Send)) -> Capture {
+    crate::panic::take_last_capture().unwrap_or_else(|| {
+        let message = if let Some(text) = payload.downcast_ref::<&str>() {
+            (*text).to_owned()
+        } else if let Some(text) = payload.downcast_ref::<String>() {
+            text.clone()
+        } else {
+            "Box<dyn Any>".to_owned()
+        };
+        Capture::error(crate::panic::PANIC_TYPE, message)
+    })
+}
+
+/// Keeps the frames of the handler: those outside it (the runtime, the server, this layer
+/// up to where it polls the handler) and the conversion of an error into a
+/// [`ReportedError`] at the innermost end say nothing about the failure. A trace without
+/// the layer's mark is kept whole.
+fn trim_to_handler(frames: &mut Vec<Frame>) {
+    let is_layer = |frame: &Frame| {
+        frame
+            .function
+            .contains("safe_report::capture::panic::handled_here")
+            || frame
+                .function
+                .starts_with("<safe_report::integrations::tower::future::ResponseFuture")
+            || frame
+                .function
+                .starts_with("<safe_report::integrations::tower::service::ErrorReport")
+    };
+    let Some(mark) = frames.iter().position(|frame| {
+        frame
+            .function
+            .contains("safe_report::capture::panic::handled_here")
+    }) else {
+        return;
+    };
+    let handler = frames[mark..]
+        .iter()
+        .position(|frame| !is_layer(frame))
+        .map_or(frames.len(), |at| mark + at);
+    frames.drain(..handler);
+    let is_conversion = |frame: &Frame| {
+        frame
+            .function
+            .starts_with("<safe_report::integrations::tower::error::ReportedError")
+            || frame
+                .function
+                .starts_with("safe_report::integrations::tower::error::ReportedError")
+            || frame
+                .function
+                .starts_with("safe_report::capture::error::Traced")
+            || frame
+                .function
+                .starts_with("<safe_report::capture::error::Traced")
+            || (frame.function.starts_with("<core::result::Result")
+                && frame.function.contains("from_residual"))
+    };
+    while frames.len() > 1 && frames.last().is_some_and(is_conversion) {
+        frames.pop();
+    }
+}
+
+/// What the layer holds of a request until its response is known.
+pub(crate) struct InFlight {
+    config: Arc<Config>,
+    snapshot: Snapshot,
+    report: RequestReport,
+}
+
+impl InFlight {
+    pub(crate) fn new(config: Arc<Config>, snapshot: Snapshot, report: RequestReport) -> Self {
+        Self {
+            config,
+            snapshot,
+            report,
+        }
+    }
+
+    pub(crate) fn set_body(&mut self, body: BodySnapshot) {
+        self.snapshot.body = body;
+    }
+
+    /// The response to hand back for the inner service's `response`.
+    pub(crate) fn answer<B: Body>(self, response: Response<B>) -> Response<ResponseBody<B>> {
+        let status = response.status();
+        // The happy path: nothing to look at.
+        if status.as_u16() < 400 {
+            return response.map(ResponseBody::inner);
+        }
+        let error = response.extensions().get::<ReportedError>().cloned();
+        match (status, error) {
+            (StatusCode::NOT_FOUND, error) => self.not_found(response, error),
+            (_, Some(error)) => self.failed(error.capture(), status),
+            (status, None) if status.is_server_error() => self.server_error_response(response),
+            _ => response.map(ResponseBody::inner),
+        }
+    }
+
+    /// A panic in the handler: always a 500.
+    pub(crate) fn panicked<B>(self, capture: Capture) -> Response<ResponseBody<B>> {
+        self.failed(capture, StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn capture(&self, mut capture: Capture, overrides: &Overrides) -> Capture {
+        trim_to_handler(&mut capture.frames);
+        capture.request = Some(self.snapshot.request_info(overrides));
+        capture.debug = self.config.debug;
+        if self.config.settings.is_some() {
+            capture.settings.clone_from(&self.config.settings);
+        }
+        capture
+    }
+
+    /// A panic or an error value: the technical page in debug mode; otherwise the
+    /// production page, and for a server error the admins' email.
+    fn failed<B>(self, capture: Capture, status: StatusCode) -> Response<ResponseBody<B>> {
+        let overrides = self.report.overrides();
+        let capture = self.capture(capture, &overrides);
+        let format = negotiate(self.snapshot.accept());
+        let config = &self.config;
+        // As Django, a 403 gets the 403 page even in debug mode.
+        if config.debug && status != StatusCode::FORBIDDEN {
+            let filter = overrides.filter.as_deref();
+            let body = match overrides.renderer.as_ref().or(config.renderer.as_ref()) {
+                Some(renderer) => renderer.render(&capture, filter, format),
+                None => DebugPageRenderer::render(&config.reporter, &capture, filter, format),
+            };
+            return page(status, format, body);
+        }
+        if status.is_server_error() {
+            self.notify(status, capture, &overrides);
+        }
+        config.pages.response(status, format)
+    }
+
+    /// A 5xx without an error value: handed back unchanged, and (debug off) mailed as
+    /// Django mails a logged server error, `Report at /path` with the request.
+    fn server_error_response<B>(self, response: Response<B>) -> Response<ResponseBody<B>> {
+        if !self.config.debug && self.config.notifier.is_some() {
+            let overrides = self.report.overrides();
+            let message = self.log_message(response.status());
+            let capture = self.capture(Capture::message(message), &overrides);
+            self.notify(response.status(), capture, &overrides);
+        }
+        response.map(ResponseBody::inner)
+    }
+
+    /// Django's log message: `Internal Server Error: /path`.
+    fn log_message(&self, status: StatusCode) -> String {
+        let reason = status.canonical_reason().unwrap_or("Server Error");
+        format!("{reason}: {}", self.snapshot.path())
+    }
+
+    fn notify(&self, status: StatusCode, capture: Capture, overrides: &Overrides) {
+        let Some(notifier) = &self.config.notifier else {
+            return;
+        };
+        let message = self.log_message(status);
+        match (&overrides.filter, self.config.reporter_chosen) {
+            (Some(filter), _) => notifier
+                .clone()
+                .reporter(ExceptionReporter::with_shared_filter(Arc::clone(filter)))
+                .notify(Level::Error, message, capture),
+            (None, true) => notifier
+                .clone()
+                .reporter(self.config.reporter.clone())
+                .notify(Level::Error, message, capture),
+            (None, false) => notifier.notify(Level::Error, message, capture),
+        };
+    }
+
+    /// A 404. Debug mode: the technical 404 page when the handler gave no body of its own
+    /// (the router's fallback) or an error value with a reason. Otherwise: the broken-link
+    /// rules, and the production 404 page in place of an empty body or an error value.
+    fn not_found<B: Body>(
+        self,
+        response: Response<B>,
+        error: Option<ReportedError>,
+    ) -> Response<ResponseBody<B>> {
+        let bare = response.body().size_hint().exact() == Some(0);
+        let format = negotiate(self.snapshot.accept());
+        let config = &self.config;
+        if config.debug {
+            if !bare && error.is_none() {
+                return response.map(ResponseBody::inner);
+            }
+            let overrides = self.report.overrides();
+            // A route answered 404 (Django's view raising `Http404`), or no route matched.
+            let resolved = error.is_some() || self.snapshot.route().is_some();
+            let capture = error.map_or_else(Capture::new, |error| error.capture());
+            let capture = self.capture(capture, &overrides);
+            let report = match &overrides.filter {
+                Some(filter) => config.reporter.report_with(&capture, filter.as_ref()),
+                None => config.reporter.report(&capture),
+            };
+            let body = technical_404(&report, &config.routes, resolved, format);
+            return page(StatusCode::NOT_FOUND, format, body);
+        }
+        if let Some(reporter) = &config.broken_links
+            && let Some(link) = self.snapshot.not_found()
+        {
+            reporter.not_found(link);
+        }
+        if bare || error.is_some() {
+            return config.pages.response(StatusCode::NOT_FOUND, format);
+        }
+        response.map(ResponseBody::inner)
+    }
+}

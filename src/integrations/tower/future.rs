@@ -1,0 +1,272 @@
+//! The response future: buffers the body when asked to, polls the inner future with every
+//! panic caught, and turns failures into pages and reports.
+
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, request};
+use http_body::Body;
+use pin_project_lite::pin_project;
+use tower::Service;
+
+use super::body::{BodySnapshot, Collected, Omitted, RequestBody, ResponseBody};
+use super::failure::{InFlight, panic_capture};
+use crate::capture::Capture;
+use crate::panic::handled_here;
+
+pin_project! {
+    /// The future of [`ErrorReport`](super::ErrorReport).
+    pub struct ResponseFuture<S, B>
+    where
+        S: Service<Request<RequestBody<B>>>,
+        B: Body,
+    {
+        #[pin]
+        state: State<S, B>,
+        in_flight: Option<InFlight>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, B>
+    where
+        S: Service<Request<RequestBody<B>>>,
+        B: Body,
+    {
+        Buffering { buffering: Buffering<S, B> },
+        Running { #[pin] future: S::Future },
+        Panicked { capture: Option<Capture> },
+        Done,
+    }
+}
+
+/// Reading a body before calling the inner service.
+pub(crate) struct Buffering<S, B: Body> {
+    inner: S,
+    parts: Option<request::Parts>,
+    body: Option<Pin<Box<B>>>,
+    collected: Collected,
+    limit: usize,
+    timeout: Option<Duration>,
+    timer: Timer,
+}
+
+enum Timer {
+    NotStarted,
+    Tokio(Pin<Box<tokio::time::Sleep>>),
+    /// No tokio timer here: no time limit.
+    Unavailable,
+}
+
+/// Frames read in one poll before yielding to other tasks.
+const FRAMES_PER_POLL: usize = 256;
+
+impl<S, B: Body<Data = Bytes>> Buffering<S, B> {
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
+        if let Timer::NotStarted = self.timer {
+            self.timer = match self.timeout {
+                // `sleep` needs a tokio runtime with its timer; without one there is no limit.
+                Some(timeout) if tokio::runtime::Handle::try_current().is_ok() => {
+                    match catch_unwind(|| Box::pin(tokio::time::sleep(timeout))) {
+                        Ok(sleep) => Timer::Tokio(sleep),
+                        Err(_) => Timer::Unavailable,
+                    }
+                }
+                _ => Timer::Unavailable,
+            };
+        }
+        match &mut self.timer {
+            Timer::Tokio(sleep) => sleep.as_mut().poll(cx).is_ready(),
+            Timer::NotStarted | Timer::Unavailable => false,
+        }
+    }
+
+    /// Reads until the body ends, passes the bound, fails or times out; then the request to
+    /// hand on and what the report keeps of its body.
+    fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<(RequestBody<B>, BodySnapshot)> {
+        let Some(body) = self.body.as_mut() else {
+            return Poll::Ready((
+                RequestBody::complete(Bytes::new(), None),
+                BodySnapshot::Empty,
+            ));
+        };
+        for _ in 0..FRAMES_PER_POLL {
+            match body.as_mut().poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) => {
+                        self.collected.push(data);
+                        if self.collected.len() > self.limit {
+                            let collected = std::mem::take(&mut self.collected).into_bytes();
+                            let rest = self.body.take().expect("checked above");
+                            return Poll::Ready((
+                                RequestBody::replay(collected, rest),
+                                BodySnapshot::Omitted(Omitted::TooLarge {
+                                    len: None,
+                                    limit: self.limit,
+                                }),
+                            ));
+                        }
+                    }
+                    Err(frame) => {
+                        let trailers = frame.into_trailers().ok();
+                        let collected = std::mem::take(&mut self.collected).into_bytes();
+                        return Poll::Ready((
+                            RequestBody::complete(collected.clone(), trailers),
+                            BodySnapshot::Buffered(collected),
+                        ));
+                    }
+                },
+                Poll::Ready(Some(Err(error))) => {
+                    let received = self.collected.len();
+                    let collected = std::mem::take(&mut self.collected).into_bytes();
+                    return Poll::Ready((
+                        RequestBody::failed(collected, error),
+                        BodySnapshot::Omitted(Omitted::Failed { received }),
+                    ));
+                }
+                Poll::Ready(None) => {
+                    let collected = std::mem::take(&mut self.collected).into_bytes();
+                    return Poll::Ready((
+                        RequestBody::complete(collected.clone(), None),
+                        BodySnapshot::Buffered(collected),
+                    ));
+                }
+                Poll::Pending => {
+                    if self.poll_timer(cx) {
+                        let received = self.collected.len();
+                        let collected = std::mem::take(&mut self.collected).into_bytes();
+                        let rest = self.body.take().expect("checked above");
+                        let timeout_ms = self.timeout.unwrap_or_default().as_millis();
+                        return Poll::Ready((
+                            RequestBody::replay(collected, rest),
+                            BodySnapshot::Omitted(Omitted::TooSlow {
+                                received,
+                                timeout_ms,
+                            }),
+                        ));
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+        // A body of many tiny frames: let other tasks run, then go on.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl<S, B> ResponseFuture<S, B>
+where
+    S: Service<Request<RequestBody<B>>>,
+    B: Body,
+{
+    pub(crate) fn buffering(
+        inner: S,
+        parts: request::Parts,
+        body: B,
+        limit: usize,
+        timeout: Option<Duration>,
+        in_flight: InFlight,
+    ) -> Self {
+        Self {
+            state: State::Buffering {
+                buffering: Buffering {
+                    inner,
+                    parts: Some(parts),
+                    body: Some(Box::pin(body)),
+                    collected: Collected::default(),
+                    limit,
+                    timeout,
+                    timer: Timer::NotStarted,
+                },
+            },
+            in_flight: Some(in_flight),
+        }
+    }
+
+    pub(crate) fn running(future: S::Future, in_flight: InFlight) -> Self {
+        Self {
+            state: State::Running { future },
+            in_flight: Some(in_flight),
+        }
+    }
+
+    pub(crate) fn panicked(capture: Capture, in_flight: InFlight) -> Self {
+        Self {
+            state: State::Panicked {
+                capture: Some(capture),
+            },
+            in_flight: Some(in_flight),
+        }
+    }
+}
+
+impl<S, B, ResBody> Future for ResponseFuture<S, B>
+where
+    S: Service<Request<RequestBody<B>>, Response = Response<ResBody>>,
+    B: Body<Data = Bytes>,
+    ResBody: Body<Data = Bytes>,
+{
+    type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Buffering { buffering } => {
+                    let (body, snapshot) = match buffering.poll_body(cx) {
+                        Poll::Ready(done) => done,
+                        Poll::Pending => return Poll::Pending,
+                    };
+                    if let Some(in_flight) = this.in_flight.as_mut() {
+                        in_flight.set_body(snapshot);
+                    }
+                    let parts = buffering.parts.take().expect("buffering ends once");
+                    let request = Request::from_parts(parts, body);
+                    let call = || handled_here(|| buffering.inner.call(request));
+                    let next = match catch_unwind(AssertUnwindSafe(call)) {
+                        Ok(future) => State::Running { future },
+                        Err(payload) => State::Panicked {
+                            capture: Some(panic_capture(payload.as_ref())),
+                        },
+                    };
+                    this.state.set(next);
+                }
+                StateProj::Running { future } => {
+                    // The hook keeps a panic inside for `panic_capture` instead of
+                    // reporting it on its own.
+                    match catch_unwind(AssertUnwindSafe(|| handled_here(|| future.poll(cx)))) {
+                        Ok(Poll::Pending) => return Poll::Pending,
+                        Ok(Poll::Ready(result)) => {
+                            this.state.set(State::Done);
+                            let in_flight = this.in_flight.take().expect("completes once");
+                            return Poll::Ready(result.map(|response| in_flight.answer(response)));
+                        }
+                        Err(payload) => {
+                            // Take the hook's capture before anything else can panic here.
+                            let capture = panic_capture(payload.as_ref());
+                            // The inner future is dropped now; a panic in its drop is caught too.
+                            let mut state = this.state.as_mut();
+                            let _ = catch_unwind(AssertUnwindSafe(move || state.set(State::Done)));
+                            drop(payload);
+                            let in_flight = this.in_flight.take().expect("completes once");
+                            return Poll::Ready(Ok(in_flight.panicked(capture)));
+                        }
+                    }
+                }
+                StateProj::Panicked { capture } => {
+                    let capture = capture.take().unwrap_or_default();
+                    this.state.set(State::Done);
+                    let in_flight = this.in_flight.take().expect("completes once");
+                    return Poll::Ready(Ok(in_flight.panicked(capture)));
+                }
+                StateProj::Done => panic!("ResponseFuture polled after completion"),
+            }
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! The layer and its settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tower::Layer;
+
+use super::pages::{DebugPageRenderer, ProductionPages};
+use super::service::ErrorReport;
+use crate::filter::ReporterFilter;
+use crate::mail::{AdminNotifier, BrokenLinkReporter};
+use crate::report::ExceptionReporter;
+
+/// Request bodies are buffered up to this many bytes by default.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// How long the layer waits for a body it buffers, by default.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads the user of a request from its extensions.
+pub(crate) type UserFn = fn(&http::Extensions) -> Option<String>;
+
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) debug: bool,
+    pub(crate) reporter: ExceptionReporter,
+    /// Whether `reporter` was chosen on the layer: then the emails use it too.
+    pub(crate) reporter_chosen: bool,
+    pub(crate) renderer: Option<Arc<dyn DebugPageRenderer>>,
+    pub(crate) notifier: Option<AdminNotifier>,
+    pub(crate) broken_links: Option<BrokenLinkReporter>,
+    pub(crate) body_limit: usize,
+    pub(crate) body_timeout: Option<Duration>,
+    pub(crate) routes: Arc<[String]>,
+    pub(crate) settings: Option<Map<String, Value>>,
+    pub(crate) pages: ProductionPages,
+    pub(crate) user: Option<UserFn>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            debug: false,
+            reporter: ExceptionReporter::default(),
+            reporter_chosen: false,
+            renderer: None,
+            notifier: None,
+            broken_links: None,
+            body_limit: DEFAULT_BODY_LIMIT,
+            body_timeout: Some(DEFAULT_BODY_TIMEOUT),
+            routes: Arc::from(Vec::new()),
+            settings: None,
+            pages: ProductionPages::default(),
+            user: None,
+        }
+    }
+}
+
+/// A tower [`Layer`] that reports what goes wrong in the services it wraps, the way Django
+/// does: the technical 500 and 404 pages in debug mode; otherwise a generic page, the
+/// report mailed to the admins and broken links to the managers.
+///
+/// Debug mode is off by default. See the [module documentation](super) for what it does
+/// on each kind of failure, and an example.
+#[derive(Clone, Default)]
+#[must_use]
+pub struct ErrorReportLayer {
+    config: Arc<Config>,
+}
+
+impl std::fmt::Debug for ErrorReportLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let config = &self.config;
+        f.debug_struct("ErrorReportLayer")
+            .field("debug", &config.debug)
+            .field("notifier", &config.notifier.is_some())
+            .field("broken_links", &config.broken_links.is_some())
+            .field("body_limit", &config.body_limit)
+            .field("body_timeout", &config.body_timeout)
+            .field("routes", &config.routes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ErrorReportLayer {
+    /// Debug mode off, the default reporter, no email, bodies buffered up to 64 KiB.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn config(&mut self) -> &mut Config {
+        Arc::make_mut(&mut self.config)
+    }
+
+    /// Debug mode (Django's `DEBUG`): the technical pages instead of the production pages
+    /// and emails. Never turn it on where strangers can reach the service.
+    pub fn debug(mut self, debug: bool) -> Self {
+        self.config().debug = debug;
+        self
+    }
+
+    /// Builds every report with `reporter` (its filter, source root and caches): the debug
+    /// page and the admin emails. Without it the debug page uses the default reporter and
+    /// the emails the notifier's.
+    pub fn reporter(mut self, reporter: ExceptionReporter) -> Self {
+        let config = self.config();
+        config.reporter = reporter;
+        config.reporter_chosen = true;
+        self
+    }
+
+    /// Filters every report with `filter` (Django's `DEFAULT_EXCEPTION_REPORTER_FILTER`):
+    /// the debug page and the admin emails. Short for
+    /// `.reporter(ExceptionReporter::new(filter))`.
+    pub fn filter(self, filter: impl ReporterFilter + 'static) -> Self {
+        self.reporter(ExceptionReporter::new(filter))
+    }
+
+    /// Renders the debug page with your own renderer (Django's
+    /// `DEFAULT_EXCEPTION_REPORTER`).
+    pub fn debug_page_renderer(mut self, renderer: impl DebugPageRenderer) -> Self {
+        self.config().renderer = Some(Arc::new(renderer));
+        self
+    }
+
+    /// Mails a report of every server error to the admins while debug mode is off (the
+    /// notifier decides the audience: [`AdminNotifier::for_managers`] sends to managers).
+    pub fn notifier(mut self, notifier: AdminNotifier) -> Self {
+        self.config().notifier = Some(notifier);
+        self
+    }
+
+    /// Hands every 404 to `reporter` while debug mode is off (Django's
+    /// `BrokenLinkEmailsMiddleware`).
+    pub fn broken_links(mut self, reporter: BrokenLinkReporter) -> Self {
+        self.config().broken_links = Some(reporter);
+        self
+    }
+
+    /// Buffers form, multipart and JSON bodies up to `limit` bytes (64 KiB by default);
+    /// larger bodies are handed on unread and the report says so. `0` buffers nothing.
+    pub fn body_limit(mut self, limit: usize) -> Self {
+        self.config().body_limit = limit;
+        self
+    }
+
+    /// How long to wait for a body being buffered (10 s by default; `None`: no limit).
+    /// When it runs out, the handler gets the body as far as it came and the rest as it
+    /// comes, and the report says the body was not buffered. The timer is tokio's: without
+    /// a tokio runtime there is no limit.
+    pub fn body_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config().body_timeout = timeout;
+        self
+    }
+
+    /// The service's routes, in the order they are tried, for the technical 404 page.
+    pub fn routes<I, S>(mut self, routes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config().routes = routes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Settings every report shows (filtered like every other part of the report).
+    pub fn settings<T: Serialize + ?Sized>(mut self, settings: &T) -> Self {
+        self.config().settings = crate::capture::Capture::new()
+            .with_settings(settings)
+            .settings;
+        self
+    }
+
+    /// The production 500 page (HTML). The default is Django's minimal page.
+    pub fn server_error_page(mut self, html: impl Into<String>) -> Self {
+        self.config().pages.server_error = Bytes::from(html.into());
+        self
+    }
+
+    /// The production 404 page (HTML). The default is Django's minimal page.
+    pub fn not_found_page(mut self, html: impl Into<String>) -> Self {
+        self.config().pages.not_found = Bytes::from(html.into());
+        self
+    }
+
+    /// Names the user from a request extension of type `U` (as set by an authentication
+    /// layer outside this one). Handlers can also name the user with
+    /// [`RequestReport::user`](super::RequestReport::user).
+    pub fn user_extension<U>(mut self) -> Self
+    where
+        U: std::fmt::Display + Send + Sync + 'static,
+    {
+        self.config().user = Some(|extensions| extensions.get::<U>().map(ToString::to_string));
+        self
+    }
+}
+
+impl<S> Layer<S> for ErrorReportLayer {
+    type Service = ErrorReport<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ErrorReport::new(inner, Arc::clone(&self.config))
+    }
+}

@@ -1,0 +1,275 @@
+//! Per-route and per-request settings: the counterparts of Django's
+//! `@sensitive_post_parameters` and of `request.exception_reporter_filter` and
+//! `request.exception_reporter_class`.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+
+use http::Request;
+use tower::{Layer, Service};
+
+use super::pages::DebugPageRenderer;
+use crate::capture::SensitiveNames;
+use crate::filter::ReporterFilter;
+
+/// What a route or a handler changed for the report of its request.
+#[derive(Default, Clone)]
+pub(crate) struct Overrides {
+    pub(crate) sensitive_post_parameters: Option<SensitiveNames>,
+    pub(crate) filter: Option<Arc<dyn ReporterFilter>>,
+    pub(crate) renderer: Option<Arc<dyn DebugPageRenderer>>,
+    pub(crate) user: Option<String>,
+}
+
+impl Overrides {
+    fn add_sensitive(&mut self, names: &SensitiveNames) {
+        match &mut self.sensitive_post_parameters {
+            Some(existing) => existing.extend(names),
+            None => self.sensitive_post_parameters = Some(names.clone()),
+        }
+    }
+}
+
+/// The report settings of one request, found in its extensions while
+/// [`ErrorReportLayer`](super::ErrorReportLayer) handles it: a handler (or a middleware
+/// inside the layer) changes what a report of this request shows.
+///
+/// These are the counterparts of what a Django view sets on its request:
+/// [`sensitive_post_parameters`](Self::sensitive_post_parameters) (the decorator sets
+/// `request.sensitive_post_parameters`), [`filter`](Self::filter)
+/// (`request.exception_reporter_filter`), [`reporter`](Self::reporter)
+/// (`request.exception_reporter_class`), and [`user`](Self::user) (`request.user`).
+///
+/// Clones share the settings. A handle made without the layer ([`Default`], or the axum
+/// extractor when the layer is missing) changes nothing.
+///
+/// ```
+/// use safe_report::SensitiveNames;
+/// use safe_report::integrations::tower::RequestReport;
+///
+/// async fn change_password(report: RequestReport /* , form … */) -> &'static str {
+///     report.sensitive_post_parameters(SensitiveNames::names(["old", "new"]));
+///     report.user("alice");
+///     "changed"
+/// }
+/// ```
+#[derive(Clone, Default)]
+pub struct RequestReport {
+    shared: Option<Arc<Mutex<Overrides>>>,
+}
+
+impl std::fmt::Debug for RequestReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestReport")
+            .field("attached", &self.shared.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestReport {
+    pub(crate) fn attached() -> Self {
+        Self {
+            shared: Some(Arc::default()),
+        }
+    }
+
+    /// The handle of a request the layer is handling (a detached one otherwise).
+    pub fn of<B>(request: &Request<B>) -> Self {
+        request
+            .extensions()
+            .get::<RequestReport>()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Whether the layer will read what is set here.
+    pub fn is_attached(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Overrides)) {
+        if let Some(shared) = &self.shared {
+            change(&mut shared.lock().unwrap_or_else(PoisonError::into_inner));
+        }
+    }
+
+    pub(crate) fn overrides(&self) -> Overrides {
+        match &self.shared {
+            Some(shared) => shared
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+            None => Overrides::default(),
+        }
+    }
+
+    /// Declares POST parameters of this request sensitive (Django's
+    /// `@sensitive_post_parameters`): while debug is off their values are hidden in reports.
+    /// Adds to what a route declared.
+    pub fn sensitive_post_parameters(&self, names: SensitiveNames) {
+        self.update(|overrides| overrides.add_sensitive(&names));
+    }
+
+    /// Reports this request through `filter` (Django's `request.exception_reporter_filter`):
+    /// the debug page and the admin email.
+    pub fn filter(&self, filter: impl ReporterFilter + 'static) {
+        let filter: Arc<dyn ReporterFilter> = Arc::new(filter);
+        self.update(|overrides| overrides.filter = Some(filter));
+    }
+
+    /// Renders the debug page of this request with `reporter` (Django's
+    /// `request.exception_reporter_class`).
+    pub fn reporter(&self, reporter: impl DebugPageRenderer) {
+        let reporter: Arc<dyn DebugPageRenderer> = Arc::new(reporter);
+        self.update(|overrides| overrides.renderer = Some(reporter));
+    }
+
+    /// The user the report names (Django's `request.user`).
+    pub fn user(&self, user: impl Into<String>) {
+        let user = user.into();
+        self.update(|overrides| overrides.user = Some(user));
+    }
+}
+
+#[cfg(feature = "axum")]
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestReport {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<RequestReport>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+/// Report settings for the routes it wraps: the counterpart of Django's view decorators
+/// `@sensitive_post_parameters` and of setting `exception_reporter_filter` or
+/// `exception_reporter_class` in a view.
+///
+/// Put it on a route (inside [`ErrorReportLayer`](super::ErrorReportLayer), which must wrap
+/// the route for the settings to reach it):
+///
+/// ```
+/// use axum::{Router, routing::post};
+/// use safe_report::SensitiveNames;
+/// use safe_report::integrations::tower::{ErrorReportLayer, ReportOverridesLayer};
+///
+/// async fn login() -> &'static str { "welcome" }
+///
+/// let app: Router = Router::new()
+///     .route(
+///         "/login",
+///         post(login).layer(
+///             ReportOverridesLayer::new()
+///                 .sensitive_post_parameters(SensitiveNames::names(["password"])),
+///         ),
+///     )
+///     .layer(ErrorReportLayer::new());
+/// ```
+#[derive(Clone, Default)]
+#[must_use]
+pub struct ReportOverridesLayer {
+    overrides: Arc<Overrides>,
+}
+
+impl std::fmt::Debug for ReportOverridesLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReportOverridesLayer")
+            .field(
+                "sensitive_post_parameters",
+                &self.overrides.sensitive_post_parameters,
+            )
+            .field("filter", &self.overrides.filter.is_some())
+            .field("reporter", &self.overrides.renderer.is_some())
+            .finish()
+    }
+}
+
+impl ReportOverridesLayer {
+    /// No settings yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Declares POST parameters sensitive for these routes (`SensitiveNames::All` for
+    /// Django's `@sensitive_post_parameters()` without names).
+    pub fn sensitive_post_parameters(mut self, names: SensitiveNames) -> Self {
+        Arc::make_mut(&mut self.overrides).add_sensitive(&names);
+        self
+    }
+
+    /// Reports these routes through `filter`.
+    pub fn filter(mut self, filter: impl ReporterFilter + 'static) -> Self {
+        Arc::make_mut(&mut self.overrides).filter = Some(Arc::new(filter));
+        self
+    }
+
+    /// Renders the debug page of these routes with `reporter`.
+    pub fn reporter(mut self, reporter: impl DebugPageRenderer) -> Self {
+        Arc::make_mut(&mut self.overrides).renderer = Some(Arc::new(reporter));
+        self
+    }
+}
+
+impl<S> Layer<S> for ReportOverridesLayer {
+    type Service = ReportOverrides<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ReportOverrides {
+            inner,
+            overrides: Arc::clone(&self.overrides),
+        }
+    }
+}
+
+/// The service of [`ReportOverridesLayer`]: sets its report settings on each request, then
+/// calls the route.
+#[derive(Clone)]
+pub struct ReportOverrides<S> {
+    inner: S,
+    overrides: Arc<Overrides>,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for ReportOverrides<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReportOverrides")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, B> Service<Request<B>> for ReportOverrides<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        if let Some(report) = request.extensions().get::<RequestReport>() {
+            let route = &self.overrides;
+            report.update(|overrides| {
+                if let Some(names) = &route.sensitive_post_parameters {
+                    overrides.add_sensitive(names);
+                }
+                if let Some(filter) = &route.filter {
+                    overrides.filter = Some(Arc::clone(filter));
+                }
+                if let Some(renderer) = &route.renderer {
+                    overrides.renderer = Some(Arc::clone(renderer));
+                }
+            });
+        }
+        self.inner.call(request)
+    }
+}

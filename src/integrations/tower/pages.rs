@@ -1,0 +1,215 @@
+//! The pages the layer answers with: the technical 500 and 404 pages in debug mode, the
+//! production pages otherwise.
+
+use askama::Template;
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+
+use super::body::ResponseBody;
+use crate::capture::Capture;
+use crate::filter::ReporterFilter;
+use crate::render::Format;
+use crate::report::{ExceptionReporter, Report, RequestSection};
+
+/// Renders the technical 500 response: the counterpart of Django's
+/// `exception_reporter_class` for the debug page.
+///
+/// [`ExceptionReporter`] implements it. Your own implementation receives the capture as it
+/// is, unfiltered: build what you show through the filter it is given (or a reporter of
+/// your own), never from the capture directly.
+///
+/// ```
+/// use safe_report::{Capture, ExceptionReporter, Format, ReporterFilter};
+/// use safe_report::integrations::tower::DebugPageRenderer;
+///
+/// /// Django's test reporter: a fixed text.
+/// struct Custom;
+///
+/// impl DebugPageRenderer for Custom {
+///     fn render(&self, _: &Capture, _: Option<&dyn ReporterFilter>, _: Format) -> String {
+///         "custom traceback text".to_owned()
+///     }
+/// }
+///
+/// let page = ExceptionReporter::default().render(&Capture::error("E", "boom"), Format::Text);
+/// assert!(page.starts_with("E\nboom"));
+/// # let _ = Custom;
+/// ```
+pub trait DebugPageRenderer: Send + Sync + 'static {
+    /// The body of the technical 500 response for `capture` in `format`. `filter` is the
+    /// filter a route or request chose; `None` means the renderer's own.
+    fn render(
+        &self,
+        capture: &Capture,
+        filter: Option<&dyn ReporterFilter>,
+        format: Format,
+    ) -> String;
+}
+
+impl DebugPageRenderer for ExceptionReporter {
+    fn render(
+        &self,
+        capture: &Capture,
+        filter: Option<&dyn ReporterFilter>,
+        format: Format,
+    ) -> String {
+        match filter {
+            Some(filter) => self.render_with(capture, filter, format),
+            None => ExceptionReporter::render(self, capture, format),
+        }
+    }
+}
+
+/// The production pages: Django's minimal `500.html` and `404.html`, which tell the visitor
+/// nothing about the error.
+#[derive(Debug, Clone)]
+pub(crate) struct ProductionPages {
+    pub(crate) server_error: Bytes,
+    pub(crate) not_found: Bytes,
+}
+
+impl Default for ProductionPages {
+    fn default() -> Self {
+        Self {
+            server_error: Bytes::from_static(include_bytes!("../../../templates/500.html")),
+            not_found: Bytes::from_static(include_bytes!("../../../templates/404.html")),
+        }
+    }
+}
+
+impl ProductionPages {
+    /// The page for `status`, in the format the client prefers. Text and JSON carry only
+    /// the status.
+    pub(crate) fn response<B>(
+        &self,
+        status: StatusCode,
+        format: Format,
+    ) -> Response<ResponseBody<B>> {
+        let title = title(status);
+        let body = match format {
+            Format::Html => match status {
+                StatusCode::INTERNAL_SERVER_ERROR => self.server_error.clone(),
+                StatusCode::NOT_FOUND => self.not_found.clone(),
+                _ => Bytes::from(error_page(&title)),
+            },
+            Format::Text => Bytes::from(format!("{title}\n")),
+            Format::Json => Bytes::from(
+                serde_json::json!({ "error": title, "status": status.as_u16() }).to_string(),
+            ),
+        };
+        page(status, format, body)
+    }
+}
+
+/// Django's titles: `Server Error (500)`, `Not Found`, `403 Forbidden`, `Bad Request (400)`,
+/// and the reason with the code for the others.
+fn title(status: StatusCode) -> String {
+    match status {
+        StatusCode::NOT_FOUND => "Not Found".to_owned(),
+        StatusCode::INTERNAL_SERVER_ERROR => "Server Error (500)".to_owned(),
+        StatusCode::FORBIDDEN => "403 Forbidden".to_owned(),
+        _ => format!(
+            "{} ({})",
+            status.canonical_reason().unwrap_or("Error"),
+            status.as_u16()
+        ),
+    }
+}
+
+/// Django's `ERROR_PAGE_TEMPLATE`, with the title only (the title holds no request data).
+fn error_page(title: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  \
+         <title>{title}</title>\n</head>\n<body>\n  <h1>{title}</h1><p></p>\n</body>\n</html>\n"
+    )
+}
+
+/// A response the layer wrote: never cached, never sniffed.
+pub(crate) fn page<B>(
+    status: StatusCode,
+    format: Format,
+    body: impl Into<Bytes>,
+) -> Response<ResponseBody<B>> {
+    let mut response = Response::new(ResponseBody::page(body.into()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+#[derive(Template)]
+#[template(path = "technical_404.html")]
+struct NotFoundHtml<'a> {
+    report: &'a Report,
+    request: &'a RequestSection,
+    routes: &'a [String],
+    resolved: bool,
+}
+
+#[derive(Template)]
+#[template(path = "technical_404.txt")]
+struct NotFoundText<'a> {
+    report: &'a Report,
+    request: &'a RequestSection,
+    routes: &'a [String],
+    resolved: bool,
+}
+
+/// The technical 404 page (Django's `technical_404.html`) of a filtered report: the request
+/// method and URL, the route that answered 404 (`resolved`) with its reason, the routes
+/// tried and the request data.
+pub(crate) fn technical_404(
+    report: &Report,
+    routes: &[String],
+    resolved: bool,
+    format: Format,
+) -> String {
+    let Some(request) = report.request.as_ref() else {
+        return "Page not found (404)".to_owned();
+    };
+    // A route that answered 404 was the last one tried.
+    let routes = match (resolved, report.raised_during.as_deref()) {
+        (true, Some(route)) => match routes.iter().position(|r| r == route) {
+            Some(at) => &routes[..=at],
+            None => routes,
+        },
+        _ => routes,
+    };
+    let rendered = match format {
+        Format::Html => NotFoundHtml {
+            report,
+            request,
+            routes,
+            resolved,
+        }
+        .render(),
+        Format::Text => NotFoundText {
+            report,
+            request,
+            routes,
+            resolved,
+        }
+        .render(),
+        Format::Json => {
+            return serde_json::json!({
+                "status": 404,
+                "title": format!("Page not found at {}", request.path),
+                "reason": if resolved { report.exception_value.as_deref() } else { None },
+                "request": { "method": request.method, "url": request.url, "path": request.path },
+                "raised_by": report.raised_during,
+                "routes": routes,
+                "matched": resolved,
+            })
+            .to_string();
+        }
+    };
+    rendered.unwrap_or_else(|error| format!("[the page could not be rendered: {error}]"))
+}

@@ -1,0 +1,100 @@
+//! The service: snapshot on the way in, the inner service's answer or a page on the way out.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::Body;
+use tower::Service;
+
+use super::body::{Plan, RequestBody, ResponseBody, plan};
+use super::failure::{InFlight, panic_capture};
+use super::future::ResponseFuture;
+use super::layer::Config;
+use super::overrides::RequestReport;
+use super::snapshot::Snapshot;
+use crate::panic::handled_here;
+
+/// The service of [`ErrorReportLayer`](super::ErrorReportLayer): wraps a service whose
+/// failures it reports.
+pub struct ErrorReport<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S> ErrorReport<S> {
+    pub(crate) fn new(inner: S, config: Arc<Config>) -> Self {
+        Self { inner, config }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S: Clone> Clone for ErrorReport<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for ErrorReport<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ErrorReport")
+            .field("inner", &self.inner)
+            .field("debug", &self.config.debug)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, B, ResBody> Service<Request<B>> for ErrorReport<S>
+where
+    S: Service<Request<RequestBody<B>>, Response = Response<ResBody>> + Clone,
+    B: Body<Data = Bytes>,
+    ResBody: Body<Data = Bytes>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, B>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let report = RequestReport::attached();
+        request.extensions_mut().insert(report.clone());
+        let mut snapshot = Snapshot::take(&request, &self.config);
+        let in_flight = |snapshot| InFlight::new(Arc::clone(&self.config), snapshot, report);
+        match plan(request.headers(), request.body(), self.config.body_limit) {
+            Plan::Buffer => {
+                // The inner service is called once the body is in; the ready one goes with
+                // the future and a clone takes its place (as tower's buffering middleware do).
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                let (parts, body) = request.into_parts();
+                let timeout = self.config.body_timeout;
+                let limit = self.config.body_limit;
+                ResponseFuture::buffering(inner, parts, body, limit, timeout, in_flight(snapshot))
+            }
+            Plan::Pass(body) => {
+                snapshot.body = body;
+                let request = request.map(RequestBody::streaming);
+                let call = || handled_here(|| self.inner.call(request));
+                match catch_unwind(AssertUnwindSafe(call)) {
+                    Ok(future) => ResponseFuture::running(future, in_flight(snapshot)),
+                    Err(payload) => {
+                        let capture = panic_capture(payload.as_ref());
+                        ResponseFuture::panicked(capture, in_flight(snapshot))
+                    }
+                }
+            }
+        }
+    }
+}

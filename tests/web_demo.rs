@@ -1,0 +1,373 @@
+//! The demo shop through real HTTP on 127.0.0.1: the debug pages by `Accept`, the generic
+//! production pages, one admin email per failure with the secrets hidden, bodies handlers
+//! still read, an oversized body not buffered, and the broken-link email under Django's rules.
+//!
+//! Each test runs the demo's `main` in its own process (this test binary again, running the
+//! ignored test `demo_process`), configured by environment variables as a user would, and
+//! reads the emails the console backend prints on its standard output.
+
+mod web;
+
+#[allow(dead_code)]
+#[path = "../examples/demo.rs"]
+mod demo;
+
+use std::time::Duration;
+
+use web::{Demo, get, post_form};
+
+/// The demo itself; the other tests start it in a process of its own.
+#[test]
+#[ignore = "runs the demo server until it is killed; started by the other tests"]
+fn demo_process() {
+    demo::main().unwrap();
+}
+
+fn start(vars: &[(&str, &str)]) -> Demo {
+    Demo::start("demo_process", vars)
+}
+
+const SERVER_ERROR_PAGE: &str = include_str!("../templates/500.html");
+const NOT_FOUND_PAGE: &str = include_str!("../templates/404.html");
+
+#[tokio::test]
+async fn the_index_links_to_every_route() {
+    let demo = start(&[]);
+    let index = get(demo.addr, "/", None).await;
+    assert_eq!(index.status, 200);
+    for link in ["href=\"/panic\"", "href=\"/error\"", "action=\"/login\""] {
+        assert!(index.body.contains(link), "{link} missing:\n{}", index.body);
+    }
+}
+
+#[tokio::test]
+async fn debug_page_of_the_panic_comes_as_html_text_or_json_by_accept() {
+    let demo = start(&[("SAFE_REPORT_DEBUG", "1")]);
+
+    let html = get(demo.addr, "/panic", Some("text/html,application/xhtml+xml")).await;
+    assert_eq!(html.status, 500);
+    assert_eq!(html.content_type, "text/html; charset=utf-8");
+    assert_eq!(html.headers["cache-control"], "no-store");
+    assert!(html.body.starts_with("<!DOCTYPE html>"));
+    assert!(
+        html.body.contains("<title>panic at /panic</title>"),
+        "{}",
+        html.body
+    );
+    assert!(
+        html.body
+            .contains("the payment gateway refused order ord_42")
+    );
+    assert!(
+        html.body
+            .contains("<th scope=\"row\">Raised during:</th><td>/panic</td>")
+    );
+    assert!(html.body.contains("<footer id=\"explanation\">"));
+    // The panic hook's frames, two calls deep, with the registered variables.
+    for function in ["demo::checkout", "demo::place_order", "demo::charge"] {
+        assert!(html.body.contains(function), "{function} missing");
+    }
+    assert!(
+        html.body.contains(
+            "<tr><td>order_id</td><td class=\"code\"><pre>&#34;ord_42&#34;</pre></td></tr>"
+        )
+    );
+    assert!(html.body.contains("<tr><td>card_number</td>"));
+
+    let text = get(demo.addr, "/panic", Some("text/plain")).await;
+    assert_eq!(text.status, 500);
+    assert_eq!(text.content_type, "text/plain; charset=utf-8");
+    assert!(
+        text.body
+            .starts_with("panic at /panic\nthe payment gateway refused order ord_42")
+    );
+    assert!(text.body.contains("Raised during: /panic"));
+
+    let json = get(demo.addr, "/panic", Some("application/json")).await;
+    assert_eq!(json.status, 500);
+    assert_eq!(json.content_type, "application/json");
+    let report: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    assert_eq!(report["exception_type"], "panic");
+    assert_eq!(report["request"]["path"], "/panic");
+    assert_eq!(report["debug"], true);
+    let frames = report["frames"].as_array().unwrap();
+    assert!(
+        frames.last().unwrap()["function"]
+            .as_str()
+            .unwrap()
+            .ends_with("demo::charge")
+    );
+    let checkout = frames
+        .iter()
+        .find(|frame| {
+            frame["vars"]
+                .as_array()
+                .is_some_and(|vars| !vars.is_empty())
+        })
+        .unwrap();
+    assert_eq!(
+        checkout["vars"],
+        serde_json::json!([
+            {"name": "card_number", "value": "\"********************\""},
+            {"name": "order_id", "value": "\"ord_42\""},
+        ])
+    );
+
+    // The settings are shown filtered, and the card number nowhere.
+    for body in [&html.body, &text.body, &json.body] {
+        assert!(body.contains("DATABASE_URL"));
+        assert!(!body.contains("hunter2-db-pass"));
+        assert!(!body.contains("demo-secret-key-9f8e7d6c5b4a"));
+        assert!(!body.contains("4111111111111111"));
+    }
+    // Debug mode sends no email.
+    assert!(demo.emails_after(Duration::from_millis(300)).is_empty());
+}
+
+#[tokio::test]
+async fn debug_page_of_the_error_shows_its_two_causes() {
+    let demo = start(&[("SAFE_REPORT_DEBUG", "1")]);
+    let text = get(demo.addr, "/error", Some("text/plain")).await;
+    assert_eq!(text.status, 500);
+    assert!(
+        text.body
+            .contains("OrderError at /error\norder ord_42 could not be loaded\n")
+    );
+    assert!(
+        text.body.contains(
+            "The above exception (connection to db.internal:5432 timed out) was the direct cause \
+         of the following exception:"
+        ),
+        "{}",
+        text.body
+    );
+    assert!(text.body.contains(
+        "The above exception (the orders query failed) was the direct cause of the following \
+         exception:"
+    ));
+    assert!(text.body.contains("demo::order"));
+}
+
+#[tokio::test]
+async fn production_pages_say_nothing_and_each_failure_mails_the_admins_once() {
+    let demo = start(&[]);
+    let password = "correct-horse-battery-staple";
+    let failures = [
+        get(demo.addr, "/panic", None).await,
+        get(demo.addr, "/error", Some("text/html")).await,
+        post_form(
+            demo.addr,
+            "/login",
+            &format!("username=alice&password={password}"),
+            None,
+        )
+        .await,
+    ];
+    for page in &failures {
+        assert_eq!(page.status, 500);
+        assert_eq!(page.content_type, "text/html; charset=utf-8");
+        assert_eq!(page.body, SERVER_ERROR_PAGE);
+    }
+    // JSON and text clients get the status alone.
+    let json = get(demo.addr, "/error", Some("application/json")).await;
+    assert_eq!(json.body, r#"{"error":"Server Error (500)","status":500}"#);
+
+    let emails = demo.wait_for_emails(3);
+    // The /error repeat is counted by flood control, not mailed again.
+    let emails_later = demo.emails_after(Duration::from_millis(500));
+    assert_eq!(emails_later.len(), 3, "{emails_later:#?}");
+    let subject =
+        |path: &str| format!("[safe-report] ERROR (EXTERNAL IP): Internal Server Error: {path}");
+    let by_path = |path: &str| {
+        emails
+            .iter()
+            .find(|email| email.subject == subject(path))
+            .unwrap_or_else(|| panic!("no email for {path}: {emails:#?}"))
+    };
+    for email in &emails {
+        assert_eq!(email.to, ["admin@example.com"]);
+        let url = format!("Request URL: http://{}/", demo.addr);
+        assert!(email.text.contains(&url), "{}", email.text);
+        assert!(email.text.contains("REMOTE_ADDR = \"127.0.0.1\""));
+        for secret in [
+            "hunter2-db-pass",
+            "demo-secret-key-9f8e7d6c5b4a",
+            password,
+            "4111111111111111",
+        ] {
+            assert!(
+                !email.raw.contains(secret),
+                "{secret} leaked:\n{}",
+                email.raw
+            );
+            assert!(
+                !email.text.contains(secret),
+                "{secret} leaked:\n{}",
+                email.text
+            );
+        }
+    }
+
+    let panic = by_path("/panic");
+    assert!(
+        panic
+            .text
+            .contains("the payment gateway refused order ord_42")
+    );
+
+    let login = by_path("/login");
+    assert!(
+        login
+            .text
+            .contains("login of alice failed: could not connect to postgres://shop:")
+    );
+    assert!(
+        login
+            .text
+            .contains("POST:\nusername = \"alice\"\npassword = \"********************\"")
+    );
+
+    let error = by_path("/error");
+    assert!(error.text.contains("order ord_42 could not be loaded"));
+    assert!(error.text.contains("the orders query failed"));
+    assert!(
+        error
+            .text
+            .contains("connection to db.internal:5432 timed out")
+    );
+}
+
+#[tokio::test]
+async fn handlers_read_their_bodies_and_an_oversized_body_is_not_buffered() {
+    let demo = start(&[("SAFE_REPORT_DEBUG", "1")]);
+
+    // Within the bound: buffered, shown (filtered), and read by the handler.
+    let small = post_form(
+        demo.addr,
+        "/login",
+        "username=alice&password=pw-123456",
+        Some("text/plain"),
+    )
+    .await;
+    assert!(
+        small.body.contains("login of alice failed"),
+        "{}",
+        small.body
+    );
+    assert!(
+        small
+            .body
+            .contains("POST:\nusername = \"alice\"\npassword = \"********************\"")
+    );
+    assert!(!small.body.contains("pw-123456"));
+
+    // Over the 64 KiB bound: handed on unread, the handler still gets every byte.
+    let padding = "x".repeat(100 * 1024);
+    let form = format!("username=bob&padding={padding}&password=pw-123456");
+    let large = post_form(demo.addr, "/login", &form, Some("text/plain")).await;
+    assert_eq!(large.status, 500);
+    assert!(large.body.contains("login of bob failed"), "{}", large.body);
+    let note = format!(
+        "Body not shown: {} bytes of application/x-www-form-urlencoded: larger than the \
+         65536 bytes the error-report layer buffers",
+        form.len()
+    );
+    assert!(large.body.contains(&note), "{}", large.body);
+    assert!(large.body.contains("POST: No POST data"));
+    assert!(!large.body.contains("xxxxxxxxxx"));
+}
+
+#[tokio::test]
+async fn broken_links_mail_the_managers_only_under_djangos_rules() {
+    let demo = start(&[]);
+    let host = demo.addr.to_string();
+    let internal_referer = format!("http://{host}/");
+    let cases: [(&str, Option<String>); 5] = [
+        // Mailed: a link on this site.
+        ("/gone-internal", Some(internal_referer.clone())),
+        // Mailed: a link elsewhere, without a query string.
+        (
+            "/gone-external",
+            Some("https://blog.example.org/post".to_owned()),
+        ),
+        // Not mailed: no referer.
+        ("/typed", None),
+        // Not mailed: an external referer with a query string (a search engine).
+        (
+            "/searched",
+            Some("https://search.example.org/?q=shop".to_owned()),
+        ),
+        // Not mailed: the referer is the requested URL (a bot).
+        ("/self", Some(format!("http://{host}/self"))),
+    ];
+    for (path, referer) in &cases {
+        let mut request = web::client().get(format!("http://{host}{path}"));
+        if let Some(referer) = referer {
+            request = request.header("referer", referer);
+        }
+        let page = web::answer(request.send().await.unwrap()).await;
+        assert_eq!(page.status, 404);
+        assert_eq!(page.body, NOT_FOUND_PAGE);
+    }
+    demo.wait_for_emails(2);
+    let emails = demo.emails_after(Duration::from_millis(500));
+    assert_eq!(emails.len(), 2, "{emails:#?}");
+    let internal = &emails
+        .iter()
+        .find(|email| email.text.contains("/gone-internal"))
+        .unwrap();
+    assert_eq!(
+        internal.subject,
+        format!("[safe-report] Broken INTERNAL link on {host}")
+    );
+    assert_eq!(internal.to, ["admin@example.com"]);
+    assert_eq!(
+        internal.text,
+        format!(
+            "Referrer: {internal_referer}\nRequested URL: /gone-internal\n\
+             User agent: <none>\nIP address: 127.0.0.1\n"
+        )
+    );
+    let external = emails
+        .iter()
+        .find(|email| email.text.contains("/gone-external"))
+        .unwrap();
+    assert_eq!(
+        external.subject,
+        format!("[safe-report] Broken link on {host}")
+    );
+}
+
+#[tokio::test]
+async fn debug_404_shows_the_path_and_the_routes_and_mails_nobody() {
+    let demo = start(&[("SAFE_REPORT_DEBUG", "1")]);
+    let page = get(demo.addr, "/no-such-page?token=abc123def456", None).await;
+    assert_eq!(page.status, 404);
+    assert_eq!(page.content_type, "text/html; charset=utf-8");
+    assert!(
+        page.body
+            .contains("<title>Page not found at /no-such-page</title>")
+    );
+    assert!(
+        page.body
+            .contains("<h1>Page not found <small>(404)</small></h1>")
+    );
+    for route in ["/", "/panic", "/login", "/error"] {
+        assert!(
+            page.body
+                .contains(&format!("<li><code>{route}</code></li>")),
+            "{route}"
+        );
+    }
+    assert!(page.body.contains(
+        "<p>The current path, <code>/no-such-page</code>, didn’t match any of these.</p>"
+    ));
+    assert!(!page.body.contains("Raised by:"));
+    assert!(!page.body.contains("abc123def456"), "{}", page.body);
+    assert!(page.body.contains("Request URL:</th><td>http://"));
+
+    let mut referred = web::client().get(format!("http://{}/gone", demo.addr));
+    referred = referred.header("referer", format!("http://{}/", demo.addr));
+    assert_eq!(referred.send().await.unwrap().status(), 404);
+    assert!(demo.emails_after(Duration::from_millis(300)).is_empty());
+}
