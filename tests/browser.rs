@@ -1,0 +1,413 @@
+//! The debug page in headless Chromium: the demo's page for `/panic` is opened, a frame's
+//! context line is clicked to show the source around it, a frame's local variables are
+//! opened, the copy-and-paste view is switched to and back, and no JavaScript error may be
+//! logged. Screenshots go to `target/browser-screenshots/`.
+//!
+//! Chromium is driven over the DevTools protocol (a websocket on 127.0.0.1). The browser is
+//! `SAFE_REPORT_CHROMIUM`, else the first of `chromium`, `chromium-browser`,
+//! `google-chrome` found on the `PATH`. Without one the test is skipped with a message,
+//! unless `SAFE_REPORT_REQUIRE_BROWSER=1` (as `.ci/run` sets once it has installed
+//! Chromium), which makes a missing browser a failure.
+
+mod web;
+
+#[allow(dead_code)]
+#[path = "../examples/demo.rs"]
+mod demo;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+use tungstenite::stream::MaybeTlsStream;
+use tungstenite::{Message, WebSocket};
+
+/// The demo itself; the browser test starts it in a process of its own.
+#[test]
+#[ignore = "runs the demo server until it is killed; started by the browser test"]
+fn demo_process() {
+    demo::main().unwrap();
+}
+
+fn find_chromium() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("SAFE_REPORT_CHROMIUM") {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        for name in ["chromium", "chromium-browser", "google-chrome"] {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+        }
+    }
+    None
+}
+
+/// Where screenshots are kept: `<target dir>/browser-screenshots`.
+fn screenshot_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the target directory")
+        .join("browser-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Headless Chromium with a fresh profile, killed when dropped.
+struct Chromium {
+    child: Child,
+    _profile: tempfile::TempDir,
+    endpoint: String,
+}
+
+impl Chromium {
+    fn launch(binary: &Path) -> Chromium {
+        let profile = tempfile::tempdir().unwrap();
+        let mut child = Command::new(binary)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-extensions",
+                "--disable-dev-shm-usage",
+                "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0",
+                "--window-size=1280,1600",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("about:blank")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {}: {error}", binary.display()));
+        let stderr = child.stderr.take().unwrap();
+        let (found, endpoint) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut found = Some(found);
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(at) = line.find("ws://")
+                    && let Some(found) = found.take()
+                {
+                    let _ = found.send(line[at..].trim().to_owned());
+                }
+            }
+        });
+        let endpoint = endpoint
+            .recv_timeout(Duration::from_secs(60))
+            .expect("Chromium printed no DevTools endpoint within 60 s");
+        Chromium {
+            child,
+            _profile: profile,
+            endpoint,
+        }
+    }
+}
+
+impl Drop for Chromium {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A DevTools protocol session with one page.
+struct Page {
+    socket: WebSocket<MaybeTlsStream<TcpStream>>,
+    session: Option<String>,
+    next_id: u64,
+    /// Events read while waiting for answers, in order.
+    events: Vec<Value>,
+}
+
+const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Page {
+    fn connect(endpoint: &str) -> Page {
+        let (socket, _) = tungstenite::connect(endpoint).unwrap();
+        if let MaybeTlsStream::Plain(stream) = socket.get_ref() {
+            stream
+                .set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+        }
+        let mut page = Page {
+            socket,
+            session: None,
+            next_id: 0,
+            events: Vec::new(),
+        };
+        let target = page.call("Target.createTarget", json!({"url": "about:blank"}));
+        let attached = page.call(
+            "Target.attachToTarget",
+            json!({"targetId": target["targetId"], "flatten": true}),
+        );
+        page.session = Some(attached["sessionId"].as_str().unwrap().to_owned());
+        for domain in ["Page.enable", "Runtime.enable", "Log.enable"] {
+            page.call(domain, json!({}));
+        }
+        page
+    }
+
+    fn read(&mut self) -> Option<Value> {
+        match self.socket.read() {
+            Ok(Message::Text(text)) => Some(serde_json::from_str(&text).unwrap()),
+            Ok(_) => None,
+            Err(tungstenite::Error::Io(error))
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                None
+            }
+            Err(error) => panic!("DevTools connection failed: {error}"),
+        }
+    }
+
+    /// Sends a command and waits for its answer.
+    fn call(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut message = json!({"id": id, "method": method, "params": params});
+        if let Some(session) = &self.session {
+            message["sessionId"] = json!(session);
+        }
+        self.socket
+            .send(Message::Text(message.to_string().into()))
+            .unwrap();
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "no answer to {method} within 30 s"
+            );
+            let Some(message) = self.read() else { continue };
+            if message["id"] == json!(id) {
+                if let Some(error) = message.get("error") {
+                    panic!("{method} failed: {error}");
+                }
+                return message["result"].clone();
+            }
+            if message.get("method").is_some() {
+                self.events.push(message);
+            }
+        }
+    }
+
+    /// Waits for an event of this page (at most 30 s).
+    fn wait_for(&mut self, method: &str) {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        let mut seen = 0;
+        loop {
+            if self.events[seen..]
+                .iter()
+                .any(|event| event["method"] == method)
+            {
+                return;
+            }
+            seen = self.events.len();
+            assert!(Instant::now() < deadline, "no {method} within 30 s");
+            if let Some(message) = self.read()
+                && message.get("method").is_some()
+            {
+                self.events.push(message);
+            }
+        }
+    }
+
+    /// The value of a JavaScript expression.
+    fn eval(&mut self, expression: &str) -> Value {
+        let result = self.call(
+            "Runtime.evaluate",
+            json!({"expression": expression, "returnByValue": true}),
+        );
+        if let Some(exception) = result.get("exceptionDetails") {
+            panic!("{expression} threw: {exception}");
+        }
+        result["result"]["value"].clone()
+    }
+
+    /// Clicks the middle of the element `selector` with the mouse, as a person would.
+    fn click(&mut self, selector: &str) {
+        let rect = self.eval(&format!(
+            "(() => {{ const e = document.querySelector({selector:?}); \
+             e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect(); \
+             return {{x: r.x + Math.min(r.width / 2, 40), y: r.y + r.height / 2, \
+                      w: r.width, h: r.height}}; }})()"
+        ));
+        assert!(
+            rect["w"].as_f64().unwrap() > 0.0 && rect["h"].as_f64().unwrap() > 0.0,
+            "{selector} is not visible: {rect}"
+        );
+        for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
+            self.call(
+                "Input.dispatchMouseEvent",
+                json!({"type": kind, "x": rect["x"], "y": rect["y"],
+                       "button": "left", "clickCount": 1}),
+            );
+        }
+    }
+
+    fn screenshot(&mut self, name: &str) -> PathBuf {
+        let shot = self.call("Page.captureScreenshot", json!({"format": "png"}));
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap())
+            .unwrap();
+        let path = screenshot_dir().join(name);
+        std::fs::write(&path, png).unwrap();
+        println!("screenshot: {}", path.display());
+        path
+    }
+
+    /// JavaScript errors: uncaught exceptions, `console.error`, and errors the browser
+    /// logged for scripts.
+    fn javascript_errors(&mut self) -> Vec<Value> {
+        // Read what is still queued.
+        let quiet = Instant::now() + Duration::from_millis(300);
+        while Instant::now() < quiet {
+            if let Some(message) = self.read()
+                && message.get("method").is_some()
+            {
+                self.events.push(message);
+            }
+        }
+        self.events
+            .iter()
+            .filter(|event| match event["method"].as_str() {
+                Some("Runtime.exceptionThrown") => true,
+                Some("Runtime.consoleAPICalled") => event["params"]["type"] == "error",
+                Some("Log.entryAdded") => {
+                    let entry = &event["params"]["entry"];
+                    entry["level"] == "error" && entry["source"] == "javascript"
+                }
+                _ => false,
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+fn displayed(page: &mut Page, id: &str) -> bool {
+    page.eval(&format!(
+        "getComputedStyle(document.getElementById({id:?})).display !== 'none'"
+    )) == json!(true)
+}
+
+#[test]
+fn the_debug_page_works_in_chromium() {
+    let Some(binary) = find_chromium() else {
+        assert!(
+            std::env::var("SAFE_REPORT_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "SAFE_REPORT_REQUIRE_BROWSER=1 but no Chromium was found"
+        );
+        eprintln!(
+            "skipped: no Chromium found (install Debian's `chromium` package, as .ci/run does, \
+             or set SAFE_REPORT_CHROMIUM)"
+        );
+        return;
+    };
+    let demo = web::Demo::start("demo_process", &[("SAFE_REPORT_DEBUG", "1")]);
+    let chromium = Chromium::launch(&binary);
+    let mut page = Page::connect(&chromium.endpoint);
+
+    page.call(
+        "Page.navigate",
+        json!({"url": format!("http://{}/panic", demo.addr)}),
+    );
+    page.wait_for("Page.loadEventFired");
+    assert_eq!(page.eval("document.title"), json!("panic at /panic"));
+    page.screenshot("debug-page.png");
+
+    // The innermost frame with source around its line: hidden until its line is clicked.
+    let frame = page.eval(
+        "(() => { const lists = [...document.querySelectorAll('#browserTraceback ol.pre-context')]; \
+         return lists[lists.length - 1].id.slice(3); })()",
+    );
+    let frame = frame.as_str().unwrap().to_owned();
+    let (pre, post) = (format!("pre{frame}"), format!("post{frame}"));
+    assert!(
+        !displayed(&mut page, &pre),
+        "the context is shown before the click"
+    );
+    page.click(&format!("#c{frame} ol.context-line li"));
+    assert!(
+        displayed(&mut page, &pre),
+        "the click did not show the lines before"
+    );
+    let shown = page.eval(&format!("document.getElementById({pre:?}).innerText"));
+    assert!(shown.as_str().unwrap().contains("fn charge("), "{shown}");
+    if page.eval(&format!("!!document.getElementById({post:?})")) == json!(true) {
+        assert!(displayed(&mut page, &post));
+    }
+    page.screenshot("context-expanded.png");
+
+    // The local variables of the frame that registered them.
+    let vars = page.eval(
+        "(() => { const d = [...document.querySelectorAll('#browserTraceback details')] \
+         .find(d => d.textContent.includes('order_id')); d.id = 'vars-under-test'; \
+         return d.open; })()",
+    );
+    assert_eq!(
+        vars,
+        json!(false),
+        "the variables are open before the click"
+    );
+    page.click("#vars-under-test > summary");
+    assert_eq!(
+        page.eval("document.getElementById('vars-under-test').open"),
+        json!(true)
+    );
+    let table = page.eval(
+        "(() => { const t = document.querySelector('#vars-under-test table.vars'); \
+         return {text: t.innerText, height: t.getBoundingClientRect().height}; })()",
+    );
+    assert!(table["height"].as_f64().unwrap() > 0.0);
+    let text = table["text"].as_str().unwrap();
+    assert!(
+        text.contains("order_id") && text.contains("\"ord_42\""),
+        "{text}"
+    );
+    assert!(!text.contains("4111111111111111"), "{text}");
+    page.screenshot("local-vars.png");
+
+    // The copy-and-paste view, and back.
+    assert!(!displayed(&mut page, "pastebinTraceback"));
+    page.click("#switch-view");
+    assert!(displayed(&mut page, "pastebinTraceback"));
+    assert!(!displayed(&mut page, "browserTraceback"));
+    assert_eq!(
+        page.eval("document.getElementById('switch-view').textContent"),
+        json!("Switch back to interactive view")
+    );
+    let pasted = page.eval("document.getElementById('traceback_area').value");
+    assert!(
+        pasted
+            .as_str()
+            .unwrap()
+            .contains("Traceback (most recent call last):")
+    );
+    page.screenshot("copy-and-paste.png");
+    page.click("#switch-view");
+    assert!(displayed(&mut page, "browserTraceback"));
+    assert!(!displayed(&mut page, "pastebinTraceback"));
+    assert_eq!(
+        page.eval("document.getElementById('switch-view').textContent"),
+        json!("Switch to copy-and-paste view")
+    );
+    page.screenshot("interactive-again.png");
+
+    let errors = page.javascript_errors();
+    assert!(errors.is_empty(), "JavaScript errors: {errors:#?}");
+}
