@@ -32,7 +32,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
@@ -232,6 +231,12 @@ pub fn flush(timeout: Duration) -> bool {
     }
 }
 
+/// How long the hook took to capture the most recent panic on this thread (the message,
+/// the unresolved trace and the registered variables), for measuring.
+pub fn last_capture_duration() -> Option<Duration> {
+    CAPTURE_TIME.get()
+}
+
 /// How many panics were dropped because the reporting queue was full.
 pub fn dropped() -> u64 {
     STATE.get().map_or(0, |state| {
@@ -269,6 +274,8 @@ thread_local! {
     static HANDLED: Cell<u32> = const { Cell::new(0) };
     /// Set while the hook runs on this thread (a panic inside it is not captured again).
     static IN_HOOK: Cell<bool> = const { Cell::new(false) };
+    /// How long the last capture on this thread took.
+    static CAPTURE_TIME: Cell<Option<Duration>> = const { Cell::new(None) };
 }
 
 static STATE: OnceLock<Arc<State>> = OnceLock::new();
@@ -310,8 +317,6 @@ struct Progress {
     delivered: u64,
 }
 
-static REPORTING: AtomicBool = AtomicBool::new(false);
-
 impl State {
     fn start(builder: HookBuilder) -> Self {
         let (sender, receiver) = sync_channel::<PanicEvent>(builder.queue);
@@ -344,13 +349,11 @@ impl State {
                 for event in receiver {
                     let Some(state) = STATE.get() else { continue };
                     let sequence = event.sequence;
-                    REPORTING.store(true, Ordering::Relaxed);
                     let capture = state.capture(event);
                     // A failing destination must not stop the thread.
                     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         state.deliver(capture);
                     }));
-                    REPORTING.store(false, Ordering::Relaxed);
                     let mut progress = state
                         .progress
                         .lock()
@@ -468,6 +471,7 @@ fn hook(info: &std::panic::PanicHookInfo<'_>) {
         return;
     }
     IN_HOOK.set(true);
+    let started = Instant::now();
     let message = super::panic_message(info.payload());
     let message = match info.location() {
         Some(location) => format!(
@@ -487,6 +491,7 @@ fn hook(info: &std::panic::PanicHookInfo<'_>) {
         time: jiff::Timestamp::now(),
         sequence: 0,
     };
+    CAPTURE_TIME.set(Some(started.elapsed()));
     if HANDLED.get() > 0 {
         LAST.with(|last| *last.borrow_mut() = Some(event));
     } else {

@@ -29,7 +29,14 @@ static CACHE: LazyLock<Mutex<HashMap<usize, Arc<[Symbol]>>>> =
 /// Addresses cached at most (each distinct address of every trace reported).
 const MAX_CACHED_ADDRESSES: usize = 65_536;
 
-/// Resolves a trace, innermost frame first.
+/// Where std starts running the program's code (`main`, a thread's closure): the frames
+/// from this one outwards are the runtime's (`lang_start`, libc's `__libc_start_main`,
+/// `start_thread`, `clone3`), which std's own short backtraces leave out too.
+const RUNTIME_START: &str = "__rust_begin_short_backtrace";
+
+/// Resolves a trace, innermost frame first, up to the frame where std starts running the
+/// program's code (the frames outside it are the runtime's and are neither resolved nor
+/// reported, so the first report does not load the C library's debug information).
 pub(crate) fn resolve(trace: &backtrace::Backtrace) -> Vec<Symbol> {
     let mut symbols = Vec::with_capacity(trace.frames().len());
     for frame in trace.frames() {
@@ -68,6 +75,12 @@ pub(crate) fn resolve(trace: &backtrace::Backtrace) -> Vec<Symbol> {
                 resolved
             }
         };
+        if resolved
+            .iter()
+            .any(|symbol| symbol.function.contains(RUNTIME_START))
+        {
+            break;
+        }
         symbols.extend(resolved.iter().cloned());
     }
     symbols
@@ -239,6 +252,7 @@ fn is_capture_machinery(function: &str) -> bool {
 /// capture and panic machinery at the top is dropped, application frames are marked, and
 /// the registered variables are attached to the frames of the functions that registered
 /// them.
+#[cfg(any(feature = "tracing", feature = "anyhow", feature = "eyre", test))]
 pub(crate) fn to_frames(
     symbols: &[Symbol],
     in_app: &InApp,
@@ -274,7 +288,14 @@ pub(crate) fn to_frames_with<const N: usize>(
             .position(|symbol| !is_capture_machinery(&symbol.function))
             .unwrap_or(symbols.len()),
     };
-    let mut frames: Vec<Frame> = symbols[cut..]
+    // The runtime's frames outside `__rust_begin_short_backtrace` are left out (a trace
+    // read from a std `Backtrace`'s text still has them).
+    let end = symbols
+        .iter()
+        .position(|symbol| symbol.function.contains(RUNTIME_START))
+        .unwrap_or(symbols.len())
+        .max(cut);
+    let mut frames: Vec<Frame> = symbols[cut..end]
         .iter()
         .rev()
         .map(|symbol| Frame {
@@ -304,23 +325,30 @@ fn function_key(function: &str) -> &str {
     key
 }
 
-/// Gives each scope (outermost first) to the next frame of its function, in order; a scope
-/// whose function has no frame (inlined away, or no debug information) gets a frame of its
-/// own at the place of its registration.
+/// Gives each scope (outermost first) to the next frame of its function, in order: a frame
+/// of exactly that function first, else one of a closure inside it. A scope with no later
+/// frame of its function joins the frame the scope before it got when that is of the same
+/// function (two scopes in one function); otherwise (inlined away, or no debug
+/// information) it gets a frame of its own at the place of its registration.
 fn attach_scopes(frames: &mut Vec<Frame>, scopes: Vec<CapturedScope>) {
     let mut next = 0usize;
     for scope in scopes {
         let key = function_key(&scope.function);
-        // A second scope in the same function joins the frame the first one got.
-        let same_as_previous = next > 0 && function_key(&frames[next - 1].function) == key;
-        let found = if same_as_previous {
-            Some(next - 1)
-        } else {
+        let later = |exact: bool| {
             frames[next..]
                 .iter()
-                .position(|frame| function_key(&frame.function) == key)
+                .position(|frame| {
+                    if exact {
+                        frame.function == scope.function
+                    } else {
+                        function_key(&frame.function) == key
+                    }
+                })
                 .map(|offset| next + offset)
         };
+        let found = later(true).or_else(|| later(false)).or_else(|| {
+            (next > 0 && function_key(&frames[next - 1].function) == key).then(|| next - 1)
+        });
         let index = match found {
             Some(index) => index,
             None => {
@@ -420,23 +448,26 @@ mod tests {
             symbol("shop::charge"),
             symbol("safe_report::capture::scope::Scope::run"),
             symbol("shop::checkout"),
-            symbol("std::rt::lang_start"),
+            symbol("std::rt::lang_start::{{closure}}"),
+            symbol("std::sys::backtrace::__rust_begin_short_backtrace"),
+            symbol("std::rt::lang_start_internal"),
             symbol("main"),
+            symbol("__libc_start_call_main"),
+            symbol("_start"),
         ];
         let frames = to_frames(&symbols, &InApp::default(), Vec::new());
         let functions: Vec<&str> = frames.iter().map(|f| f.function.as_str()).collect();
         assert_eq!(
             functions,
             [
-                "main",
-                "std::rt::lang_start",
+                "std::rt::lang_start::{{closure}}",
                 "shop::checkout",
                 "safe_report::capture::scope::Scope::run",
                 "shop::charge"
             ]
         );
         let in_app: Vec<bool> = frames.iter().map(|f| f.in_app).collect();
-        assert_eq!(in_app, [false, false, true, false, true]);
+        assert_eq!(in_app, [false, true, false, true]);
     }
 
     #[test]
@@ -477,11 +508,37 @@ mod tests {
             .iter()
             .map(|f| f.vars.iter().map(|v| v.name.as_str()).collect())
             .collect();
-        assert_eq!(
-            names,
-            [vec![], vec!["a", "b"], vec![], vec!["c"], vec!["d"]]
-        );
+        // The closure's scope goes to the next frame of the function (recursion).
+        assert_eq!(names, [vec![], vec!["a"], vec!["b"], vec!["c"], vec!["d"]]);
         assert_eq!(frames[4].function, "shop::inlined");
+    }
+
+    #[test]
+    fn recursive_frames_each_get_their_own_scope() {
+        let mut frames: Vec<Frame> = [
+            "app::level",
+            "app::level::{{closure}}",
+            "app::level",
+            "app::level::{{closure}}",
+            "app::level",
+        ]
+        .iter()
+        .map(|f| Frame::new(*f, "src/lib.rs", 1))
+        .collect();
+        let scope = |name: &str| CapturedScope {
+            function: "app::level".to_owned(),
+            file: "src/lib.rs".to_owned(),
+            line: 9,
+            vars: vec![var(name, "x")],
+            sensitive_variables: None,
+        };
+        attach_scopes(&mut frames, vec![scope("d0"), scope("d1"), scope("d2")]);
+        let names: Vec<Vec<&str>> = frames
+            .iter()
+            .map(|f| f.vars.iter().map(|v| v.name.as_str()).collect())
+            .collect();
+        // The closure's scope goes to the next frame of the function (recursion).
+        assert_eq!(names, [vec!["d0"], vec![], vec!["d1"], vec![], vec!["d2"]]);
     }
 
     #[test]

@@ -89,6 +89,28 @@ pub enum TextKind {
     /// Source code lines: `name = value` pairs count only when the value is a quoted literal,
     /// so `let password = form.get("password")` stays readable.
     Code,
+    /// Text that is not shown, scanned only so that its secrets are hidden wherever else
+    /// they appear. Card numbers and JSON Web Tokens are not looked for: they are
+    /// recognised by their shape alone, so every copy is found wherever it appears. Every
+    /// other detector runs, since what it hides may appear elsewhere without the context
+    /// that gave it away (a password after `password=`, a key after `-----BEGIN`, a
+    /// webhook secret after `hooks.slack.com/services/`).
+    LookupOnly,
+}
+
+impl TextKind {
+    /// The detectors that run on text of this kind.
+    pub(crate) fn detectors(self, enabled: DetectorSet) -> DetectorSet {
+        match self {
+            TextKind::Free | TextKind::Code => enabled,
+            TextKind::LookupOnly => {
+                let mut context = enabled;
+                context.set(Detector::CardNumber, false);
+                context.set(Detector::Jwt, false);
+                context
+            }
+        }
+    }
 }
 
 /// A part of a text to hide.
@@ -99,7 +121,7 @@ pub(crate) struct Span {
     pub(crate) rule: Rule,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Trigger {
     Scheme,
     Bearer,
@@ -297,21 +319,24 @@ fn scan_short(
     if seen & TRIGGER_START == 0 || bytes.len() < MIN_URL_TEXT || !wants_triggers(detectors) {
         return;
     }
+    // Texts too short for any other trigger can only hold a URL's userinfo.
     let only_scheme = bytes.len() < MIN_TRIGGER_TEXT;
+    if only_scheme && seen & COLON == 0 {
+        return;
+    }
     for start in 0..bytes.len() - 1 {
-        if BYTE_FLAGS[usize::from(bytes[start])] & TRIGGER_START == 0 {
+        // The triggers whose first two bytes are the two bytes here, as bits.
+        let mut candidates = TRIGGERS_BY_FIRST_BYTE[usize::from(bytes[start])];
+        if candidates == 0 {
             continue;
         }
-        let bigram = u16::from(bytes[start]) | (u16::from(bytes[start + 1]) << 8);
-        if TRIGGER_BIGRAMS[usize::from(bigram / 64)] & (1 << (bigram % 64)) == 0 {
-            continue;
-        }
-        for (index, &literal_bigram) in TRIGGER_LITERAL_BIGRAMS.iter().enumerate() {
-            if literal_bigram != bigram {
-                continue;
-            }
+        candidates &= TRIGGERS_BY_SECOND_BYTE[usize::from(bytes[start + 1])];
+        while candidates != 0 {
+            let index = candidates.trailing_zeros() as usize;
+            candidates &= candidates - 1;
             let (literal, trigger) = TRIGGERS[index];
-            if (only_scheme && literal != "://") || !bytes[start..].starts_with(literal.as_bytes())
+            if (only_scheme && trigger != Trigger::Scheme)
+                || !bytes[start..].starts_with(literal.as_bytes())
             {
                 continue;
             }
@@ -330,12 +355,13 @@ fn scan_short(
 const SEPARATOR: u8 = 1;
 const DIGIT: u8 = 2;
 const TRIGGER_START: u8 = 4;
+const COLON: u8 = 8;
 
-/// Per byte: is it `=` or `:`, a digit, the first byte of a trigger literal.
+/// Per byte: is it `=` or `:` (and which), a digit, the first byte of a trigger literal.
 const BYTE_FLAGS: [u8; 256] = {
     let mut flags = [0u8; 256];
     flags[b'=' as usize] |= SEPARATOR;
-    flags[b':' as usize] |= SEPARATOR;
+    flags[b':' as usize] |= SEPARATOR | COLON;
     let mut digit = b'0';
     while digit <= b'9' {
         flags[digit as usize] |= DIGIT;
@@ -349,30 +375,22 @@ const BYTE_FLAGS: [u8; 256] = {
     flags
 };
 
-/// Bit `b0 | b1 << 8` is set for the first two bytes `b0 b1` of every trigger literal.
-const TRIGGER_BIGRAMS: [u64; 1024] = {
-    let mut bitmap = [0u64; 1024];
-    let mut index = 0;
-    while index < TRIGGERS.len() {
-        let bytes = TRIGGERS[index].0.as_bytes();
-        let bigram = bytes[0] as usize | ((bytes[1] as usize) << 8);
-        bitmap[bigram / 64] |= 1 << (bigram % 64);
-        index += 1;
-    }
-    bitmap
-};
+/// Per byte: the triggers (bit `i` for `TRIGGERS[i]`) whose literal starts with it.
+const TRIGGERS_BY_FIRST_BYTE: [u64; 256] = triggers_by_byte(0);
 
-/// Each trigger literal's first two bytes, in the order of `TRIGGERS`.
-const TRIGGER_LITERAL_BIGRAMS: [u16; TRIGGERS.len()] = {
-    let mut bigrams = [0u16; TRIGGERS.len()];
+/// Per byte: the triggers whose literal has it second.
+const TRIGGERS_BY_SECOND_BYTE: [u64; 256] = triggers_by_byte(1);
+
+const fn triggers_by_byte(position: usize) -> [u64; 256] {
+    assert!(TRIGGERS.len() <= 64, "one bit per trigger");
+    let mut table = [0u64; 256];
     let mut index = 0;
     while index < TRIGGERS.len() {
-        let bytes = TRIGGERS[index].0.as_bytes();
-        bigrams[index] = bytes[0] as u16 | ((bytes[1] as u16) << 8);
+        table[TRIGGERS[index].0.as_bytes()[position] as usize] |= 1 << index;
         index += 1;
     }
-    bigrams
-};
+    table
+}
 
 fn check_trigger(
     text: &str,
@@ -546,48 +564,80 @@ fn credential(bytes: &[u8], end: usize, basic: bool, spans: &mut Vec<Span>) {
 
 /// Card numbers: 13–19 digits, single spaces, dashes or `+` between groups, Luhn-valid.
 ///
-/// A card number has at least 13 digits within 37 bytes, so in longer texts only windows of
-/// five 8-byte words holding 13 digits or more are parsed; text full of short numbers (log
-/// lines, timestamps) is passed over a word at a time.
+/// A card number lies in a run of digits and separators holding 13 digits or more, so the
+/// scan looks for such runs a word (8 bytes) at a time, carrying the length and digit count
+/// of the run that continues across words; text full of short numbers (log lines,
+/// timestamps, dates) never gets parsed.
 fn scan_card_numbers(bytes: &[u8], spans: &mut Vec<Span>) {
-    const WINDOW: usize = 5;
-    if bytes.len() <= WINDOW * 8 * 2 {
-        scan_cards_in(bytes, 0, bytes.len(), spans);
-        return;
-    }
-    let words = bytes.len() / 8;
-    let mut ring = [0u32; WINDOW];
-    let mut in_window = 0u32;
-    let mut scanned_to = 0usize;
-    for word_index in 0..words {
-        let at = word_index * 8;
+    let mut at = 0usize;
+    // The run of digits and separators that ends where `at` starts.
+    let mut run_len = 0usize;
+    let mut run_digits = 0u32;
+    while at + 8 <= bytes.len() {
         let word = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-        let count = digit_bits(word).count_ones();
-        in_window = in_window + count - ring[word_index % WINDOW];
-        ring[word_index % WINDOW] = count;
-        if in_window >= 13 {
-            let start = (word_index + 1)
-                .saturating_sub(WINDOW)
-                .saturating_mul(8)
-                .max(scanned_to);
-            let end = ((word_index + 1) * 8).min(bytes.len());
-            scanned_to = scan_cards_in(bytes, start, end, spans).max(end);
+        let digits = movemask(digit_bits(word));
+        let class = digits | movemask(separator_bits(word));
+        let lead = class.trailing_ones();
+        let lead_digits = (digits & ((1u32 << lead) - 1)).count_ones();
+        if run_digits + lead_digits >= 13 {
+            let start = at - run_len;
+            let end = scan_cards_in(bytes, start, (at + 8).min(bytes.len()), spans);
+            // Continue after the parsed number, with no run carried.
+            at = end.max(at + 8);
+            run_len = 0;
+            run_digits = 0;
+            continue;
+        }
+        if class == 0xff {
+            run_len += 8;
+            run_digits += digits.count_ones();
+        } else {
+            let top = (class << 24).leading_ones();
+            run_len = top as usize;
+            run_digits = (digits >> (8 - top)).count_ones();
+        }
+        at += 8;
+    }
+    // The last bytes, one at a time, continuing the carried run.
+    let mut start = at - run_len;
+    let mut digits = run_digits;
+    for (index, &byte) in bytes.iter().enumerate().skip(at) {
+        if byte.is_ascii_digit() {
+            digits += 1;
+        } else if !matches!(byte, b' ' | b'-' | b'+') {
+            if digits >= 13 {
+                scan_cards_in(bytes, start, index, spans);
+            }
+            start = index + 1;
+            digits = 0;
         }
     }
-    // The last partial word: its digits close a window the loop did not see.
-    let tail = words * 8;
-    if tail < bytes.len() {
-        let start = tail.saturating_sub((WINDOW - 1) * 8).max(scanned_to);
-        let digits = bytes[start..].iter().filter(|b| b.is_ascii_digit()).count();
-        if digits >= 13 {
-            scan_cards_in(bytes, start, bytes.len(), spans);
-        }
+    if digits >= 13 {
+        scan_cards_in(bytes, start, bytes.len(), spans);
     }
+}
+
+/// Bit j set when byte j of the word has its low bit set (after `digit_bits` and the like).
+fn movemask(bits: u64) -> u32 {
+    (bits.wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32
+}
+
+/// One bit (the low bit of each byte) per ` `, `-` or `+` byte of `word`.
+fn separator_bits(word: u64) -> u64 {
+    let zero = |x: u64| (x.wrapping_sub(LOW) & !x & HIGH) >> 7;
+    // `zero` may mark a byte after a real zero byte falsely (a borrow); the result is only a
+    // prefilter: the parser checks every byte.
+    zero(word ^ (LOW * u64::from(b' ')))
+        | zero(word ^ (LOW * u64::from(b'-')))
+        | zero(word ^ (LOW * u64::from(b'+')))
 }
 
 /// Parses the card numbers that start in `bytes[from..to]`; returns where parsing stopped.
 fn scan_cards_in(bytes: &[u8], from: usize, to: usize, spans: &mut Vec<Span>) -> usize {
     let mut at = from;
+    while at < to && !bytes[at].is_ascii_digit() {
+        at += 1;
+    }
     let mut reached = from;
     while at < to {
         let Some(run) = next_four_digits(&bytes[..to.max(at + 4).min(bytes.len())], at) else {

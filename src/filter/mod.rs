@@ -22,7 +22,7 @@
 //! let capture = Capture::error("E", "boom")
 //!     .with_frame(Frame::new("app::f", "src/f.rs", 1).var("card_pin", "1234"));
 //! let report = ExceptionReporter::new(filter).report(&capture);
-//! assert_eq!(report.frames()[0].vars[0].value, "\"[hidden]\"");
+//! assert_eq!(report.frames[0].vars[0].value, "\"[hidden]\"");
 //! ```
 
 mod detect;

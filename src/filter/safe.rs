@@ -85,14 +85,15 @@ impl ReporterFilter for SafeReporterFilter {
     }
 
     fn scrub_text(&self, text: &str, kind: TextKind, cx: &mut FilterContext<'_>) -> Option<String> {
-        if self.detectors.is_empty() {
+        let detectors = kind.detectors(self.detectors);
+        if detectors.is_empty() {
             return None;
         }
         let mut spans = Vec::new();
         detect::scan(
             text,
             kind,
-            self.detectors,
+            detectors,
             &self.names,
             &self.substitute,
             &mut spans,

@@ -695,7 +695,7 @@ fn remember_hidden_keys(
     match value {
         Value::Object(map) => {
             for (key, item) in map {
-                cx.silently(|cx| filter.scrub_text(key, TextKind::Free, cx));
+                cx.silently(|cx| filter.scrub_text(key, TextKind::LookupOnly, cx));
                 if is_hidden(key) {
                     cx.remember_hidden(item, substitute);
                 } else {
@@ -710,31 +710,35 @@ fn remember_hidden_keys(
         }
         Value::String(text) => {
             let shown = crate::filter::shown_prefix(text).unwrap_or(text);
-            cx.silently(|cx| filter.scrub_text(shown, TextKind::Free, cx));
+            cx.silently(|cx| filter.scrub_text(shown, TextKind::LookupOnly, cx));
         }
-        Value::Number(number) if number.as_u64().is_some_and(|n| n >= 1_000_000_000_000) => {
-            cx.silently(|cx| filter.scrub_text(&number.to_string(), TextKind::Free, cx));
-        }
+        // A number is recognised by its shape (a card number) wherever else it appears.
         Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
 }
 
-/// The remembered secrets as one searcher: the packed SIMD searcher (cheap to build) when it
-/// can take them, a full Aho-Corasick automaton otherwise.
+/// The remembered secrets as searchers: packed SIMD searchers (cheap to build) of up to
+/// 128 secrets each, or, where the CPU offers no packed search, one Aho-Corasick automaton.
 enum Needles {
-    Packed(aho_corasick::packed::Searcher),
+    Packed(Vec<aho_corasick::packed::Searcher>),
     Automaton(AhoCorasick),
 }
 
 impl Needles {
     fn new(needles: &[String]) -> Self {
-        let packed = aho_corasick::packed::Config::new()
-            .match_kind(aho_corasick::packed::MatchKind::LeftmostLongest)
-            .builder()
-            .extend(needles)
-            .build();
+        let packed: Option<Vec<_>> = needles
+            .chunks(128)
+            .map(|chunk| {
+                aho_corasick::packed::Config::new()
+                    .match_kind(aho_corasick::packed::MatchKind::LeftmostLongest)
+                    .heuristic_pattern_limits(false)
+                    .builder()
+                    .extend(chunk)
+                    .build()
+            })
+            .collect();
         match packed {
-            Some(searcher) => Needles::Packed(searcher),
+            Some(searchers) => Needles::Packed(searchers),
             None => Needles::Automaton(
                 AhoCorasick::builder()
                     .match_kind(MatchKind::LeftmostLongest)
@@ -745,23 +749,38 @@ impl Needles {
         }
     }
 
-    /// Non-overlapping matches, left to right.
+    /// Non-overlapping matches, left to right (overlapping ones merged).
     fn find_all(&self, text: &str) -> Vec<(usize, usize)> {
-        match self {
-            Needles::Packed(searcher) => searcher
-                .find_iter(text)
-                .map(|hit| (hit.start(), hit.end()))
+        let mut hits: Vec<(usize, usize)> = match self {
+            Needles::Packed(searchers) if searchers.len() == 1 => {
+                return searchers[0]
+                    .find_iter(text)
+                    .map(|hit| (hit.start(), hit.end()))
+                    .collect();
+            }
+            Needles::Packed(searchers) => searchers
+                .iter()
+                .flat_map(|searcher| searcher.find_iter(text).map(|hit| (hit.start(), hit.end())))
                 .collect(),
-            Needles::Automaton(automaton) => automaton
-                .find_iter(text)
-                .map(|hit| (hit.start(), hit.end()))
-                .collect(),
+            Needles::Automaton(automaton) => {
+                return automaton
+                    .find_iter(text)
+                    .map(|hit| (hit.start(), hit.end()))
+                    .collect();
+            }
+        };
+        hits.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(hits.len());
+        for (start, end) in hits {
+            match merged.last_mut() {
+                Some(last) if start < last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
         }
+        merged
     }
 }
 
-/// Hides every occurrence of the remembered secrets (and of their quoted, escaped forms)
-/// in every string of the report. Returns how many occurrences were hidden.
 /// Returns how many were hidden in the detail parts (variables, surrounding source lines)
 /// and elsewhere.
 fn hide_everywhere(report: &mut Report, hidden: &[String], substitute: &str) -> (u32, u32) {
