@@ -132,7 +132,7 @@ fn measure(name: &str, mut op: impl FnMut()) {
 fn bench(capture: &Capture, reporter: &ExceptionReporter) {
     let filter = SafeReporterFilter::default();
     let empty = serde_json::Map::new();
-    let settings = capture.settings.as_ref().unwrap_or(&empty);
+    let settings = capture.settings.as_deref().unwrap_or(&empty);
     measure("settings", || {
         let mut cx = FilterContext::new(capture, &filter);
         black_box(filter.safe_settings(black_box(settings), &mut cx));

@@ -1,5 +1,7 @@
 //! Reading and writing the capture-v1 JSON form, with errors that name the offending field.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -110,7 +112,7 @@ struct Outgoing<'a> {
     frames: &'a [Frame],
     request: &'a Option<RequestInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    settings: &'a Option<Map<String, Value>>,
+    settings: Option<&'a Map<String, Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     environment: &'a Option<Environment>,
 }
@@ -123,7 +125,7 @@ impl<'de> Deserialize<'de> for Capture {
             error: incoming.error,
             frames: incoming.frames,
             request: incoming.request,
-            settings: incoming.settings,
+            settings: incoming.settings.map(Arc::new),
             environment: incoming.environment,
         })
     }
@@ -137,7 +139,7 @@ impl Serialize for Capture {
             error: &self.error,
             frames: &self.frames,
             request: &self.request,
-            settings: &self.settings,
+            settings: self.settings.as_deref(),
             environment: &self.environment,
         }
         .serialize(serializer)

@@ -39,6 +39,8 @@ pub use error::{MAX_CAUSES, ResultExt, Traced};
 pub use load::CaptureError;
 pub use raw_text::RawText;
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -62,8 +64,10 @@ pub struct Capture {
     pub frames: Vec<Frame>,
     /// The HTTP request being handled, if any.
     pub request: Option<RequestInfo>,
-    /// Settings as a JSON object (any `impl Serialize`, see [`Capture::with_settings`]).
-    pub settings: Option<Map<String, Value>>,
+    /// Settings as a JSON object (any `impl Serialize`, see [`Capture::with_settings`]),
+    /// shared: captures of one process usually carry the same settings, and a report
+    /// reuses the filtered settings section while they stay the same.
+    pub settings: Option<Arc<Map<String, Value>>>,
     /// Where the error happened. When absent, reports show the reporting process's environment.
     pub environment: Option<Environment>,
 }
@@ -157,8 +161,34 @@ impl Capture {
     /// ```
     #[must_use]
     pub fn with_settings<T: Serialize + ?Sized>(mut self, settings: &T) -> Self {
-        self.settings = Some(settings_object(settings));
+        self.settings = Some(Arc::new(settings_object(settings)));
         self
+    }
+
+    /// Sets settings turned into a map once and shared by many captures (see
+    /// [`Capture::settings_map`]): nothing is copied, and a reporter reuses the filtered
+    /// settings section for as long as the captures it reports share the same map.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// let settings = Arc::new(safe_report::Capture::settings_map(&serde_json::json!({
+    ///     "DEBUG": false, "SECRET_KEY": "k3y",
+    /// })));
+    /// let capture = safe_report::Capture::error("E", "x").with_shared_settings(Arc::clone(&settings));
+    /// assert!(Arc::ptr_eq(capture.settings.as_ref().unwrap(), &settings));
+    /// ```
+    #[must_use]
+    pub fn with_shared_settings(mut self, settings: Arc<Map<String, Value>>) -> Self {
+        self.settings = Some(settings);
+        self
+    }
+
+    /// Settings as the map a capture holds, from any serializable value whose form is a
+    /// map or a struct (with the `SETTINGS` error entry of [`Capture::with_settings`]
+    /// otherwise).
+    pub fn settings_map<T: Serialize + ?Sized>(settings: &T) -> Map<String, Value> {
+        settings_object(settings)
     }
 
     /// Reads a capture-v1 JSON document.

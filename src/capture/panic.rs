@@ -79,7 +79,7 @@ pub struct HookBuilder {
     destinations: Vec<Destination>,
     reporter: Option<ExceptionReporter>,
     in_app: InApp,
-    settings: Option<Map<String, Value>>,
+    settings: Option<Arc<Map<String, Value>>>,
     application: Option<String>,
     debug: bool,
     queue: usize,
@@ -144,7 +144,7 @@ impl HookBuilder {
 
     /// Settings to include in every panic report (any serializable map or struct).
     pub fn settings<T: serde::Serialize + ?Sized>(mut self, settings: &T) -> Self {
-        self.settings = Capture::new().with_settings(settings).settings;
+        self.settings = Some(Arc::new(Capture::settings_map(settings)));
         self
     }
 
@@ -296,7 +296,7 @@ struct Config {
     destinations: Vec<Destination>,
     reporter: ExceptionReporter,
     in_app: InApp,
-    settings: Option<Map<String, Value>>,
+    settings: Option<Arc<Map<String, Value>>>,
     environment: Environment,
     debug: bool,
     flush_timeout: Duration,

@@ -244,20 +244,26 @@ impl<'a> Builder<'a> {
     }
 
     /// The settings section, from the cache when these settings were seen before.
-    fn settings(&mut self, settings: &serde_json::Map<String, Value>) -> Vec<Entry> {
+    fn settings(&mut self, settings: &Arc<serde_json::Map<String, Value>>) -> Vec<Entry> {
         let Some(cache) = self.settings_cache else {
             return self.entries(|filter, cx| filter.safe_settings(settings, cx));
         };
-        let key = SettingsCache::key(settings, self.cx.is_active());
-        if let Some(entries) = cache.replay(key, &mut self.cx) {
-            return entries;
-        }
+        let miss = match cache.replay(settings, self.cx.is_active(), &mut self.cx) {
+            Ok(entries) => return entries,
+            Err(miss) => miss,
+        };
         let summary = self.cx.summary().clone();
         let hidden = self.cx.hidden_len();
         let entries = self.entries(|filter, cx| filter.safe_settings(settings, cx));
         let added = self.cx.summary().since(&summary);
         if added.count(Rule::FilterFailure) == 0 {
-            cache.store(key, &entries, added, self.cx.hidden_since(hidden));
+            cache.store(
+                settings,
+                miss,
+                &entries,
+                added,
+                self.cx.hidden_since(hidden),
+            );
         }
         entries
     }

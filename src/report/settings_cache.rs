@@ -1,7 +1,7 @@
 //! The filtered settings section, reused while the settings stay the same.
 
 use std::hash::{Hash, Hasher};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use serde_json::{Map, Value};
 
@@ -21,40 +21,64 @@ pub(crate) struct SettingsCache {
 
 #[derive(Debug)]
 struct Cached {
+    /// The map the section was made from. While this weak reference exists its allocation
+    /// is not reused and its value cannot change (`Arc::get_mut` fails, `Arc::make_mut`
+    /// moves the value), so a capture holding the same pointer holds the same settings.
+    shared: Weak<Map<String, Value>>,
     key: SettingsKey,
     entries: Vec<Entry>,
     summary: RedactionSummary,
     hidden: Vec<String>,
 }
 
-impl SettingsCache {
-    pub(crate) fn key(settings: &Map<String, Value>, active: bool) -> SettingsKey {
-        let mut hasher = FastHasher::default();
-        hash_map(settings, &mut hasher);
-        (hasher.finish(), active)
-    }
+/// A cache miss: what to store the section under.
+pub(crate) struct Miss(SettingsKey);
 
-    /// The cached entries for `key`, after adding their counts and hidden values to `cx`.
+impl SettingsCache {
+    /// The cached entries for these settings, after adding their counts and hidden values
+    /// to `cx`: found by the map's address when the capture shares the map the section was
+    /// made from, else by a hash of its content.
     pub(crate) fn replay(
         &self,
-        key: SettingsKey,
+        settings: &Arc<Map<String, Value>>,
+        active: bool,
         cx: &mut FilterContext<'_>,
-    ) -> Option<Vec<Entry>> {
-        let last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
-        let cached = last.as_ref().filter(|cached| cached.key == key)?;
-        cx.replay(&cached.summary, &cached.hidden);
-        Some(cached.entries.clone())
+    ) -> Result<Vec<Entry>, Miss> {
+        {
+            let last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(cached) = last.as_ref().filter(|cached| {
+                cached.key.1 == active
+                    && std::ptr::eq(cached.shared.as_ptr(), Arc::as_ptr(settings))
+            }) {
+                cx.replay(&cached.summary, &cached.hidden);
+                return Ok(cached.entries.clone());
+            }
+        }
+        let mut hasher = FastHasher::default();
+        hash_map(settings, &mut hasher);
+        let key = (hasher.finish(), active);
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        match last.as_mut().filter(|cached| cached.key == key) {
+            Some(cached) => {
+                cached.shared = Arc::downgrade(settings);
+                cx.replay(&cached.summary, &cached.hidden);
+                Ok(cached.entries.clone())
+            }
+            None => Err(Miss(key)),
+        }
     }
 
     pub(crate) fn store(
         &self,
-        key: SettingsKey,
+        settings: &Arc<Map<String, Value>>,
+        Miss(key): Miss,
         entries: &[Entry],
         summary: RedactionSummary,
         hidden: &[String],
     ) {
         let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
         *last = Some(Cached {
+            shared: Arc::downgrade(settings),
             key,
             entries: entries.to_vec(),
             summary,
@@ -121,5 +145,79 @@ fn hash_value(value: &Value, hasher: &mut FastHasher) {
             hasher.write_u8(5);
             hash_map(map, hasher);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::{Map, Value, json};
+
+    use crate::{Capture, ExceptionReporter, Report};
+
+    fn shared(value: Value) -> Arc<Map<String, Value>> {
+        Arc::new(Capture::settings_map(&value))
+    }
+
+    fn report(reporter: &ExceptionReporter, settings: &Arc<Map<String, Value>>) -> Report {
+        // The secret also appears in the message: the reverse lookup must hide it there
+        // whether the section was filtered now or reused.
+        let capture = Capture::error("E", "key was k3y-0123456789")
+            .with_shared_settings(Arc::clone(settings));
+        reporter.report(&capture)
+    }
+
+    fn section(report: &Report) -> Vec<(String, String)> {
+        report
+            .settings
+            .iter()
+            .map(|entry| (entry.name.clone(), entry.value.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_shared_map_gives_the_same_section_counts_and_hidden_copies_each_time() {
+        let reporter = ExceptionReporter::default();
+        let settings = shared(json!({"SECRET_KEY": "k3y-0123456789", "WORKERS": 4}));
+        let first = report(&reporter, &settings);
+        let second = report(&reporter, &settings);
+        assert_eq!(section(&first), section(&second));
+        assert_eq!(first.redactions, second.redactions);
+        for report in [&first, &second] {
+            assert!(
+                !report
+                    .exception_value
+                    .as_deref()
+                    .unwrap()
+                    .contains("k3y-0123456789")
+            );
+            assert_eq!(report.settings[1].value, "4");
+        }
+    }
+
+    #[test]
+    fn a_map_changed_in_place_is_filtered_anew() {
+        let reporter = ExceptionReporter::default();
+        let mut settings = shared(json!({"SECRET_KEY": "k3y-0123456789", "WORKERS": 4}));
+        let first = report(&reporter, &settings);
+        assert_eq!(first.settings[1].value, "4");
+        // The only strong reference: `make_mut` changes the map without copying it, unless
+        // something else still points at it.
+        Arc::make_mut(&mut settings).insert("WORKERS".to_owned(), json!(8));
+        let second = report(&reporter, &settings);
+        assert_eq!(second.settings[1].value, "8");
+    }
+
+    #[test]
+    fn an_equal_map_in_another_allocation_gives_the_same_section() {
+        let reporter = ExceptionReporter::default();
+        let value = json!({"DATABASE_URL": "postgres://app:pa55word-9@db/app", "DEBUG": false});
+        let first = report(&reporter, &shared(value.clone()));
+        let second = report(&reporter, &shared(value));
+        assert_eq!(section(&first), section(&second));
+        assert!(!section(&second)[0].1.contains("pa55word-9"));
+        let other = report(&reporter, &shared(json!({"DEBUG": true})));
+        assert_eq!(section(&other), [("DEBUG".to_owned(), "true".to_owned())]);
     }
 }

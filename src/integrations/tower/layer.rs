@@ -35,7 +35,7 @@ pub(crate) struct Config {
     pub(crate) body_limit: usize,
     pub(crate) body_timeout: Option<Duration>,
     pub(crate) routes: Arc<[String]>,
-    pub(crate) settings: Option<Map<String, Value>>,
+    pub(crate) settings: Option<Arc<Map<String, Value>>>,
     pub(crate) pages: ProductionPages,
     pub(crate) user: Option<UserFn>,
 }
@@ -168,9 +168,7 @@ impl ErrorReportLayer {
 
     /// Settings every report shows (filtered like every other part of the report).
     pub fn settings<T: Serialize + ?Sized>(mut self, settings: &T) -> Self {
-        self.config().settings = crate::capture::Capture::new()
-            .with_settings(settings)
-            .settings;
+        self.config().settings = Some(Arc::new(crate::capture::Capture::settings_map(settings)));
         self
     }
 
