@@ -307,10 +307,90 @@ pub(crate) fn to_frames_with<const N: usize>(
             sensitive_variables: None,
         })
         .collect();
+    leave_out_pass_through(&mut frames);
     for scopes in lists {
         attach_scopes(&mut frames, scopes);
     }
+    merge_closures(&mut frames);
     frames
+}
+
+/// The mark of a catch site: frames outside it are the catcher's, not the failure's.
+const CATCH_SITE: &str = "safe_report::capture::panic::handled_here";
+
+/// Functions of this crate that only pass calls through (a variables scope running its
+/// closure, a catch-site mark, the web layer polling a handler, a traced error being made):
+/// they say nothing about the failure.
+fn is_pass_through(function: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "safe_report::capture::scope::",
+        "<safe_report::capture::scope::",
+        "safe_report::capture::panic::handled_here",
+        "safe_report::capture::error::Traced",
+        "<safe_report::capture::error::Traced",
+        "safe_report::integrations::",
+        "<safe_report::integrations::",
+    ];
+    PREFIXES.iter().any(|prefix| function.starts_with(prefix)) && !function.contains("::tests::")
+}
+
+/// Where an error value is converted on its way out (`?`): the innermost frames of a trace
+/// taken when a [`Traced`](super::Traced) error is made by a conversion.
+fn is_conversion(function: &str) -> bool {
+    (function.starts_with("<core::result::Result") && function.contains("from_residual"))
+        || (function.starts_with('<') && function.contains(" as core::convert::Into<"))
+        || (function.starts_with('<') && function.contains(" as core::convert::From<"))
+}
+
+/// Leaves out what says nothing about the failure: the frames outside the innermost catch
+/// site (the catcher's), this crate's pass-through frames and, at the innermost end, the
+/// conversions of an error value. Runs before variables are attached, so a scope
+/// registered outside the catch site still gets a frame of its own.
+fn leave_out_pass_through(frames: &mut Vec<Frame>) {
+    if let Some(mark) = frames
+        .iter()
+        .rposition(|frame| frame.function.starts_with(CATCH_SITE))
+    {
+        frames.drain(..=mark);
+    }
+    frames.retain(|frame| {
+        !(is_pass_through(&frame.function)
+            && frame.vars.is_empty()
+            && frame.sensitive_variables.is_none())
+    });
+    while frames.len() > 1
+        && frames
+            .last()
+            .is_some_and(|frame| is_conversion(&frame.function) && frame.vars.is_empty())
+    {
+        frames.pop();
+    }
+}
+
+/// A closure's frame right after the frame of the function it belongs to becomes one frame
+/// with it, at the closure's line: a function that runs its body in a closure, as
+/// `vars!(…).run(|| …)` does, shows as one frame. Variables move along.
+fn merge_closures(frames: &mut Vec<Frame>) {
+    let mut merged: Vec<Frame> = Vec::with_capacity(frames.len());
+    for frame in frames.drain(..) {
+        match merged.last_mut() {
+            Some(outer)
+                if outer.file == frame.file
+                    && frame.function.len() > outer.function.len()
+                    && function_key(&frame.function) == function_key(&outer.function) =>
+            {
+                outer.line = frame.line;
+                outer.vars.extend(frame.vars);
+                match (&mut outer.sensitive_variables, frame.sensitive_variables) {
+                    (_, None) => {}
+                    (Some(mine), Some(theirs)) => mine.extend(&theirs),
+                    (slot @ None, Some(theirs)) => *slot = Some(theirs),
+                }
+            }
+            _ => merged.push(frame),
+        }
+    }
+    *frames = merged;
 }
 
 /// `crate::f::{{closure}}::{{closure}}` is `crate::f` for matching scopes to frames.
@@ -462,12 +542,125 @@ mod tests {
             [
                 "std::rt::lang_start::{{closure}}",
                 "shop::checkout",
-                "safe_report::capture::scope::Scope::run",
                 "shop::charge"
             ]
         );
         let in_app: Vec<bool> = frames.iter().map(|f| f.in_app).collect();
-        assert_eq!(in_app, [false, true, false, true]);
+        assert_eq!(in_app, [false, true, true]);
+    }
+
+    fn at(function: &str, line: u32) -> Symbol {
+        Symbol {
+            function: function.to_owned(),
+            file: Some("src/shop.rs".to_owned()),
+            line: Some(line),
+        }
+    }
+
+    fn scope(function: &str, vars: Vec<Variable>) -> CapturedScope {
+        CapturedScope {
+            function: function.to_owned(),
+            file: "src/shop.rs".to_owned(),
+            line: 1,
+            vars,
+            sensitive_variables: None,
+        }
+    }
+
+    #[test]
+    fn a_function_running_its_body_in_a_scope_shows_as_one_frame_at_the_inner_line() {
+        // Innermost first: charge's closure (line 12) run by its scope, called from charge
+        // (line 10), itself called from checkout's closure (line 5) run by checkout's scope.
+        let symbols = [
+            at("core::panicking::panic_fmt", 1),
+            at("shop::charge::{{closure}}", 12),
+            at(
+                "safe_report::capture::scope::Scope<[safe_report::capture::scope::Var; 2]>::run",
+                280,
+            ),
+            at("shop::charge", 10),
+            at("shop::checkout::{{closure}}", 5),
+            at(
+                "safe_report::capture::scope::Scope<[safe_report::capture::scope::Var; 1]>::run",
+                280,
+            ),
+            at("shop::checkout", 3),
+        ];
+        let frames = to_frames(
+            &symbols,
+            &InApp::default(),
+            vec![
+                scope("shop::checkout", vec![var("cart", "c1")]),
+                scope("shop::charge", vec![var("card_number", "4111111111111111")]),
+            ],
+        );
+        let shown: Vec<(&str, Option<u32>, Vec<&str>)> = frames
+            .iter()
+            .map(|f| {
+                let names = f.vars.iter().map(|v| v.name.as_str()).collect();
+                (f.function.as_str(), f.line, names)
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("shop::checkout", Some(5), vec!["cart"]),
+                ("shop::charge", Some(12), vec!["card_number"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn frames_outside_the_catch_site_and_error_conversions_are_left_out() {
+        let symbols = [
+            at("safe_report::capture::error::Traced<E>::new", 40),
+            at(
+                "<safe_report::capture::error::Traced<E> as core::convert::From<E>>::from",
+                50,
+            ),
+            at(
+                "<core::result::Result<T,F> as core::ops::try_trait::FromResidual<core::result::Result<core::convert::Infallible,E>>>::from_residual",
+                2000,
+            ),
+            at("shop::charge", 10),
+            at("shop::handler", 20),
+            at("shop::serve::{{closure}}", 30),
+            at("safe_report::capture::panic::handled_here", 250),
+            at("shop::serve", 29),
+            at("tokio::runtime::task::poll", 1),
+        ];
+        let frames = to_frames(&symbols, &InApp::default(), Vec::new());
+        let functions: Vec<&str> = frames.iter().map(|f| f.function.as_str()).collect();
+        assert_eq!(
+            functions,
+            ["shop::serve::{{closure}}", "shop::handler", "shop::charge"]
+        );
+    }
+
+    #[test]
+    fn recursion_and_closures_of_other_functions_stay_separate_frames() {
+        let symbols = [
+            at("shop::walk", 8),
+            at("shop::walk::{{closure}}", 9),
+            at("shop::walk", 8),
+            at("core::iter::traits::iterator::Iterator::for_each", 1),
+            at("shop::visit::{{closure}}", 4),
+            at("shop::other", 2),
+        ];
+        let frames = to_frames(&symbols, &InApp::default(), Vec::new());
+        let functions: Vec<&str> = frames.iter().map(|f| f.function.as_str()).collect();
+        assert_eq!(
+            functions,
+            [
+                "shop::other",
+                "shop::visit::{{closure}}",
+                "core::iter::traits::iterator::Iterator::for_each",
+                "shop::walk",
+                "shop::walk"
+            ]
+        );
+        // The inner walk's frame took its closure's line.
+        assert_eq!(frames[3].line, Some(9));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! `card_number`, and `api_key` and `ctx`, sensitive for the functions they call.
 //!
 //! ```text
-//! ./run.sh [--data DIR] [--iters N] [--warmup N] [--reports N] [--first-only]
+//! ./run.sh [--data DIR] [--iters N] [--warmup N] [--reports N] [--first-only] [--print-report]
 //! ```
 //!
 //! Prints `op=<name> median_us=<x> p90_us=<y> iters=<n>` lines, RSS lines and a leak check.
@@ -387,6 +387,7 @@ fn main() {
     let mut warmup = 200usize;
     let mut reports = 10_000usize;
     let mut first_only = false;
+    let mut print_report = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut number = |flag: &str| -> usize {
@@ -400,9 +401,10 @@ fn main() {
             "--warmup" => warmup = number("--warmup"),
             "--reports" => reports = number("--reports"),
             "--first-only" => first_only = true,
+            "--print-report" => print_report = true,
             other => panic!(
                 "unknown argument {other}; usage: safe-report-capture-bench [--data DIR] \
-                 [--iters N] [--warmup N] [--reports N] [--first-only]"
+                 [--iters N] [--warmup N] [--reports N] [--first-only] [--print-report]"
             ),
         }
     }
@@ -427,6 +429,10 @@ fn main() {
     let mut parts = Parts::default();
     let start = Instant::now();
     let report = black_box(panic_report(&w, &reporter, &mut parts));
+    if print_report {
+        print!("{report}");
+        return;
+    }
     println!(
         "first_panic_report_us={:.1} of_which_take_capture_us={:.1}",
         nanos(start) as f64 / 1e3,
