@@ -21,6 +21,8 @@ use safe_report::mail::{AdminNotifier, MailConfig, Mailer, NullBackend};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
+    // As a service would: the hook captures each panic's frames for the layer's report.
+    let _hook = safe_report::panic::HookBuilder::new().install();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str| args.iter().any(|arg| arg == name);
     let addr = args

@@ -674,3 +674,47 @@ async fn the_error_path_answers_every_request_of_a_burst() {
     // Flood control: one report, the repeats counted for a digest.
     assert_eq!(outbox.emails().len(), 1);
 }
+
+/// A route can choose another filter and another debug-page renderer.
+#[tokio::test]
+async fn a_route_chooses_its_filter_and_its_debug_page_renderer() {
+    use safe_report::integrations::tower::{DebugPageRenderer, ReportOverridesLayer};
+    use safe_report::{Capture, Format, ReporterFilter, SafeReporterFilter};
+
+    struct Plain;
+    impl DebugPageRenderer for Plain {
+        fn render(&self, capture: &Capture, _: Option<&dyn ReporterFilter>, _: Format) -> String {
+            format!(
+                "plain page: {}",
+                capture.error.type_name.as_deref().unwrap_or("?")
+            )
+        }
+    }
+
+    let custom_substitute = SafeReporterFilter::builder().substitute("[hidden]").build();
+    let app = Router::new()
+        .route(
+            "/filtered",
+            post(read_then_panic).layer(ReportOverridesLayer::new().filter(custom_substitute)),
+        )
+        .route(
+            "/rendered",
+            get(panics).layer(ReportOverridesLayer::new().reporter(Plain)),
+        )
+        .route("/default", post(read_then_panic))
+        .layer(ErrorReportLayer::new().debug(true));
+    let addr = serve(app).await;
+    let filtered = web::post_form(addr, "/filtered", "password=hunter2", Some("text/plain")).await;
+    assert!(
+        filtered.body.contains("password = \"[hidden]\""),
+        "{}",
+        filtered.body
+    );
+    let default = web::post_form(addr, "/default", "password=hunter2", Some("text/plain")).await;
+    assert!(default.body.contains("password = \"********************\""));
+    let rendered = http_get(addr, "/rendered", None).await;
+    assert_eq!(
+        (rendered.status, rendered.body.as_str()),
+        (500, "plain page: panic")
+    );
+}

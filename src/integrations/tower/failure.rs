@@ -10,7 +10,7 @@ use http_body::Body;
 use super::body::{BodySnapshot, ResponseBody};
 use super::error::ReportedError;
 use super::layer::Config;
-use super::overrides::{Overrides, RequestReport};
+use super::overrides::Overrides;
 use super::pages::{DebugPageRenderer, page, technical_404};
 use super::snapshot::Snapshot;
 use crate::capture::{Capture, Frame};
@@ -86,16 +86,21 @@ fn trim_to_handler(frames: &mut Vec<Frame>) {
 pub(crate) struct InFlight {
     config: Arc<Config>,
     snapshot: Snapshot,
-    report: RequestReport,
+    /// What the route and the handler set (see `with_overrides`).
+    pub(crate) overrides: Option<Box<Overrides>>,
 }
 
 impl InFlight {
-    pub(crate) fn new(config: Arc<Config>, snapshot: Snapshot, report: RequestReport) -> Self {
+    pub(crate) fn new(config: Arc<Config>, snapshot: Snapshot) -> Self {
         Self {
             config,
             snapshot,
-            report,
+            overrides: None,
         }
+    }
+
+    fn overrides(&self) -> Overrides {
+        self.overrides.as_deref().cloned().unwrap_or_default()
     }
 
     pub(crate) fn set_body(&mut self, body: BodySnapshot) {
@@ -136,7 +141,7 @@ impl InFlight {
     /// A panic or an error value: the technical page in debug mode; otherwise the
     /// production page, and for a server error the admins' email.
     fn failed<B>(self, capture: Capture, status: StatusCode) -> Response<ResponseBody<B>> {
-        let overrides = self.report.overrides();
+        let overrides = self.overrides();
         let capture = self.capture(capture, &overrides);
         let format = negotiate(self.snapshot.accept());
         let config = &self.config;
@@ -159,7 +164,7 @@ impl InFlight {
     /// Django mails a logged server error, `Report at /path` with the request.
     fn server_error_response<B>(self, response: Response<B>) -> Response<ResponseBody<B>> {
         if !self.config.debug && self.config.notifier.is_some() {
-            let overrides = self.report.overrides();
+            let overrides = self.overrides();
             let message = self.log_message(response.status());
             let capture = self.capture(Capture::message(message), &overrides);
             self.notify(response.status(), capture, &overrides);
@@ -206,7 +211,7 @@ impl InFlight {
             if !bare && error.is_none() {
                 return response.map(ResponseBody::inner);
             }
-            let overrides = self.report.overrides();
+            let overrides = self.overrides();
             // A route answered 404 (Django's view raising `Http404`), or no route matched.
             let resolved = error.is_some() || self.snapshot.route().is_some();
             let capture = error.map_or_else(Capture::new, |error| error.capture());

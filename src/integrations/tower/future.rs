@@ -15,6 +15,7 @@ use tower::Service;
 
 use super::body::{BodySnapshot, Collected, Omitted, RequestBody, ResponseBody};
 use super::failure::{InFlight, panic_capture};
+use super::overrides::with_overrides;
 use crate::capture::Capture;
 use crate::panic::handled_here;
 
@@ -38,9 +39,10 @@ pin_project! {
         S: Service<Request<RequestBody<B>>>,
         B: Body,
     {
-        Buffering { buffering: Buffering<S, B> },
+        // The cold states are boxed, to keep the future small on the happy path.
+        Buffering { buffering: Box<Buffering<S, B>> },
         Running { #[pin] future: S::Future },
-        Panicked { capture: Option<Capture> },
+        Panicked { capture: Option<Box<Capture>> },
         Done,
     }
 }
@@ -175,7 +177,7 @@ where
     ) -> Self {
         Self {
             state: State::Buffering {
-                buffering: Buffering {
+                buffering: Box::new(Buffering {
                     inner,
                     parts: Some(parts),
                     body: Some(Box::pin(body)),
@@ -183,7 +185,7 @@ where
                     limit,
                     timeout,
                     timer: Timer::NotStarted,
-                },
+                }),
             },
             in_flight: Some(in_flight),
         }
@@ -199,7 +201,7 @@ where
     pub(crate) fn panicked(capture: Capture, in_flight: InFlight) -> Self {
         Self {
             state: State::Panicked {
-                capture: Some(capture),
+                capture: Some(Box::new(capture)),
             },
             in_flight: Some(in_flight),
         }
@@ -223,24 +225,30 @@ where
                         Poll::Ready(done) => done,
                         Poll::Pending => return Poll::Pending,
                     };
-                    if let Some(in_flight) = this.in_flight.as_mut() {
-                        in_flight.set_body(snapshot);
-                    }
+                    let in_flight = this.in_flight.as_mut().expect("completes once");
+                    in_flight.set_body(snapshot);
                     let parts = buffering.parts.take().expect("buffering ends once");
                     let request = Request::from_parts(parts, body);
-                    let call = || handled_here(|| buffering.inner.call(request));
-                    let next = match catch_unwind(AssertUnwindSafe(call)) {
+                    let inner = &mut buffering.inner;
+                    let called = with_overrides(&mut in_flight.overrides, || {
+                        catch_unwind(AssertUnwindSafe(|| handled_here(|| inner.call(request))))
+                    });
+                    let next = match called {
                         Ok(future) => State::Running { future },
                         Err(payload) => State::Panicked {
-                            capture: Some(panic_capture(payload.as_ref())),
+                            capture: Some(Box::new(panic_capture(payload.as_ref()))),
                         },
                     };
                     this.state.set(next);
                 }
                 StateProj::Running { future } => {
-                    // The hook keeps a panic inside for `panic_capture` instead of
-                    // reporting it on its own.
-                    match catch_unwind(AssertUnwindSafe(|| handled_here(|| future.poll(cx)))) {
+                    let in_flight = this.in_flight.as_mut().expect("completes once");
+                    // The route and the handler find their request's settings; the hook
+                    // keeps a panic inside for `panic_capture` instead of reporting it.
+                    let polled = with_overrides(&mut in_flight.overrides, || {
+                        catch_unwind(AssertUnwindSafe(|| handled_here(|| future.poll(cx))))
+                    });
+                    match polled {
                         Ok(Poll::Pending) => return Poll::Pending,
                         Ok(Poll::Ready(result)) => {
                             this.state.set(State::Done);
@@ -260,7 +268,7 @@ where
                     }
                 }
                 StateProj::Panicked { capture } => {
-                    let capture = capture.take().unwrap_or_default();
+                    let capture = capture.take().map(|capture| *capture).unwrap_or_default();
                     this.state.set(State::Done);
                     let in_flight = this.in_flight.take().expect("completes once");
                     return Poll::Ready(Ok(in_flight.panicked(capture)));

@@ -2,7 +2,8 @@
 //! `@sensitive_post_parameters` and of `request.exception_reporter_filter` and
 //! `request.exception_reporter_class`.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::cell::RefCell;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::Request;
@@ -30,9 +31,46 @@ impl Overrides {
     }
 }
 
-/// The report settings of one request, found in its extensions while
-/// [`ErrorReportLayer`](super::ErrorReportLayer) handles it: a handler (or a middleware
-/// inside the layer) changes what a report of this request shows.
+thread_local! {
+    /// The settings of the request whose service or handler the layer is running on this
+    /// thread: `None` outside the layer; inside, `Some` with the settings made so far.
+    static CURRENT: RefCell<Option<Option<Box<Overrides>>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` (a call of the inner service or a poll of its future) with `overrides` as the
+/// current request's settings, and keeps what `f` changed. Nothing is allocated until a
+/// route or handler changes a setting.
+pub(crate) fn with_overrides<R>(
+    overrides: &mut Option<Box<Overrides>>,
+    f: impl FnOnce() -> R,
+) -> R {
+    struct Restore<'a> {
+        previous: Option<Option<Box<Overrides>>>,
+        slot: &'a mut Option<Box<Overrides>>,
+    }
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            let previous = self.previous.take();
+            let _ = CURRENT.try_with(|current| {
+                if let Some(changed) = current.replace(previous) {
+                    *self.slot = changed;
+                }
+            });
+        }
+    }
+    let entered = overrides.take();
+    let previous = CURRENT
+        .try_with(|current| current.replace(Some(entered)))
+        .unwrap_or(None);
+    let _restore = Restore {
+        previous,
+        slot: overrides,
+    };
+    f()
+}
+
+/// The report settings of the request being handled, for its handler (or a middleware
+/// inside the layer): what a report of this request shows.
 ///
 /// These are the counterparts of what a Django view sets on its request:
 /// [`sensitive_post_parameters`](Self::sensitive_post_parameters) (the decorator sets
@@ -40,8 +78,10 @@ impl Overrides {
 /// (`request.exception_reporter_filter`), [`reporter`](Self::reporter)
 /// (`request.exception_reporter_class`), and [`user`](Self::user) (`request.user`).
 ///
-/// Clones share the settings. A handle made without the layer ([`Default`], or the axum
-/// extractor when the layer is missing) changes nothing.
+/// The handle acts on the request whose handler [`ErrorReportLayer`](super::ErrorReportLayer)
+/// is running on this thread: use it in the handler's own future (across `.await` is fine),
+/// not in a task it spawns. Outside the layer it changes nothing
+/// ([`is_attached`](Self::is_attached) says so). It costs nothing until a setting is made.
 ///
 /// ```
 /// use safe_report::SensitiveNames;
@@ -53,54 +93,39 @@ impl Overrides {
 ///     "changed"
 /// }
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone, Copy, Default)]
 pub struct RequestReport {
-    shared: Option<Arc<Mutex<Overrides>>>,
+    _private: (),
 }
 
 impl std::fmt::Debug for RequestReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RequestReport")
-            .field("attached", &self.shared.is_some())
-            .finish_non_exhaustive()
+            .field("attached", &self.is_attached())
+            .finish()
     }
 }
 
 impl RequestReport {
-    pub(crate) fn attached() -> Self {
-        Self {
-            shared: Some(Arc::default()),
-        }
+    /// The handle of the request being handled on this thread.
+    pub fn current() -> Self {
+        Self::default()
     }
 
-    /// The handle of a request the layer is handling (a detached one otherwise).
-    pub fn of<B>(request: &Request<B>) -> Self {
-        request
-            .extensions()
-            .get::<RequestReport>()
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    /// Whether the layer will read what is set here.
+    /// Whether a request's handler is running in the layer on this thread, so that what is
+    /// set here is used.
     pub fn is_attached(&self) -> bool {
-        self.shared.is_some()
+        CURRENT
+            .try_with(|current| current.borrow().is_some())
+            .unwrap_or(false)
     }
 
     fn update(&self, change: impl FnOnce(&mut Overrides)) {
-        if let Some(shared) = &self.shared {
-            change(&mut shared.lock().unwrap_or_else(PoisonError::into_inner));
-        }
-    }
-
-    pub(crate) fn overrides(&self) -> Overrides {
-        match &self.shared {
-            Some(shared) => shared
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone(),
-            None => Overrides::default(),
-        }
+        let _ = CURRENT.try_with(|current| {
+            if let Some(slot) = current.borrow_mut().as_mut() {
+                change(slot.get_or_insert_with(Box::default));
+            }
+        });
     }
 
     /// Declares POST parameters of this request sensitive (Django's
@@ -136,14 +161,10 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestReport {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
-        parts: &mut http::request::Parts,
+        _parts: &mut http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<RequestReport>()
-            .cloned()
-            .unwrap_or_default())
+        Ok(RequestReport::current())
     }
 }
 
@@ -256,20 +277,18 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        if let Some(report) = request.extensions().get::<RequestReport>() {
-            let route = &self.overrides;
-            report.update(|overrides| {
-                if let Some(names) = &route.sensitive_post_parameters {
-                    overrides.add_sensitive(names);
-                }
-                if let Some(filter) = &route.filter {
-                    overrides.filter = Some(Arc::clone(filter));
-                }
-                if let Some(renderer) = &route.renderer {
-                    overrides.renderer = Some(Arc::clone(renderer));
-                }
-            });
-        }
+        let route = &self.overrides;
+        RequestReport::current().update(|overrides| {
+            if let Some(names) = &route.sensitive_post_parameters {
+                overrides.add_sensitive(names);
+            }
+            if let Some(filter) = &route.filter {
+                overrides.filter = Some(Arc::clone(filter));
+            }
+            if let Some(renderer) = &route.renderer {
+                overrides.renderer = Some(Arc::clone(renderer));
+            }
+        });
         self.inner.call(request)
     }
 }

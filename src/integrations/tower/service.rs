@@ -13,7 +13,7 @@ use super::body::{Plan, RequestBody, ResponseBody, plan};
 use super::failure::{InFlight, panic_capture};
 use super::future::ResponseFuture;
 use super::layer::Config;
-use super::overrides::RequestReport;
+use super::overrides::with_overrides;
 use super::snapshot::Snapshot;
 use crate::panic::handled_here;
 
@@ -67,11 +67,9 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let report = RequestReport::attached();
-        request.extensions_mut().insert(report.clone());
-        let mut snapshot = Snapshot::take(&request, &self.config);
-        let in_flight = |snapshot| InFlight::new(Arc::clone(&self.config), snapshot, report);
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let snapshot = Snapshot::take(&request, &self.config);
+        let mut in_flight = InFlight::new(Arc::clone(&self.config), snapshot);
         match plan(request.headers(), request.body(), self.config.body_limit) {
             Plan::Buffer => {
                 // The inner service is called once the body is in; the ready one goes with
@@ -81,17 +79,20 @@ where
                 let (parts, body) = request.into_parts();
                 let timeout = self.config.body_timeout;
                 let limit = self.config.body_limit;
-                ResponseFuture::buffering(inner, parts, body, limit, timeout, in_flight(snapshot))
+                ResponseFuture::buffering(inner, parts, body, limit, timeout, in_flight)
             }
             Plan::Pass(body) => {
-                snapshot.body = body;
+                in_flight.set_body(body);
                 let request = request.map(RequestBody::streaming);
-                let call = || handled_here(|| self.inner.call(request));
-                match catch_unwind(AssertUnwindSafe(call)) {
-                    Ok(future) => ResponseFuture::running(future, in_flight(snapshot)),
+                let inner = &mut self.inner;
+                let called = with_overrides(&mut in_flight.overrides, || {
+                    catch_unwind(AssertUnwindSafe(|| handled_here(|| inner.call(request))))
+                });
+                match called {
+                    Ok(future) => ResponseFuture::running(future, in_flight),
                     Err(payload) => {
                         let capture = panic_capture(payload.as_ref());
-                        ResponseFuture::panicked(capture, in_flight(snapshot))
+                        ResponseFuture::panicked(capture, in_flight)
                     }
                 }
             }
