@@ -17,8 +17,8 @@ use super::scope::CapturedScope;
 /// One frame of a resolved trace (an inlined function is a frame of its own).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Symbol {
-    pub(crate) function: String,
-    pub(crate) file: Option<String>,
+    pub(crate) function: Arc<str>,
+    pub(crate) file: Option<Arc<str>>,
     pub(crate) line: Option<u32>,
 }
 
@@ -38,52 +38,66 @@ const RUNTIME_START: &str = "__rust_begin_short_backtrace";
 /// program's code (the frames outside it are the runtime's and are neither resolved nor
 /// reported, so the first report does not load the C library's debug information).
 pub(crate) fn resolve(trace: &backtrace::Backtrace) -> Vec<Symbol> {
-    let mut symbols = Vec::with_capacity(trace.frames().len());
-    for frame in trace.frames() {
-        let address = frame.ip() as usize;
-        let cached = CACHE
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&address)
-            .cloned();
-        let resolved = match cached {
-            Some(resolved) => resolved,
-            None => {
-                let mut found = Vec::new();
-                backtrace::resolve(frame.ip(), |symbol| {
-                    found.push(Symbol {
-                        function: symbol
-                            .name()
-                            .map(|name| format!("{name:#}"))
-                            .unwrap_or_else(|| "<unknown>".to_owned()),
-                        file: symbol.filename().map(|path| path.display().to_string()),
-                        line: symbol.lineno(),
-                    });
-                });
-                if found.is_empty() {
-                    found.push(Symbol {
-                        function: "<unknown>".to_owned(),
-                        file: None,
-                        line: None,
-                    });
-                }
-                let resolved: Arc<[Symbol]> = found.into();
-                let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
-                if cache.len() < MAX_CACHED_ADDRESSES {
-                    cache.insert(address, Arc::clone(&resolved));
-                }
-                resolved
-            }
-        };
-        if resolved
+    let frames = trace.frames();
+    // One lock for the addresses already resolved; the others are resolved without it.
+    let mut resolved: Vec<Option<Arc<[Symbol]>>> = {
+        let cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+        frames
+            .iter()
+            .map(|frame| cache.get(&(frame.ip() as usize)).cloned())
+            .collect()
+    };
+    let mut symbols = Vec::with_capacity(frames.len());
+    let mut fresh = Vec::new();
+    for (frame, slot) in frames.iter().zip(&mut resolved) {
+        let found = slot.get_or_insert_with(|| {
+            let found = resolve_address(frame.ip());
+            fresh.push((frame.ip() as usize, Arc::clone(&found)));
+            found
+        });
+        if found
             .iter()
             .any(|symbol| symbol.function.contains(RUNTIME_START))
         {
             break;
         }
-        symbols.extend(resolved.iter().cloned());
+        symbols.extend(found.iter().cloned());
+    }
+    if !fresh.is_empty() {
+        let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+        for (address, found) in fresh {
+            if cache.len() >= MAX_CACHED_ADDRESSES {
+                break;
+            }
+            cache.insert(address, found);
+        }
     }
     symbols
+}
+
+/// The symbols of one address (several when functions were inlined there).
+fn resolve_address(ip: *mut std::ffi::c_void) -> Arc<[Symbol]> {
+    let mut found = Vec::new();
+    backtrace::resolve(ip, |symbol| {
+        found.push(Symbol {
+            function: symbol.name().map_or_else(
+                || Arc::from("<unknown>"),
+                |name| Arc::from(format!("{name:#}")),
+            ),
+            file: symbol
+                .filename()
+                .map(|path| Arc::from(path.display().to_string())),
+            line: symbol.lineno(),
+        });
+    });
+    if found.is_empty() {
+        found.push(Symbol {
+            function: Arc::from("<unknown>"),
+            file: None,
+            line: None,
+        });
+    }
+    found.into()
 }
 
 /// Loads the executable's debug information now, on a background thread, so that the first
@@ -295,19 +309,36 @@ pub(crate) fn to_frames_with<const N: usize>(
         .position(|symbol| symbol.function.contains(RUNTIME_START))
         .unwrap_or(symbols.len())
         .max(cut);
-    let mut frames: Vec<Frame> = symbols[cut..end]
+    // Outermost first, without what says nothing about the failure: the frames outside
+    // the innermost catch site (the catcher's), this crate's pass-through frames and, at
+    // the innermost end, the conversions of an error value. This happens before variables
+    // are attached, so a scope registered outside the catch site still gets a frame.
+    let mut kept: Vec<&Symbol> = symbols[cut..end].iter().rev().collect();
+    if let Some(mark) = kept
         .iter()
-        .rev()
+        .rposition(|symbol| symbol.function.starts_with(CATCH_SITE))
+    {
+        kept.drain(..=mark);
+    }
+    kept.retain(|symbol| !is_pass_through(&symbol.function));
+    while kept.len() > 1
+        && kept
+            .last()
+            .is_some_and(|symbol| is_conversion(&symbol.function))
+    {
+        kept.pop();
+    }
+    let mut frames: Vec<Frame> = kept
+        .into_iter()
         .map(|symbol| Frame {
-            function: symbol.function.clone(),
+            function: symbol.function.to_string(),
             in_app: in_app.is_in_app(&symbol.function, symbol.file.as_deref()),
-            file: symbol.file.clone(),
+            file: symbol.file.as_deref().map(str::to_owned),
             line: symbol.line,
             vars: Vec::new(),
             sensitive_variables: None,
         })
         .collect();
-    leave_out_pass_through(&mut frames);
     for scopes in lists {
         attach_scopes(&mut frames, scopes);
     }
@@ -340,31 +371,6 @@ fn is_conversion(function: &str) -> bool {
     (function.starts_with("<core::result::Result") && function.contains("from_residual"))
         || (function.starts_with('<') && function.contains(" as core::convert::Into<"))
         || (function.starts_with('<') && function.contains(" as core::convert::From<"))
-}
-
-/// Leaves out what says nothing about the failure: the frames outside the innermost catch
-/// site (the catcher's), this crate's pass-through frames and, at the innermost end, the
-/// conversions of an error value. Runs before variables are attached, so a scope
-/// registered outside the catch site still gets a frame of its own.
-fn leave_out_pass_through(frames: &mut Vec<Frame>) {
-    if let Some(mark) = frames
-        .iter()
-        .rposition(|frame| frame.function.starts_with(CATCH_SITE))
-    {
-        frames.drain(..=mark);
-    }
-    frames.retain(|frame| {
-        !(is_pass_through(&frame.function)
-            && frame.vars.is_empty()
-            && frame.sensitive_variables.is_none())
-    });
-    while frames.len() > 1
-        && frames
-            .last()
-            .is_some_and(|frame| is_conversion(&frame.function) && frame.vars.is_empty())
-    {
-        frames.pop();
-    }
 }
 
 /// A closure's frame right after the frame of the function it belongs to becomes one frame
@@ -472,7 +478,7 @@ pub(crate) fn parse_std_backtrace(text: &str) -> Vec<Symbol> {
             if let Some(last) = symbols.last_mut()
                 && last.file.is_none()
             {
-                last.file = Some(at[1].to_owned());
+                last.file = Some(Arc::from(&at[1]));
                 last.line = at[2].parse().ok();
             }
         } else if let Some(frame) = FRAME.captures(line) {
@@ -488,7 +494,7 @@ pub(crate) fn parse_std_backtrace(text: &str) -> Vec<Symbol> {
                 _ => function,
             };
             symbols.push(Symbol {
-                function,
+                function: function.into(),
                 file: None,
                 line: None,
             });
@@ -509,8 +515,8 @@ mod tests {
 
     fn symbol(function: &str) -> Symbol {
         Symbol {
-            function: function.to_owned(),
-            file: Some("src/main.rs".to_owned()),
+            function: function.into(),
+            file: Some("src/main.rs".into()),
             line: Some(1),
         }
     }
@@ -551,8 +557,8 @@ mod tests {
 
     fn at(function: &str, line: u32) -> Symbol {
         Symbol {
-            function: function.to_owned(),
-            file: Some("src/shop.rs".to_owned()),
+            function: function.into(),
+            file: Some("src/shop.rs".into()),
             line: Some(line),
         }
     }
@@ -739,7 +745,7 @@ mod tests {
         let text = "   0: anyhow::error::<impl anyhow::Error>::msg\n             at /x/anyhow/src/error.rs:83:36\n   1: shop::charge::h0123456789abcdef\n             at ./src/main.rs:10:5\n   2: main\n";
         let symbols = parse_std_backtrace(text);
         assert_eq!(symbols.len(), 3);
-        assert_eq!(symbols[1].function, "shop::charge");
+        assert_eq!(&*symbols[1].function, "shop::charge");
         assert_eq!(symbols[1].file.as_deref(), Some("./src/main.rs"));
         assert_eq!(symbols[1].line, Some(10));
         assert_eq!(symbols[2].file, None);
