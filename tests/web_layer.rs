@@ -595,10 +595,10 @@ async fn a_plain_hyper_service_is_reported_on() {
     use hyper_util::rt::TokioIo;
     use hyper_util::service::TowerToHyperService;
 
+    type Boxed = http_body_util::combinators::UnsyncBoxBody<Bytes, hyper::Error>;
+
     async fn handle(
-        request: axum::http::Request<
-            safe_report::integrations::tower::RequestBody<hyper::body::Incoming>,
-        >,
+        request: axum::http::Request<Boxed>,
     ) -> Result<axum::http::Response<Full<Bytes>>, Infallible> {
         let path = request.uri().path().to_owned();
         let body = request.into_body().collect().await.unwrap().to_bytes();
@@ -618,7 +618,11 @@ async fn a_plain_hyper_service_is_reported_on() {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    // hyper's `Incoming` is boxed so that the layer can hand on a body it buffered.
     let service = tower::ServiceBuilder::new()
+        .map_request(|request: axum::http::Request<hyper::body::Incoming>| {
+            request.map(BodyExt::boxed_unsync)
+        })
         .layer(ErrorReportLayer::new().debug(true))
         .service(tower::service_fn(handle));
     tokio::spawn(async move {

@@ -1,5 +1,5 @@
-//! Request and response bodies: the client's body handed on after bounded buffering, and a
-//! response body that is either the inner service's or a page the layer wrote.
+//! Bodies: the client's body handed on after bounded buffering, and the pages the layer
+//! writes, in the body types of the wrapped service (so the happy path wraps nothing).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -7,25 +7,48 @@ use std::task::{Context, Poll};
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue};
 use http_body::{Body, Frame, SizeHint};
+use http_body_util::combinators::{BoxBody, UnsyncBoxBody};
+use http_body_util::{BodyExt, Full};
 use mediatype::MediaType;
-use pin_project_lite::pin_project;
 
-pin_project! {
-    /// The request body the inner service receives: the client's body as it arrives, or the
-    /// bytes the layer buffered followed by whatever had not arrived yet. A handler reads the
-    /// same bytes either way.
-    pub struct RequestBody<B: Body> {
-        #[pin]
-        kind: RequestKind<B>,
-    }
+/// A request body type the layer can hand on after it buffered the start of a body: the
+/// handler then reads the buffered bytes, followed by whatever had not arrived yet, as if
+/// nothing had read them.
+///
+/// Implemented for axum's `Body` and for http-body-util's boxed bodies. A plain hyper
+/// service, whose requests carry `hyper::body::Incoming`, boxes the body before the layer:
+///
+/// ```
+/// use http_body_util::BodyExt;
+/// use safe_report::integrations::tower::ErrorReportLayer;
+///
+/// # fn wrap<S>(service: S) -> impl Sized
+/// # where S: tower::Service<http::Request<http_body_util::combinators::UnsyncBoxBody<bytes::Bytes, std::io::Error>>> {
+/// tower::ServiceBuilder::new()
+///     .map_request(|request: http::Request<http_body_util::Full<bytes::Bytes>>| {
+///         request.map(|body| body.map_err(|never| match never {}).boxed_unsync())
+///     })
+///     .layer(ErrorReportLayer::new())
+///     .service(service)
+/// # }
+/// ```
+pub trait ReplayBody: Body<Data = Bytes> + Sized {
+    /// A body of this type that yields `body` (the buffered bytes, then the rest).
+    fn replay(body: RequestBody<Self>) -> Self;
 }
 
-pin_project! {
-    #[project = RequestKindProj]
-    enum RequestKind<B: Body> {
-        Streaming { #[pin] body: B },
-        Replay { data: Option<Bytes>, rest: Rest<B> },
-    }
+/// A response body type the layer can write its pages in (debug pages, production pages).
+///
+/// Implemented for axum's `Body`, `String`, http-body-util's `Full<Bytes>` and boxed bodies.
+pub trait PageBody: Body<Data = Bytes> {
+    /// A body holding `bytes`.
+    fn page(bytes: Bytes) -> Self;
+}
+
+/// What a replayed body yields: the bytes the layer buffered, then what followed.
+pub struct RequestBody<B: Body> {
+    data: Option<Bytes>,
+    rest: Rest<B>,
 }
 
 /// What follows the buffered bytes.
@@ -39,12 +62,6 @@ enum Rest<B: Body> {
 }
 
 impl<B: Body> RequestBody<B> {
-    pub(crate) fn streaming(body: B) -> Self {
-        Self {
-            kind: RequestKind::Streaming { body },
-        }
-    }
-
     pub(crate) fn replay(data: Bytes, rest: Pin<Box<B>>) -> Self {
         Self::replaying(data, Rest::Body(rest))
     }
@@ -59,13 +76,14 @@ impl<B: Body> RequestBody<B> {
 
     fn replaying(data: Bytes, rest: Rest<B>) -> Self {
         Self {
-            kind: RequestKind::Replay {
-                data: (!data.is_empty()).then_some(data),
-                rest,
-            },
+            data: (!data.is_empty()).then_some(data),
+            rest,
         }
     }
 }
+
+// The fields are never pinned: the rest of the body is boxed.
+impl<B: Body> Unpin for RequestBody<B> {}
 
 impl<B: Body<Data = Bytes>> Body for RequestBody<B> {
     type Data = Bytes;
@@ -75,141 +93,96 @@ impl<B: Body<Data = Bytes>> Body for RequestBody<B> {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        match self.project().kind.project() {
-            RequestKindProj::Streaming { body } => body.poll_frame(cx),
-            RequestKindProj::Replay { data, rest } => {
-                if let Some(data) = data.take() {
-                    return Poll::Ready(Some(Ok(Frame::data(data))));
-                }
-                match rest {
-                    Rest::End(trailers) => {
-                        Poll::Ready(trailers.take().map(|t| Ok(Frame::trailers(t))))
-                    }
-                    Rest::Body(body) => body.as_mut().poll_frame(cx),
-                    Rest::Error(error) => Poll::Ready(error.take().map(Err)),
-                }
-            }
+        let this = self.get_mut();
+        if let Some(data) = this.data.take() {
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
+        match &mut this.rest {
+            Rest::End(trailers) => Poll::Ready(trailers.take().map(|t| Ok(Frame::trailers(t)))),
+            Rest::Body(body) => body.as_mut().poll_frame(cx),
+            Rest::Error(error) => Poll::Ready(error.take().map(Err)),
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        match &self.kind {
-            RequestKind::Streaming { body } => body.is_end_stream(),
-            RequestKind::Replay { data, rest } => {
-                data.is_none()
-                    && match rest {
-                        Rest::End(trailers) => trailers.is_none(),
-                        Rest::Body(body) => body.is_end_stream(),
-                        Rest::Error(error) => error.is_none(),
-                    }
+        self.data.is_none()
+            && match &self.rest {
+                Rest::End(trailers) => trailers.is_none(),
+                Rest::Body(body) => body.is_end_stream(),
+                Rest::Error(error) => error.is_none(),
             }
-        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        match &self.kind {
-            RequestKind::Streaming { body } => body.size_hint(),
-            RequestKind::Replay { data, rest } => {
-                let buffered = data.as_ref().map_or(0, |data| data.len() as u64);
-                let mut hint = match rest {
-                    Rest::Body(body) => body.size_hint(),
-                    Rest::End(_) | Rest::Error(_) => SizeHint::with_exact(0),
-                };
-                hint.set_lower(hint.lower().saturating_add(buffered));
-                if let Some(upper) = hint.upper() {
-                    hint.set_upper(upper.saturating_add(buffered));
-                }
-                hint
-            }
+        let buffered = self.data.as_ref().map_or(0, |data| data.len() as u64);
+        let mut hint = match &self.rest {
+            Rest::Body(body) => body.size_hint(),
+            Rest::End(_) | Rest::Error(_) => SizeHint::with_exact(0),
+        };
+        hint.set_lower(hint.lower().saturating_add(buffered));
+        if let Some(upper) = hint.upper() {
+            hint.set_upper(upper.saturating_add(buffered));
         }
+        hint
     }
 }
 
 impl<B: Body> std::fmt::Debug for RequestBody<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.kind {
-            RequestKind::Streaming { .. } => f.write_str("RequestBody::Streaming"),
-            RequestKind::Replay { data, .. } => f
-                .debug_struct("RequestBody::Replay")
-                .field("buffered", &data.as_ref().map_or(0, Bytes::len))
-                .finish_non_exhaustive(),
-        }
+        f.debug_struct("RequestBody")
+            .field("buffered", &self.data.as_ref().map_or(0, Bytes::len))
+            .finish_non_exhaustive()
     }
 }
 
-pin_project! {
-    /// The response body: the inner service's, or a page the layer wrote (a debug page, a
-    /// production error page).
-    pub struct ResponseBody<B> {
-        #[pin]
-        kind: ResponseKind<B>,
+#[cfg(feature = "axum")]
+impl ReplayBody for axum::body::Body {
+    fn replay(body: RequestBody<Self>) -> Self {
+        axum::body::Body::new(body)
     }
 }
 
-pin_project! {
-    #[project = ResponseKindProj]
-    enum ResponseKind<B> {
-        Inner { #[pin] body: B },
-        Page { data: Option<Bytes> },
+#[cfg(feature = "axum")]
+impl PageBody for axum::body::Body {
+    fn page(bytes: Bytes) -> Self {
+        axum::body::Body::from(bytes)
     }
 }
 
-impl<B> ResponseBody<B> {
-    pub(crate) fn inner(body: B) -> Self {
-        Self {
-            kind: ResponseKind::Inner { body },
-        }
-    }
-
-    pub(crate) fn page(data: Bytes) -> Self {
-        Self {
-            kind: ResponseKind::Page {
-                data: (!data.is_empty()).then_some(data),
-            },
-        }
+impl<E: Send + 'static> ReplayBody for UnsyncBoxBody<Bytes, E> {
+    fn replay(body: RequestBody<Self>) -> Self {
+        UnsyncBoxBody::new(body)
     }
 }
 
-impl<B: Body<Data = Bytes>> Body for ResponseBody<B> {
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        match self.project().kind.project() {
-            ResponseKindProj::Inner { body } => body.poll_frame(cx),
-            ResponseKindProj::Page { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match &self.kind {
-            ResponseKind::Inner { body } => body.is_end_stream(),
-            ResponseKind::Page { data } => data.is_none(),
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match &self.kind {
-            ResponseKind::Inner { body } => body.size_hint(),
-            ResponseKind::Page { data } => {
-                SizeHint::with_exact(data.as_ref().map_or(0, |data| data.len() as u64))
-            }
-        }
+impl<E: Send + Sync + 'static> ReplayBody for BoxBody<Bytes, E> {
+    fn replay(body: RequestBody<Self>) -> Self {
+        BoxBody::new(body)
     }
 }
 
-impl<B> std::fmt::Debug for ResponseBody<B> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.kind {
-            ResponseKind::Inner { .. } => f.write_str("ResponseBody::Inner"),
-            ResponseKind::Page { data } => f
-                .debug_struct("ResponseBody::Page")
-                .field("len", &data.as_ref().map_or(0, Bytes::len))
-                .finish(),
-        }
+impl<E: 'static> PageBody for UnsyncBoxBody<Bytes, E> {
+    fn page(bytes: Bytes) -> Self {
+        UnsyncBoxBody::new(Full::new(bytes).map_err(|never| match never {}))
+    }
+}
+
+impl<E: 'static> PageBody for BoxBody<Bytes, E> {
+    fn page(bytes: Bytes) -> Self {
+        BoxBody::new(Full::new(bytes).map_err(|never| match never {}))
+    }
+}
+
+impl PageBody for Full<Bytes> {
+    fn page(bytes: Bytes) -> Self {
+        Full::new(bytes)
+    }
+}
+
+impl PageBody for String {
+    fn page(bytes: Bytes) -> Self {
+        // The layer's pages are UTF-8.
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 }
 

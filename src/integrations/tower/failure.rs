@@ -5,9 +5,8 @@ use std::any::Any;
 use std::sync::Arc;
 
 use http::{Response, StatusCode};
-use http_body::Body;
 
-use super::body::{BodySnapshot, ResponseBody};
+use super::body::{BodySnapshot, PageBody};
 use super::error::ReportedError;
 use super::layer::Config;
 use super::overrides::Overrides;
@@ -85,7 +84,7 @@ fn trim_to_handler(frames: &mut Vec<Frame>) {
 /// What the layer holds of a request until its response is known.
 pub(crate) struct InFlight {
     config: Arc<Config>,
-    snapshot: Snapshot,
+    snapshot: Box<Snapshot>,
     /// What the route and the handler set (see `with_overrides`).
     pub(crate) overrides: Option<Box<Overrides>>,
 }
@@ -94,7 +93,7 @@ impl InFlight {
     pub(crate) fn new(config: Arc<Config>, snapshot: Snapshot) -> Self {
         Self {
             config,
-            snapshot,
+            snapshot: Box::new(snapshot),
             overrides: None,
         }
     }
@@ -108,23 +107,23 @@ impl InFlight {
     }
 
     /// The response to hand back for the inner service's `response`.
-    pub(crate) fn answer<B: Body>(self, response: Response<B>) -> Response<ResponseBody<B>> {
+    pub(crate) fn answer<B: PageBody>(self, response: Response<B>) -> Response<B> {
         let status = response.status();
         // The happy path: nothing to look at.
         if status.as_u16() < 400 {
-            return response.map(ResponseBody::inner);
+            return response;
         }
         let error = response.extensions().get::<ReportedError>().cloned();
         match (status, error) {
             (StatusCode::NOT_FOUND, error) => self.not_found(response, error),
             (_, Some(error)) => self.failed(error.capture(), status),
             (status, None) if status.is_server_error() => self.server_error_response(response),
-            _ => response.map(ResponseBody::inner),
+            _ => response,
         }
     }
 
     /// A panic in the handler: always a 500.
-    pub(crate) fn panicked<B>(self, capture: Capture) -> Response<ResponseBody<B>> {
+    pub(crate) fn panicked<B: PageBody>(self, capture: Capture) -> Response<B> {
         self.failed(capture, StatusCode::INTERNAL_SERVER_ERROR)
     }
 
@@ -140,7 +139,7 @@ impl InFlight {
 
     /// A panic or an error value: the technical page in debug mode; otherwise the
     /// production page, and for a server error the admins' email.
-    fn failed<B>(self, capture: Capture, status: StatusCode) -> Response<ResponseBody<B>> {
+    fn failed<B: PageBody>(self, capture: Capture, status: StatusCode) -> Response<B> {
         let overrides = self.overrides();
         let capture = self.capture(capture, &overrides);
         let format = negotiate(self.snapshot.accept());
@@ -162,14 +161,14 @@ impl InFlight {
 
     /// A 5xx without an error value: handed back unchanged, and (debug off) mailed as
     /// Django mails a logged server error, `Report at /path` with the request.
-    fn server_error_response<B>(self, response: Response<B>) -> Response<ResponseBody<B>> {
+    fn server_error_response<B>(self, response: Response<B>) -> Response<B> {
         if !self.config.debug && self.config.notifier.is_some() {
             let overrides = self.overrides();
             let message = self.log_message(response.status());
             let capture = self.capture(Capture::message(message), &overrides);
             self.notify(response.status(), capture, &overrides);
         }
-        response.map(ResponseBody::inner)
+        response
     }
 
     /// Django's log message: `Internal Server Error: /path`.
@@ -199,17 +198,17 @@ impl InFlight {
     /// A 404. Debug mode: the technical 404 page when the handler gave no body of its own
     /// (the router's fallback) or an error value with a reason. Otherwise: the broken-link
     /// rules, and the production 404 page in place of an empty body or an error value.
-    fn not_found<B: Body>(
+    fn not_found<B: PageBody>(
         self,
         response: Response<B>,
         error: Option<ReportedError>,
-    ) -> Response<ResponseBody<B>> {
+    ) -> Response<B> {
         let bare = response.body().size_hint().exact() == Some(0);
         let format = negotiate(self.snapshot.accept());
         let config = &self.config;
         if config.debug {
             if !bare && error.is_none() {
-                return response.map(ResponseBody::inner);
+                return response;
             }
             let overrides = self.overrides();
             // A route answered 404 (Django's view raising `Http404`), or no route matched.
@@ -231,6 +230,6 @@ impl InFlight {
         if bare || error.is_some() {
             return config.pages.response(StatusCode::NOT_FOUND, format);
         }
-        response.map(ResponseBody::inner)
+        response
     }
 }

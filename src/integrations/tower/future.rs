@@ -13,7 +13,7 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 use tower::Service;
 
-use super::body::{BodySnapshot, Collected, Omitted, RequestBody, ResponseBody};
+use super::body::{BodySnapshot, Collected, Omitted, PageBody, ReplayBody, RequestBody};
 use super::failure::{InFlight, panic_capture};
 use super::overrides::with_overrides;
 use crate::capture::Capture;
@@ -23,7 +23,7 @@ pin_project! {
     /// The future of [`ErrorReport`](super::ErrorReport).
     pub struct ResponseFuture<S, B>
     where
-        S: Service<Request<RequestBody<B>>>,
+        S: Service<Request<B>>,
         B: Body,
     {
         #[pin]
@@ -36,7 +36,7 @@ pin_project! {
     #[project = StateProj]
     enum State<S, B>
     where
-        S: Service<Request<RequestBody<B>>>,
+        S: Service<Request<B>>,
         B: Body,
     {
         // The cold states are boxed, to keep the future small on the happy path.
@@ -164,7 +164,7 @@ impl<S, B: Body<Data = Bytes>> Buffering<S, B> {
 
 impl<S, B> ResponseFuture<S, B>
 where
-    S: Service<Request<RequestBody<B>>>,
+    S: Service<Request<B>>,
     B: Body,
 {
     pub(crate) fn buffering(
@@ -210,11 +210,11 @@ where
 
 impl<S, B, ResBody> Future for ResponseFuture<S, B>
 where
-    S: Service<Request<RequestBody<B>>, Response = Response<ResBody>>,
-    B: Body<Data = Bytes>,
-    ResBody: Body<Data = Bytes>,
+    S: Service<Request<B>, Response = Response<ResBody>>,
+    B: ReplayBody,
+    ResBody: PageBody,
 {
-    type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
+    type Output = Result<Response<ResBody>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
@@ -228,7 +228,7 @@ where
                     let in_flight = this.in_flight.as_mut().expect("completes once");
                     in_flight.set_body(snapshot);
                     let parts = buffering.parts.take().expect("buffering ends once");
-                    let request = Request::from_parts(parts, body);
+                    let request = Request::from_parts(parts, B::replay(body));
                     let inner = &mut buffering.inner;
                     let called = with_overrides(&mut in_flight.overrides, || {
                         catch_unwind(AssertUnwindSafe(|| handled_here(|| inner.call(request))))

@@ -1,7 +1,8 @@
 //! A tower layer with Django's debug and production error behaviour.
 //!
-//! [`ErrorReportLayer`] wraps any tower service over `http` requests (an axum `Router`, a
-//! hyper service) and reports what goes wrong in it:
+//! [`ErrorReportLayer`] wraps any tower service over `http` requests (an axum `Router`; a
+//! hyper service, its `Incoming` body boxed, see [`ReplayBody`]) and reports what goes
+//! wrong in it:
 //!
 //! | what happens | debug mode on | debug mode off (default) |
 //! |---|---|---|
@@ -25,7 +26,9 @@
 //! JSON bodies up to [`DEFAULT_BODY_LIMIT`] (64 KiB, see [`ErrorReportLayer::body_limit`])
 //! are read before the handler runs and handed on unchanged; larger bodies and other types
 //! are handed on unread, and the report says why. Nothing else happens unless something
-//! fails: no backtrace, no formatting, no report.
+//! fails: no backtrace, no formatting, no report. The bodies keep their types (the layer
+//! writes its pages in the service's response body type, [`PageBody`]), so nothing is
+//! wrapped on the way.
 //!
 //! Routes and handlers can change what a report of their request shows, as Django's view
 //! decorators and request attributes do: [`ReportOverridesLayer`] on a route,
@@ -96,7 +99,7 @@ mod pages;
 mod service;
 mod snapshot;
 
-pub use body::{RequestBody, ResponseBody};
+pub use body::{PageBody, ReplayBody, RequestBody};
 pub use error::ReportedError;
 pub use future::ResponseFuture;
 pub use layer::{DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, ErrorReportLayer};

@@ -2,7 +2,7 @@
 //! `@sensitive_post_parameters` and of `request.exception_reporter_filter` and
 //! `request.exception_reporter_class`.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -32,9 +32,10 @@ impl Overrides {
 }
 
 thread_local! {
-    /// The settings of the request whose service or handler the layer is running on this
-    /// thread: `None` outside the layer; inside, `Some` with the settings made so far.
-    static CURRENT: RefCell<Option<Option<Box<Overrides>>>> = const { RefCell::new(None) };
+    /// Whether the layer is running a request's service or handler on this thread.
+    static INSIDE: Cell<bool> = const { Cell::new(false) };
+    /// The settings of that request made so far (`None` until one is made).
+    static CURRENT: Cell<Option<Box<Overrides>>> = const { Cell::new(None) };
 }
 
 /// Runs `f` (a call of the inner service or a poll of its future) with `overrides` as the
@@ -45,24 +46,28 @@ pub(crate) fn with_overrides<R>(
     f: impl FnOnce() -> R,
 ) -> R {
     struct Restore<'a> {
-        previous: Option<Option<Box<Overrides>>>,
+        was_inside: bool,
+        previous: Option<Box<Overrides>>,
         slot: &'a mut Option<Box<Overrides>>,
     }
     impl Drop for Restore<'_> {
         fn drop(&mut self) {
             let previous = self.previous.take();
-            let _ = CURRENT.try_with(|current| {
-                if let Some(changed) = current.replace(previous) {
-                    *self.slot = changed;
-                }
-            });
+            if let Ok(changed) = CURRENT.try_with(|current| current.replace(previous)) {
+                *self.slot = changed;
+            }
+            let _ = INSIDE.try_with(|inside| inside.set(self.was_inside));
         }
     }
     let entered = overrides.take();
+    let was_inside = INSIDE
+        .try_with(|inside| inside.replace(true))
+        .unwrap_or(false);
     let previous = CURRENT
-        .try_with(|current| current.replace(Some(entered)))
+        .try_with(|current| current.replace(entered))
         .unwrap_or(None);
     let _restore = Restore {
+        was_inside,
         previous,
         slot: overrides,
     };
@@ -115,16 +120,17 @@ impl RequestReport {
     /// Whether a request's handler is running in the layer on this thread, so that what is
     /// set here is used.
     pub fn is_attached(&self) -> bool {
-        CURRENT
-            .try_with(|current| current.borrow().is_some())
-            .unwrap_or(false)
+        INSIDE.try_with(Cell::get).unwrap_or(false)
     }
 
     fn update(&self, change: impl FnOnce(&mut Overrides)) {
+        if !self.is_attached() {
+            return;
+        }
         let _ = CURRENT.try_with(|current| {
-            if let Some(slot) = current.borrow_mut().as_mut() {
-                change(slot.get_or_insert_with(Box::default));
-            }
+            let mut overrides = current.take().unwrap_or_default();
+            change(&mut overrides);
+            current.set(Some(overrides));
         });
     }
 

@@ -5,7 +5,7 @@ use askama::Template;
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
-use super::body::ResponseBody;
+use super::body::PageBody;
 use crate::capture::Capture;
 use crate::filter::ReporterFilter;
 use crate::render::Format;
@@ -80,11 +80,7 @@ impl Default for ProductionPages {
 impl ProductionPages {
     /// The page for `status`, in the format the client prefers. Text and JSON carry only
     /// the status.
-    pub(crate) fn response<B>(
-        &self,
-        status: StatusCode,
-        format: Format,
-    ) -> Response<ResponseBody<B>> {
+    pub(crate) fn response<B: PageBody>(&self, status: StatusCode, format: Format) -> Response<B> {
         let title = title(status);
         let body = match format {
             Format::Html => match status {
@@ -125,12 +121,12 @@ fn error_page(title: &str) -> String {
 }
 
 /// A response the layer wrote: never cached, never sniffed.
-pub(crate) fn page<B>(
+pub(crate) fn page<B: PageBody>(
     status: StatusCode,
     format: Format,
     body: impl Into<Bytes>,
-) -> Response<ResponseBody<B>> {
-    let mut response = Response::new(ResponseBody::page(body.into()));
+) -> Response<B> {
+    let mut response = Response::new(B::page(body.into()));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(

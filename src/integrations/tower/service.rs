@@ -4,12 +4,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use http::{Request, Response};
-use http_body::Body;
 use tower::Service;
 
-use super::body::{Plan, RequestBody, ResponseBody, plan};
+use super::body::{PageBody, Plan, ReplayBody, plan};
 use super::failure::{InFlight, panic_capture};
 use super::future::ResponseFuture;
 use super::layer::Config;
@@ -55,11 +53,11 @@ impl<S: std::fmt::Debug> std::fmt::Debug for ErrorReport<S> {
 
 impl<S, B, ResBody> Service<Request<B>> for ErrorReport<S>
 where
-    S: Service<Request<RequestBody<B>>, Response = Response<ResBody>> + Clone,
-    B: Body<Data = Bytes>,
-    ResBody: Body<Data = Bytes>,
+    S: Service<Request<B>, Response = Response<ResBody>> + Clone,
+    B: ReplayBody,
+    ResBody: PageBody,
 {
-    type Response = Response<ResponseBody<ResBody>>;
+    type Response = Response<ResBody>;
     type Error = S::Error;
     type Future = ResponseFuture<S, B>;
 
@@ -83,7 +81,6 @@ where
             }
             Plan::Pass(body) => {
                 in_flight.set_body(body);
-                let request = request.map(RequestBody::streaming);
                 let inner = &mut self.inner;
                 let called = with_overrides(&mut in_flight.overrides, || {
                     catch_unwind(AssertUnwindSafe(|| handled_here(|| inner.call(request))))

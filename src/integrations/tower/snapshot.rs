@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use http::{HeaderMap, HeaderValue, Method, Request, Uri, header};
+use http::{HeaderName, HeaderValue, Method, Request, Uri, header};
 
 use super::body::BodySnapshot;
 use super::layer::Config;
@@ -16,7 +16,9 @@ use crate::mail::NotFound;
 pub(crate) struct Snapshot {
     pub(crate) method: Method,
     pub(crate) uri: Uri,
-    pub(crate) headers: HeaderMap,
+    /// The headers in order (a list, cheaper to copy than a `HeaderMap`; the values are
+    /// shared with the request's, not copied).
+    headers: Vec<(HeaderName, HeaderValue)>,
     pub(crate) remote_addr: Option<IpAddr>,
     #[cfg(feature = "axum")]
     matched: Option<axum::extract::MatchedPath>,
@@ -47,7 +49,11 @@ impl Snapshot {
         Self {
             method: request.method().clone(),
             uri,
-            headers: request.headers().clone(),
+            headers: request
+                .headers()
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
             remote_addr,
             #[cfg(feature = "axum")]
             matched: extensions.get::<axum::extract::MatchedPath>().cloned(),
@@ -70,9 +76,16 @@ impl Snapshot {
         self.uri.path()
     }
 
-    pub(crate) fn accept(&self) -> Option<&str> {
+    /// The first header with this name.
+    fn header(&self, name: HeaderName) -> Option<&HeaderValue> {
         self.headers
-            .get(header::ACCEPT)
+            .iter()
+            .find(|(header, _)| *header == name)
+            .map(|(_, value)| value)
+    }
+
+    pub(crate) fn accept(&self) -> Option<&str> {
+        self.header(header::ACCEPT)
             .and_then(|value| value.to_str().ok())
     }
 
@@ -80,7 +93,7 @@ impl Snapshot {
     fn host(&self) -> Option<String> {
         let raw = match self.uri.authority() {
             Some(authority) => authority.as_str().as_bytes(),
-            None => self.headers.get(header::HOST)?.as_bytes(),
+            None => self.header(header::HOST)?.as_bytes(),
         };
         Some(url_safe_host(raw))
     }
@@ -115,7 +128,7 @@ impl Snapshot {
             BodySnapshot::Empty => {}
             BodySnapshot::Buffered(bytes) => info.body = Some(RawText(bytes.to_vec())),
             BodySnapshot::Omitted(omitted) => {
-                info.body_omitted = Some(omitted.note(self.headers.get(header::CONTENT_TYPE)));
+                info.body_omitted = Some(omitted.note(self.header(header::CONTENT_TYPE)));
             }
         }
         info.remote_addr = self.remote_addr.map(|addr| addr.to_string());
@@ -133,10 +146,10 @@ impl Snapshot {
             .path_and_query()
             .map_or("/", |path_and_query| path_and_query.as_str());
         let mut link = NotFound::new(self.host()?, path);
-        if let Some(referer) = self.headers.get(header::REFERER) {
+        if let Some(referer) = self.header(header::REFERER) {
             link = link.referer(text(referer));
         }
-        if let Some(agent) = self.headers.get(header::USER_AGENT) {
+        if let Some(agent) = self.header(header::USER_AGENT) {
             link = link.user_agent(text(agent));
         }
         if let Some(addr) = self.remote_addr {
