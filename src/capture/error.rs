@@ -154,6 +154,27 @@ impl Capture {
         capture
     }
 
+    /// As [`from_traced`](Self::from_traced), consuming the error: its captured variables
+    /// move into the capture instead of being copied.
+    ///
+    /// ```
+    /// use safe_report::{Capture, Traced};
+    ///
+    /// let order_id = "ord_42";
+    /// let error = safe_report::vars!(order_id)
+    ///     .run(|| Traced::new(std::io::Error::other("disk full")));
+    /// let capture = Capture::from_traced_owned(error);
+    /// assert_eq!(capture.error.message.as_deref(), Some("disk full"));
+    /// assert!(capture.frames.iter().any(|f| f.vars.iter().any(|v| v.name == "order_id")));
+    /// ```
+    pub fn from_traced_owned<E: Error + 'static>(error: Traced<E>) -> Self {
+        let mut capture = Self::from_error(&error.error);
+        let symbols = trace::resolve(&error.backtrace);
+        capture.frames =
+            trace::to_frames_with(&symbols, &InApp::default(), [error.scopes, error.spans]);
+        capture
+    }
+
     /// A capture of an `anyhow::Error`: the chain as causes, and the frames of the
     /// backtrace it carries (anyhow captures one when `RUST_BACKTRACE` or
     /// `RUST_LIB_BACKTRACE` is set). A [`Traced`] error inside gives its own frames.

@@ -298,7 +298,7 @@ fn panic_report(w: &Workload, reporter: &ExceptionReporter, parts: &mut Parts) -
 #[inline(never)]
 fn error_report(w: &Workload, reporter: &ExceptionReporter) -> String {
     let error = sensitive_post_parameters_wrapper(w, Fail::Error).expect_err("the chain fails");
-    let capture = attach(Capture::from_traced(&error), w);
+    let capture = attach(Capture::from_traced_owned(error), w);
     reporter.render(&capture, Format::Text)
 }
 
