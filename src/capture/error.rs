@@ -21,7 +21,7 @@ use std::error::Error;
 use std::fmt;
 
 use super::scope::{self, CapturedScope};
-use super::trace::{self, InApp};
+use super::trace::{self, InApp, Trace};
 use super::{Capture, Cause, ErrorInfo};
 
 /// Causes followed at most (a chain longer than this, or a cycle, is cut).
@@ -35,7 +35,7 @@ pub const MAX_CAUSES: usize = 64;
 /// and `source()` are those of the inner error.
 pub struct Traced<E> {
     error: E,
-    backtrace: backtrace::Backtrace,
+    backtrace: Trace,
     scopes: Vec<CapturedScope>,
     spans: Vec<CapturedScope>,
 }
@@ -46,7 +46,7 @@ impl<E> Traced<E> {
     pub fn new(error: E) -> Self {
         Self {
             error,
-            backtrace: backtrace::Backtrace::new_unresolved(),
+            backtrace: Trace::capture(),
             scopes: scope::capture_scopes(),
             spans: super::span_scopes(),
         }

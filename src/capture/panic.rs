@@ -284,7 +284,7 @@ static STATE: OnceLock<Arc<State>> = OnceLock::new();
 struct PanicEvent {
     message: String,
     thread: Option<String>,
-    backtrace: backtrace::Backtrace,
+    backtrace: trace::Trace,
     scopes: Vec<CapturedScope>,
     spans: Vec<CapturedScope>,
     time: jiff::Timestamp,
@@ -485,7 +485,7 @@ fn hook(info: &std::panic::PanicHookInfo<'_>) {
     let event = PanicEvent {
         message,
         thread: std::thread::current().name().map(str::to_owned),
-        backtrace: backtrace::Backtrace::new_unresolved(),
+        backtrace: trace::Trace::capture(),
         scopes: scope::capture_scopes_in_panic(),
         spans: super::span_scopes(),
         time: jiff::Timestamp::now(),

@@ -370,7 +370,7 @@ struct PendingScope<'s> {
 /// The references handed to `f` must not outlive the call: they point into stack frames
 /// that are alive now because this thread is executing `f` inside them.
 fn with_pending<R>(f: impl for<'s> FnOnce(Pending<'s>) -> R) -> R {
-    let mut scopes = Vec::new();
+    let mut scopes = Vec::with_capacity(16);
     let mut pointer = STACK.get();
     while !pointer.is_null() {
         // SAFETY: a non-null pointer on this thread's stack was pushed by `push` for an
@@ -490,7 +490,7 @@ fn collect(
     }
     let mut deferred: Vec<Var<'_>> = Vec::new();
     let mut frames: Vec<Vec<(&'static str, Slot)>> = Vec::with_capacity(pending.scopes.len());
-    let mut declared: Vec<Sensitivity> = Vec::new();
+    let mut declared: Vec<Sensitivity> = Vec::with_capacity(pending.scopes.len());
     for scope in &pending.scopes {
         // A declaration covers its own scope and every scope run inside it.
         declared.push(scope.sensitive);

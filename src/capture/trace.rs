@@ -22,6 +22,27 @@ pub(crate) struct Symbol {
     pub(crate) line: Option<u32>,
 }
 
+/// An unresolved stack trace: the return addresses of the frames, innermost first.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Trace(Vec<usize>);
+
+/// Frames kept at most in one trace (the innermost ones).
+const MAX_TRACE_FRAMES: usize = 4096;
+
+impl Trace {
+    /// The stack of the calling thread. Only the addresses are taken: nothing is looked
+    /// up, not even where each function starts.
+    #[inline(never)]
+    pub(crate) fn capture() -> Self {
+        let mut addresses = Vec::with_capacity(64);
+        backtrace::trace(|frame| {
+            addresses.push(frame.ip() as usize);
+            addresses.len() < MAX_TRACE_FRAMES
+        });
+        Trace(addresses)
+    }
+}
+
 /// Resolved symbols of an instruction address, cached for the life of the process.
 static CACHE: LazyLock<Mutex<HashMap<usize, Arc<[Symbol]>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
@@ -37,22 +58,22 @@ const RUNTIME_START: &str = "__rust_begin_short_backtrace";
 /// Resolves a trace, innermost frame first, up to the frame where std starts running the
 /// program's code (the frames outside it are the runtime's and are neither resolved nor
 /// reported, so the first report does not load the C library's debug information).
-pub(crate) fn resolve(trace: &backtrace::Backtrace) -> Vec<Symbol> {
-    let frames = trace.frames();
+pub(crate) fn resolve(trace: &Trace) -> Vec<Symbol> {
+    let frames = &trace.0;
     // One lock for the addresses already resolved; the others are resolved without it.
     let mut resolved: Vec<Option<Arc<[Symbol]>>> = {
         let cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
         frames
             .iter()
-            .map(|frame| cache.get(&(frame.ip() as usize)).cloned())
+            .map(|address| cache.get(address).cloned())
             .collect()
     };
     let mut symbols = Vec::with_capacity(frames.len());
     let mut fresh = Vec::new();
-    for (frame, slot) in frames.iter().zip(&mut resolved) {
+    for (&address, slot) in frames.iter().zip(&mut resolved) {
         let found = slot.get_or_insert_with(|| {
-            let found = resolve_address(frame.ip());
-            fresh.push((frame.ip() as usize, Arc::clone(&found)));
+            let found = resolve_address(address);
+            fresh.push((address, Arc::clone(&found)));
             found
         });
         if found
@@ -76,9 +97,9 @@ pub(crate) fn resolve(trace: &backtrace::Backtrace) -> Vec<Symbol> {
 }
 
 /// The symbols of one address (several when functions were inlined there).
-fn resolve_address(ip: *mut std::ffi::c_void) -> Arc<[Symbol]> {
+fn resolve_address(address: usize) -> Arc<[Symbol]> {
     let mut found = Vec::new();
-    backtrace::resolve(ip, |symbol| {
+    backtrace::resolve(address as *mut std::ffi::c_void, |symbol| {
         found.push(Symbol {
             function: symbol.name().map_or_else(
                 || Arc::from("<unknown>"),
@@ -106,7 +127,7 @@ pub fn warm_up() {
     let _ = std::thread::Builder::new()
         .name("safe-report-warm-up".to_owned())
         .spawn(|| {
-            let trace = backtrace::Backtrace::new_unresolved();
+            let trace = Trace::capture();
             let _ = resolve(&trace);
         });
 }

@@ -327,8 +327,7 @@ where
             vars,
             sensitive_variables: None,
         });
-        let backtrace = backtrace::Backtrace::new_unresolved();
-        let symbols = trace::resolve(&backtrace);
+        let symbols = trace::resolve(&trace::Trace::capture());
         let frames = trace::to_frames(&symbols, &self.in_app, scopes);
         let capture = Capture {
             error: ErrorInfo::new(
