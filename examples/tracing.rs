@@ -5,8 +5,8 @@
 //! cargo run --example tracing --features tracing
 //! ```
 
+use safe_report::ExceptionReporter;
 use safe_report::integrations::tracing::ReportLayer;
-use safe_report::{ExceptionReporter, Format};
 use tracing_subscriber::layer::SubscriberExt as _;
 
 #[tracing::instrument]
@@ -22,18 +22,8 @@ fn load_profile(user: &str, shard: u32) {
 fn main() {
     let reporter = ExceptionReporter::default();
     let layer = ReportLayer::new().on_error(move |capture| {
-        eprintln!("{}", reporter.render(&capture, Format::Text));
-        // The variables are in the HTML and JSON reports; print the frames that have some.
-        for frame in reporter
-            .report(&capture)
-            .frames
-            .iter()
-            .filter(|f| !f.vars.is_empty())
-        {
-            for var in &frame.vars {
-                eprintln!("{}: {} = {}", frame.function, var.name, var.value);
-            }
-        }
+        // The text report with each frame's variables (the spans' fields).
+        eprintln!("{}", reporter.report(&capture).render_text_with_variables());
     });
     let subscriber = tracing_subscriber::registry().with(layer);
     tracing::subscriber::with_default(subscriber, || sign_in("alice", "hunter2-secret"));

@@ -2090,6 +2090,10 @@ fn render(
         let report = reporter.report(capture);
         outputs.extend([
             ("text (Report::render_text)", report.render_text()),
+            (
+                "text with variables (Report::render_text_with_variables)",
+                report.render_text_with_variables(),
+            ),
             ("browser HTML (render_html)", report.render_html()),
             ("email HTML (render_email_html)", report.render_email_html()),
             ("JSON (render_json)", report.render_json()),

@@ -100,6 +100,12 @@ fn render_all(capture: &Capture) -> Vec<Output> {
             text: report.render_email_text(),
         },
         Output {
+            format: "text with variables (Report::render_text_with_variables)",
+            family: Family::Text,
+            shows_variables: true,
+            text: report.render_text_with_variables(),
+        },
+        Output {
             format: "browser HTML (render_html)",
             family: Family::Html,
             shows_variables: true,

@@ -82,6 +82,27 @@ fn span_fields_become_frame_variables_and_a_password_shows_as_the_substitute() {
         .unwrap();
     assert_eq!(var(event, "code"), 17);
     assert_eq!(var(event, "token"), DEFAULT_SUBSTITUTE);
+    // That frame is the function that logged, the innermost one: the macro's closure and
+    // tracing's dispatch to this layer are left out.
+    assert!(
+        event.function.ends_with("tracing_layer::verify"),
+        "{}",
+        event.function
+    );
+    assert!(std::ptr::eq(event, capture.frames.last().unwrap()));
+    assert!(
+        capture
+            .frames
+            .iter()
+            .all(|f| !f.function.contains("Event::dispatch")
+                && !f.function.contains("safe_report::")),
+        "{:#?}",
+        capture
+            .frames
+            .iter()
+            .map(|f| &f.function)
+            .collect::<Vec<_>>()
+    );
 
     let text = ExceptionReporter::default().report(capture).render_html();
     assert!(!text.contains("hunter2-long-secret"));

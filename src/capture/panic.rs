@@ -41,7 +41,6 @@ use serde_json::{Map, Value};
 use super::scope::{self, CapturedScope};
 use super::trace::{self, InApp};
 use super::{Capture, Environment, ErrorInfo};
-use crate::render::Format;
 use crate::report::{ExceptionReporter, Report};
 
 /// The error type shown for a panic.
@@ -51,9 +50,9 @@ pub const PANIC_TYPE: &str = "panic";
 #[derive(Clone)]
 #[non_exhaustive]
 pub enum Destination {
-    /// The text report on standard error.
+    /// The text report, with each frame's variables, on standard error.
     Stderr,
-    /// The text report appended to a file.
+    /// The text report, with each frame's variables, appended to a file.
     File(PathBuf),
     /// A function of yours, given the report (render it as you like).
     Callback(Arc<dyn Fn(&Report) + Send + Sync>),
@@ -426,7 +425,7 @@ impl State {
             match destination {
                 Destination::Stderr => {
                     if let Some(report) = &report {
-                        eprintln!("{}", report.render(Format::Text));
+                        eprintln!("{}", report.render_text_with_variables());
                     }
                 }
                 Destination::File(path) => {
@@ -436,7 +435,9 @@ impl State {
                             .create(true)
                             .append(true)
                             .open(path)
-                            .and_then(|mut file| writeln!(file, "{}", report.render(Format::Text)));
+                            .and_then(|mut file| {
+                                writeln!(file, "{}", report.render_text_with_variables())
+                            });
                         if let Err(error) = written {
                             eprintln!(
                                 "safe-report: cannot write the panic report to {}: {error}",

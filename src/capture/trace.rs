@@ -342,6 +342,14 @@ pub(crate) fn to_frames_with<const N: usize>(
         kept.drain(..=mark);
     }
     kept.retain(|symbol| !is_pass_through(&symbol.function));
+    // std calls `main` and a thread's closure through `FnOnce::call_once`.
+    let shims = kept
+        .iter()
+        .take_while(|symbol| symbol.function.starts_with("core::ops::function::"))
+        .count();
+    if shims < kept.len() {
+        kept.drain(..shims);
+    }
     while kept.len() > 1
         && kept
             .last()

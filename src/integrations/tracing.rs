@@ -46,7 +46,7 @@ use tracing_subscriber::registry::{LookupSpan, Registry};
 
 use crate::capture::scope::CapturedScope;
 use crate::capture::trace::{self, InApp};
-use crate::capture::{Capture, ErrorInfo, SensitiveNames, Variable};
+use crate::capture::{Capture, ErrorInfo, Frame, SensitiveNames, Variable};
 use crate::filter::{DEFAULT_SUBSTITUTE, ReporterFilter, SafeReporterFilter};
 
 /// The name of the span field that declares sensitive fields.
@@ -295,7 +295,7 @@ where
         if *event.metadata().level() > self.level {
             return;
         }
-        let mut scopes: Vec<CapturedScope> = ctx
+        let scopes: Vec<CapturedScope> = ctx
             .event_scope(event)
             .map(|scope| scope.from_root().map(|span| span_scope(&span)).collect())
             .unwrap_or_default();
@@ -317,18 +317,39 @@ where
             message: Some(&mut message),
         });
         let metadata = event.metadata();
-        scopes.push(CapturedScope {
-            function: metadata
-                .module_path()
-                .unwrap_or(metadata.target())
-                .to_owned(),
-            file: metadata.file().unwrap_or("<unknown>").to_owned(),
-            line: metadata.line().unwrap_or(0),
-            vars,
-            sensitive_variables: None,
-        });
         let symbols = trace::resolve(&trace::Trace::capture());
-        let frames = trace::to_frames(&symbols, &self.in_app, scopes);
+        let mut frames = trace::to_frames(&symbols, &self.in_app, scopes);
+        // The innermost frames are the dispatch of the event (the macro's closure, tracing's
+        // dispatcher, this layer): the event happened in the frame that called the macro.
+        if let Some(dispatch) = frames
+            .iter()
+            .position(|frame| frame.function.starts_with("tracing_core::event::Event::"))
+        {
+            frames.truncate(dispatch.max(1));
+        }
+        while frames.len() > 1 && frames.last().is_some_and(is_dispatch) {
+            frames.pop();
+        }
+        // The event's fields go to the frame of its call site; when that frame is not in
+        // the trace (no debug information), to a frame of their own.
+        let file = metadata.file().unwrap_or("<unknown>");
+        let line = metadata.line();
+        match frames.last_mut().filter(|frame| {
+            frame.line == line && frame.file.as_deref().is_some_and(|f| f.ends_with(file))
+        }) {
+            Some(site) => site.vars.extend(vars),
+            None => frames.push(Frame {
+                function: metadata
+                    .module_path()
+                    .unwrap_or(metadata.target())
+                    .to_owned(),
+                file: Some(file.to_owned()),
+                line,
+                in_app: true,
+                vars,
+                sensitive_variables: None,
+            }),
+        }
         let capture = Capture {
             error: ErrorInfo::new(
                 None,
@@ -340,6 +361,33 @@ where
         };
         sink(capture);
     }
+}
+
+/// A frame of the machinery that delivers an event to this layer.
+fn is_dispatch(frame: &Frame) -> bool {
+    const PREFIXES: &[&str] = &[
+        "tracing_core::",
+        "<tracing_core::",
+        "tracing_subscriber::",
+        "<tracing_subscriber::",
+        "tracing::__macro_support",
+        "safe_report::integrations::tracing",
+        "<safe_report::integrations::tracing",
+    ];
+    // The closure the `event!` macros expand to is the calling function's, in tracing's
+    // `macros.rs`.
+    let in_tracing_macros = frame.file.as_deref().is_some_and(|file| {
+        let file = file.replace('\\', "/");
+        file.ends_with("/src/macros.rs")
+            && file
+                .rsplit('/')
+                .nth(2)
+                .is_some_and(|krate| krate.starts_with("tracing-"))
+    });
+    in_tracing_macros
+        || PREFIXES
+            .iter()
+            .any(|prefix| frame.function.starts_with(prefix))
 }
 
 fn span_scope<R: for<'a> LookupSpan<'a>>(

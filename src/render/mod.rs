@@ -17,6 +17,7 @@ use crate::report::Report;
 struct TextView<'a> {
     report: &'a Report,
     is_email: bool,
+    with_variables: bool,
 }
 
 #[derive(Template)]
@@ -40,6 +41,33 @@ impl Report {
         render(&TextView {
             report: self,
             is_email: false,
+            with_variables: false,
+        })
+    }
+
+    /// The text report with each frame's variables under its source line, for logs and
+    /// standard error where there is no HTML to show them (Django's text report leaves
+    /// them out). The redaction summary then counts the whole report.
+    ///
+    /// ```
+    /// use safe_report::{Capture, ExceptionReporter, Frame, SensitiveNames};
+    ///
+    /// let capture = Capture::error("PaymentError", "payment declined").with_frame(
+    ///     Frame::new("shop::charge", "src/charge.rs", 42)
+    ///         .var("order_id", "ord_42")
+    ///         .var("card_number", "4111111111111111")
+    ///         .sensitive_variables(SensitiveNames::names(["card_number"])),
+    /// );
+    /// let text = ExceptionReporter::default().report(&capture).render_text_with_variables();
+    /// assert!(text.contains("order_id = \"ord_42\""));
+    /// assert!(text.contains("card_number = \"********************\""));
+    /// assert!(!text.contains("4111111111111111"));
+    /// ```
+    pub fn render_text_with_variables(&self) -> String {
+        render(&TextView {
+            report: self,
+            is_email: false,
+            with_variables: true,
         })
     }
 
@@ -49,6 +77,7 @@ impl Report {
         render(&TextView {
             report: self,
             is_email: true,
+            with_variables: false,
         })
     }
 
