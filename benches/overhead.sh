@@ -12,6 +12,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# As in production: the standard panic hook, which runs after ours, would otherwise take and
+# print a full backtrace for every panic of the error path.
+unset RUST_BACKTRACE RUST_LIB_BACKTRACE
+
 ROUNDS=${ROUNDS:-7}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
@@ -91,24 +95,26 @@ median() {
 
 plain=$(start plain --without-layer)
 layered=$(start layered)
+around=$(start around --around-router)
 debug=$(start debug --debug)
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "hello without the layer on $plain, with it on $layered; $ROUNDS rounds of $DURATION," \
-     "$CONNECTIONS connections, 1 wrk thread"
+echo "hello without the layer on $plain; with it on every route (Router::layer) on $layered;" \
+     "around the router on $around. $ROUNDS rounds of $DURATION, $CONNECTIONS connections," \
+     "1 wrk thread"
 
-rate 3s "$plain" >/dev/null
-rate 3s "$layered" >/dev/null
-: >"$work/plain.rates"
-: >"$work/layered.rates"
-: >"$work/plain.cpu"
-: >"$work/layered.cpu"
+contestants=(plain layered around)
+for which in "${contestants[@]}"; do
+    : >"$work/$which.rates"
+    : >"$work/$which.cpu"
+    rate 3s "$(cat "$work/$which.addr")" >/dev/null
+done
 for round in $(seq "$ROUNDS"); do
-    # Alternate which goes first, so that drift in the machine's speed evens out.
-    if [ $((round % 2)) = 1 ]; then order="plain layered"; else order="layered plain"; fi
-    for which in $order; do
-        if [ "$which" = plain ]; then addr=$plain; else addr=$layered; fi
-        read -r r cpu < <(rate "$DURATION" "$addr")
+    # Rotate which goes first, so that drift in the machine's speed evens out.
+    shift_by=$(((round - 1) % ${#contestants[@]}))
+    order=("${contestants[@]:$shift_by}" "${contestants[@]:0:$shift_by}")
+    for which in "${order[@]}"; do
+        read -r r cpu < <(rate "$DURATION" "$(cat "$work/$which.addr")")
         echo "$r" >>"$work/$which.rates"
         echo "$cpu" >>"$work/$which.cpu"
         printf '  round %d %-8s %10.0f req/s  %7.3f us of server CPU per request\n' \
@@ -116,16 +122,18 @@ for round in $(seq "$ROUNDS"); do
     done
 done
 plain_rate=$(median <"$work/plain.rates")
-layered_rate=$(median <"$work/layered.rates")
 plain_cpu=$(median <"$work/plain.cpu")
-layered_cpu=$(median <"$work/layered.cpu")
-awk -v p="$plain_rate" -v l="$layered_rate" -v pc="$plain_cpu" -v lc="$layered_cpu" 'BEGIN {
-    printf "happy path, median requests/s: without the layer %.0f, with it %.0f\n", p, l
-    printf "ratio with/without: %.4f (%.2f%% %s)\n", l / p, (l > p ? l / p - 1 : 1 - l / p) * 100,
-        (l > p ? "more" : "fewer")
-    printf "server CPU per request, median: without %.3f us, with %.3f us (ratio %.4f)\n",
-        pc, lc, lc / pc
-}'
+printf 'happy path, medians: without the layer %.0f req/s, %.3f us of server CPU per request\n' \
+    "$plain_rate" "$plain_cpu"
+for which in layered around; do
+    awk -v p="$plain_rate" -v l="$(median <"$work/$which.rates")" -v pc="$plain_cpu" \
+        -v lc="$(median <"$work/$which.cpu")" -v which="$which" 'BEGIN {
+        label = which == "layered" ? "on every route" : "around the router"
+        printf "  with the layer %-17s %.0f req/s, ratio %.4f (%.2f%% %s); %.3f us CPU, ratio %.4f\n",
+            label, l, l / p, (l > p ? l / p - 1 : 1 - l / p) * 100, (l > p ? "more" : "fewer"),
+            lc, lc / pc
+    }'
+done
 
 # The error paths: one connection, latency percentiles.
 latency() {
@@ -139,7 +147,8 @@ latency() {
 }
 echo "latency, 1 connection, $ERROR_DURATION each:"
 latency "GET / without the layer" "$plain" /
-latency "GET / with the layer" "$layered" /
+latency "GET / with the layer on every route" "$layered" /
+latency "GET / with the layer around the router" "$around" /
 latency "GET /panic, production (500 page, report enqueued)" "$layered" /panic
 latency "GET /error, production (500 page, report enqueued)" "$layered" /error
 latency "GET /panic, debug (technical 500 page, HTML)" "$debug" /panic

@@ -14,10 +14,11 @@
 use std::error::Error;
 use std::net::SocketAddr;
 
-use axum::Router;
 use axum::routing::get;
+use axum::{Router, ServiceExt};
 use safe_report::integrations::tower::{ErrorReportLayer, ReportedError};
 use safe_report::mail::{AdminNotifier, MailConfig, Mailer, NullBackend};
+use tower::Layer;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
@@ -34,26 +35,37 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .route("/", get(|| async { "Hello, World!" }))
         .route("/panic", get(panics))
         .route("/error", get(error));
-    let app = if flag("--without-layer") {
-        routes
-    } else {
-        let config = MailConfig::builder()
-            .admins(["admin@example.com"])
-            .build()?;
-        let mailer = Mailer::builder(config).backend(NullBackend).build()?;
-        routes.layer(
-            ErrorReportLayer::new()
-                .debug(flag("--debug"))
-                .notifier(AdminNotifier::new(mailer)),
-        )
-    };
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("hello listening on http://{}/", listener.local_addr()?);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await?;
+    if flag("--without-layer") {
+        let app = routes.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app).await?;
+        return Ok(());
+    }
+    let config = MailConfig::builder()
+        .admins(["admin@example.com"])
+        .build()?;
+    let mailer = Mailer::builder(config).backend(NullBackend).build()?;
+    let layer = ErrorReportLayer::new()
+        .debug(flag("--debug"))
+        .notifier(AdminNotifier::new(mailer))
+        .routes(["/", "/panic", "/error"]);
+    if flag("--around-router") {
+        // One layer around the whole router.
+        let app = layer.layer(routes);
+        let app = ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+            SocketAddr,
+        >(app);
+        axum::serve(listener, app).await?;
+    } else {
+        // A layer on every route (`Router::layer`).
+        let app = routes.layer(layer);
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await?;
+    }
     Ok(())
 }
 

@@ -722,3 +722,43 @@ async fn a_route_chooses_its_filter_and_its_debug_page_renderer() {
         (500, "plain page: panic")
     );
 }
+
+/// Around a whole router (one layer, no per-route cost) the layer finds the route a
+/// request matched among the routes it was given.
+#[tokio::test]
+async fn around_a_router_the_route_comes_from_the_given_routes() {
+    use axum::ServiceExt;
+    use tower::Layer;
+
+    let router = Router::new()
+        .route("/orders/{id}", get(panics))
+        .route("/gone/{id}", get(|| async { StatusCode::NOT_FOUND }));
+    let service = ErrorReportLayer::new()
+        .debug(true)
+        .routes(["/orders/{id}", "/gone/{id}"])
+        .layer(router);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let service =
+            ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(service);
+        axum::serve(listener, service).await.unwrap();
+    });
+    let page = http_get(addr, "/orders/42", Some("text/plain")).await;
+    assert_eq!(page.status, 500);
+    assert!(
+        page.body.contains("Raised during: /orders/{id}"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("REMOTE_ADDR = \"127.0.0.1\""));
+    let page = http_get(addr, "/gone/7", None).await;
+    assert_eq!(page.status, 404);
+    assert!(
+        page.body
+            .contains("<th scope=\"row\">Raised by:</th><td>/gone/{id}</td>")
+    );
+    assert!(page.body.contains("matched the last one."));
+    let page = http_get(addr, "/nowhere", None).await;
+    assert!(page.body.contains("didn’t match any of these."));
+}

@@ -98,6 +98,13 @@ impl InFlight {
         }
     }
 
+    /// The route the request matched: the router's word, else the given routes'.
+    fn route(&self) -> Option<&str> {
+        self.snapshot
+            .route()
+            .or_else(|| self.config.match_route(self.snapshot.path()))
+    }
+
     fn overrides(&self) -> Overrides {
         self.overrides.as_deref().cloned().unwrap_or_default()
     }
@@ -129,7 +136,7 @@ impl InFlight {
 
     fn capture(&self, mut capture: Capture, overrides: &Overrides) -> Capture {
         trim_to_handler(&mut capture.frames);
-        capture.request = Some(self.snapshot.request_info(overrides));
+        capture.request = Some(self.snapshot.request_info(overrides, self.route()));
         capture.debug = self.config.debug;
         if self.config.settings.is_some() {
             capture.settings.clone_from(&self.config.settings);
@@ -212,7 +219,7 @@ impl InFlight {
             }
             let overrides = self.overrides();
             // A route answered 404 (Django's view raising `Http404`), or no route matched.
-            let resolved = error.is_some() || self.snapshot.route().is_some();
+            let resolved = error.is_some() || self.route().is_some();
             let capture = error.map_or_else(Capture::new, |error| error.capture());
             let capture = self.capture(capture, &overrides);
             let report = match &overrides.filter {

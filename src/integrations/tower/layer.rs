@@ -35,6 +35,8 @@ pub(crate) struct Config {
     pub(crate) body_limit: usize,
     pub(crate) body_timeout: Option<Duration>,
     pub(crate) routes: Arc<[String]>,
+    /// The routes, to find the one a request matched when the router did not say.
+    pub(crate) route_matcher: Option<Arc<matchit::Router<usize>>>,
     pub(crate) settings: Option<Arc<Map<String, Value>>>,
     pub(crate) pages: ProductionPages,
     pub(crate) user: Option<UserFn>,
@@ -52,10 +54,20 @@ impl Default for Config {
             body_limit: DEFAULT_BODY_LIMIT,
             body_timeout: Some(DEFAULT_BODY_TIMEOUT),
             routes: Arc::from(Vec::new()),
+            route_matcher: None,
             settings: None,
             pages: ProductionPages::default(),
             user: None,
         }
+    }
+}
+
+impl Config {
+    /// The route of `path` among the given routes.
+    pub(crate) fn match_route(&self, path: &str) -> Option<&str> {
+        let matcher = self.route_matcher.as_ref()?;
+        let at = *matcher.at(path).ok()?.value;
+        self.routes.get(at).map(String::as_str)
     }
 }
 
@@ -156,13 +168,24 @@ impl ErrorReportLayer {
         self
     }
 
-    /// The service's routes, in the order they are tried, for the technical 404 page.
+    /// The service's routes (axum's syntax: `/orders/{id}`, `/files/{*path}`), in the order
+    /// they are tried: the technical 404 page lists them, and a report names the route a
+    /// request matched ("Raised during") when the router does not say (the layer around a
+    /// whole router, or a plain hyper service).
     pub fn routes<I, S>(mut self, routes: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.config().routes = routes.into_iter().map(Into::into).collect();
+        let routes: Arc<[String]> = routes.into_iter().map(Into::into).collect();
+        let mut matcher = matchit::Router::new();
+        for (at, route) in routes.iter().enumerate() {
+            // A pattern the matcher refuses (a conflict) is only listed, not matched.
+            let _ = matcher.insert(route.as_str(), at);
+        }
+        let config = self.config();
+        config.routes = routes;
+        config.route_matcher = Some(Arc::new(matcher));
         self
     }
 

@@ -77,10 +77,14 @@
 //!
 //! # Where to put it
 //!
-//! - With axum, add it with `Router::layer` after the routes (and the fallback): it then
-//!   wraps every route and the fallback, and sees the matched route. Layers added after it
-//!   (outside) are not reported on; a layer that turns 404s into something else must be
-//!   outside it.
+//! - With axum, either around the whole router (`ErrorReportLayer::new()….layer(router)`,
+//!   served with `axum::ServiceExt::into_make_service_with_connect_info`): one layer, the
+//!   cheapest; give it the routes ([`ErrorReportLayer::routes`]) and it names the route a
+//!   request matched. Or with `Router::layer` after the routes and the fallback: it then
+//!   wraps each of them (axum boxes every layered route again, which costs more per
+//!   request) and reads the matched route from axum. Either way, layers outside it are not
+//!   reported on, and a layer that turns 404s into something else must be outside it.
+//! - [`ReportOverridesLayer`] goes on a route inside the layer.
 //! - A panic is caught around each poll of the handler's future, on the thread it happened
 //!   on; a panic in a task the handler spawned is that task's. With `panic = "abort"`
 //!   nothing can be caught.

@@ -34,7 +34,10 @@ impl Overrides {
 thread_local! {
     /// Whether the layer is running a request's service or handler on this thread.
     static INSIDE: Cell<bool> = const { Cell::new(false) };
-    /// The settings of that request made so far (`None` until one is made).
+    /// Whether `CURRENT` holds that request's settings. A request without settings (the
+    /// common case) never touches `CURRENT`, whose destructor makes it dearer to reach.
+    static HELD: Cell<bool> = const { Cell::new(false) };
+    /// The settings of the running request, while `HELD`.
     static CURRENT: Cell<Option<Box<Overrides>>> = const { Cell::new(None) };
 }
 
@@ -47,28 +50,40 @@ pub(crate) fn with_overrides<R>(
 ) -> R {
     struct Restore<'a> {
         was_inside: bool,
-        previous: Option<Box<Overrides>>,
+        was_held: bool,
+        /// The settings of an enclosing layer's request (nested layers).
+        outer: Option<Box<Overrides>>,
         slot: &'a mut Option<Box<Overrides>>,
     }
     impl Drop for Restore<'_> {
         fn drop(&mut self) {
-            let previous = self.previous.take();
-            if let Ok(changed) = CURRENT.try_with(|current| current.replace(previous)) {
-                *self.slot = changed;
+            if HELD.get() {
+                *self.slot = CURRENT.try_with(Cell::take).unwrap_or(None);
             }
-            let _ = INSIDE.try_with(|inside| inside.set(self.was_inside));
+            if self.was_held {
+                let outer = self.outer.take();
+                let _ = CURRENT.try_with(|current| current.set(outer));
+            }
+            HELD.set(self.was_held);
+            INSIDE.set(self.was_inside);
         }
     }
-    let entered = overrides.take();
-    let was_inside = INSIDE
-        .try_with(|inside| inside.replace(true))
-        .unwrap_or(false);
-    let previous = CURRENT
-        .try_with(|current| current.replace(entered))
-        .unwrap_or(None);
+    let was_inside = INSIDE.replace(true);
+    let was_held = HELD.get();
+    let outer = if was_held {
+        CURRENT.try_with(Cell::take).unwrap_or(None)
+    } else {
+        None
+    };
+    let held = overrides.is_some()
+        && CURRENT
+            .try_with(|current| current.set(overrides.take()))
+            .is_ok();
+    HELD.set(held);
     let _restore = Restore {
         was_inside,
-        previous,
+        was_held,
+        outer,
         slot: overrides,
     };
     f()
@@ -120,18 +135,20 @@ impl RequestReport {
     /// Whether a request's handler is running in the layer on this thread, so that what is
     /// set here is used.
     pub fn is_attached(&self) -> bool {
-        INSIDE.try_with(Cell::get).unwrap_or(false)
+        INSIDE.get()
     }
 
     fn update(&self, change: impl FnOnce(&mut Overrides)) {
         if !self.is_attached() {
             return;
         }
-        let _ = CURRENT.try_with(|current| {
-            let mut overrides = current.take().unwrap_or_default();
+        let held = HELD.get();
+        let stored = CURRENT.try_with(|current| {
+            let mut overrides = if held { current.take() } else { None }.unwrap_or_default();
             change(&mut overrides);
             current.set(Some(overrides));
         });
+        HELD.set(stored.is_ok());
     }
 
     /// Declares POST parameters of this request sensitive (Django's

@@ -110,7 +110,7 @@ impl Snapshot {
     }
 
     /// The request as a report shows it, with the route's and handler's settings.
-    pub(crate) fn request_info(&self, overrides: &Overrides) -> RequestInfo {
+    pub(crate) fn request_info(&self, overrides: &Overrides, route: Option<&str>) -> RequestInfo {
         let mut info = RequestInfo::new(self.method.as_str(), self.url());
         let mut sensitive_headers = Vec::new();
         info.headers = self
@@ -133,7 +133,7 @@ impl Snapshot {
         }
         info.remote_addr = self.remote_addr.map(|addr| addr.to_string());
         info.user = overrides.user.clone().or_else(|| self.user.clone());
-        info.route = self.route().map(str::to_owned);
+        info.route = route.map(str::to_owned);
         info.sensitive_post_parameters = overrides.sensitive_post_parameters.clone();
         info
     }
