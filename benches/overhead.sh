@@ -3,8 +3,12 @@
 # the layer, loaded alternately with wrk on 127.0.0.1 in one run (requests per second, the
 # median of the rounds, and their ratio), then the latency of the error paths.
 #
-#   bash benches/overhead.sh                      # 7 rounds of 10 s each
-#   ROUNDS=3 DURATION=5s bash benches/overhead.sh
+#   bash benches/overhead.sh                      # 25 rounds of 2 s for each app
+#   ROUNDS=10 DURATION=5s bash benches/overhead.sh
+#
+# Each round runs the three apps one after the other (the order rotates); the ratio of each
+# round is taken, and the median of those ratios is reported: slow drift in the machine's
+# speed cancels out, and a burst of other work spoils single rounds, not the median.
 #
 # The servers run on CPU 0 and wrk on CPU 1 (taskset), so that the load generator does not
 # take the server's core. Run it on a quiet machine: other work distorts the numbers (the
@@ -16,8 +20,8 @@ cd "$(dirname "$0")/.."
 # print a full backtrace for every panic of the error path.
 unset RUST_BACKTRACE RUST_LIB_BACKTRACE
 
-ROUNDS=${ROUNDS:-7}
-DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-25}
+DURATION=${DURATION:-2s}
 CONNECTIONS=${CONNECTIONS:-32}
 ERROR_DURATION=${ERROR_DURATION:-5s}
 
@@ -36,9 +40,14 @@ if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
     pin_load=(taskset -c 1)
 fi
 
-cargo build --release --example hello
-target_dir=$(cargo metadata --format-version 1 --no-deps | sed -E 's/.*"target_directory":"([^"]*)".*/\1/')
-hello="$target_dir/release/examples/hello"
+# HELLO=path/to/hello uses a binary built before instead of building one.
+if [ -n "${HELLO:-}" ]; then
+    hello=$HELLO
+else
+    cargo build --release --example hello
+    target_dir=$(cargo metadata --format-version 1 --no-deps | sed -E 's/.*"target_directory":"([^"]*)".*/\1/')
+    hello="$target_dir/release/examples/hello"
+fi
 
 work=$(mktemp -d)
 cleanup() {
@@ -54,6 +63,7 @@ start() {
     local name=$1
     shift
     # (`start` runs in a subshell: the process ids go to a file for the cleanup.)
+    : >"$work/$name.out"
     "${pin_server[@]}" "$hello" 127.0.0.1:0 "$@" >"$work/$name.out" 2>/dev/null &
     echo $! >>"$work/pids"
     echo $! >"$work/$name.pid"
@@ -126,12 +136,16 @@ plain_cpu=$(median <"$work/plain.cpu")
 printf 'happy path, medians: without the layer %.0f req/s, %.3f us of server CPU per request\n' \
     "$plain_rate" "$plain_cpu"
 for which in layered around; do
-    awk -v p="$plain_rate" -v l="$(median <"$work/$which.rates")" -v pc="$plain_cpu" \
-        -v lc="$(median <"$work/$which.cpu")" -v which="$which" 'BEGIN {
+    # The ratio of each round (runs next to each other in time), then their median: drift
+    # in the machine's speed between rounds cancels out.
+    ratio=$(paste "$work/$which.rates" "$work/plain.rates" | awk '{ print $1 / $2 }' | median)
+    cpu_ratio=$(paste "$work/$which.cpu" "$work/plain.cpu" | awk '{ print $1 / $2 }' | median)
+    awk -v l="$(median <"$work/$which.rates")" -v lc="$(median <"$work/$which.cpu")" \
+        -v r="$ratio" -v cr="$cpu_ratio" -v which="$which" 'BEGIN {
         label = which == "layered" ? "on every route" : "around the router"
-        printf "  with the layer %-17s %.0f req/s, ratio %.4f (%.2f%% %s); %.3f us CPU, ratio %.4f\n",
-            label, l, l / p, (l > p ? l / p - 1 : 1 - l / p) * 100, (l > p ? "more" : "fewer"),
-            lc, lc / pc
+        printf "  with the layer %-17s %.0f req/s, %.3f us CPU; median ratio to without, per round:" \
+            " throughput %.4f (%.2f%% %s), CPU per request %.4f\n",
+            label, l, lc, r, (r > 1 ? r - 1 : 1 - r) * 100, (r > 1 ? "more" : "fewer"), cr
     }'
 done
 
