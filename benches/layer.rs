@@ -1,6 +1,7 @@
 //! The error-report layer's cost per request, in process (no network): a hello-world axum
-//! router called through `oneshot`, with and without the layer, for a GET and for a small
-//! form POST (which the layer buffers). `benches/overhead.sh` measures the same over HTTP.
+//! router called through `oneshot`, without the layer, with it on every route
+//! (`Router::layer`) and around the router, for a GET and for a small form POST (which the
+//! layer buffers). `benches/overhead.sh` measures the same over HTTP.
 //!
 //! Run with `cargo bench --bench layer`.
 
@@ -64,6 +65,15 @@ fn layer(c: &mut Criterion) {
             })
         });
     }
+    let around = tower::Layer::layer(&ErrorReportLayer::new(), routes());
+    group.bench_function("GET / with, around the router", |b| {
+        b.iter(|| {
+            let response = runtime
+                .block_on(around.clone().oneshot(get_request()))
+                .unwrap();
+            black_box(response.status())
+        })
+    });
     for (name, app) in [
         ("POST /form without", &plain),
         ("POST /form with", &layered),

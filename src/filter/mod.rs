@@ -77,6 +77,8 @@ pub struct FilterContext<'a> {
     capture: &'a Capture,
     active: bool,
     summary: RedactionSummary,
+    /// Inside [`silently`](Self::silently): nothing is counted.
+    silent: bool,
     hidden: Vec<String>,
     collect_hidden: bool,
     post_field_names: Vec<String>,
@@ -89,6 +91,7 @@ impl<'a> FilterContext<'a> {
             capture,
             active: filter.is_active(capture),
             summary: RedactionSummary::default(),
+            silent: false,
             hidden: Vec::new(),
             collect_hidden: filter.reverse_lookup(),
             post_field_names: Vec::new(),
@@ -113,7 +116,9 @@ impl<'a> FilterContext<'a> {
 
     /// Counts one value hidden by `rule`.
     pub fn count(&mut self, rule: Rule) {
-        self.summary.add(rule);
+        if !self.silent {
+            self.summary.add(rule);
+        }
     }
 
     /// Hides `value` because of `rule`: counts it, remembers it for the reverse lookup and
@@ -214,19 +219,32 @@ impl<'a> FilterContext<'a> {
     /// Runs `f` without counting what it hides (values it hides are still remembered for
     /// the reverse lookup): for parts a rendering leaves out.
     pub fn silently<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
-        let counts = self.summary.clone();
+        let outer = std::mem::replace(&mut self.silent, true);
         let result = f(self);
-        self.summary = counts;
+        self.silent = outer;
         result
     }
 
-    /// Adds counts and remembered values recorded earlier for the same input.
-    pub(crate) fn replay(&mut self, summary: &RedactionSummary, hidden: &[String]) {
+    /// Whether counting is off (inside [`silently`](Self::silently)).
+    pub(crate) fn is_silent(&self) -> bool {
+        self.silent
+    }
+
+    /// Switches counting off or on again (after a step that panicked inside `silently`).
+    pub(crate) fn set_silent(&mut self, silent: bool) {
+        self.silent = silent;
+    }
+
+    /// Forgets the hidden values remembered after the first `from` (the caller looks them up
+    /// itself).
+    pub(crate) fn forget_hidden_since(&mut self, from: usize) {
+        self.hidden.truncate(from);
+    }
+
+    /// Adds counts recorded earlier for the same input.
+    pub(crate) fn replay(&mut self, summary: &RedactionSummary) {
         for (rule, count) in summary.iter() {
             self.summary.add_many(rule, count);
-        }
-        if self.collect_hidden {
-            self.hidden.extend_from_slice(hidden);
         }
     }
 
@@ -484,12 +502,16 @@ pub trait ReporterFilter: Send + Sync {
             .capture()
             .request
             .as_ref()
-            .and_then(|request| request.sensitive_post_parameters.clone())
+            .and_then(|request| request.sensitive_post_parameters.as_ref())
             .filter(|_| cx.is_active());
-        let post_names: Vec<String> = match &declared_post {
-            Some(SensitiveNames::All) => cx.post_field_names().to_vec(),
-            Some(SensitiveNames::Names(names)) => names.clone(),
-            None => Vec::new(),
+        let all_post_names;
+        let post_names: &[String] = match declared_post {
+            Some(SensitiveNames::All) => {
+                all_post_names = cx.post_field_names().to_vec();
+                &all_post_names
+            }
+            Some(SensitiveNames::Names(names)) => names,
+            None => &[],
         };
         let post_key = |key: &str| {
             post_names

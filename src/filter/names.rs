@@ -147,8 +147,8 @@ struct TermMatcher {
     terms: Vec<(Vec<u8>, TermKind)>,
     /// Bit `trigram(term)` is set for the first three bytes of each term.
     bitmap: Box<[u64; 512]>,
-    /// Each term's trigram, in the order of `terms`.
-    trigrams: Vec<usize>,
+    /// (trigram, index in `terms`) of each term of three bytes or more, sorted.
+    by_trigram: Vec<(usize, usize)>,
     /// Whether some term is shorter than three bytes (then every position is a candidate).
     has_short: bool,
 }
@@ -189,79 +189,80 @@ impl TermMatcher {
             .map(|term| term.to_ascii_lowercase().into_bytes())
             .zip(kinds)
             .collect();
-        let mut trigrams = Vec::with_capacity(terms.len());
-        for (term, _) in &terms {
+        let mut by_trigram = Vec::with_capacity(terms.len());
+        for (index, (term, _)) in terms.iter().enumerate() {
             if term.len() < 3 {
                 has_short = true;
-                trigrams.push(usize::MAX);
             } else {
                 let bit = trigram(term);
                 bitmap[bit / 64] |= 1 << (bit % 64);
-                trigrams.push(bit);
+                by_trigram.push((bit, index));
             }
         }
+        by_trigram.sort_unstable();
         Self {
             terms,
             bitmap,
-            trigrams,
+            by_trigram,
             has_short,
         }
     }
 
     fn check(&self, name: &[u8]) -> Option<NameHit> {
         if self.has_short {
-            return self.check_at(name, 0..name.len(), None);
+            let mut hit = None;
+            for start in 0..name.len() {
+                for index in 0..self.terms.len() {
+                    match self.check_term(name, start, index) {
+                        Some(NameHit::Pattern) => return Some(NameHit::Pattern),
+                        Some(found) => hit = Some(found),
+                        None => {}
+                    }
+                }
+            }
+            return hit;
         }
-        if name.len() < 3 {
+        let [first, second, rest @ ..] = name else {
             return None;
-        }
+        };
         let mut hit = None;
-        let mut gram = (usize::from(CLASS[usize::from(name[0])]) << 5)
-            | usize::from(CLASS[usize::from(name[1])]);
-        for end in 2..name.len() {
-            gram = ((gram << 5) | usize::from(CLASS[usize::from(name[end])])) & 0x7fff;
+        let mut gram = (usize::from(CLASS[usize::from(*first)]) << 5)
+            | usize::from(CLASS[usize::from(*second)]);
+        for (start, &byte) in rest.iter().enumerate() {
+            gram = ((gram << 5) | usize::from(CLASS[usize::from(byte)])) & 0x7fff;
             if self.bitmap[gram / 64] & (1 << (gram % 64)) == 0 {
                 continue;
             }
-            let start = end - 2;
-            match self.check_at(name, start..start + 1, Some(gram)) {
-                Some(NameHit::Pattern) => return Some(NameHit::Pattern),
-                Some(found) => hit = Some(found),
-                None => {}
+            // The terms with this trigram.
+            let from = self
+                .by_trigram
+                .partition_point(|&(term_gram, _)| term_gram < gram);
+            for &(term_gram, index) in &self.by_trigram[from..] {
+                if term_gram != gram {
+                    break;
+                }
+                match self.check_term(name, start, index) {
+                    Some(NameHit::Pattern) => return Some(NameHit::Pattern),
+                    Some(found) => hit = Some(found),
+                    None => {}
+                }
             }
         }
         hit
     }
 
-    /// Compares the terms (those with trigram `gram`, or all) at each start in `starts`.
-    fn check_at(
-        &self,
-        name: &[u8],
-        starts: std::ops::Range<usize>,
-        gram: Option<usize>,
-    ) -> Option<NameHit> {
-        let mut hit = None;
-        for start in starts {
-            for ((term, kind), &term_gram) in self.terms.iter().zip(&self.trigrams) {
-                if gram.is_some_and(|gram| gram != term_gram) {
-                    continue;
-                }
-                let end = start + term.len();
-                if end > name.len() || !name[start..end].eq_ignore_ascii_case(term) {
-                    continue;
-                }
-                match kind {
-                    TermKind::Pattern => return Some(NameHit::Pattern),
-                    TermKind::Extended => hit = Some(NameHit::Extended),
-                    TermKind::ExtendedWord => {
-                        if is_word(name, start, end) {
-                            hit = Some(NameHit::Extended);
-                        }
-                    }
-                }
-            }
+    /// Whether term `index` is at `start` in `name`, and what that makes the name.
+    fn check_term(&self, name: &[u8], start: usize, index: usize) -> Option<NameHit> {
+        let (term, kind) = &self.terms[index];
+        let end = start + term.len();
+        if end > name.len() || !name[start..end].eq_ignore_ascii_case(term) {
+            return None;
         }
-        hit
+        match kind {
+            TermKind::Pattern => Some(NameHit::Pattern),
+            TermKind::Extended => Some(NameHit::Extended),
+            TermKind::ExtendedWord => is_word(name, start, end).then_some(NameHit::Extended),
+        }
     }
 }
 

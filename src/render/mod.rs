@@ -4,6 +4,7 @@
 //! escape every value (askama's HTML escaping on `.html` files); the text template does
 //! not escape. Every rendering ends with the redaction summary.
 
+mod escape;
 mod negotiate;
 
 pub use negotiate::{Format, negotiate};
@@ -21,7 +22,7 @@ struct TextView<'a> {
 }
 
 #[derive(Template)]
-#[template(path = "report.html")]
+#[template(path = "report.html", config = "templates/askama.toml")]
 struct HtmlView<'a> {
     report: &'a Report,
     is_email: bool,

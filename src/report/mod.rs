@@ -15,6 +15,7 @@
 //! ```
 
 mod format;
+mod lookup;
 mod model;
 mod settings_cache;
 mod source;
@@ -30,6 +31,7 @@ pub use source::{
 };
 
 pub(crate) use format::{format_value, quoted};
+use lookup::{Lookup, forms_of, hide_everywhere};
 use settings_cache::SettingsCache;
 use source::SourceFile;
 
@@ -37,9 +39,9 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde_json::Value;
 
 use crate::capture::{Capture, Environment, Frame, SensitiveNames};
@@ -190,6 +192,7 @@ impl ExceptionReporter {
             source_root: self.source_root.as_deref(),
             sources: &self.sources,
             cx: FilterContext::new(capture, filter),
+            settings_forms: None,
             next_id: 0,
             with_variables,
             code_lines: HashMap::new(),
@@ -206,6 +209,8 @@ struct Builder<'a> {
     source_root: Option<&'a Path>,
     sources: &'a SourceCache,
     cx: FilterContext<'a>,
+    /// The forms of the values the settings section hid, when it came from the cache.
+    settings_forms: Option<Arc<[String]>>,
     next_id: usize,
     with_variables: bool,
     /// Source lines already filtered in this report (frames of one function repeat them),
@@ -223,9 +228,11 @@ fn guarded<T>(
     step: impl FnOnce(&mut FilterContext<'_>) -> T,
     fallback: impl FnOnce() -> T,
 ) -> T {
+    let silent = cx.is_silent();
     match catch_unwind(AssertUnwindSafe(|| step(cx))) {
         Ok(value) => value,
         Err(_) => {
+            cx.set_silent(silent);
             cx.count(Rule::FilterFailure);
             fallback()
         }
@@ -235,21 +242,24 @@ fn guarded<T>(
 impl<'a> Builder<'a> {
     fn text(&mut self, text: &str, kind: TextKind) -> String {
         let filter = self.filter;
-        let substitute = filter.substitute().to_owned();
         guarded(
             &mut self.cx,
             |cx| filter.safe_text(text, kind, cx).into_owned(),
-            || substitute,
+            || filter.substitute().to_owned(),
         )
     }
 
-    /// The settings section, from the cache when these settings were seen before.
+    /// The settings section, from the cache when these settings were seen before, with the
+    /// forms of the values it hid.
     fn settings(&mut self, settings: &Arc<serde_json::Map<String, Value>>) -> Vec<Entry> {
         let Some(cache) = self.settings_cache else {
             return self.entries(|filter, cx| filter.safe_settings(settings, cx));
         };
         let miss = match cache.replay(settings, self.cx.is_active(), &mut self.cx) {
-            Ok(entries) => return entries,
+            Ok((entries, forms)) => {
+                self.settings_forms = Some(forms);
+                return entries;
+            }
             Err(miss) => miss,
         };
         let summary = self.cx.summary().clone();
@@ -257,13 +267,14 @@ impl<'a> Builder<'a> {
         let entries = self.entries(|filter, cx| filter.safe_settings(settings, cx));
         let added = self.cx.summary().since(&summary);
         if added.count(Rule::FilterFailure) == 0 {
-            cache.store(
+            self.settings_forms = Some(cache.store(
                 settings,
                 miss,
                 &entries,
                 added,
                 self.cx.hidden_since(hidden),
-            );
+            ));
+            self.cx.forget_hidden_since(hidden);
         }
         entries
     }
@@ -309,14 +320,13 @@ impl<'a> Builder<'a> {
         step: impl FnOnce(&dyn ReporterFilter, &mut FilterContext<'_>) -> Vec<Named<'v>>,
     ) -> Vec<Entry> {
         let filter = self.filter;
-        let substitute = filter.substitute().to_owned();
         let pairs = guarded(
             &mut self.cx,
             |cx| step(filter, cx),
             || {
                 vec![(
                     Cow::Borrowed("[filter failure]"),
-                    Cow::Owned(Value::String(substitute)),
+                    Cow::Owned(Value::String(filter.substitute().to_owned())),
                 )]
             },
         );
@@ -384,7 +394,13 @@ impl<'a> Builder<'a> {
         let mut detail = std::mem::take(&mut self.detail);
         let (mut summary, hidden) = self.cx.into_parts();
         if filter.reverse_lookup() {
-            let (in_detail, elsewhere) = hide_everywhere(&mut report, &hidden, filter.substitute());
+            let settings = self.settings_forms.as_deref().unwrap_or_default();
+            let mut others = forms_of(&hidden);
+            others.retain(|form| settings.binary_search(form).is_err());
+            let lookup = Lookup::new(settings.iter().chain(&others).map(String::as_str));
+            let (in_detail, elsewhere) = lookup.map_or((0, 0), |lookup| {
+                hide_everywhere(&mut report, &lookup, filter.substitute())
+            });
             summary.add_many(Rule::ReverseLookup, in_detail.saturating_add(elsewhere));
             detail.add_many(Rule::ReverseLookup, in_detail);
         }
@@ -477,14 +493,19 @@ impl<'a> Builder<'a> {
     /// The frames of one trace, with `sensitive_variables` inherited by the frames each
     /// declaring frame calls.
     fn frames(&mut self, frames: &[Frame]) -> (Vec<ReportFrame>, usize) {
-        let mut inherited: Option<SensitiveNames> = None;
+        // Frames that declare nothing share their caller's scope.
+        let mut inherited: Option<Rc<SensitiveNames>> = None;
         let mut scopes = Vec::with_capacity(frames.len());
         for frame in frames {
             if let Some(declared) = &frame.sensitive_variables {
-                match &mut inherited {
-                    Some(scope) => scope.extend(declared),
-                    None => inherited = Some(declared.clone()),
-                }
+                inherited = Some(Rc::new(match inherited.as_deref() {
+                    Some(scope) => {
+                        let mut scope = scope.clone();
+                        scope.extend(declared);
+                        scope
+                    }
+                    None => declared.clone(),
+                }));
             }
             scopes.push(inherited.clone());
         }
@@ -493,9 +514,9 @@ impl<'a> Builder<'a> {
         for (index, (frame, scope)) in frames.iter().zip(scopes).enumerate() {
             if index < omitted {
                 // Not shown, but what it would hide is still hidden elsewhere.
-                self.remember_hidden_variables(frame, scope.as_ref());
+                self.remember_hidden_variables(frame, scope.as_deref());
             } else {
-                kept.push(self.frame(frame, scope.as_ref()));
+                kept.push(self.frame(frame, scope.as_deref()));
             }
         }
         (kept, omitted)
@@ -509,14 +530,18 @@ impl<'a> Builder<'a> {
         if !filter.reverse_lookup() {
             return;
         }
-        let substitute = filter.substitute().to_owned();
-        let post_names: Vec<String> = match (&self.cx.capture().request, self.cx.is_active()) {
+        let substitute = filter.substitute();
+        let all_post_names;
+        let post_names: &[String] = match (&self.cx.capture().request, self.cx.is_active()) {
             (Some(request), true) => match &request.sensitive_post_parameters {
-                Some(SensitiveNames::All) => self.cx.post_field_names().to_vec(),
-                Some(SensitiveNames::Names(names)) => names.clone(),
-                None => Vec::new(),
+                Some(SensitiveNames::All) => {
+                    all_post_names = self.cx.post_field_names().to_vec();
+                    &all_post_names
+                }
+                Some(SensitiveNames::Names(names)) => names,
+                None => &[],
             },
-            _ => Vec::new(),
+            _ => &[],
         };
         let names = filter.names_beyond_django();
         let is_hidden = |key: &str| {
@@ -526,9 +551,9 @@ impl<'a> Builder<'a> {
             if (self.cx.is_active() && sensitive.is_some_and(|s| s.contains(&var.name)))
                 || is_hidden(&var.name)
             {
-                self.cx.remember_hidden(&var.value, &substitute);
+                self.cx.remember_hidden(&var.value, substitute);
             } else {
-                remember_hidden_keys(filter, &var.value, &is_hidden, &mut self.cx, &substitute, 0);
+                remember_hidden_keys(filter, &var.value, &is_hidden, &mut self.cx, substitute, 0);
             }
             if let Some(reason) = &var.error {
                 self.cx
@@ -721,123 +746,4 @@ fn remember_hidden_keys(
         // A number is recognised by its shape (a card number) wherever else it appears.
         Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
-}
-
-/// The remembered secrets as searchers: packed SIMD searchers (cheap to build) of up to
-/// 128 secrets each, or, where the CPU offers no packed search, one Aho-Corasick automaton.
-enum Needles {
-    Packed(Vec<aho_corasick::packed::Searcher>),
-    Automaton(AhoCorasick),
-}
-
-impl Needles {
-    fn new(needles: &[String]) -> Self {
-        let packed: Option<Vec<_>> = needles
-            .chunks(128)
-            .map(|chunk| {
-                aho_corasick::packed::Config::new()
-                    .match_kind(aho_corasick::packed::MatchKind::LeftmostLongest)
-                    .heuristic_pattern_limits(false)
-                    .builder()
-                    .extend(chunk)
-                    .build()
-            })
-            .collect();
-        match packed {
-            Some(searchers) => Needles::Packed(searchers),
-            None => Needles::Automaton(
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .kind(Some(AhoCorasickKind::NoncontiguousNFA))
-                    .build(needles)
-                    .expect("needles are plain literals"),
-            ),
-        }
-    }
-
-    /// Non-overlapping matches, left to right (overlapping ones merged).
-    fn find_all(&self, text: &str) -> Vec<(usize, usize)> {
-        let mut hits: Vec<(usize, usize)> = match self {
-            Needles::Packed(searchers) if searchers.len() == 1 => {
-                return searchers[0]
-                    .find_iter(text)
-                    .map(|hit| (hit.start(), hit.end()))
-                    .collect();
-            }
-            Needles::Packed(searchers) => searchers
-                .iter()
-                .flat_map(|searcher| searcher.find_iter(text).map(|hit| (hit.start(), hit.end())))
-                .collect(),
-            Needles::Automaton(automaton) => {
-                return automaton
-                    .find_iter(text)
-                    .map(|hit| (hit.start(), hit.end()))
-                    .collect();
-            }
-        };
-        hits.sort_unstable();
-        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(hits.len());
-        for (start, end) in hits {
-            match merged.last_mut() {
-                Some(last) if start < last.1 => last.1 = last.1.max(end),
-                _ => merged.push((start, end)),
-            }
-        }
-        merged
-    }
-}
-
-/// Returns how many were hidden in the detail parts (variables, surrounding source lines)
-/// and elsewhere.
-fn hide_everywhere(report: &mut Report, hidden: &[String], substitute: &str) -> (u32, u32) {
-    if hidden.is_empty() {
-        return (0, 0);
-    }
-    let mut needles: Vec<String> = Vec::with_capacity(hidden.len() * 2);
-    for secret in hidden {
-        needles.push(secret.clone());
-        // The forms a secret takes when quoted in a value and when sent in a URL.
-        let escaped = quoted(secret);
-        let escaped = &escaped[1..escaped.len() - 1];
-        if escaped != secret {
-            needles.push(escaped.to_owned());
-        }
-        let form: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-        if form != *secret {
-            if form.contains('+') {
-                needles.push(form.replace('+', "%20"));
-            }
-            needles.push(form);
-        }
-    }
-    needles.sort_unstable();
-    needles.dedup();
-    let shortest = needles.iter().map(String::len).min().unwrap_or(0);
-    let searcher = Needles::new(&needles);
-    let (mut in_detail, mut elsewhere) = (0u32, 0u32);
-    report.visit_strings_mut(false, &mut |text, part| {
-        if text.len() < shortest {
-            return;
-        }
-        let found = if part.detail {
-            &mut in_detail
-        } else {
-            &mut elsewhere
-        };
-        let hits = searcher.find_all(text);
-        if hits.is_empty() {
-            return;
-        }
-        let mut out = String::with_capacity(text.len());
-        let mut at = 0;
-        for (start, end) in hits {
-            out.push_str(&text[at..start]);
-            out.push_str(substitute);
-            at = end;
-            *found = found.saturating_add(1);
-        }
-        out.push_str(&text[at..]);
-        *text = out;
-    });
-    (in_detail, elsewhere)
 }

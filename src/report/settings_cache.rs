@@ -6,14 +6,15 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use serde_json::{Map, Value};
 
 use super::Entry;
+use super::lookup::forms_of;
 use crate::filter::{FilterContext, RedactionSummary};
 
 /// What identifies a settings section: a 64-bit hash of the settings' content (names,
 /// values and their types, in order) and whether the filter was active.
 pub(crate) type SettingsKey = (u64, bool);
 
-/// One remembered settings section: the formatted entries and what filtering them added to
-/// the redaction counts and to the values hidden everywhere.
+/// One remembered settings section: the formatted entries, what filtering them added to the
+/// redaction counts, and the forms of the values it hid (to hide them everywhere).
 #[derive(Debug, Default)]
 pub(crate) struct SettingsCache {
     last: Mutex<Option<Cached>>,
@@ -28,30 +29,30 @@ struct Cached {
     key: SettingsKey,
     entries: Vec<Entry>,
     summary: RedactionSummary,
-    hidden: Vec<String>,
+    forms: Arc<[String]>,
 }
 
 /// A cache miss: what to store the section under.
 pub(crate) struct Miss(SettingsKey);
 
 impl SettingsCache {
-    /// The cached entries for these settings, after adding their counts and hidden values
-    /// to `cx`: found by the map's address when the capture shares the map the section was
-    /// made from, else by a hash of its content.
+    /// The cached entries for these settings and the forms of the values they hid, after
+    /// adding their counts to `cx`: found by the map's address when the capture shares the
+    /// map the section was made from, else by a hash of its content.
     pub(crate) fn replay(
         &self,
         settings: &Arc<Map<String, Value>>,
         active: bool,
         cx: &mut FilterContext<'_>,
-    ) -> Result<Vec<Entry>, Miss> {
+    ) -> Result<(Vec<Entry>, Arc<[String]>), Miss> {
         {
             let last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some(cached) = last.as_ref().filter(|cached| {
                 cached.key.1 == active
                     && std::ptr::eq(cached.shared.as_ptr(), Arc::as_ptr(settings))
             }) {
-                cx.replay(&cached.summary, &cached.hidden);
-                return Ok(cached.entries.clone());
+                cx.replay(&cached.summary);
+                return Ok((cached.entries.clone(), Arc::clone(&cached.forms)));
             }
         }
         let mut hasher = FastHasher::default();
@@ -61,13 +62,14 @@ impl SettingsCache {
         match last.as_mut().filter(|cached| cached.key == key) {
             Some(cached) => {
                 cached.shared = Arc::downgrade(settings);
-                cx.replay(&cached.summary, &cached.hidden);
-                Ok(cached.entries.clone())
+                cx.replay(&cached.summary);
+                Ok((cached.entries.clone(), Arc::clone(&cached.forms)))
             }
             None => Err(Miss(key)),
         }
     }
 
+    /// Remembers a section; returns the forms of the values it hid (sorted).
     pub(crate) fn store(
         &self,
         settings: &Arc<Map<String, Value>>,
@@ -75,15 +77,17 @@ impl SettingsCache {
         entries: &[Entry],
         summary: RedactionSummary,
         hidden: &[String],
-    ) {
+    ) -> Arc<[String]> {
+        let forms: Arc<[String]> = forms_of(hidden).into();
         let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
         *last = Some(Cached {
             shared: Arc::downgrade(settings),
             key,
             entries: entries.to_vec(),
             summary,
-            hidden: hidden.to_vec(),
+            forms: Arc::clone(&forms),
         });
+        forms
     }
 }
 
