@@ -224,12 +224,8 @@ fn test_custom_exception_reporter_is_used() {
     struct CustomExceptionReporter;
 
     impl EmailRenderer for CustomExceptionReporter {
-        fn render(&self, _capture: &Capture, _include_html: bool) -> RenderedReport {
-            RenderedReport::new("custom traceback text", None)
-        }
-
-        fn safe_text(&self, _capture: &Capture, text: &str) -> String {
-            text.to_owned()
+        fn render(&self, _capture: &Capture, message: &str, _include_html: bool) -> RenderedReport {
+            RenderedReport::new(message, "custom traceback text", None)
         }
     }
 
@@ -261,14 +257,9 @@ fn test_emit_no_admins() {
     struct MustNotRender(Arc<AtomicUsize>);
 
     impl EmailRenderer for MustNotRender {
-        fn render(&self, _capture: &Capture, _include_html: bool) -> RenderedReport {
+        fn render(&self, _capture: &Capture, message: &str, _include_html: bool) -> RenderedReport {
             self.0.fetch_add(1, Ordering::SeqCst);
-            RenderedReport::new("", None)
-        }
-
-        fn safe_text(&self, _capture: &Capture, text: &str) -> String {
-            self.0.fetch_add(1, Ordering::SeqCst);
-            text.to_owned()
+            RenderedReport::new(message, "", None)
         }
     }
 

@@ -36,6 +36,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::TestCaseError;
 use safe_report::filter::{DJANGO_TERMS, EXTENDED_TERMS, EXTENDED_WORDS};
+use safe_report::mail::EmailRenderer;
 use safe_report::report::SourceCache;
 use safe_report::{
     Capture, Cause, Environment, ExceptionReporter, Format, Frame, ReporterFilter, RequestInfo,
@@ -2085,6 +2086,10 @@ fn render(
             "email text (ExceptionReporter::render_email_text)",
             reporter.render_email_text(capture),
         ),
+        (
+            SUBJECT,
+            EmailRenderer::render(reporter, capture, &log_message(capture), false).message,
+        ),
     ];
     if which == Outputs::All {
         let report = reporter.report(capture);
@@ -2100,6 +2105,18 @@ fn render(
         ]);
     }
     outputs
+}
+
+/// The output that is an email's log message (subject and first line), not a report.
+const SUBJECT: &str = "email subject and first line (EmailRenderer::render)";
+
+/// The log message a framework sends with a report: the error message and the URL.
+fn log_message(capture: &Capture) -> String {
+    let url = capture.request.as_ref().map_or("", |request| &request.url);
+    format!(
+        "{} at {url}",
+        capture.error.message.as_deref().unwrap_or("")
+    )
 }
 
 fn excerpt(text: &str, at: usize, len: usize) -> String {
@@ -2157,7 +2174,8 @@ fn check_with(
         leaks.len(),
         leaks.join("\n")
     );
-    for (format, output) in &outputs {
+    // Reports show the settings; the email subject is only the message.
+    for (format, output) in outputs.iter().filter(|(format, _)| *format != SUBJECT) {
         prop_assert!(
             output.contains(CONTROL_SETTING.1),
             "the ordinary setting {} = {:?} is missing from {format}",

@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 
+use safe_report::mail::EmailRenderer;
 use safe_report::{Capture, ExceptionReporter, Format};
 use serde_json::Value;
 
@@ -71,6 +72,9 @@ struct Output {
     text: String,
 }
 
+/// The output that is an email's log message (subject and first line), not a report.
+const SUBJECT: &str = "email subject and first line (EmailRenderer::render)";
+
 fn render_all(capture: &Capture) -> Vec<Output> {
     let reporter = reporter();
     let report = reporter.report(capture);
@@ -104,6 +108,17 @@ fn render_all(capture: &Capture) -> Vec<Output> {
             family: Family::Text,
             shows_variables: true,
             text: report.render_text_with_variables(),
+        },
+        Output {
+            format: SUBJECT,
+            family: Family::Text,
+            shows_variables: false,
+            text: {
+                let url = capture.request.as_ref().map_or("", |request| &request.url);
+                let message = capture.error.message.as_deref().unwrap_or("");
+                EmailRenderer::render(&reporter, capture, &format!("{message} at {url}"), false)
+                    .message
+            },
         },
         Output {
             format: "browser HTML (render_html)",
@@ -265,6 +280,13 @@ fn assert_visible(scenario: &str, outputs: &[Output]) {
     ];
     let mut missing = Vec::new();
     for output in outputs {
+        if output.format == SUBJECT {
+            // Only the log message: the error message and the URL, not a report.
+            if !output.text.contains(" at https://shop.example.com/") {
+                missing.push(format!("the URL is missing from {}", output.format));
+            }
+            continue;
+        }
         for (what, value, variables_only) in expected {
             if variables_only && !output.shows_variables {
                 continue;

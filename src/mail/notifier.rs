@@ -6,13 +6,15 @@ use super::flood::Fingerprint;
 use super::message::{Email, Level};
 use super::queue::{Audience, Composed, Mailer, Outcome};
 use crate::capture::Capture;
-use crate::filter::{FilterContext, TextKind};
 use crate::report::ExceptionReporter;
 
-/// The report as it goes into an email: text, and HTML when asked for.
+/// The report as it goes into an email: the log message, the text, and HTML when asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RenderedReport {
+    /// The log message with secrets hidden: the end of the subject and the first line of
+    /// the body.
+    pub message: String,
     /// The text report (the email body after the message).
     pub text: String,
     /// The HTML report (email variant: no script, no form), when asked for.
@@ -21,71 +23,72 @@ pub struct RenderedReport {
 
 impl RenderedReport {
     /// A rendered report.
-    pub fn new(text: impl Into<String>, html: Option<String>) -> Self {
+    pub fn new(message: impl Into<String>, text: impl Into<String>, html: Option<String>) -> Self {
         Self {
+            message: message.into(),
             text: text.into(),
             html,
         }
     }
 }
 
-/// Turns a capture into the report an email carries (Django's `reporter_class`).
+/// Turns a capture and its log message into what an email carries (Django's
+/// `reporter_class`).
 ///
-/// [`ExceptionReporter`] implements it: the report goes through its filter, so pass a
-/// reporter with your own filter to change what is hidden. Implement it yourself to change
-/// the rendering; what your implementation returns is mailed as it is.
+/// [`ExceptionReporter`] implements it: the report and the message go through its filter
+/// together (a value hidden anywhere in the report is hidden in the subject too), so pass
+/// a reporter with your own filter to change what is hidden. Implement it yourself to
+/// change the rendering; what your implementation returns is mailed as it is, the message
+/// included.
 ///
 /// ```
 /// use safe_report::{Capture, ExceptionReporter};
 /// use safe_report::mail::{EmailRenderer, RenderedReport};
 ///
-/// /// Django's test reporter: a fixed text.
+/// /// Django's test reporter: a fixed text, the message filtered as usual.
 /// struct Custom;
 ///
 /// impl EmailRenderer for Custom {
-///     fn render(&self, _capture: &Capture, _include_html: bool) -> RenderedReport {
-///         RenderedReport::new("custom traceback text", None)
-///     }
-///     fn safe_text(&self, capture: &Capture, text: &str) -> String {
-///         EmailRenderer::safe_text(&ExceptionReporter::default(), capture, text)
+///     fn render(&self, capture: &Capture, message: &str, _include_html: bool) -> RenderedReport {
+///         let filtered = EmailRenderer::render(&ExceptionReporter::default(), capture, message, false);
+///         RenderedReport::new(filtered.message, "custom traceback text", None)
 ///     }
 /// }
 /// # let _ = Custom;
 /// ```
 pub trait EmailRenderer: Send + Sync + 'static {
-    /// The text report, and the HTML report when `include_html`.
-    fn render(&self, capture: &Capture, include_html: bool) -> RenderedReport;
-
-    /// `text` (the log message, shown in the subject and the body) with secrets hidden.
-    fn safe_text(&self, capture: &Capture, text: &str) -> String;
+    /// The log `message` with secrets hidden, the text report, and the HTML report when
+    /// `include_html`.
+    fn render(&self, capture: &Capture, message: &str, include_html: bool) -> RenderedReport;
 }
 
 impl EmailRenderer for ExceptionReporter {
-    fn render(&self, capture: &Capture, include_html: bool) -> RenderedReport {
-        if include_html {
-            let report = self.report(capture);
-            RenderedReport::new(report.render_email_text(), Some(report.render_email_html()))
-        } else {
-            RenderedReport::new(self.render_email_text(capture), None)
-        }
-    }
-
-    /// `text` through the reporter's filter as free text, in the context of `capture`
-    /// (value detectors, sensitive `name=value` pairs).
+    /// The message and the report filtered in one pass (see
+    /// [`ExceptionReporter::report_with_message`]).
     ///
     /// ```
-    /// use safe_report::{Capture, ExceptionReporter};
+    /// use safe_report::{Capture, ExceptionReporter, RequestInfo};
     /// use safe_report::mail::EmailRenderer;
     ///
-    /// let text = ExceptionReporter::default()
-    ///     .safe_text(&Capture::new(), "GET /reset?token=abc123def456ghi");
-    /// assert!(!text.contains("abc123def456ghi"));
+    /// let capture = Capture::error("E", "boom").with_request(
+    ///     RequestInfo::new("POST", "https://shop.example/login")
+    ///         .header("Content-Type", "application/x-www-form-urlencoded")
+    ///         .body("password=hunter2-pass"),
+    /// );
+    /// let rendered = EmailRenderer::render(
+    ///     &ExceptionReporter::default(),
+    ///     &capture,
+    ///     "login failed: hunter2-pass rejected, see /reset?token=abc123def456ghi",
+    ///     false,
+    /// );
+    /// assert!(!rendered.message.contains("hunter2-pass"));
+    /// assert!(!rendered.message.contains("abc123def456ghi"));
+    /// assert!(rendered.message.starts_with("login failed: "));
     /// ```
-    fn safe_text(&self, capture: &Capture, text: &str) -> String {
-        let filter = self.filter();
-        let mut cx = FilterContext::new(capture, filter);
-        // `to_string` takes the filter's text whether it is owned or borrowed.
-        filter.safe_text(text, TextKind::Free, &mut cx).to_string()
+    fn render(&self, capture: &Capture, message: &str, include_html: bool) -> RenderedReport {
+        let (report, message) = self.report_with_message(capture, message, include_html);
+        let html = include_html.then(|| report.render_email_html());
+        RenderedReport::new(message, report.render_email_text(), html)
     }
 }
 
@@ -103,8 +106,9 @@ impl EmailRenderer for ExceptionReporter {
 /// - body: the message, a blank line, the text report; with
 ///   [`include_html`](super::MailConfig::include_html), the HTML report as the
 ///   `multipart/alternative` part;
-/// - the message goes through the filter's value detectors first: a token in a URL in the
-///   message is hidden in the subject too;
+/// - the message goes through the filter with the report: a token in a URL in the message,
+///   or a value hidden anywhere in the report (a password POST field, say), is hidden in
+///   the subject too;
 /// - with no recipients nothing is rendered or queued.
 ///
 /// ```
@@ -195,7 +199,8 @@ impl AdminNotifier {
             Some(audience),
             Some((fingerprint, level, &label)),
             Box::new(move |config| {
-                let message = renderer.safe_text(&capture, &message);
+                let report = renderer.render(&capture, &message, config.include_html);
+                let message = report.message;
                 let title = match &capture.request {
                     Some(request) => {
                         let internal = request
@@ -207,7 +212,6 @@ impl AdminNotifier {
                     }
                     None => format!("{level}: {message}"),
                 };
-                let report = renderer.render(&capture, config.include_html);
                 let mut email = Email::new(
                     config.server_email.clone(),
                     audience.recipients(config).to_vec(),

@@ -171,46 +171,57 @@ pub(crate) fn hide_everywhere(
     let (mut in_detail, mut elsewhere) = (0u32, 0u32);
     let mut hits = Vec::new();
     report.visit_strings_mut(false, &mut |text, part| {
-        if text.len() < lookup.shortest {
-            return;
-        }
-        hits.clear();
-        let complete = lookup.find_all(text, &mut hits);
         let found = if part.detail {
             &mut in_detail
         } else {
             &mut elsewhere
         };
-        if !complete {
-            // Fail closed: a text made of overlapping hidden values is hidden whole.
-            *text = substitute.to_owned();
-            *found = found.saturating_add(1);
-            return;
-        }
-        if hits.is_empty() {
-            return;
-        }
-        hits.sort_unstable();
-        let mut out = String::with_capacity(text.len());
-        let mut at = 0;
-        let mut index = 0;
-        while index < hits.len() {
-            let (start, mut end) = hits[index];
-            index += 1;
-            // Overlapping occurrences are hidden as one.
-            while index < hits.len() && hits[index].0 < end {
-                end = end.max(hits[index].1);
-                index += 1;
-            }
-            out.push_str(&text[at..start]);
-            out.push_str(substitute);
-            at = end;
-            *found = found.saturating_add(1);
-        }
-        out.push_str(&text[at..]);
-        *text = out;
+        *found = found.saturating_add(hide_in(text, lookup, substitute, &mut hits));
     });
     (in_detail, elsewhere)
+}
+
+/// Replaces every occurrence of the lookup's forms in `text` with `substitute`; returns how
+/// many were hidden. `hits` is scratch space.
+pub(crate) fn hide_in(
+    text: &mut String,
+    lookup: &Lookup,
+    substitute: &str,
+    hits: &mut Vec<(usize, usize)>,
+) -> u32 {
+    if text.len() < lookup.shortest {
+        return 0;
+    }
+    hits.clear();
+    if !lookup.find_all(text, hits) {
+        // Fail closed: a text made of overlapping hidden values is hidden whole.
+        *text = substitute.to_owned();
+        return 1;
+    }
+    if hits.is_empty() {
+        return 0;
+    }
+    hits.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    let mut index = 0;
+    let mut hidden = 0u32;
+    while index < hits.len() {
+        let (start, mut end) = hits[index];
+        index += 1;
+        // Overlapping occurrences are hidden as one.
+        while index < hits.len() && hits[index].0 < end {
+            end = end.max(hits[index].1);
+            index += 1;
+        }
+        out.push_str(&text[at..start]);
+        out.push_str(substitute);
+        at = end;
+        hidden = hidden.saturating_add(1);
+    }
+    out.push_str(&text[at..]);
+    *text = out;
+    hidden
 }
 
 #[cfg(test)]

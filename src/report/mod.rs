@@ -31,7 +31,7 @@ pub use source::{
 };
 
 pub(crate) use format::{format_value, quoted};
-use lookup::{Lookup, forms_of, hide_everywhere};
+use lookup::{Lookup, forms_of, hide_everywhere, hide_in};
 use settings_cache::SettingsCache;
 use source::SourceFile;
 
@@ -178,12 +178,50 @@ impl ExceptionReporter {
             .render_email_text()
     }
 
+    /// The report of `capture` and `message`, the log message that goes with it (an
+    /// email's subject and first line), filtered together: a value hidden anywhere in the
+    /// report is hidden in the message too, and what the message hides counts in the
+    /// report's redaction summary. `with_variables` as for [`render`](Self::render).
+    ///
+    /// ```
+    /// use safe_report::{Capture, ExceptionReporter, Frame};
+    ///
+    /// let capture = Capture::error("E", "login failed")
+    ///     .with_frame(Frame::new("app::login", "src/login.rs", 1).var("password", "hunter2-pass"));
+    /// let (report, message) = ExceptionReporter::default()
+    ///     .report_with_message(&capture, "login failed with hunter2-pass", false);
+    /// assert_eq!(message, "login failed with ********************");
+    /// assert!(report.render_text().contains("login failed"));
+    /// ```
+    pub fn report_with_message(
+        &self,
+        capture: &Capture,
+        message: &str,
+        with_variables: bool,
+    ) -> (Report, String) {
+        let (report, message) = self
+            .builder(capture, self.filter.as_ref(), with_variables)
+            .build(capture, Some(message));
+        (report, message.unwrap_or_default())
+    }
+
     fn build(
         &self,
         capture: &Capture,
         filter: &dyn ReporterFilter,
         with_variables: bool,
     ) -> Report {
+        self.builder(capture, filter, with_variables)
+            .build(capture, None)
+            .0
+    }
+
+    fn builder<'a>(
+        &'a self,
+        capture: &'a Capture,
+        filter: &'a dyn ReporterFilter,
+        with_variables: bool,
+    ) -> Builder<'a> {
         // The cache belongs to this reporter's own filter; another filter gets no cache.
         let own_filter = std::ptr::addr_eq(filter, self.filter.as_ref());
         Builder {
@@ -199,7 +237,6 @@ impl ExceptionReporter {
             files: HashMap::new(),
             detail: RedactionSummary::default(),
         }
-        .build(capture)
     }
 }
 
@@ -336,7 +373,8 @@ impl<'a> Builder<'a> {
             .collect()
     }
 
-    fn build(mut self, capture: &'a Capture) -> Report {
+    /// The report, and `message` filtered with it.
+    fn build(mut self, capture: &'a Capture, message: Option<&str>) -> (Report, Option<String>) {
         let filter = self.filter;
         let request = capture
             .request
@@ -374,6 +412,7 @@ impl<'a> Builder<'a> {
                 .and_then(|request| request.route.as_deref()),
         );
         let environment = self.environment(capture.environment.as_ref());
+        let mut message = message.map(|message| self.text(message, TextKind::Free));
 
         let mut report = Report {
             debug: capture.debug,
@@ -398,16 +437,21 @@ impl<'a> Builder<'a> {
             let mut others = forms_of(&hidden);
             others.retain(|form| settings.binary_search(form).is_err());
             let lookup = Lookup::new(settings.iter().chain(&others).map(String::as_str));
-            let (in_detail, elsewhere) = lookup.map_or((0, 0), |lookup| {
-                hide_everywhere(&mut report, &lookup, filter.substitute())
-            });
+            let (mut in_detail, mut elsewhere) = (0, 0);
+            if let Some(lookup) = lookup {
+                (in_detail, elsewhere) = hide_everywhere(&mut report, &lookup, filter.substitute());
+                if let Some(message) = &mut message {
+                    let hidden = hide_in(message, &lookup, filter.substitute(), &mut Vec::new());
+                    elsewhere = elsewhere.saturating_add(hidden);
+                }
+            }
             summary.add_many(Rule::ReverseLookup, in_detail.saturating_add(elsewhere));
             detail.add_many(Rule::ReverseLookup, in_detail);
         }
         report.trim_values();
         report.redactions = summary;
         report.detail_redactions = detail;
-        report
+        (report, message)
     }
 
     fn request(&mut self, request: &crate::capture::RequestInfo) -> RequestSection {
