@@ -12,7 +12,7 @@ use super::layer::Config;
 use super::overrides::Overrides;
 use super::pages::{DebugPageRenderer, page, technical_404};
 use super::snapshot::Snapshot;
-use crate::capture::{Capture, Frame};
+use crate::capture::Capture;
 use crate::mail::Level;
 use crate::render::negotiate;
 use crate::report::ExceptionReporter;
@@ -30,55 +30,6 @@ pub(crate) fn panic_capture(payload: &(dyn Any + Send)) -> Capture {
         };
         Capture::error(crate::panic::PANIC_TYPE, message)
     })
-}
-
-/// Keeps the frames of the handler: those outside it (the runtime, the server, this layer
-/// up to where it polls the handler) and the conversion of an error into a
-/// [`ReportedError`] at the innermost end say nothing about the failure. A trace without
-/// the layer's mark is kept whole.
-fn trim_to_handler(frames: &mut Vec<Frame>) {
-    let is_layer = |frame: &Frame| {
-        frame
-            .function
-            .contains("safe_report::capture::panic::handled_here")
-            || frame
-                .function
-                .starts_with("<safe_report::integrations::tower::future::ResponseFuture")
-            || frame
-                .function
-                .starts_with("<safe_report::integrations::tower::service::ErrorReport")
-    };
-    let Some(mark) = frames.iter().position(|frame| {
-        frame
-            .function
-            .contains("safe_report::capture::panic::handled_here")
-    }) else {
-        return;
-    };
-    let handler = frames[mark..]
-        .iter()
-        .position(|frame| !is_layer(frame))
-        .map_or(frames.len(), |at| mark + at);
-    frames.drain(..handler);
-    let is_conversion = |frame: &Frame| {
-        frame
-            .function
-            .starts_with("<safe_report::integrations::tower::error::ReportedError")
-            || frame
-                .function
-                .starts_with("safe_report::integrations::tower::error::ReportedError")
-            || frame
-                .function
-                .starts_with("safe_report::capture::error::Traced")
-            || frame
-                .function
-                .starts_with("<safe_report::capture::error::Traced")
-            || (frame.function.starts_with("<core::result::Result")
-                && frame.function.contains("from_residual"))
-    };
-    while frames.len() > 1 && frames.last().is_some_and(is_conversion) {
-        frames.pop();
-    }
 }
 
 /// What the layer holds of a request until its response is known.
@@ -135,7 +86,6 @@ impl InFlight {
     }
 
     fn capture(&self, mut capture: Capture, overrides: &Overrides) -> Capture {
-        trim_to_handler(&mut capture.frames);
         capture.request = Some(self.snapshot.request_info(overrides, self.route()));
         capture.debug = self.config.debug;
         if self.config.settings.is_some() {
