@@ -25,11 +25,11 @@
 //!   secret shapes in comments and calls).
 //!
 //! Each case is rendered as text (`Report::render_text` and `ExceptionReporter::render`),
-//! email text, browser HTML, email HTML and JSON, and no canary may appear in any of them:
-//! raw, HTML-escaped, URL-encoded or JSON-escaped. An ordinary setting must stay visible.
+//! email text, the email's log message (subject), browser HTML, email HTML and JSON, and no
+//! canary may appear in any of them: raw, HTML-escaped, URL-encoded or JSON-escaped. An
+//! ordinary setting must stay visible in every report.
 //!
-//! Combinations that leak today are kept out of the green properties (each exclusion says
-//! why) and pinned by the `#[ignore]`d tests at the end of this file.
+//! The tests at the end of this file pin cases that once leaked.
 
 use proptest::collection::vec;
 use proptest::prelude::*;
