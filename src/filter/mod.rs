@@ -206,6 +206,21 @@ impl<'a> FilterContext<'a> {
         &self.post_field_names
     }
 
+    /// The POST fields declared sensitive (`sensitive_post_parameters`: the names, or every
+    /// field for all) while the filter is active; none otherwise.
+    pub(crate) fn declared_post_names(&self) -> Cow<'a, [String]> {
+        let declared = self
+            .capture
+            .request
+            .as_ref()
+            .and_then(|request| request.sensitive_post_parameters.as_ref());
+        match declared {
+            Some(SensitiveNames::Names(names)) if self.active => Cow::Borrowed(names),
+            Some(SensitiveNames::All) if self.active => Cow::Owned(self.post_field_names.clone()),
+            _ => Cow::Borrowed(&[]),
+        }
+    }
+
     /// How many hidden values have been remembered so far.
     pub(crate) fn hidden_len(&self) -> usize {
         self.hidden.len()
@@ -498,21 +513,7 @@ pub trait ReporterFilter: Send + Sync {
         sensitive: Option<&SensitiveNames>,
         cx: &mut FilterContext<'_>,
     ) -> Vec<Named<'v>> {
-        let declared_post = cx
-            .capture()
-            .request
-            .as_ref()
-            .and_then(|request| request.sensitive_post_parameters.as_ref())
-            .filter(|_| cx.is_active());
-        let all_post_names;
-        let post_names: &[String] = match declared_post {
-            Some(SensitiveNames::All) => {
-                all_post_names = cx.post_field_names().to_vec();
-                &all_post_names
-            }
-            Some(SensitiveNames::Names(names)) => names,
-            None => &[],
-        };
+        let post_names = cx.declared_post_names();
         let post_key = |key: &str| {
             post_names
                 .iter()

@@ -575,18 +575,7 @@ impl<'a> Builder<'a> {
             return;
         }
         let substitute = filter.substitute();
-        let all_post_names;
-        let post_names: &[String] = match (&self.cx.capture().request, self.cx.is_active()) {
-            (Some(request), true) => match &request.sensitive_post_parameters {
-                Some(SensitiveNames::All) => {
-                    all_post_names = self.cx.post_field_names().to_vec();
-                    &all_post_names
-                }
-                Some(SensitiveNames::Names(names)) => names,
-                None => &[],
-            },
-            _ => &[],
-        };
+        let post_names = self.cx.declared_post_names();
         let names = filter.names_beyond_django();
         let is_hidden = |key: &str| {
             (names && filter.sensitive_name(key).is_some()) || post_names.iter().any(|n| n == key)
