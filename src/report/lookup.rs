@@ -160,6 +160,15 @@ impl<'f> Lookup<'f> {
     }
 }
 
+impl Lookup<'_> {
+    /// Whether a form occurs in `text` (or checking took too long, which hides it whole).
+    /// `hits` is scratch space.
+    fn occurs_in(&self, text: &str, hits: &mut Vec<(usize, usize)>) -> bool {
+        hits.clear();
+        !self.find_all(text, hits) || !hits.is_empty()
+    }
+}
+
 /// Replaces every occurrence of the lookup's forms in the report with `substitute`.
 /// Returns how many were hidden in the detail parts (variables, surrounding source lines)
 /// and elsewhere.
@@ -170,14 +179,19 @@ pub(crate) fn hide_everywhere(
 ) -> (u32, u32) {
     let (mut in_detail, mut elsewhere) = (0u32, 0u32);
     let mut hits = Vec::new();
-    report.visit_strings_mut(false, &mut |text, part| {
-        let found = if part.detail {
-            &mut in_detail
-        } else {
-            &mut elsewhere
-        };
-        *found = found.saturating_add(hide_in(text, lookup, substitute, &mut hits));
-    });
+    let mut probe = Vec::new();
+    report.visit_strings_mut(
+        false,
+        &mut |text, part| {
+            let found = if part.detail {
+                &mut in_detail
+            } else {
+                &mut elsewhere
+            };
+            *found = found.saturating_add(hide_in(text, lookup, substitute, &mut hits));
+        },
+        &mut |text, _| lookup.occurs_in(text, &mut probe),
+    );
     (in_detail, elsewhere)
 }
 

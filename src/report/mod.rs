@@ -288,9 +288,11 @@ impl<'a> Builder<'a> {
 
     /// The settings section, from the cache when these settings were seen before, with the
     /// forms of the values it hid.
-    fn settings(&mut self, settings: &Arc<serde_json::Map<String, Value>>) -> Vec<Entry> {
+    fn settings(&mut self, settings: &Arc<serde_json::Map<String, Value>>) -> Arc<[Entry]> {
         let Some(cache) = self.settings_cache else {
-            return self.entries(|filter, cx| filter.safe_settings(settings, cx));
+            return self
+                .entries(|filter, cx| filter.safe_settings(settings, cx))
+                .into();
         };
         let miss = match cache.replay(settings, self.cx.is_active(), &mut self.cx) {
             Ok((entries, forms)) => {
@@ -301,7 +303,9 @@ impl<'a> Builder<'a> {
         };
         let summary = self.cx.summary().clone();
         let hidden = self.cx.hidden_len();
-        let entries = self.entries(|filter, cx| filter.safe_settings(settings, cx));
+        let entries: Arc<[Entry]> = self
+            .entries(|filter, cx| filter.safe_settings(settings, cx))
+            .into();
         let added = self.cx.summary().since(&summary);
         if added.count(Rule::FilterFailure) == 0 {
             self.settings_forms = Some(cache.store(
@@ -382,7 +386,7 @@ impl<'a> Builder<'a> {
             .map(|request| self.request(request));
         let settings = match &capture.settings {
             Some(settings) => self.settings(settings),
-            None => Vec::new(),
+            None => Arc::new([]),
         };
 
         let mut causes = Vec::new();

@@ -1,5 +1,7 @@
 //! The report: what a filter let through, ready for any rendering.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::filter::RedactionSummary;
@@ -54,8 +56,9 @@ pub struct Report {
     pub frames: Vec<ReportFrame>,
     /// Frames left out because the trace was longer than the report keeps (the outermost go).
     pub frames_omitted: usize,
-    /// Settings sorted by name.
-    pub settings: Vec<Entry>,
+    /// Settings sorted by name. Shared: reports of unchanged settings share one filtered
+    /// section (see [`ExceptionReporter::cache_settings`](crate::ExceptionReporter::cache_settings)).
+    pub settings: Arc<[Entry]>,
     /// The environment.
     pub environment: EnvironmentSection,
     /// What was hidden, counted per rule.
@@ -288,16 +291,24 @@ impl Report {
     /// with Django's notice; a variable whose long text was only partly formatted counts its
     /// full size.
     pub(crate) fn trim_values(&mut self) {
-        self.visit_strings_mut(true, &mut |text, part| {
-            let full = part.full_len.unwrap_or(text.len());
-            super::format::trim_counting(text, full);
-        });
+        self.visit_strings_mut(
+            true,
+            &mut |text, part| {
+                let full = part.full_len.unwrap_or(text.len());
+                super::format::trim_counting(text, full);
+            },
+            &mut |text, _| text.len() > super::MAX_VALUE_CHARS,
+        );
     }
 
+    /// Calls `visit` on every string of the report (with the names of entries when `names`).
+    /// The settings section is shared, so it is copied and visited only when `changes` says
+    /// that `visit` would change one of its strings.
     pub(crate) fn visit_strings_mut(
         &mut self,
         names: bool,
         visit: &mut dyn FnMut(&mut String, Part),
+        changes: &mut dyn FnMut(&str, Part) -> bool,
     ) {
         let entries =
             |list: &mut [Entry], detail: bool, visit: &mut dyn FnMut(&mut String, Part)| {
@@ -362,7 +373,21 @@ impl Report {
             frames(&mut cause.frames, visit);
         }
         frames(&mut self.frames, visit);
-        entries(&mut self.settings, false, visit);
+        let settings_change = self.settings.iter().any(|entry| {
+            (names && changes(&entry.name, Part::MAIN))
+                || changes(
+                    &entry.value,
+                    Part {
+                        detail: false,
+                        full_len: entry.full_len,
+                    },
+                )
+        });
+        if settings_change {
+            let mut settings = self.settings.to_vec();
+            entries(&mut settings, false, visit);
+            self.settings = settings.into();
+        }
         entries(&mut self.environment.lines, false, visit);
     }
 }

@@ -27,7 +27,7 @@ struct Cached {
     /// moves the value), so a capture holding the same pointer holds the same settings.
     shared: Weak<Map<String, Value>>,
     key: SettingsKey,
-    entries: Vec<Entry>,
+    entries: Arc<[Entry]>,
     summary: RedactionSummary,
     forms: Arc<[String]>,
 }
@@ -44,7 +44,7 @@ impl SettingsCache {
         settings: &Arc<Map<String, Value>>,
         active: bool,
         cx: &mut FilterContext<'_>,
-    ) -> Result<(Vec<Entry>, Arc<[String]>), Miss> {
+    ) -> Result<(Arc<[Entry]>, Arc<[String]>), Miss> {
         {
             let last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some(cached) = last.as_ref().filter(|cached| {
@@ -52,7 +52,7 @@ impl SettingsCache {
                     && std::ptr::eq(cached.shared.as_ptr(), Arc::as_ptr(settings))
             }) {
                 cx.replay(&cached.summary);
-                return Ok((cached.entries.clone(), Arc::clone(&cached.forms)));
+                return Ok((Arc::clone(&cached.entries), Arc::clone(&cached.forms)));
             }
         }
         let mut hasher = FastHasher::default();
@@ -63,7 +63,7 @@ impl SettingsCache {
             Some(cached) => {
                 cached.shared = Arc::downgrade(settings);
                 cx.replay(&cached.summary);
-                Ok((cached.entries.clone(), Arc::clone(&cached.forms)))
+                Ok((Arc::clone(&cached.entries), Arc::clone(&cached.forms)))
             }
             None => Err(Miss(key)),
         }
@@ -74,7 +74,7 @@ impl SettingsCache {
         &self,
         settings: &Arc<Map<String, Value>>,
         Miss(key): Miss,
-        entries: &[Entry],
+        entries: &Arc<[Entry]>,
         summary: RedactionSummary,
         hidden: &[String],
     ) -> Arc<[String]> {
@@ -83,7 +83,7 @@ impl SettingsCache {
         *last = Some(Cached {
             shared: Arc::downgrade(settings),
             key,
-            entries: entries.to_vec(),
+            entries: Arc::clone(entries),
             summary,
             forms: Arc::clone(&forms),
         });
@@ -198,6 +198,26 @@ mod tests {
             );
             assert_eq!(report.settings[1].value, "4");
         }
+    }
+
+    #[test]
+    fn a_value_hidden_elsewhere_is_hidden_in_a_shared_section_without_changing_it() {
+        let reporter = ExceptionReporter::default();
+        let settings = shared(json!({"GREETING": "hello swordfish-0123", "WORKERS": 4}));
+        let with_secret = |secret: &str| {
+            Capture::error("E", "boom")
+                .with_frame(crate::Frame::new("app::f", "src/f.rs", 1).var("password", secret))
+                .with_shared_settings(Arc::clone(&settings))
+        };
+        let plain = reporter.report(&with_secret("another-secret-99"));
+        assert_eq!(plain.settings[0].value, "\"hello swordfish-0123\"");
+        let hiding = reporter.report(&with_secret("swordfish-0123"));
+        assert_eq!(hiding.settings[0].value, "\"hello ********************\"");
+        // The copy was changed, not the section the cache shares.
+        let again = reporter.report(&with_secret("another-secret-99"));
+        assert_eq!(again.settings[0].value, "\"hello swordfish-0123\"");
+        assert!(Arc::ptr_eq(&plain.settings, &again.settings));
+        assert!(!Arc::ptr_eq(&plain.settings, &hiding.settings));
     }
 
     #[test]
