@@ -90,11 +90,12 @@ pub enum TextKind {
     /// so `let password = form.get("password")` stays readable.
     Code,
     /// Text that is not shown, scanned only so that its secrets are hidden wherever else
-    /// they appear. Card numbers and JSON Web Tokens are not looked for: they are
-    /// recognised by their shape alone, so every copy is found wherever it appears. Every
-    /// other detector runs, since what it hides may appear elsewhere without the context
-    /// that gave it away (a password after `password=`, a key after `-----BEGIN`, a
-    /// webhook secret after `hooks.slack.com/services/`).
+    /// they appear. Card numbers, JSON Web Tokens and known key formats (AWS, GitHub,
+    /// Stripe, …) are not looked for: they are recognised by their shape alone, so every
+    /// copy is found wherever it appears. The detectors that rely on context run, since
+    /// what they hide may appear elsewhere without the context that gave it away (a
+    /// password after `password=`, a key after `-----BEGIN`, a webhook secret after
+    /// `hooks.slack.com/services/`).
     LookupOnly,
 }
 
@@ -192,12 +193,31 @@ const MIN_CARD_DIGITS: usize = 13;
 /// Texts up to this long are scanned by the single-pass scalar scanner.
 const SHORT_TEXT: usize = 128;
 
-static TRIGGER_SEARCH: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::builder()
-        .match_kind(MatchKind::LeftmostFirst)
-        .build(TRIGGERS.iter().map(|(literal, _)| literal))
-        .expect("trigger literals are plain")
-});
+/// A search for some of the trigger literals, with the index in [`TRIGGERS`] of each.
+struct TriggerSearch {
+    search: AhoCorasick,
+    triggers: Vec<usize>,
+}
+
+impl TriggerSearch {
+    fn new(triggers: u64) -> Self {
+        let triggers: Vec<usize> = (0..TRIGGERS.len())
+            .filter(|&index| triggers & (1 << index) != 0)
+            .collect();
+        let search = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(triggers.iter().map(|&index| TRIGGERS[index].0))
+            .expect("trigger literals are plain");
+        Self { search, triggers }
+    }
+}
+
+/// Every trigger.
+static TRIGGER_SEARCH: LazyLock<TriggerSearch> = LazyLock::new(|| TriggerSearch::new(ALL_TRIGGERS));
+
+/// The triggers of text that is not shown ([`TextKind::LookupOnly`]).
+static LOOKUP_TRIGGER_SEARCH: LazyLock<TriggerSearch> =
+    LazyLock::new(|| TriggerSearch::new(LOOKUP_TRIGGERS));
 
 fn anchored(pattern: &str) -> Regex {
     Regex::new(&format!("^(?:{pattern})")).expect("detector patterns are valid")
@@ -283,8 +303,12 @@ fn scan_long(
         scan_card_numbers(bytes, spans);
     }
     if wants_triggers(detectors) {
-        for found in TRIGGER_SEARCH.find_iter(bytes) {
-            let (_, trigger) = TRIGGERS[found.pattern().as_usize()];
+        let search = match kind {
+            TextKind::LookupOnly => &*LOOKUP_TRIGGER_SEARCH,
+            TextKind::Free | TextKind::Code => &*TRIGGER_SEARCH,
+        };
+        for found in search.search.find_iter(bytes) {
+            let (_, trigger) = TRIGGERS[search.triggers[found.pattern().as_usize()]];
             check_trigger(text, found.start(), found.end(), trigger, detectors, spans);
         }
     }
@@ -327,6 +351,9 @@ fn scan_short(
     // Texts too short for any other trigger can only hold a URL's userinfo.
     if bytes.len() < MIN_TRIGGER_TEXT {
         possible &= SCHEME_TRIGGERS;
+    }
+    if kind == TextKind::LookupOnly {
+        possible &= LOOKUP_TRIGGERS;
     }
     if possible & ALL_TRIGGERS == 0 {
         return;
@@ -469,6 +496,29 @@ const SCHEME_TRIGGERS: u64 = {
     let mut index = 0;
     while index < TRIGGERS.len() {
         if matches!(TRIGGERS[index].1, Trigger::Scheme) {
+            bits |= 1 << index;
+        }
+        index += 1;
+    }
+    bits
+};
+
+/// The triggers whose detectors need the context around what they hide (bit `i` for
+/// `TRIGGERS[i]`): the only ones looked for in text that is not shown. A known key format
+/// is recognised by its shape alone, like a card number or a JSON Web Token, wherever
+/// else it appears; a Slack webhook's secret is recognised only after its URL.
+const LOOKUP_TRIGGERS: u64 = {
+    let mut bits = 0;
+    let mut index = 0;
+    while index < TRIGGERS.len() {
+        if matches!(
+            TRIGGERS[index].1,
+            Trigger::Scheme
+                | Trigger::Bearer
+                | Trigger::Basic
+                | Trigger::Pem
+                | Trigger::SlackWebhook
+        ) {
             bits |= 1 << index;
         }
         index += 1;
@@ -1134,9 +1184,41 @@ mod tests {
     fn scrub_kind(text: &str, kind: TextKind) -> String {
         let names = NameRules::new(&NameRuleConfig::default());
         let mut spans = Vec::new();
-        scan(text, kind, DetectorSet::ALL, &names, SUB, &mut spans);
+        scan(
+            text,
+            kind,
+            kind.detectors(DetectorSet::ALL),
+            &names,
+            SUB,
+            &mut spans,
+        );
         merge(&mut spans);
         apply(text, &spans, SUB)
+    }
+
+    #[test]
+    fn text_that_is_not_shown_is_scanned_for_what_needs_context_only() {
+        // In a short text and in a long one (the two search paths).
+        for padding in ["", &*"lorem ipsum ".repeat(20)] {
+            let hidden = |secret: &str| {
+                let text = format!("{padding}{secret}{padding}");
+                scrub_kind(&text, TextKind::LookupOnly) != text
+            };
+            assert!(hidden("auth: Bearer abcdef123456"));
+            assert!(hidden("postgres://shop:hunter2-db-pass@db/shop"));
+            assert!(hidden("password=hunter2-pass"));
+            assert!(hidden(
+                "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXX"
+            ));
+            assert!(hidden("-----BEGIN PRIVATE KEY-----\nMIIabc"));
+            // Recognised by their shape wherever else they appear.
+            assert!(!hidden("id AKIAIOSFODNN7EXAMPLE."));
+            assert!(!hidden("card 4111111111111111"));
+            assert!(!hidden("stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc"));
+            // The same texts shown are scanned for everything.
+            let text = format!("{padding}id AKIAIOSFODNN7EXAMPLE.{padding}");
+            assert_ne!(scrub(&text), text);
+        }
     }
 
     #[test]
