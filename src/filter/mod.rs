@@ -328,7 +328,8 @@ pub trait ReporterFilter: Send + Sync {
     }
 
     /// Hides secrets inside `text` (value detectors). Returns `None` when nothing was
-    /// hidden. The default hides nothing.
+    /// hidden. The default hides nothing. For [`TextKind::LookupOnly`] only what it
+    /// remembers in `cx` counts: the text returned is not used.
     fn scrub_text(&self, text: &str, kind: TextKind, cx: &mut FilterContext<'_>) -> Option<String> {
         let _ = (text, kind, cx);
         None

@@ -108,6 +108,10 @@ impl ReporterFilter for SafeReporterFilter {
                 cx.remember(secret, &self.substitute);
             }
         }
+        if kind == TextKind::LookupOnly {
+            // Not shown: what was found is remembered, the text itself is not needed.
+            return Some(String::new());
+        }
         Some(detect::apply(text, &spans, &self.substitute))
     }
 }

@@ -24,6 +24,10 @@ const STRIDE: usize = 5;
 const WINDOW: usize = 4;
 /// Bits of the window filter.
 const FILTER_BITS: u32 = 15;
+/// Bits of a window's offset in its form.
+const OFFSET_BITS: u32 = 3;
+
+const _: () = assert!(STRIDE <= 1 << OFFSET_BITS);
 
 // Every occurrence of a form contains a whole window starting at one of its first STRIDE
 // bytes.
@@ -77,8 +81,10 @@ pub(crate) struct Lookup<'f> {
     forms: Vec<&'f str>,
     /// One bit per hash of a window some form holds at one of its first [`STRIDE`] bytes.
     filter: Box<[u64; 1 << (FILTER_BITS - 6)]>,
-    /// (window, form index, offset of the window in the form), sorted by window.
-    windows: Vec<(u32, u32, u32)>,
+    /// Per window some form holds at one of its first [`STRIDE`] bytes, sorted: the window
+    /// in the high 32 bits, then the form's index, then the window's offset in the form
+    /// (the low [`OFFSET_BITS`]). One integer sorts several times faster than a tuple.
+    windows: Vec<u64>,
     shortest: usize,
 }
 
@@ -94,9 +100,12 @@ impl<'f> Lookup<'f> {
     /// A searcher for `forms`; those shorter than [`REVERSE_LOOKUP_MIN_CHARS`] bytes are
     /// left out. `None` if no form is left.
     pub(crate) fn new(forms: impl IntoIterator<Item = &'f str>) -> Option<Self> {
+        // A form's index must fit beside its offset in the low 32 bits of an entry: 2^29
+        // forms, which as strings of 8 bytes or more would take over 16 GiB.
         let forms: Vec<&str> = forms
             .into_iter()
             .filter(|form| form.len() >= REVERSE_LOOKUP_MIN_CHARS)
+            .take(1 << (32 - OFFSET_BITS))
             .collect();
         let shortest = forms.iter().map(|form| form.len()).min()?;
         let mut filter = Box::new([0u64; 1 << (FILTER_BITS - 6)]);
@@ -106,7 +115,9 @@ impl<'f> Lookup<'f> {
                 let window = window_at(form.as_bytes(), offset);
                 let bit = hash(window);
                 filter[bit / 64] |= 1 << (bit % 64);
-                windows.push((window, index as u32, offset as u32));
+                windows.push(
+                    (u64::from(window) << 32) | ((index as u64) << OFFSET_BITS) | offset as u64,
+                );
             }
         }
         windows.sort_unstable();
@@ -135,11 +146,15 @@ impl<'f> Lookup<'f> {
             let window = window_at(bytes, at);
             let bit = hash(window);
             if self.filter[bit / 64] & (1 << (bit % 64)) != 0 {
-                let first = self.windows.partition_point(|entry| entry.0 < window);
-                for &(found, index, offset) in &self.windows[first..] {
-                    if found != window {
+                let first = self
+                    .windows
+                    .partition_point(|&entry| ((entry >> 32) as u32) < window);
+                for &entry in &self.windows[first..] {
+                    if (entry >> 32) as u32 != window {
                         break;
                     }
+                    let index = (entry as u32) >> OFFSET_BITS;
+                    let offset = entry as u32 & ((1 << OFFSET_BITS) - 1);
                     let Some(start) = at.checked_sub(offset as usize) else {
                         continue;
                     };
