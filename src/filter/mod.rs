@@ -79,7 +79,7 @@ pub struct FilterContext<'a> {
     summary: RedactionSummary,
     /// Inside [`silently`](Self::silently): nothing is counted.
     silent: bool,
-    hidden: Vec<String>,
+    hidden: HiddenValues,
     collect_hidden: bool,
     post_field_names: Vec<String>,
 }
@@ -92,7 +92,7 @@ impl<'a> FilterContext<'a> {
             active: filter.is_active(capture),
             summary: RedactionSummary::default(),
             silent: false,
-            hidden: Vec::new(),
+            hidden: HiddenValues::default(),
             collect_hidden: filter.reverse_lookup(),
             post_field_names: Vec::new(),
         }
@@ -165,7 +165,7 @@ impl<'a> FilterContext<'a> {
         if secret.chars().count() < REVERSE_LOOKUP_MIN_CHARS || secret == substitute {
             return;
         }
-        self.hidden.push(secret.to_owned());
+        self.hidden.push(secret);
         // "Bearer abc…", "Basic abc…": the credential also travels without its scheme.
         if let Some((scheme, credential)) = secret.split_once(' ')
             && !scheme.is_empty()
@@ -227,8 +227,8 @@ impl<'a> FilterContext<'a> {
     }
 
     /// The hidden values remembered after the first `from`.
-    pub(crate) fn hidden_since(&self, from: usize) -> &[String] {
-        &self.hidden[from.min(self.hidden.len())..]
+    pub(crate) fn hidden_since(&self, from: usize) -> impl Iterator<Item = &str> {
+        self.hidden.iter().skip(from)
     }
 
     /// Runs `f` without counting what it hides (values it hides are still remembered for
@@ -263,8 +263,43 @@ impl<'a> FilterContext<'a> {
         }
     }
 
-    pub(crate) fn into_parts(self) -> (RedactionSummary, Vec<String>) {
+    pub(crate) fn into_parts(self) -> (RedactionSummary, HiddenValues) {
         (self.summary, self.hidden)
+    }
+}
+
+/// The values remembered for the reverse lookup, kept end to end in one string (a report
+/// remembers dozens to hundreds of them; one allocation each cost more than finding them).
+#[derive(Debug, Default)]
+pub(crate) struct HiddenValues {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl HiddenValues {
+    fn push(&mut self, value: &str) {
+        self.text.push_str(value);
+        self.ends.push(self.text.len());
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn truncate(&mut self, len: usize) {
+        if len < self.ends.len() {
+            self.text
+                .truncate(if len == 0 { 0 } else { self.ends[len - 1] });
+            self.ends.truncate(len);
+        }
+    }
+
+    /// The values, in the order they were remembered.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(start, &end)| &self.text[start..end])
     }
 }
 

@@ -62,8 +62,8 @@ pub(crate) fn add_forms(secret: &str, forms: &mut Vec<String>) {
 }
 
 /// The forms of `secrets` (see [`add_forms`]), sorted, without duplicates.
-pub(crate) fn forms_of(secrets: &[String]) -> Vec<String> {
-    let mut secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+pub(crate) fn forms_of<'s>(secrets: impl IntoIterator<Item = &'s str>) -> Vec<String> {
+    let mut secrets: Vec<&str> = secrets.into_iter().collect();
     secrets.sort_unstable();
     secrets.dedup();
     let mut forms = Vec::with_capacity(secrets.len());
@@ -259,7 +259,7 @@ mod tests {
 
     fn hidden(secrets: &[&str], text: &str) -> String {
         let secrets: Vec<String> = secrets.iter().map(|s| (*s).to_owned()).collect();
-        let forms = forms_of(&secrets);
+        let forms = forms_of(secrets.iter().map(String::as_str));
         let lookup = Lookup::new(forms.iter().map(String::as_str)).unwrap();
         let mut hits = Vec::new();
         assert!(lookup.find_all(text, &mut hits));

@@ -438,7 +438,7 @@ impl<'a> Builder<'a> {
         let (mut summary, hidden) = self.cx.into_parts();
         if filter.reverse_lookup() {
             let settings = self.settings_forms.as_deref().unwrap_or_default();
-            let mut others = forms_of(&hidden);
+            let mut others = forms_of(hidden.iter());
             others.retain(|form| settings.binary_search(form).is_err());
             let lookup = Lookup::new(settings.iter().chain(&others).map(String::as_str));
             let (mut in_detail, mut elsewhere) = (0, 0);

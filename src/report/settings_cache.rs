@@ -70,13 +70,13 @@ impl SettingsCache {
     }
 
     /// Remembers a section; returns the forms of the values it hid (sorted).
-    pub(crate) fn store(
+    pub(crate) fn store<'h>(
         &self,
         settings: &Arc<Map<String, Value>>,
         Miss(key): Miss,
         entries: &Arc<[Entry]>,
         summary: RedactionSummary,
-        hidden: &[String],
+        hidden: impl IntoIterator<Item = &'h str>,
     ) -> Arc<[String]> {
         let forms: Arc<[String]> = forms_of(hidden).into();
         let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
