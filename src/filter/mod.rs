@@ -651,12 +651,11 @@ fn cleanse_with<'v, F: ReporterFilter + ?Sized>(
                     None => cleanse_with(filter, item, cx, depth + 1, names, extra),
                 };
                 if changed.is_none() && (shown_key.is_some() || matches!(shown, Cow::Owned(_))) {
-                    changed = Some(
-                        map.iter()
-                            .take(index)
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .collect(),
-                    );
+                    let mut out = Map::with_capacity(map.len());
+                    for (key, item) in map.iter().take(index) {
+                        out.insert(key.clone(), item.clone());
+                    }
+                    changed = Some(out);
                 }
                 if let Some(out) = &mut changed {
                     out.insert(shown_key.unwrap_or_else(|| key.clone()), shown.into_owned());
@@ -672,7 +671,9 @@ fn cleanse_with<'v, F: ReporterFilter + ?Sized>(
             for (index, item) in items.iter().enumerate() {
                 let shown = cleanse_with(filter, item, cx, depth + 1, names, extra);
                 if changed.is_none() && matches!(shown, Cow::Owned(_)) {
-                    changed = Some(items[..index].to_vec());
+                    let mut out = Vec::with_capacity(items.len());
+                    out.extend_from_slice(&items[..index]);
+                    changed = Some(out);
                 }
                 if let Some(out) = &mut changed {
                     out.push(shown.into_owned());
