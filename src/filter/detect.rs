@@ -11,8 +11,8 @@ use std::sync::LazyLock;
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex::Regex;
 
-use super::Rule;
 use super::names::NameRules;
+use super::{REVERSE_LOOKUP_MIN_CHARS, Rule};
 
 /// A value detector of the default filter; each can be switched off on the builder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -525,6 +525,19 @@ const LOOKUP_TRIGGERS: u64 = {
     }
     bits
 };
+
+/// Whether text that is not shown ([`TextKind::LookupOnly`]) can hold something its scan
+/// remembers: each of the detectors that run on it needs one of these bytes (the `=` or `:`
+/// of a pair or query parameter, the `:` of a URL scheme, the blank after `Bearer` or
+/// `Basic` and inside `-----BEGIN … PRIVATE KEY-----`, the `/` of a Slack webhook), and
+/// nothing shorter than [`REVERSE_LOOKUP_MIN_CHARS`] is remembered. Most values of a frame
+/// (ids, names, numbers as text) have none of them, and the check costs less than the scan.
+pub(crate) fn may_hold_unshown_secret(text: &str) -> bool {
+    text.len() >= REVERSE_LOOKUP_MIN_CHARS
+        && text
+            .bytes()
+            .any(|b| matches!(b, b'=' | b':' | b' ' | b'\t' | b'/'))
+}
 
 /// Per byte: the triggers (bit `i` for `TRIGGERS[i]`) whose literal starts with it.
 const TRIGGERS_BY_FIRST_BYTE: [u64; 256] = triggers_by_byte(0);
@@ -1211,6 +1224,20 @@ mod tests {
                 "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXX"
             ));
             assert!(hidden("-----BEGIN PRIVATE KEY-----\nMIIabc"));
+            assert!(hidden("auth:\tBasic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="));
+            for found in [
+                "auth: Bearer abcdef123456",
+                "postgres://shop:hunter2-db-pass@db/shop",
+                "password=hunter2-pass",
+                "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXX",
+                "hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXX",
+                "-----BEGIN PRIVATE KEY-----\nMIIabc",
+                "Bearer\tabcdef123456",
+            ] {
+                assert!(may_hold_unshown_secret(found), "{found}");
+            }
+            assert!(!may_hold_unshown_secret("sku-000-0001"));
+            assert!(!may_hold_unshown_secret("a=b"));
             // Recognised by their shape wherever else they appear.
             assert!(!hidden("id AKIAIOSFODNN7EXAMPLE."));
             assert!(!hidden("card 4111111111111111"));

@@ -86,7 +86,9 @@ impl ReporterFilter for SafeReporterFilter {
 
     fn scrub_text(&self, text: &str, kind: TextKind, cx: &mut FilterContext<'_>) -> Option<String> {
         let detectors = kind.detectors(self.detectors);
-        if detectors.is_empty() {
+        if detectors.is_empty()
+            || (kind == TextKind::LookupOnly && !detect::may_hold_unshown_secret(text))
+        {
             return None;
         }
         let mut spans = Vec::new();
