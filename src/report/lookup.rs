@@ -61,7 +61,8 @@ pub(crate) fn add_forms(secret: &str, forms: &mut Vec<String>) {
     }
 }
 
-/// The forms of `secrets` (see [`add_forms`]), sorted, without duplicates.
+/// The forms of `secrets` (see [`add_forms`]), each secret once. Two secrets may share a
+/// form (an escaped form equal to another secret), which then appears twice.
 pub(crate) fn forms_of<'s>(secrets: impl IntoIterator<Item = &'s str>) -> Vec<String> {
     let mut secrets: Vec<&str> = secrets.into_iter().collect();
     secrets.sort_unstable();
@@ -70,6 +71,12 @@ pub(crate) fn forms_of<'s>(secrets: impl IntoIterator<Item = &'s str>) -> Vec<St
     for secret in secrets {
         add_forms(secret, &mut forms);
     }
+    forms
+}
+
+/// The forms of `secrets`, sorted, without duplicates.
+pub(crate) fn sorted_forms_of<'s>(secrets: impl IntoIterator<Item = &'s str>) -> Vec<String> {
+    let mut forms = forms_of(secrets);
     forms.sort_unstable();
     forms.dedup();
     forms

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use serde_json::{Map, Value};
 
 use super::Entry;
-use super::lookup::forms_of;
+use super::lookup::sorted_forms_of;
 use crate::filter::{FilterContext, RedactionSummary};
 
 /// What identifies a settings section: a 64-bit hash of the settings' content (names,
@@ -78,7 +78,7 @@ impl SettingsCache {
         summary: RedactionSummary,
         hidden: impl IntoIterator<Item = &'h str>,
     ) -> Arc<[String]> {
-        let forms: Arc<[String]> = forms_of(hidden).into();
+        let forms: Arc<[String]> = sorted_forms_of(hidden).into();
         let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
         *last = Some(Cached {
             shared: Arc::downgrade(settings),
