@@ -32,6 +32,9 @@ struct Cached {
     forms: Arc<[String]>,
 }
 
+/// A settings section and the forms of the values it hid, both shared with the cache.
+pub(crate) type Section = (Arc<[Entry]>, Arc<[String]>);
+
 /// A cache miss: what to store the section under.
 pub(crate) struct Miss(SettingsKey);
 
@@ -44,7 +47,7 @@ impl SettingsCache {
         settings: &Arc<Map<String, Value>>,
         active: bool,
         cx: &mut FilterContext<'_>,
-    ) -> Result<(Arc<[Entry]>, Arc<[String]>), Miss> {
+    ) -> Result<Section, Miss> {
         {
             let last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some(cached) = last.as_ref().filter(|cached| {
