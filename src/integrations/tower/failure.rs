@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use http::{Response, StatusCode};
+use http::{Request, Response, StatusCode};
 
 use super::body::{BodySnapshot, PageBody};
 use super::error::ReportedError;
@@ -35,18 +35,26 @@ pub(crate) fn panic_capture(payload: &(dyn Any + Send)) -> Capture {
 /// What the layer holds of a request until its response is known.
 pub(crate) struct InFlight {
     config: Arc<Config>,
-    snapshot: Box<Snapshot>,
+    snapshot: Snapshot,
     /// What the route and the handler set (see `with_overrides`).
     pub(crate) overrides: Option<Box<Overrides>>,
 }
 
 impl InFlight {
-    pub(crate) fn new(config: Arc<Config>, snapshot: Snapshot) -> Self {
+    /// Nothing of the request yet: [`take`](Self::take) fills it where it lies (the future
+    /// is large, and moving it costs).
+    pub(crate) fn new(config: &Arc<Config>) -> Self {
         Self {
-            config,
-            snapshot: Box::new(snapshot),
+            config: Arc::clone(config),
+            snapshot: Snapshot::new(),
             overrides: None,
         }
+    }
+
+    /// Takes what a report needs of `request`.
+    #[inline]
+    pub(crate) fn take<B>(&mut self, request: &Request<B>) {
+        self.snapshot.take(request, &self.config);
     }
 
     /// The route the request matched: the router's word, else the given routes'.
@@ -60,17 +68,23 @@ impl InFlight {
         self.overrides.as_deref().cloned().unwrap_or_default()
     }
 
+    #[inline]
     pub(crate) fn set_body(&mut self, body: BodySnapshot) {
-        self.snapshot.body = body;
+        self.snapshot.set_body(body);
+    }
+
+    /// Whether `response` is handed back as it is, without a look at it (the happy path).
+    #[inline]
+    pub(crate) fn is_happy<B>(response: &Response<B>) -> bool {
+        response.status().as_u16() < 400
     }
 
     /// The response to hand back for the inner service's `response`.
-    pub(crate) fn answer<B: PageBody>(self, response: Response<B>) -> Response<B> {
-        let status = response.status();
-        // The happy path: nothing to look at.
-        if status.as_u16() < 400 {
+    pub(crate) fn answer<B: PageBody>(&self, response: Response<B>) -> Response<B> {
+        if Self::is_happy(&response) {
             return response;
         }
+        let status = response.status();
         let error = response.extensions().get::<ReportedError>().cloned();
         match (status, error) {
             (StatusCode::NOT_FOUND, error) => self.not_found(response, error),
@@ -81,7 +95,7 @@ impl InFlight {
     }
 
     /// A panic in the handler: always a 500.
-    pub(crate) fn panicked<B: PageBody>(self, capture: Capture) -> Response<B> {
+    pub(crate) fn panicked<B: PageBody>(&self, capture: Capture) -> Response<B> {
         self.failed(capture, StatusCode::INTERNAL_SERVER_ERROR)
     }
 
@@ -96,7 +110,7 @@ impl InFlight {
 
     /// A panic or an error value: the technical page in debug mode; otherwise the
     /// production page, and for a server error the admins' email.
-    fn failed<B: PageBody>(self, capture: Capture, status: StatusCode) -> Response<B> {
+    fn failed<B: PageBody>(&self, capture: Capture, status: StatusCode) -> Response<B> {
         let overrides = self.overrides();
         let capture = self.capture(capture, &overrides);
         let format = negotiate(self.snapshot.accept());
@@ -118,7 +132,7 @@ impl InFlight {
 
     /// A 5xx without an error value: handed back unchanged, and (debug off) mailed as
     /// Django mails a logged server error, `Report at /path` with the request.
-    fn server_error_response<B>(self, response: Response<B>) -> Response<B> {
+    fn server_error_response<B>(&self, response: Response<B>) -> Response<B> {
         if !self.config.debug && self.config.notifier.is_some() {
             let overrides = self.overrides();
             let message = self.log_message(response.status());
@@ -156,7 +170,7 @@ impl InFlight {
     /// (the router's fallback) or an error value with a reason. Otherwise: the broken-link
     /// rules, and the production 404 page in place of an empty body or an error value.
     fn not_found<B: PageBody>(
-        self,
+        &self,
         response: Response<B>,
         error: Option<ReportedError>,
     ) -> Response<B> {

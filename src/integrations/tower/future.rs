@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -15,12 +16,14 @@ use tower::Service;
 
 use super::body::{BodySnapshot, Collected, Omitted, PageBody, ReplayBody, RequestBody};
 use super::failure::{InFlight, panic_capture};
+use super::layer::Config;
 use super::overrides::with_overrides;
 use crate::capture::Capture;
 use crate::panic::handled_here;
 
 pin_project! {
-    /// The future of [`ErrorReport`](super::ErrorReport).
+    /// The future of [`ErrorReport`](super::ErrorReport): one state machine, allocation-free
+    /// on the happy path (what the layer keeps of the request is held inline).
     pub struct ResponseFuture<S, B>
     where
         S: Service<Request<B>>,
@@ -28,7 +31,7 @@ pin_project! {
     {
         #[pin]
         state: State<S, B>,
-        in_flight: Option<InFlight>,
+        in_flight: InFlight,
     }
 }
 
@@ -187,24 +190,68 @@ where
                     timer: Timer::NotStarted,
                 }),
             },
-            in_flight: Some(in_flight),
+            in_flight,
         }
     }
 
-    pub(crate) fn running(future: S::Future, in_flight: InFlight) -> Self {
-        Self {
-            state: State::Running { future },
-            in_flight: Some(in_flight),
+    /// Takes what a report needs of `request` (its body as `body` says), then calls `inner`
+    /// with the request's settings and every panic caught. Everything is written where it
+    /// lies in the future.
+    #[inline]
+    pub(crate) fn call(
+        inner: &mut S,
+        request: &mut Option<Request<B>>,
+        config: &Arc<Config>,
+        body: BodySnapshot,
+    ) -> Self {
+        let mut this = Self {
+            state: State::Done,
+            in_flight: InFlight::new(config),
+        };
+        if let Some(request) = request {
+            this.in_flight.take(request);
         }
+        if !matches!(body, BodySnapshot::Empty) {
+            this.in_flight.set_body(body);
+        }
+        call_into(&mut this.state, &mut this.in_flight, inner, request);
+        this
     }
+}
 
-    pub(crate) fn panicked(capture: Capture, in_flight: InFlight) -> Self {
-        Self {
-            state: State::Panicked {
-                capture: Some(Box::new(capture)),
-            },
-            in_flight: Some(in_flight),
-        }
+/// Calls `inner` with `request` (taken from the option), the request's settings and every
+/// panic caught, and leaves the next state in `state`: running its future, or the panic.
+#[inline]
+fn call_into<S, B>(
+    state: &mut State<S, B>,
+    in_flight: &mut InFlight,
+    inner: &mut S,
+    request: &mut Option<Request<B>>,
+) where
+    S: Service<Request<B>>,
+    B: Body,
+{
+    // The closures take references only, so that the request and the future are not moved
+    // through `catch_unwind`.
+    let called = with_overrides(&mut in_flight.overrides, || {
+        catch_unwind(AssertUnwindSafe(|| {
+            handled_here(|| {
+                if let Some(request) = request.take() {
+                    let running = State::Running {
+                        future: inner.call(request),
+                    };
+                    // `state` was `Done`, which owns nothing: no destructor to run.
+                    debug_assert!(matches!(state, State::Done));
+                    std::mem::forget(std::mem::replace(state, running));
+                }
+            });
+        }))
+    });
+    if let Err(payload) = called {
+        let capture = panic_capture(payload.as_ref());
+        *state = State::Panicked {
+            capture: Some(Box::new(capture)),
+        };
     }
 }
 
@@ -218,6 +265,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        let in_flight = this.in_flight;
         loop {
             match this.state.as_mut().project() {
                 StateProj::Buffering { buffering } => {
@@ -225,35 +273,38 @@ where
                         Poll::Ready(done) => done,
                         Poll::Pending => return Poll::Pending,
                     };
-                    let in_flight = this.in_flight.as_mut().expect("completes once");
                     in_flight.set_body(snapshot);
                     let parts = buffering.parts.take().expect("buffering ends once");
-                    let request = Request::from_parts(parts, B::replay(body));
-                    let inner = &mut buffering.inner;
-                    let called = with_overrides(&mut in_flight.overrides, || {
-                        catch_unwind(AssertUnwindSafe(|| handled_here(|| inner.call(request))))
-                    });
-                    let next = match called {
-                        Ok(future) => State::Running { future },
-                        Err(payload) => State::Panicked {
-                            capture: Some(Box::new(panic_capture(payload.as_ref()))),
-                        },
-                    };
+                    let mut request = Some(Request::from_parts(parts, B::replay(body)));
+                    let mut next = State::Done;
+                    call_into(&mut next, in_flight, &mut buffering.inner, &mut request);
                     this.state.set(next);
                 }
                 StateProj::Running { future } => {
-                    let in_flight = this.in_flight.as_mut().expect("completes once");
                     // The route and the handler find their request's settings; the hook
                     // keeps a panic inside for `panic_capture` instead of reporting it.
-                    let polled = with_overrides(&mut in_flight.overrides, || {
-                        catch_unwind(AssertUnwindSafe(|| handled_here(|| future.poll(cx))))
+                    // The result is written in place rather than returned through the
+                    // closures, which would move it at each level.
+                    let mut polled = Poll::Pending;
+                    let caught = with_overrides(&mut in_flight.overrides, || {
+                        catch_unwind(AssertUnwindSafe(|| {
+                            handled_here(|| polled = future.poll(cx));
+                        }))
                     });
-                    match polled {
-                        Ok(Poll::Pending) => return Poll::Pending,
-                        Ok(Poll::Ready(result)) => {
+                    match caught {
+                        Ok(()) => {
+                            let happy = match &polled {
+                                Poll::Pending => return Poll::Pending,
+                                Poll::Ready(Ok(response)) => InFlight::is_happy(response),
+                                Poll::Ready(Err(_)) => true,
+                            };
                             this.state.set(State::Done);
-                            let in_flight = this.in_flight.take().expect("completes once");
-                            return Poll::Ready(result.map(|response| in_flight.answer(response)));
+                            // The happy path hands the result back without moving it again.
+                            if happy {
+                                return polled;
+                            }
+                            return polled
+                                .map(|result| result.map(|response| in_flight.answer(response)));
                         }
                         Err(payload) => {
                             // Take the hook's capture before anything else can panic here.
@@ -262,7 +313,6 @@ where
                             let mut state = this.state.as_mut();
                             let _ = catch_unwind(AssertUnwindSafe(move || state.set(State::Done)));
                             drop(payload);
-                            let in_flight = this.in_flight.take().expect("completes once");
                             return Poll::Ready(Ok(in_flight.panicked(capture)));
                         }
                     }
@@ -270,7 +320,6 @@ where
                 StateProj::Panicked { capture } => {
                     let capture = capture.take().map(|capture| *capture).unwrap_or_default();
                     this.state.set(State::Done);
-                    let in_flight = this.in_flight.take().expect("completes once");
                     return Poll::Ready(Ok(in_flight.panicked(capture)));
                 }
                 StateProj::Done => panic!("ResponseFuture polled after completion"),

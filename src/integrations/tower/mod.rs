@@ -25,10 +25,11 @@
 //! [`ErrorReportLayer::user_extension`] and [`RequestReport::user`]). Form, multipart and
 //! JSON bodies up to [`DEFAULT_BODY_LIMIT`] (64 KiB, see [`ErrorReportLayer::body_limit`])
 //! are read before the handler runs and handed on unchanged; larger bodies and other types
-//! are handed on unread, and the report says why. Nothing else happens unless something
-//! fails: no backtrace, no formatting, no report. The bodies keep their types (the layer
-//! writes its pages in the service's response body type, [`PageBody`]), so nothing is
-//! wrapped on the way.
+//! are handed on unread, and the report says why. The snapshot is copied into the
+//! response future: no allocation for a request with a few short headers, one for a larger
+//! one. Nothing else happens unless something fails: no backtrace, no formatting, no
+//! report. The bodies keep their types (the layer writes its pages in the service's
+//! response body type, [`PageBody`]), so nothing is wrapped on the way.
 //!
 //! Routes and handlers can change what a report of their request shows, as Django's view
 //! decorators and request attributes do: [`ReportOverridesLayer`] on a route,
@@ -80,10 +81,12 @@
 //! - With axum, either around the whole router (`ErrorReportLayer::new()….layer(router)`,
 //!   served with `axum::ServiceExt::into_make_service_with_connect_info`): one layer, the
 //!   cheapest; give it the routes ([`ErrorReportLayer::routes`]) and it names the route a
-//!   request matched. Or with `Router::layer` after the routes and the fallback: it then
-//!   wraps each of them (axum boxes every layered route again, which costs more per
-//!   request) and reads the matched route from axum. Either way, layers outside it are not
-//!   reported on, and a layer that turns 404s into something else must be outside it.
+//!   request matched. Pass it `router.with_state(())` (what `Router::into_make_service`
+//!   does itself), or axum turns each handler into a service anew on every request. Or
+//!   with `Router::layer` after the routes and the fallback: it then wraps each of them
+//!   (axum boxes every layered route again, which costs more per request) and reads the
+//!   matched route from axum. Either way, layers outside it are not reported on, and a
+//!   layer that turns 404s into something else must be outside it.
 //! - [`ReportOverridesLayer`] goes on a route inside the layer.
 //! - A panic is caught around each poll of the handler's future, on the thread it happened
 //!   on; a panic in a task the handler spawned is that task's. With `panic = "abort"`

@@ -32,45 +32,86 @@ impl Overrides {
 }
 
 thread_local! {
-    /// Whether the layer is running a request's service or handler on this thread.
-    static INSIDE: Cell<bool> = const { Cell::new(false) };
-    /// Whether `CURRENT` holds that request's settings. A request without settings (the
-    /// common case) never touches `CURRENT`, whose destructor makes it dearer to reach.
-    static HELD: Cell<bool> = const { Cell::new(false) };
-    /// The settings of the running request, while `HELD`.
+    /// [`INSIDE`] and [`HELD`]: whether the layer is running a request's service or handler
+    /// on this thread, and whether `CURRENT` holds that request's settings. A request
+    /// without settings (the common case) never touches `CURRENT`, whose destructor makes it
+    /// dearer to reach.
+    static STATE: Cell<u8> = const { Cell::new(0) };
+    /// The settings of the running request, while [`HELD`].
     static CURRENT: Cell<Option<Box<Overrides>>> = const { Cell::new(None) };
 }
+
+/// A [`STATE`] bit: the layer is running a request's service or handler on this thread.
+const INSIDE: u8 = 1;
+/// A [`STATE`] bit: `CURRENT` holds the running request's settings.
+const HELD: u8 = 2;
 
 /// Runs `f` (a call of the inner service or a poll of its future) with `overrides` as the
 /// current request's settings, and keeps what `f` changed. Nothing is allocated until a
 /// route or handler changes a setting.
+#[inline]
 pub(crate) fn with_overrides<R>(
     overrides: &mut Option<Box<Overrides>>,
     f: impl FnOnce() -> R,
 ) -> R {
+    let before = STATE.get();
+    if before & HELD == 0 && overrides.is_none() {
+        // The common case: no settings, here or in an enclosing layer's request.
+        struct Restore<'a> {
+            before: u8,
+            slot: &'a mut Option<Box<Overrides>>,
+        }
+        impl Drop for Restore<'_> {
+            #[inline]
+            fn drop(&mut self) {
+                if STATE.get() & HELD != 0 {
+                    keep_current(self.slot);
+                }
+                STATE.set(self.before);
+            }
+        }
+        STATE.set(INSIDE);
+        let _restore = Restore {
+            before,
+            slot: overrides,
+        };
+        return f();
+    }
+    with_overrides_held(before, overrides, f)
+}
+
+/// Takes what the route or the handler set into `slot`.
+#[cold]
+fn keep_current(slot: &mut Option<Box<Overrides>>) {
+    *slot = CURRENT.try_with(Cell::take).unwrap_or(None);
+}
+
+/// [`with_overrides`] when this request or an enclosing one (nested layers) has settings.
+#[cold]
+fn with_overrides_held<R>(
+    before: u8,
+    overrides: &mut Option<Box<Overrides>>,
+    f: impl FnOnce() -> R,
+) -> R {
     struct Restore<'a> {
-        was_inside: bool,
-        was_held: bool,
-        /// The settings of an enclosing layer's request (nested layers).
+        before: u8,
+        /// The settings of an enclosing layer's request.
         outer: Option<Box<Overrides>>,
         slot: &'a mut Option<Box<Overrides>>,
     }
     impl Drop for Restore<'_> {
         fn drop(&mut self) {
-            if HELD.get() {
-                *self.slot = CURRENT.try_with(Cell::take).unwrap_or(None);
+            if STATE.get() & HELD != 0 {
+                keep_current(self.slot);
             }
-            if self.was_held {
+            if self.before & HELD != 0 {
                 let outer = self.outer.take();
                 let _ = CURRENT.try_with(|current| current.set(outer));
             }
-            HELD.set(self.was_held);
-            INSIDE.set(self.was_inside);
+            STATE.set(self.before);
         }
     }
-    let was_inside = INSIDE.replace(true);
-    let was_held = HELD.get();
-    let outer = if was_held {
+    let outer = if before & HELD != 0 {
         CURRENT.try_with(Cell::take).unwrap_or(None)
     } else {
         None
@@ -79,10 +120,9 @@ pub(crate) fn with_overrides<R>(
         && CURRENT
             .try_with(|current| current.set(overrides.take()))
             .is_ok();
-    HELD.set(held);
+    STATE.set(if held { INSIDE | HELD } else { INSIDE });
     let _restore = Restore {
-        was_inside,
-        was_held,
+        before,
         outer,
         slot: overrides,
     };
@@ -135,20 +175,25 @@ impl RequestReport {
     /// Whether a request's handler is running in the layer on this thread, so that what is
     /// set here is used.
     pub fn is_attached(&self) -> bool {
-        INSIDE.get()
+        STATE.get() & INSIDE != 0
     }
 
     fn update(&self, change: impl FnOnce(&mut Overrides)) {
-        if !self.is_attached() {
+        let state = STATE.get();
+        if state & INSIDE == 0 {
             return;
         }
-        let held = HELD.get();
+        let held = state & HELD != 0;
         let stored = CURRENT.try_with(|current| {
             let mut overrides = if held { current.take() } else { None }.unwrap_or_default();
             change(&mut overrides);
             current.set(Some(overrides));
         });
-        HELD.set(stored.is_ok());
+        STATE.set(if stored.is_ok() {
+            state | HELD
+        } else {
+            state & !HELD
+        });
     }
 
     /// Declares POST parameters of this request sensitive (Django's

@@ -1,6 +1,5 @@
 //! The service: snapshot on the way in, the inner service's answer or a page on the way out.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -8,12 +7,9 @@ use http::{Request, Response};
 use tower::Service;
 
 use super::body::{PageBody, Plan, ReplayBody, plan};
-use super::failure::{InFlight, panic_capture};
+use super::failure::InFlight;
 use super::future::ResponseFuture;
 use super::layer::Config;
-use super::overrides::with_overrides;
-use super::snapshot::Snapshot;
-use crate::panic::handled_here;
 
 /// The service of [`ErrorReportLayer`](super::ErrorReportLayer): wraps a service whose
 /// failures it reports.
@@ -66,10 +62,10 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let snapshot = Snapshot::take(&request, &self.config);
-        let mut in_flight = InFlight::new(Arc::clone(&self.config), snapshot);
         match plan(request.headers(), request.body(), self.config.body_limit) {
             Plan::Buffer => {
+                let mut in_flight = InFlight::new(&self.config);
+                in_flight.take(&request);
                 // The inner service is called once the body is in; the ready one goes with
                 // the future and a clone takes its place (as tower's buffering middleware do).
                 let clone = self.inner.clone();
@@ -80,18 +76,9 @@ where
                 ResponseFuture::buffering(inner, parts, body, limit, timeout, in_flight)
             }
             Plan::Pass(body) => {
-                in_flight.set_body(body);
-                let inner = &mut self.inner;
-                let called = with_overrides(&mut in_flight.overrides, || {
-                    catch_unwind(AssertUnwindSafe(|| handled_here(|| inner.call(request))))
-                });
-                match called {
-                    Ok(future) => ResponseFuture::running(future, in_flight),
-                    Err(payload) => {
-                        let capture = panic_capture(payload.as_ref());
-                        ResponseFuture::panicked(capture, in_flight)
-                    }
-                }
+                // The request is moved once, here; the inner service takes it from there.
+                let mut request = Some(request);
+                ResponseFuture::call(&mut self.inner, &mut request, &self.config, body)
             }
         }
     }
