@@ -51,8 +51,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .notifier(AdminNotifier::new(mailer))
         .routes(["/", "/panic", "/error"]);
     if flag("--around-router") {
-        // One layer around the whole router.
-        let app = layer.layer(routes);
+        // One layer around the whole router, finished with `with_state(())` as
+        // `Router::into_make_service` would do (else axum rebuilds each handler's service
+        // per request).
+        let app = layer.layer(routes.with_state(()));
         let app = ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
             SocketAddr,
         >(app);
