@@ -53,6 +53,7 @@ pub const MAX_DEPTH: usize = 64;
 pub const FILTER_MARGIN_CHARS: usize = 2048;
 
 /// The part of `text` worth filtering, when `text` is longer than a report can show.
+#[inline]
 pub(crate) fn shown_prefix(text: &str) -> Option<&str> {
     let keep = crate::report::MAX_VALUE_CHARS + FILTER_MARGIN_CHARS;
     if text.len() <= keep {

@@ -584,19 +584,22 @@ impl<'a> Builder<'a> {
         let is_hidden = |key: &str| {
             (names && filter.sensitive_name(key).is_some()) || post_names.iter().any(|n| n == key)
         };
-        for var in &frame.vars {
-            if (self.cx.is_active() && sensitive.is_some_and(|s| s.contains(&var.name)))
-                || is_hidden(&var.name)
-            {
-                self.cx.remember_hidden(&var.value, substitute);
-            } else {
-                remember_hidden_keys(filter, &var.value, &is_hidden, &mut self.cx, substitute, 0);
+        let active = self.cx.is_active();
+        // Nothing here is shown, so nothing is counted.
+        self.cx.silently(|cx| {
+            for var in &frame.vars {
+                if (active && sensitive.is_some_and(|s| s.contains(&var.name)))
+                    || is_hidden(&var.name)
+                {
+                    cx.remember_hidden(&var.value, substitute);
+                } else {
+                    remember_hidden_keys(filter, &var.value, &is_hidden, cx, substitute, 0);
+                }
+                if let Some(reason) = &var.error {
+                    filter.scrub_text(reason, TextKind::Free, cx);
+                }
             }
-            if let Some(reason) = &var.error {
-                self.cx
-                    .silently(|cx| filter.scrub_text(reason, TextKind::Free, cx));
-            }
-        }
+        });
     }
 
     fn frame(&mut self, frame: &Frame, sensitive: Option<&SensitiveNames>) -> ReportFrame {
@@ -748,7 +751,7 @@ impl<'a> Builder<'a> {
 }
 
 /// Remembers what would be hidden inside a variable's value: entries under hidden keys, and
-/// (without counting them) what the value detectors find in its text.
+/// what the value detectors find in its text. Runs inside [`FilterContext::silently`].
 fn remember_hidden_keys(
     filter: &dyn ReporterFilter,
     value: &Value,
@@ -763,7 +766,7 @@ fn remember_hidden_keys(
     match value {
         Value::Object(map) => {
             for (key, item) in map {
-                cx.silently(|cx| filter.scrub_text(key, TextKind::LookupOnly, cx));
+                filter.scrub_text(key, TextKind::LookupOnly, cx);
                 if is_hidden(key) {
                     cx.remember_hidden(item, substitute);
                 } else {
@@ -778,7 +781,7 @@ fn remember_hidden_keys(
         }
         Value::String(text) => {
             let shown = crate::filter::shown_prefix(text).unwrap_or(text);
-            cx.silently(|cx| filter.scrub_text(shown, TextKind::LookupOnly, cx));
+            filter.scrub_text(shown, TextKind::LookupOnly, cx);
         }
         // A number is recognised by its shape (a card number) wherever else it appears.
         Value::Null | Value::Bool(_) | Value::Number(_) => {}
