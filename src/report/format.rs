@@ -339,11 +339,16 @@ pub(crate) fn quoted(text: &str) -> String {
     out
 }
 
+/// Whether [`trim_counting`] may cut `text` (if not, it leaves `text` as it is).
+pub(crate) fn may_cut(text: &str) -> bool {
+    text.len() > MAX_VALUE_CHARS
+}
+
 /// Cuts `text` after [`MAX_VALUE_CHARS`] characters with Django's notice,
 /// `… <trimmed N bytes string>`, N being `full`: the size of the captured value (a value
 /// whose text was only partly formatted counts its whole size).
 pub(crate) fn trim_counting(text: &mut String, full: usize) {
-    if text.len() <= MAX_VALUE_CHARS {
+    if !may_cut(text) {
         return;
     }
     let cut = if text.as_bytes()[..MAX_VALUE_CHARS].is_ascii() {

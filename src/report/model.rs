@@ -297,7 +297,7 @@ impl Report {
                 let full = part.full_len.unwrap_or(text.len());
                 super::format::trim_counting(text, full);
             },
-            &mut |text, _| text.len() > super::MAX_VALUE_CHARS,
+            &mut |text, _| super::format::may_cut(text),
         );
     }
 
