@@ -728,89 +728,45 @@ fn credential(bytes: &[u8], end: usize, basic: bool, spans: &mut Vec<Span>) {
 
 /// Card numbers: 13–19 digits, single spaces, dashes or `+` between groups, Luhn-valid.
 ///
-/// A card number lies in a run of digits and separators holding 13 digits or more, so the
-/// scan looks for such runs a word (8 bytes) at a time, carrying the length and digit count
-/// of the run that continues across words; text full of short numbers (log lines,
-/// timestamps, dates) never gets parsed. Any 8 bytes of a card number hold at least four
-/// digits, so a word without digits ends every run (a card number cannot span it) and costs
-/// one test. Bytes are counted with a multiplication, not `count_ones`, which the baseline
-/// x86-64 target has no instruction for.
+/// A card number lies in a run of digits and separators holding 13 digits or more, so 13
+/// bytes long or more; any 13 consecutive positions include one multiple of 13 (counted from
+/// where the search resumes). So the scan looks at every 13th byte only, and where that byte
+/// is a digit or separator, measures the run around it; only a run with 13 digits or more is
+/// parsed. Text full of short numbers (log lines, timestamps, dates) or of words costs about
+/// one test per 13 bytes.
 fn scan_card_numbers(bytes: &[u8], spans: &mut Vec<Span>) {
-    let mut at = 0usize;
-    // The run of digits and separators that ends where `at` starts.
-    let mut run_len = 0usize;
-    let mut run_digits = 0usize;
-    while at + 8 <= bytes.len() {
-        let word = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-        // One lane (byte) per byte of the word, 1 where it is a digit.
-        let digits = digit_bits(word);
-        if digits == 0 {
-            run_len = 0;
-            run_digits = 0;
-            at += 8;
+    card_runs(bytes, |start, end| {
+        scan_cards_in(bytes, start, end, spans);
+    });
+}
+
+/// Calls `each` with the start and end of every run of digits and separators that holds
+/// 13 digits or more (see [`scan_card_numbers`]).
+fn card_runs(bytes: &[u8], mut each: impl FnMut(usize, usize)) {
+    let in_run = |byte: u8| byte.is_ascii_digit() || matches!(byte, b' ' | b'-' | b'+');
+    let mut at = MIN_CARD_DIGITS - 1;
+    while at < bytes.len() {
+        if !in_run(bytes[at]) {
+            at += MIN_CARD_DIGITS;
             continue;
         }
-        // 1 in the lanes of bytes that cannot be part of a run.
-        let breaks = !(digits | separator_bits(word)) & LOW;
-        // The bytes at the start of the word that continue the run.
-        let lead = breaks.trailing_zeros() as usize / 8;
-        if run_digits + count_lanes(digits & low_lanes(lead)) >= 13 {
-            let start = at - run_len;
-            let end = scan_cards_in(bytes, start, (at + 8).min(bytes.len()), spans);
-            // Continue after the parsed number, with no run carried.
-            at = end.max(at + 8);
-            run_len = 0;
-            run_digits = 0;
-            continue;
+        let mut start = at;
+        while start > 0 && in_run(bytes[start - 1]) {
+            start -= 1;
         }
-        if breaks == 0 {
-            run_len += 8;
-            run_digits += count_lanes(digits);
-        } else {
-            // The bytes at the end of the word that start a run.
-            let top = breaks.leading_zeros() as usize / 8;
-            run_len = top;
-            run_digits = count_lanes(digits & !low_lanes(8 - top));
+        let mut end = at + 1;
+        while end < bytes.len() && in_run(bytes[end]) {
+            end += 1;
         }
-        at += 8;
-    }
-    // The last bytes, one at a time, continuing the carried run.
-    let mut start = at - run_len;
-    let mut digits = run_digits;
-    for (index, &byte) in bytes.iter().enumerate().skip(at) {
-        if byte.is_ascii_digit() {
-            digits += 1;
-        } else if !matches!(byte, b' ' | b'-' | b'+') {
-            if digits >= 13 {
-                scan_cards_in(bytes, start, index, spans);
-            }
-            start = index + 1;
-            digits = 0;
+        let run = &bytes[start..end];
+        if run.len() >= MIN_CARD_DIGITS
+            && run.iter().filter(|byte| byte.is_ascii_digit()).count() >= MIN_CARD_DIGITS
+        {
+            each(start, end);
         }
+        // `bytes[end]` ends the run: a later run starts after it.
+        at = end + MIN_CARD_DIGITS;
     }
-    if digits >= 13 {
-        scan_cards_in(bytes, start, bytes.len(), spans);
-    }
-}
-
-/// How many lanes (bytes) of `lanes` are 1; each lane must be 0 or 1.
-fn count_lanes(lanes: u64) -> usize {
-    (lanes.wrapping_mul(LOW) >> 56) as usize
-}
-
-/// A mask of the first `count` lanes (bytes) of a word, `count` from 0 to 8.
-fn low_lanes(count: usize) -> u64 {
-    u64::MAX.checked_shr(64 - 8 * count as u32).unwrap_or(0)
-}
-
-/// One bit (the low bit of each byte) per ` `, `-` or `+` byte of `word`.
-fn separator_bits(word: u64) -> u64 {
-    let zero = |x: u64| (x.wrapping_sub(LOW) & !x & HIGH) >> 7;
-    // `zero` may mark a byte after a real zero byte falsely (a borrow); the result is only a
-    // prefilter: the parser checks every byte.
-    zero(word ^ (LOW * u64::from(b' ')))
-        | zero(word ^ (LOW * u64::from(b'-')))
-        | zero(word ^ (LOW * u64::from(b'+')))
 }
 
 /// Parses the card numbers that start in `bytes[from..to]`; returns where parsing stopped.
@@ -1387,6 +1343,56 @@ mod tests {
                 assert!(shown.contains("batch 2150 ok"), "{shown}");
             }
         }
+    }
+
+    #[test]
+    fn sampling_finds_every_run_with_enough_digits() {
+        let in_run = |byte: u8| byte.is_ascii_digit() || matches!(byte, b' ' | b'-' | b'+');
+        let alphabet = b"1 -x";
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut runs_seen = 0;
+        for case in 0..50_000u64 {
+            // Mostly digits, so that runs of 13 digits are common.
+            let len = (next() % 90) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|_| match next() % 16 {
+                    0 => alphabet[1 + (case % 3) as usize],
+                    1 => b'x',
+                    _ => b'1',
+                })
+                .collect();
+            let mut sampled = Vec::new();
+            card_runs(&text, |start, end| sampled.push((start, end)));
+            let mut expected = Vec::new();
+            let mut at = 0;
+            while at < text.len() {
+                let start = at;
+                while at < text.len() && in_run(text[at]) {
+                    at += 1;
+                }
+                if text[start..at]
+                    .iter()
+                    .filter(|b| b.is_ascii_digit())
+                    .count()
+                    >= 13
+                {
+                    expected.push((start, at));
+                }
+                at += 1;
+            }
+            assert_eq!(sampled, expected, "{}", String::from_utf8_lossy(&text));
+            runs_seen += expected.len();
+        }
+        assert!(
+            runs_seen > 10_000,
+            "the inputs hold long runs ({runs_seen})"
+        );
     }
 
     #[test]

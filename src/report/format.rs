@@ -48,20 +48,20 @@ fn write_value(value: &Value, indent: usize, out: &mut String) {
         return;
     }
     match value {
-        Value::String(text) if text.contains('\n') => {
-            let mut segments = text.split_inclusive('\n').peekable();
+        Value::String(text) if memchr::memchr(b'\n', text.as_bytes()).is_some() => {
+            // One quoted segment per line, each line ending with its `\n`.
+            let bytes = text.as_bytes();
             out.push('(');
-            let mut first = true;
-            while let Some(segment) = segments.next() {
-                if !first {
+            let mut start = 0;
+            while start < bytes.len() {
+                let end =
+                    memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |at| start + at + 1);
+                if start > 0 {
                     out.push('\n');
                     push_spaces(out, indent + 1);
                 }
-                first = false;
-                quote(segment, out);
-                if segments.peek().is_none() {
-                    break;
-                }
+                quote(&text[start..end], out);
+                start = end;
             }
             out.push(')');
         }
@@ -95,8 +95,13 @@ fn write_value(value: &Value, indent: usize, out: &mut String) {
     }
 }
 
-fn push_spaces(out: &mut String, count: usize) {
-    out.extend(std::iter::repeat_n(' ', count));
+fn push_spaces(out: &mut String, mut count: usize) {
+    const SPACES: &str = "                                ";
+    while count > 0 {
+        let run = count.min(SPACES.len());
+        out.push_str(&SPACES[..run]);
+        count -= run;
+    }
 }
 
 /// The length of the one-line form if it is at most `limit`.
@@ -195,40 +200,67 @@ fn ascii_needs_escape(byte: u8) -> bool {
     byte < 0x20 || byte == 0x7f || byte == b'"' || byte == b'\\'
 }
 
+/// Bytes examined at once: the test of a chunk compiles to a few SIMD instructions (SSE2 on
+/// any x86_64), far less than one comparison per byte.
+const CHUNK: usize = 16;
+
 const LOW: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
-fn has_zero_byte(word: u64) -> bool {
-    word.wrapping_sub(LOW) & !word & HIGH != 0
+/// Whether any byte of `chunk` needs a closer look: a control, DEL, `"`, `\` or non-ASCII.
+#[inline]
+fn chunk_needs_look(chunk: &[u8; CHUNK]) -> bool {
+    chunk.iter().fold(false, |any, &byte| {
+        any | !(0x20..0x7f).contains(&byte) | (byte == b'"') | (byte == b'\\')
+    })
 }
 
-/// Whether any of 8 bytes needs a closer look: a control, DEL, `"`, `\` or non-ASCII.
-fn word_needs_look(word: u64) -> bool {
-    let below_space = word.wrapping_sub(LOW * 0x20) & !word & HIGH != 0;
-    below_space
-        || word & HIGH != 0
-        || has_zero_byte(word ^ (LOW * 0x7f))
-        || has_zero_byte(word ^ (LOW * u64::from(b'"')))
-        || has_zero_byte(word ^ (LOW * u64::from(b'\\')))
+/// The high bit of each byte of `word` that is zero. A byte after a zero byte may be marked
+/// too (a borrow), so only the lowest mark is exact.
+fn zero_bytes(word: u64) -> u64 {
+    word.wrapping_sub(LOW) & !word & HIGH
 }
 
-/// The index of the first byte at or after `from` that is not plain printable ASCII.
+/// The high bit of the bytes of `word` that need a closer look (only the lowest is exact).
+fn look_marks(word: u64) -> u64 {
+    (word.wrapping_sub(LOW * 0x20) & !word & HIGH)
+        | (word & HIGH)
+        | zero_bytes(word ^ (LOW * 0x7f))
+        | zero_bytes(word ^ (LOW * u64::from(b'"')))
+        | zero_bytes(word ^ (LOW * u64::from(b'\\')))
+}
+
+/// The index of the first byte at or after `from` that is not plain printable ASCII
+/// (`bytes.len()` if there is none).
 fn next_interesting(bytes: &[u8], mut from: usize) -> usize {
-    while from + 8 <= bytes.len() {
-        let word = u64::from_le_bytes(bytes[from..from + 8].try_into().expect("8 bytes"));
-        if word_needs_look(word) {
-            break;
+    loop {
+        let rest = &bytes[from.min(bytes.len())..];
+        let mut padded = [b' '; CHUNK];
+        let chunk = match rest.first_chunk::<CHUNK>() {
+            Some(chunk) => chunk,
+            None if rest.is_empty() => return bytes.len(),
+            // The last bytes, padded with blanks (which need no look).
+            None => {
+                padded[..rest.len()].copy_from_slice(rest);
+                &padded
+            }
+        };
+        if chunk_needs_look(chunk) {
+            let (low, high) = (&chunk[..8], &chunk[8..]);
+            let low = look_marks(u64::from_le_bytes(low.try_into().expect("8 bytes")));
+            let offset = if low != 0 {
+                low.trailing_zeros() / 8
+            } else {
+                let high = look_marks(u64::from_le_bytes(high.try_into().expect("8 bytes")));
+                8 + high.trailing_zeros() / 8
+            };
+            return from + offset as usize;
         }
-        from += 8;
-    }
-    while from < bytes.len() {
-        let byte = bytes[from];
-        if byte >= 0x80 || ascii_needs_escape(byte) {
-            return from;
+        if rest.len() <= CHUNK {
+            return bytes.len();
         }
-        from += 1;
+        from += CHUNK;
     }
-    from
 }
 
 /// Line and paragraph separators and bidi controls: escaped so that text cannot pretend to
