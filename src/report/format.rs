@@ -42,11 +42,13 @@ fn estimate_len(value: &Value, depth: usize) -> usize {
 }
 
 fn write_value(value: &Value, indent: usize, out: &mut String) {
-    let room = WIDTH.saturating_sub(indent);
-    if flat_len(value, room).is_some() {
-        write_flat(value, out);
+    // The one-line form when it fits in what is left of the line (written, and taken back
+    // when it turns out too long: measuring first would read every string twice).
+    let before = out.len();
+    if write_flat_within(value, before + WIDTH.saturating_sub(indent), out) {
         return;
     }
+    out.truncate(before);
     match value {
         Value::String(text) if memchr::memchr(b'\n', text.as_bytes()).is_some() => {
             // One quoted segment per line, each line ending with its `\n`.
@@ -104,55 +106,49 @@ fn push_spaces(out: &mut String, mut count: usize) {
     }
 }
 
-/// The length of the one-line form if it is at most `limit`.
-fn flat_len(value: &Value, limit: usize) -> Option<usize> {
-    let mut total = 0usize;
-    flat_len_into(value, limit, &mut total).then_some(total)
-}
-
-fn flat_len_into(value: &Value, limit: usize, total: &mut usize) -> bool {
-    let add = |n: usize, total: &mut usize| {
-        *total += n;
-        *total <= limit
-    };
+/// Writes the one-line form of `value` while `out` stays at most `end` bytes long; `false`
+/// (with part of the form written) as soon as it would not.
+fn write_flat_within(value: &Value, end: usize, out: &mut String) -> bool {
     match value {
-        Value::Null => add(4, total),
-        Value::Bool(b) => add(if *b { 4 } else { 5 }, total),
-        Value::Number(n) => add(number_len(n), total),
+        Value::Null | Value::Bool(_) | Value::Number(_) => write_flat(value, out),
         Value::String(text) => {
-            if text.len() + 2 > limit.saturating_sub(*total).saturating_mul(4) {
+            // Quoting adds two bytes or more.
+            if out.len() + text.len() + 2 > end {
                 return false;
             }
-            add(quoted_len(text), total)
+            quote(text, out);
         }
         Value::Array(items) => {
-            if !add(2 + items.len().saturating_sub(1) * 2, total) {
-                return false;
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                if !write_flat_within(item, end, out) {
+                    return false;
+                }
             }
-            items.iter().all(|item| flat_len_into(item, limit, total))
+            out.push(']');
         }
         Value::Object(map) => {
-            if !add(2 + map.len().saturating_sub(1) * 2 + map.len() * 2, total) {
-                return false;
+            out.push('{');
+            for (index, (key, item)) in map.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                if out.len() + key.len() + 4 > end {
+                    return false;
+                }
+                quote(key, out);
+                out.push_str(": ");
+                if !write_flat_within(item, end, out) {
+                    return false;
+                }
             }
-            map.iter()
-                .all(|(key, item)| add(quoted_len(key), total) && flat_len_into(item, limit, total))
+            out.push('}');
         }
     }
-}
-
-/// The length of a number's text, without allocating it.
-fn number_len(number: &serde_json::Number) -> usize {
-    struct Count(usize);
-    impl std::fmt::Write for Count {
-        fn write_str(&mut self, text: &str) -> std::fmt::Result {
-            self.0 += text.len();
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    let _ = write!(count, "{number}");
-    count.0
+    out.len() <= end
 }
 
 fn write_flat(value: &Value, out: &mut String) {
@@ -275,43 +271,6 @@ fn invalid_byte(ch: char) -> Option<u8> {
     (INVALID_BYTE_BASE..=INVALID_BYTE_BASE + 0x7f)
         .contains(&code)
         .then(|| 0x80 | (code - INVALID_BYTE_BASE) as u8)
-}
-
-fn escape_len(ch: char) -> usize {
-    match ch {
-        '"' | '\\' | '\n' | '\r' | '\t' | '\0' => 2,
-        ch if invalid_byte(ch).is_some() => 4,
-        ch if needs_escape(ch) => ch.escape_unicode().len(),
-        ch => ch.len_utf8(),
-    }
-}
-
-fn quoted_len(text: &str) -> usize {
-    let bytes = text.as_bytes();
-    let mut len = 2;
-    let mut index = 0;
-    loop {
-        let next = next_interesting(bytes, index);
-        len += next - index;
-        index = next;
-        if index >= bytes.len() {
-            break;
-        }
-        let byte = bytes[index];
-        if byte < 0x80 {
-            len += if ascii_needs_escape(byte) {
-                escape_len(byte as char)
-            } else {
-                1
-            };
-            index += 1;
-        } else {
-            let ch = text[index..].chars().next().unwrap_or('\u{fffd}');
-            len += escape_len(ch);
-            index += ch.len_utf8();
-        }
-    }
-    len
 }
 
 /// Writes `text` in double quotes with Rust's escapes for quotes, backslashes and control
