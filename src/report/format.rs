@@ -229,33 +229,39 @@ fn look_marks(word: u64) -> u64 {
 /// The index of the first byte at or after `from` that is not plain printable ASCII
 /// (`bytes.len()` if there is none).
 fn next_interesting(bytes: &[u8], mut from: usize) -> usize {
+    let word = |bytes: &[u8]| u64::from_le_bytes(bytes.try_into().expect("8 bytes"));
     loop {
         let rest = &bytes[from.min(bytes.len())..];
-        let mut padded = [b' '; CHUNK];
-        let chunk = match rest.first_chunk::<CHUNK>() {
-            Some(chunk) => chunk,
-            None if rest.is_empty() => return bytes.len(),
-            // The last bytes, padded with blanks (which need no look).
-            None => {
-                padded[..rest.len()].copy_from_slice(rest);
-                &padded
+        if let Some(chunk) = rest.first_chunk::<CHUNK>() {
+            if chunk_needs_look(chunk) {
+                let low = look_marks(word(&chunk[..8]));
+                let offset = if low != 0 {
+                    low.trailing_zeros() / 8
+                } else {
+                    8 + look_marks(word(&chunk[8..])).trailing_zeros() / 8
+                };
+                return from + offset as usize;
             }
-        };
-        if chunk_needs_look(chunk) {
-            let (low, high) = (&chunk[..8], &chunk[8..]);
-            let low = look_marks(u64::from_le_bytes(low.try_into().expect("8 bytes")));
-            let offset = if low != 0 {
-                low.trailing_zeros() / 8
-            } else {
-                let high = look_marks(u64::from_le_bytes(high.try_into().expect("8 bytes")));
-                8 + high.trailing_zeros() / 8
-            };
-            return from + offset as usize;
+            from += CHUNK;
+            continue;
         }
-        if rest.len() <= CHUNK {
+        // Fewer than 16 bytes left: two words that may overlap (the bytes they share had
+        // no mark in the first), or one byte at a time below 8.
+        if rest.len() >= 8 {
+            let low = look_marks(word(&rest[..8]));
+            if low != 0 {
+                return from + (low.trailing_zeros() / 8) as usize;
+            }
+            let high = look_marks(word(&rest[rest.len() - 8..]));
+            if high != 0 {
+                return from + rest.len() - 8 + (high.trailing_zeros() / 8) as usize;
+            }
             return bytes.len();
         }
-        from += CHUNK;
+        return rest
+            .iter()
+            .position(|&byte| byte >= 0x80 || ascii_needs_escape(byte))
+            .map_or(bytes.len(), |offset| from + offset);
     }
 }
 
@@ -357,6 +363,43 @@ pub(crate) fn trim_counting(text: &mut String, full: usize) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// `quote` one character at a time, without searching ahead.
+    fn quoted_slowly(text: &str) -> String {
+        let mut out = String::from('"');
+        for ch in text.chars() {
+            match ch {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\0' => out.push_str("\\0"),
+                ch if needs_escape(ch) => match invalid_byte(ch) {
+                    Some(byte) => out.push_str(&format!("\\x{byte:02x}")),
+                    None => out.extend(ch.escape_unicode()),
+                },
+                ch => out.push(ch),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    #[test]
+    fn quoting_finds_every_special_character_at_every_position() {
+        let specials = ['"', '\\', '\n', '\u{1}', '\u{7f}', 'é', '\u{2028}', '€'];
+        for len in 0..40 {
+            for at in 0..len {
+                for special in specials {
+                    let mut text: String = "a".repeat(at);
+                    text.push(special);
+                    text.push_str(&"b".repeat(len - at - 1));
+                    assert_eq!(quoted(&text), quoted_slowly(&text), "{text:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn short_values_stay_on_one_line() {

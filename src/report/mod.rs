@@ -329,21 +329,14 @@ impl<'a> Builder<'a> {
         }
         if let Some((shown, summary)) = self.code_lines.get(line) {
             let shown = shown.clone();
-            for (rule, count) in summary.iter() {
-                for _ in 0..count {
-                    self.cx.count(rule);
-                }
+            if !self.cx.is_silent() {
+                self.cx.replay(summary);
             }
             return shown;
         }
         let before = self.cx.summary().clone();
         let shown = self.text(line, TextKind::Code);
-        let mut added = RedactionSummary::default();
-        for (rule, count) in self.cx.summary().iter() {
-            for _ in before.count(rule)..count {
-                added.add(rule);
-            }
-        }
+        let added = self.cx.summary().since(&before);
         self.code_lines
             .insert(line.to_owned(), (shown.clone(), added));
         shown
