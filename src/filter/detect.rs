@@ -532,11 +532,35 @@ const LOOKUP_TRIGGERS: u64 = {
 /// `Basic` and inside `-----BEGIN … PRIVATE KEY-----`, the `/` of a Slack webhook), and
 /// nothing shorter than [`REVERSE_LOOKUP_MIN_CHARS`] is remembered. Most values of a frame
 /// (ids, names, numbers as text) have none of them, and the check costs less than the scan.
+///
+/// The bytes are tested a word (8 bytes) at a time; the last word may overlap the one before.
 pub(crate) fn may_hold_unshown_secret(text: &str) -> bool {
-    text.len() >= REVERSE_LOOKUP_MIN_CHARS
-        && text
-            .bytes()
-            .any(|b| matches!(b, b'=' | b':' | b' ' | b'\t' | b'/'))
+    const {
+        assert!(
+            REVERSE_LOOKUP_MIN_CHARS >= 8,
+            "texts it remembers fill a word"
+        )
+    };
+    let bytes = text.as_bytes();
+    if bytes.len() < REVERSE_LOOKUP_MIN_CHARS {
+        return false;
+    }
+    let has = |word: u64, byte: u8| {
+        let x = word ^ (LOW * u64::from(byte));
+        x.wrapping_sub(LOW) & !x & HIGH != 0
+    };
+    let marked = |at: usize| {
+        let word = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        has(word, b'=') | has(word, b':') | has(word, b' ') | has(word, b'\t') | has(word, b'/')
+    };
+    let mut at = 0;
+    while at + 8 <= bytes.len() {
+        if marked(at) {
+            return true;
+        }
+        at += 8;
+    }
+    at < bytes.len() && marked(bytes.len() - 8)
 }
 
 /// Per byte: the triggers (bit `i` for `TRIGGERS[i]`) whose literal starts with it.
@@ -1341,6 +1365,22 @@ mod tests {
                 let shown = scrub(&text);
                 assert!(!shown.contains("4111"), "{shown}");
                 assert!(shown.contains("batch 2150 ok"), "{shown}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_unshown_text_precheck_sees_each_byte_at_every_position() {
+        for len in 0..40 {
+            for at in 0..len {
+                for byte in 0u8..=0x7f {
+                    let mut text = vec![b'x'; len];
+                    text[at] = byte;
+                    let text = String::from_utf8(text).unwrap();
+                    let expected = len >= REVERSE_LOOKUP_MIN_CHARS
+                        && matches!(byte, b'=' | b':' | b' ' | b'\t' | b'/');
+                    assert_eq!(may_hold_unshown_secret(&text), expected, "{text:?}");
+                }
             }
         }
     }
