@@ -233,7 +233,7 @@ impl ExceptionReporter {
             settings_forms: None,
             next_id: 0,
             with_variables,
-            code_lines: HashMap::new(),
+            code_lines: Vec::new(),
             files: HashMap::new(),
             detail: RedactionSummary::default(),
         }
@@ -252,12 +252,16 @@ struct Builder<'a> {
     with_variables: bool,
     /// Source lines already filtered in this report (frames of one function repeat them),
     /// with the redactions they made.
-    code_lines: HashMap<String, (String, RedactionSummary)>,
+    /// Per source file (by address), each line once filtered, by its index.
+    code_lines: Vec<(Arc<SourceFile>, Vec<Option<FilteredLine>>)>,
     /// Source files already looked up in this report, by the name frames give.
     files: HashMap<String, Option<Arc<SourceFile>>>,
     /// Redactions in the parts the text report leaves out (variables, surrounding lines).
     detail: RedactionSummary,
 }
+
+/// A source line as shown, with what filtering it counted.
+type FilteredLine = (String, RedactionSummary);
 
 /// Runs one filter step; if it panics, the report gets `fallback` instead (fail closed).
 fn guarded<T>(
@@ -320,14 +324,27 @@ impl<'a> Builder<'a> {
         entries
     }
 
-    /// A source line, filtered once per report; a line of a private key block is hidden
-    /// whole.
-    fn code_line(&mut self, line: &str, in_private_key: bool) -> String {
+    /// Line `line0` of `file`, filtered once per report (frames of one function show the
+    /// same lines); a line of a private key block is hidden whole.
+    fn code_line(&mut self, file: &Arc<SourceFile>, line0: usize) -> String {
+        let (text, in_private_key) = file.line(line0);
         if in_private_key {
             self.cx.count(Rule::PemPrivateKey);
             return self.filter.substitute().to_owned();
         }
-        if let Some((shown, summary)) = self.code_lines.get(line) {
+        let slot = match self
+            .code_lines
+            .iter()
+            .position(|(seen, _)| Arc::ptr_eq(seen, file))
+        {
+            Some(slot) => slot,
+            None => {
+                self.code_lines
+                    .push((Arc::clone(file), vec![None; file.line_count()]));
+                self.code_lines.len() - 1
+            }
+        };
+        if let Some((shown, summary)) = &self.code_lines[slot].1[line0] {
             let shown = shown.clone();
             if !self.cx.is_silent() {
                 self.cx.replay(summary);
@@ -335,10 +352,9 @@ impl<'a> Builder<'a> {
             return shown;
         }
         let before = self.cx.summary().clone();
-        let shown = self.text(line, TextKind::Code);
+        let shown = self.text(text, TextKind::Code);
         let added = self.cx.summary().since(&before);
-        self.code_lines
-            .insert(line.to_owned(), (shown.clone(), added));
+        self.code_lines[slot].1[line0] = Some((shown.clone(), added));
         shown
     }
 
@@ -636,35 +652,30 @@ impl<'a> Builder<'a> {
             .filter(|&line| line > 0)
             .zip(frame.file.as_deref())
             .and_then(|(line, file)| Some((line, self.source(file)?)));
-        let context = source
-            .as_ref()
-            .and_then(|(line, source)| source.context(*line as usize - 1, CONTEXT_BEFORE));
+        let context = source.as_ref().and_then(|(line, file)| {
+            Some((file, file.context(*line as usize - 1, CONTEXT_BEFORE)?))
+        });
         let (pre_context_lineno, pre_context, context_line, post_context) = match context {
             // The text report shows only the frame's own line.
-            Some(context) if self.with_variables => {
-                let after = &context.after[..context.after.len().min(CONTEXT_AFTER)];
-                let key = context.in_private_key;
-                let here = context.before.len();
-                let line = self.code_line(context.line, key[here]);
+            Some((file, context)) if self.with_variables => {
+                let first = context.first_line0;
+                let here = first + context.before.len();
+                let last = here + context.after.len().min(CONTEXT_AFTER);
+                let line = self.code_line(file, here);
                 let before = self.cx.summary().clone();
-                let pre: Vec<String> = context
-                    .before
-                    .iter()
-                    .zip(key)
-                    .map(|(line, &secret)| self.code_line(line, secret))
+                let pre: Vec<String> = (first..here)
+                    .map(|line0| self.code_line(file, line0))
                     .collect();
-                let post: Vec<String> = after
-                    .iter()
-                    .zip(&key[here + 1..])
-                    .map(|(line, &secret)| self.code_line(line, secret))
+                let post: Vec<String> = (here + 1..=last)
+                    .map(|line0| self.code_line(file, line0))
                     .collect();
                 self.detail.merge(&self.cx.summary().since(&before));
-                (context.first_line0 + 1, pre, line, post)
+                (first + 1, pre, line, post)
             }
-            Some(context) => (
+            Some((file, context)) => (
                 context.first_line0 + 1,
                 Vec::new(),
-                self.code_line(context.line, context.in_private_key[context.before.len()]),
+                self.code_line(file, context.first_line0 + context.before.len()),
                 Vec::new(),
             ),
             None => (

@@ -78,6 +78,16 @@ impl SourceFile {
         self.lines.iter().map(|line| line.len() + 1).sum()
     }
 
+    /// Line `line0` (which must exist) and whether it is part of a private key block.
+    pub(crate) fn line(&self, line0: usize) -> (&str, bool) {
+        (&self.lines[line0], self.in_private_key[line0])
+    }
+
+    /// How many lines the file has.
+    pub(crate) fn line_count(&self) -> usize {
+        self.lines.len()
+    }
+
     /// The context around 0-based line `line0`, with `context` lines before and
     /// `context - 1` after (Django's `_get_lines_from_file`).
     pub(crate) fn context(&self, line0: usize, context: usize) -> Option<Context<'_>> {
