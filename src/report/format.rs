@@ -51,20 +51,9 @@ fn write_value(value: &Value, indent: usize, out: &mut String) {
     out.truncate(before);
     match value {
         Value::String(text) if memchr::memchr(b'\n', text.as_bytes()).is_some() => {
-            // One quoted segment per line, each line ending with its `\n`.
-            let bytes = text.as_bytes();
+            // One quoted string per line, each line ending with its `\n`.
             out.push('(');
-            let mut start = 0;
-            while start < bytes.len() {
-                let end =
-                    memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |at| start + at + 1);
-                if start > 0 {
-                    out.push('\n');
-                    push_spaces(out, indent + 1);
-                }
-                quote(&text[start..end], out);
-                start = end;
-            }
+            quote_lines(text, indent + 1, out);
             out.push(')');
         }
         Value::Array(items) if !items.is_empty() => {
@@ -282,6 +271,17 @@ fn invalid_byte(ch: char) -> Option<u8> {
 /// Writes `text` in double quotes with Rust's escapes for quotes, backslashes and control
 /// characters (and line separators and bidi controls).
 pub(crate) fn quote(text: &str, out: &mut String) {
+    quote_into(text, None, out);
+}
+
+/// Quotes `text` as one quoted string per line, each ending with its `\n`, the next one on
+/// a new line after `indent` blanks.
+fn quote_lines(text: &str, indent: usize, out: &mut String) {
+    quote_into(text, Some(indent), out);
+}
+
+/// [`quote`], or with `lines` [`quote_lines`], in one pass over `text`.
+fn quote_into(text: &str, lines: Option<usize>, out: &mut String) {
     out.reserve(text.len() + 2);
     out.push('"');
     let bytes = text.as_bytes();
@@ -311,7 +311,15 @@ pub(crate) fn quote(text: &str, out: &mut String) {
         match ch {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
+            '\n' => match lines {
+                // The line ends here; the next one (if any) is another quoted string.
+                Some(indent) if index + 1 < bytes.len() => {
+                    out.push_str("\\n\"\n");
+                    push_spaces(out, indent);
+                    out.push('"');
+                }
+                _ => out.push_str("\\n"),
+            },
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\0' => out.push_str("\\0"),
@@ -399,6 +407,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn each_line_of_a_long_text_is_quoted_on_its_own() {
+        let texts = [
+            "\n".to_owned(),
+            "\n\n".to_owned(),
+            "a\n".to_owned(),
+            "\na".to_owned(),
+            "a\nb".to_owned(),
+            "a\n\nb\n".to_owned(),
+            "é\"\\\n\t\u{2028}\nlast".to_owned(),
+            format!("{}\n{}", "x".repeat(100), "y".repeat(37)),
+        ];
+        for text in texts {
+            // One `quote` per line, each with its `\n`, joined as the form prints them.
+            let lines: Vec<String> = text.split_inclusive('\n').map(quoted).collect();
+            let expected = format!("({})", lines.join("\n   "));
+            let mut out = String::new();
+            quote_lines(&text, 3, &mut out);
+            assert_eq!(format!("({out})"), expected, "{text:?}");
+        }
+        let blob = "line one\nline two\n".repeat(10);
+        assert!(format_value(&json!(blob)).starts_with("(\"line one\\n\"\n \"line two\\n\""));
     }
 
     #[test]
