@@ -145,9 +145,8 @@ impl Capture {
     /// code.
     pub fn from_traced_with<E: Error + 'static>(error: &Traced<E>, in_app: &InApp) -> Self {
         let mut capture = Self::from_error(&error.error);
-        let symbols = trace::resolve(&error.backtrace);
-        capture.frames = trace::to_frames_with(
-            &symbols,
+        capture.frames = trace::resolve_to_frames(
+            &error.backtrace,
             in_app,
             [error.scopes.clone(), error.spans.clone()],
         );
@@ -169,9 +168,11 @@ impl Capture {
     /// ```
     pub fn from_traced_owned<E: Error + 'static>(error: Traced<E>) -> Self {
         let mut capture = Self::from_error(&error.error);
-        let symbols = trace::resolve(&error.backtrace);
-        capture.frames =
-            trace::to_frames_with(&symbols, &InApp::default(), [error.scopes, error.spans]);
+        capture.frames = trace::resolve_to_frames(
+            &error.backtrace,
+            &InApp::default(),
+            [error.scopes, error.spans],
+        );
         capture
     }
 

@@ -394,9 +394,11 @@ impl State {
 
     /// Resolves a panic's trace and builds its capture.
     fn capture(&self, event: PanicEvent) -> Capture {
-        let symbols = trace::resolve(&event.backtrace);
-        let frames =
-            trace::to_frames_with(&symbols, &self.config.in_app, [event.scopes, event.spans]);
+        let frames = trace::resolve_to_frames(
+            &event.backtrace,
+            &self.config.in_app,
+            [event.scopes, event.spans],
+        );
         let mut environment = self.config.environment.clone();
         environment.server_time = Some(
             event

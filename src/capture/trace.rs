@@ -7,6 +7,7 @@
 //! [`warm_up`] pays the first cost ahead of time, on a background thread.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use super::Frame;
@@ -20,6 +21,9 @@ pub(crate) struct Symbol {
     pub(crate) function: Arc<str>,
     pub(crate) file: Option<Arc<str>>,
     pub(crate) line: Option<u32>,
+    /// Whether the default rules ([`InApp::default`]) count it as application code, when
+    /// that was decided once, as the address was resolved.
+    pub(crate) in_app_by_default: Option<bool>,
 }
 
 /// An unresolved stack trace: the return addresses of the frames, innermost first.
@@ -43,9 +47,44 @@ impl Trace {
     }
 }
 
+/// The resolved symbols of one instruction address.
+#[derive(Debug)]
+struct Resolved {
+    symbols: Box<[Symbol]>,
+    /// Whether one of them is where std starts running the program's code
+    /// ([`RUNTIME_START`]), found once when the address is resolved.
+    runtime_start: bool,
+}
+
+/// Hashes an instruction address for the cache: addresses are not chosen by anyone who could
+/// make them collide, so one multiplication does (instead of SipHash's rounds).
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_usize(&mut self, address: usize) {
+        // An odd multiplier keeps distinct addresses distinct in the low bits (the bucket)
+        // and mixes them into the high ones (the tag the table compares first).
+        self.0 = (address as u64).wrapping_mul(0x9e_37_79_b9_7f_4a_7c_15);
+    }
+}
+
+/// Resolved symbols by instruction address.
+type Cache = HashMap<usize, Arc<Resolved>, BuildHasherDefault<AddressHasher>>;
+
 /// Resolved symbols of an instruction address, cached for the life of the process.
-static CACHE: LazyLock<Mutex<HashMap<usize, Arc<[Symbol]>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(|| Mutex::new(Cache::default()));
 
 /// Addresses cached at most (each distinct address of every trace reported).
 const MAX_CACHED_ADDRESSES: usize = 65_536;
@@ -58,31 +97,40 @@ const RUNTIME_START: &str = "__rust_begin_short_backtrace";
 /// Resolves a trace, innermost frame first, up to the frame where std starts running the
 /// program's code (the frames outside it are the runtime's and are neither resolved nor
 /// reported, so the first report does not load the C library's debug information).
+#[cfg(feature = "tracing")]
 pub(crate) fn resolve(trace: &Trace) -> Vec<Symbol> {
+    resolve_shared(trace)
+        .iter()
+        .flat_map(|resolved| resolved.symbols.iter().cloned())
+        .collect()
+}
+
+/// As [`resolve`], each address's symbols as the cache holds them (nothing is copied).
+fn resolve_shared(trace: &Trace) -> Vec<Arc<Resolved>> {
     let frames = &trace.0;
     // One lock for the addresses already resolved; the others are resolved without it.
-    let mut resolved: Vec<Option<Arc<[Symbol]>>> = {
+    let mut resolved: Vec<Option<Arc<Resolved>>> = {
         let cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
         frames
             .iter()
             .map(|address| cache.get(address).cloned())
             .collect()
     };
-    let mut symbols = Vec::with_capacity(frames.len());
+    let mut kept = Vec::with_capacity(frames.len());
     let mut fresh = Vec::new();
     for (&address, slot) in frames.iter().zip(&mut resolved) {
-        let found = slot.get_or_insert_with(|| {
-            let found = resolve_address(address);
-            fresh.push((address, Arc::clone(&found)));
-            found
-        });
-        if found
-            .iter()
-            .any(|symbol| symbol.function.contains(RUNTIME_START))
-        {
+        let found = match slot.take() {
+            Some(found) => found,
+            None => {
+                let found = Arc::new(resolve_address(address));
+                fresh.push((address, Arc::clone(&found)));
+                found
+            }
+        };
+        if found.runtime_start {
             break;
         }
-        symbols.extend(found.iter().cloned());
+        kept.push(found);
     }
     if !fresh.is_empty() {
         let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
@@ -93,11 +141,26 @@ pub(crate) fn resolve(trace: &Trace) -> Vec<Symbol> {
             cache.insert(address, found);
         }
     }
-    symbols
+    kept
+}
+
+/// Resolves a trace and turns it into report frames (see [`frames_of`]), reading the
+/// symbols where the cache holds them.
+pub(crate) fn resolve_to_frames<const N: usize>(
+    trace: &Trace,
+    in_app: &InApp,
+    lists: [Vec<CapturedScope>; N],
+) -> Vec<Frame> {
+    let resolved = resolve_shared(trace);
+    let symbols: Vec<&Symbol> = resolved
+        .iter()
+        .flat_map(|resolved| resolved.symbols.iter())
+        .collect();
+    frames_of(&symbols, in_app, lists)
 }
 
 /// The symbols of one address (several when functions were inlined there).
-fn resolve_address(address: usize) -> Arc<[Symbol]> {
+fn resolve_address(address: usize) -> Resolved {
     let mut found = Vec::new();
     backtrace::resolve(address as *mut std::ffi::c_void, |symbol| {
         found.push(Symbol {
@@ -109,6 +172,7 @@ fn resolve_address(address: usize) -> Arc<[Symbol]> {
                 .filename()
                 .map(|path| Arc::from(path.display().to_string())),
             line: symbol.lineno(),
+            in_app_by_default: None,
         });
     });
     if found.is_empty() {
@@ -116,9 +180,20 @@ fn resolve_address(address: usize) -> Arc<[Symbol]> {
             function: Arc::from("<unknown>"),
             file: None,
             line: None,
+            in_app_by_default: None,
         });
     }
-    found.into()
+    let rules = InApp::default();
+    for symbol in &mut found {
+        symbol.in_app_by_default = Some(rules.is_in_app(&symbol.function, symbol.file.as_deref()));
+    }
+    let runtime_start = found
+        .iter()
+        .any(|symbol| symbol.function.contains(RUNTIME_START));
+    Resolved {
+        symbols: found.into(),
+        runtime_start,
+    }
 }
 
 /// Loads the executable's debug information now, on a background thread, so that the first
@@ -128,7 +203,7 @@ pub fn warm_up() {
         .name("safe-report-warm-up".to_owned())
         .spawn(|| {
             let trace = Trace::capture();
-            let _ = resolve(&trace);
+            let _ = resolve_shared(&trace);
         });
 }
 
@@ -203,6 +278,11 @@ impl InApp {
                 .map(|prefix| normalise_prefix(prefix.into())),
         );
         self
+    }
+
+    /// Whether these are the default rules (no prefix included or excluded).
+    fn is_default(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
     }
 
     /// Whether a frame is application code.
@@ -293,13 +373,14 @@ pub(crate) fn to_frames(
     in_app: &InApp,
     scopes: Vec<CapturedScope>,
 ) -> Vec<Frame> {
-    to_frames_with(symbols, in_app, [scopes])
+    let symbols: Vec<&Symbol> = symbols.iter().collect();
+    frames_of(&symbols, in_app, [scopes])
 }
 
-/// As [`to_frames`], with several independent lists of scopes (registered variables, entered
-/// spans), each attached in its own order.
-pub(crate) fn to_frames_with<const N: usize>(
-    symbols: &[Symbol],
+/// As [`to_frames`], from references to the symbols, with several independent lists of
+/// scopes (registered variables, entered spans), each attached in its own order.
+fn frames_of<const N: usize>(
+    symbols: &[&Symbol],
     in_app: &InApp,
     lists: [Vec<CapturedScope>; N],
 ) -> Vec<Frame> {
@@ -334,7 +415,7 @@ pub(crate) fn to_frames_with<const N: usize>(
     // the innermost catch site (the catcher's), this crate's pass-through frames and, at
     // the innermost end, the conversions of an error value. This happens before variables
     // are attached, so a scope registered outside the catch site still gets a frame.
-    let mut kept: Vec<&Symbol> = symbols[cut..end].iter().rev().collect();
+    let mut kept: Vec<&Symbol> = symbols[cut..end].iter().rev().copied().collect();
     if let Some(mark) = kept
         .iter()
         .rposition(|symbol| symbol.function.starts_with(CATCH_SITE))
@@ -360,9 +441,12 @@ pub(crate) fn to_frames_with<const N: usize>(
     let mut frames: Vec<Frame> = kept
         .into_iter()
         .map(|symbol| Frame {
-            function: symbol.function.to_string(),
-            in_app: in_app.is_in_app(&symbol.function, symbol.file.as_deref()),
-            file: symbol.file.as_deref().map(str::to_owned),
+            function: String::from(&*symbol.function),
+            in_app: match symbol.in_app_by_default {
+                Some(decided) if in_app.is_default() => decided,
+                _ => in_app.is_in_app(&symbol.function, symbol.file.as_deref()),
+            },
+            file: symbol.file.as_deref().map(String::from),
             line: symbol.line,
             vars: Vec::new(),
             sensitive_variables: None,
@@ -482,7 +566,11 @@ fn attach_scopes(frames: &mut Vec<Frame>, scopes: Vec<CapturedScope>) {
             }
         };
         let frame = &mut frames[index];
-        frame.vars.extend(scope.vars);
+        if frame.vars.is_empty() {
+            frame.vars = scope.vars;
+        } else {
+            frame.vars.extend(scope.vars);
+        }
         match (&mut frame.sensitive_variables, scope.sensitive_variables) {
             (_, None) => {}
             (Some(mine), Some(theirs)) => mine.extend(&theirs),
@@ -526,6 +614,7 @@ pub(crate) fn parse_std_backtrace(text: &str) -> Vec<Symbol> {
                 function: function.into(),
                 file: None,
                 line: None,
+                in_app_by_default: None,
             });
         }
     }
@@ -547,6 +636,7 @@ mod tests {
             function: function.into(),
             file: Some("src/main.rs".into()),
             line: Some(1),
+            in_app_by_default: None,
         }
     }
 
@@ -589,6 +679,7 @@ mod tests {
             function: function.into(),
             file: Some("src/shop.rs".into()),
             line: Some(line),
+            in_app_by_default: None,
         }
     }
 
@@ -696,6 +787,17 @@ mod tests {
         );
         // The inner walk's frame took its closure's line.
         assert_eq!(frames[3].line, Some(9));
+    }
+
+    #[test]
+    fn a_decision_made_at_resolution_stands_for_the_default_rules_only() {
+        let mut decided = symbol("shop::charge");
+        decided.in_app_by_default = Some(false);
+        let symbols = [decided];
+        let by_default = to_frames(&symbols, &InApp::default(), Vec::new());
+        assert!(!by_default[0].in_app);
+        let included = to_frames(&symbols, &InApp::default().include(["shop"]), Vec::new());
+        assert!(included[0].in_app);
     }
 
     #[test]
