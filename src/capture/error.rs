@@ -20,7 +20,7 @@
 use std::error::Error;
 use std::fmt;
 
-use super::scope::{self, CapturedScope};
+use super::scope::{self, CapturedScope, SiteScope};
 use super::trace::{self, InApp, Trace};
 use super::{Capture, Cause, ErrorInfo};
 
@@ -36,7 +36,7 @@ pub const MAX_CAUSES: usize = 64;
 pub struct Traced<E> {
     error: E,
     backtrace: Trace,
-    scopes: Vec<CapturedScope>,
+    scopes: Vec<SiteScope>,
     spans: Vec<CapturedScope>,
 }
 
@@ -47,7 +47,7 @@ impl<E> Traced<E> {
         Self {
             error,
             backtrace: Trace::capture(),
-            scopes: scope::capture_scopes(),
+            scopes: scope::capture_site_scopes(),
             spans: super::span_scopes(),
         }
     }
@@ -148,7 +148,8 @@ impl Capture {
         capture.frames = trace::resolve_to_frames(
             &error.backtrace,
             in_app,
-            [error.scopes.clone(), error.spans.clone()],
+            error.scopes.clone(),
+            error.spans.clone(),
         );
         capture
     }
@@ -171,7 +172,8 @@ impl Capture {
         capture.frames = trace::resolve_to_frames(
             &error.backtrace,
             &InApp::default(),
-            [error.scopes, error.spans],
+            error.scopes,
+            error.spans,
         );
         capture
     }

@@ -406,6 +406,36 @@ pub struct CapturedScope {
     pub sensitive_variables: Option<SensitiveNames>,
 }
 
+impl From<SiteScope> for CapturedScope {
+    fn from(scope: SiteScope) -> Self {
+        Self {
+            function: scope.site.function.to_owned(),
+            file: scope.site.file.to_owned(),
+            line: scope.site.line,
+            vars: scope.vars,
+            sensitive_variables: scope.sensitive.to_names(),
+        }
+    }
+}
+
+/// A frame's variables as captured, with the scope's site and declaration as registered:
+/// the function's and file's names are only copied if a report needs them (most scopes
+/// join a frame of the trace, which has its own).
+#[derive(Debug, Clone)]
+pub(crate) struct SiteScope {
+    pub(crate) site: Site,
+    /// As in [`CapturedScope::vars`].
+    pub(crate) vars: Vec<Variable>,
+    pub(crate) sensitive: Sensitivity,
+}
+
+impl SiteScope {
+    /// The names this scope declared sensitive (its callees inherit them).
+    pub(crate) fn sensitive_variables(&self) -> Option<SensitiveNames> {
+        self.sensitive.to_names()
+    }
+}
+
 thread_local! {
     /// Set while this crate runs user formatting code on purpose, so that the panic hook
     /// ignores panics raised by it.
@@ -446,6 +476,14 @@ fn capture_guarded(var: &Var<'_>) -> Result<Value, String> {
 ///
 /// User formatting code runs on this thread under `catch_unwind`.
 pub fn capture_scopes() -> Vec<CapturedScope> {
+    capture_site_scopes()
+        .into_iter()
+        .map(CapturedScope::from)
+        .collect()
+}
+
+/// As [`capture_scopes`], each scope with its site as registered.
+pub(crate) fn capture_site_scopes() -> Vec<SiteScope> {
     with_pending(|pending| collect(pending, |vars| vars.iter().map(capture_guarded).collect()))
 }
 
@@ -454,7 +492,7 @@ pub fn capture_scopes() -> Vec<CapturedScope> {
 /// Values whose capture runs user code are captured on a helper thread under
 /// `catch_unwind` while this thread waits: a panic inside a panic hook would abort the
 /// process. If the helper cannot be started, those values are reported as not captured.
-pub(crate) fn capture_scopes_in_panic() -> Vec<CapturedScope> {
+pub(crate) fn capture_scopes_in_panic() -> Vec<SiteScope> {
     with_pending(|pending| {
         collect(pending, |vars| {
             // The formatting thread is scoped: it ends before the hook returns, while the
@@ -487,12 +525,12 @@ pub(crate) fn capture_scopes_in_panic() -> Vec<CapturedScope> {
 fn collect(
     pending: Pending<'_>,
     run_user_code: impl FnOnce(&[Var<'_>]) -> Vec<Result<Value, String>>,
-) -> Vec<CapturedScope> {
+) -> Vec<SiteScope> {
     let mut deferred: Vec<Var<'_>> = Vec::new();
     // Where each deferred variable goes: (scope, variable) indices.
     let mut places: Vec<(usize, usize)> = Vec::new();
     let mut declared: Vec<Sensitivity> = Vec::with_capacity(pending.scopes.len());
-    let mut captured: Vec<CapturedScope> = Vec::with_capacity(pending.scopes.len());
+    let mut captured: Vec<SiteScope> = Vec::with_capacity(pending.scopes.len());
     for (index, scope) in pending.scopes.iter().enumerate() {
         // A declaration covers its own scope and every scope run inside it.
         declared.push(scope.sensitive);
@@ -509,12 +547,10 @@ fn collect(
             };
             vars.push(Variable::new(var.name, value));
         }
-        captured.push(CapturedScope {
-            function: scope.site.function.to_owned(),
-            file: scope.site.file.to_owned(),
-            line: scope.site.line,
+        captured.push(SiteScope {
+            site: scope.site,
             vars,
-            sensitive_variables: scope.sensitive.to_names(),
+            sensitive: scope.sensitive,
         });
     }
     if !deferred.is_empty() {
@@ -875,13 +911,16 @@ mod tests {
         }
         let bad = Bad;
         let fine = 5i64;
-        for scopes in [
-            crate::vars!(bad, fine).run(capture_scopes),
-            crate::vars!(bad, fine).run(capture_scopes_in_panic),
+        for vars in [
+            crate::vars!(bad, fine).run(capture_scopes).remove(0).vars,
+            crate::vars!(bad, fine)
+                .run(capture_scopes_in_panic)
+                .remove(0)
+                .vars,
         ] {
-            let error = scopes[0].vars[0].error.as_deref().unwrap();
+            let error = vars[0].error.as_deref().unwrap();
             assert!(error.contains("cannot print"), "{error}");
-            assert_eq!(scopes[0].vars[1].value, Value::from(5));
+            assert_eq!(vars[1].value, Value::from(5));
         }
     }
 

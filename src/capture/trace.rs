@@ -10,10 +10,9 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
-use super::Frame;
-#[cfg(test)]
-use super::Variable;
-use super::scope::CapturedScope;
+use super::SensitiveNames;
+use super::scope::{CapturedScope, SiteScope};
+use super::{Frame, Variable};
 
 /// One frame of a resolved trace (an inlined function is a frame of its own).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,17 +145,19 @@ fn resolve_shared(trace: &Trace) -> Vec<Arc<Resolved>> {
 
 /// Resolves a trace and turns it into report frames (see [`frames_of`]), reading the
 /// symbols where the cache holds them.
-pub(crate) fn resolve_to_frames<const N: usize>(
+pub(crate) fn resolve_to_frames(
     trace: &Trace,
     in_app: &InApp,
-    lists: [Vec<CapturedScope>; N],
+    scopes: Vec<SiteScope>,
+    spans: Vec<CapturedScope>,
 ) -> Vec<Frame> {
     let resolved = resolve_shared(trace);
     let symbols: Vec<&Symbol> = resolved
         .iter()
         .flat_map(|resolved| resolved.symbols.iter())
         .collect();
-    frames_of(&symbols, in_app, lists)
+    // `resolve_shared` stops before the runtime's frames.
+    frames_of(&symbols, None, in_app, scopes, spans)
 }
 
 /// The symbols of one address (several when functions were inlined there).
@@ -374,15 +375,23 @@ pub(crate) fn to_frames(
     scopes: Vec<CapturedScope>,
 ) -> Vec<Frame> {
     let symbols: Vec<&Symbol> = symbols.iter().collect();
-    frames_of(&symbols, in_app, [scopes])
+    let runtime_start = symbols
+        .iter()
+        .position(|symbol| symbol.function.contains(RUNTIME_START));
+    frames_of(&symbols, runtime_start, in_app, scopes, Vec::new())
 }
 
-/// As [`to_frames`], from references to the symbols, with several independent lists of
-/// scopes (registered variables, entered spans), each attached in its own order.
-fn frames_of<const N: usize>(
+/// As [`to_frames`], from references to the symbols, with two independent lists of scopes
+/// (registered variables, entered spans), each attached in its own order.
+///
+/// `runtime_start` is the index of the first symbol of the runtime (see [`RUNTIME_START`]),
+/// if the symbols reach that far.
+fn frames_of(
     symbols: &[&Symbol],
+    runtime_start: Option<usize>,
     in_app: &InApp,
-    lists: [Vec<CapturedScope>; N],
+    scopes: Vec<impl FrameScope>,
+    spans: Vec<CapturedScope>,
 ) -> Vec<Frame> {
     // Innermost frames down to the end of the panic's entry (the hook, `begin_panic`,
     // `panic_fmt`, `unwrap_failed`, …) are not the application's; a trace taken by this
@@ -406,11 +415,7 @@ fn frames_of<const N: usize>(
     };
     // The runtime's frames outside `__rust_begin_short_backtrace` are left out (a trace
     // read from a std `Backtrace`'s text still has them).
-    let end = symbols
-        .iter()
-        .position(|symbol| symbol.function.contains(RUNTIME_START))
-        .unwrap_or(symbols.len())
-        .max(cut);
+    let end = runtime_start.unwrap_or(symbols.len()).max(cut);
     // Outermost first, without what says nothing about the failure: the frames outside
     // the innermost catch site (the catcher's), this crate's pass-through frames and, at
     // the innermost end, the conversions of an error value. This happens before variables
@@ -452,9 +457,8 @@ fn frames_of<const N: usize>(
             sensitive_variables: None,
         })
         .collect();
-    for scopes in lists {
-        attach_scopes(&mut frames, scopes);
-    }
+    attach_scopes(&mut frames, scopes);
+    attach_scopes(&mut frames, spans);
     merge_closures(&mut frames);
     frames
 }
@@ -524,21 +528,75 @@ fn function_key(function: &str) -> &str {
     key
 }
 
+/// A frame's variables as captured, as [`attach_scopes`] reads them.
+trait FrameScope {
+    /// The function that registered the scope.
+    fn function(&self) -> &str;
+    /// A frame of its own, at the place of its registration.
+    fn own_frame(&self) -> Frame;
+    /// The variables, and the names declared sensitive.
+    fn into_parts(self) -> (Vec<Variable>, Option<SensitiveNames>);
+}
+
+impl FrameScope for CapturedScope {
+    fn function(&self) -> &str {
+        &self.function
+    }
+
+    fn own_frame(&self) -> Frame {
+        Frame {
+            function: self.function.clone(),
+            file: Some(self.file.clone()),
+            line: Some(self.line),
+            in_app: true,
+            vars: Vec::new(),
+            sensitive_variables: None,
+        }
+    }
+
+    fn into_parts(self) -> (Vec<Variable>, Option<SensitiveNames>) {
+        (self.vars, self.sensitive_variables)
+    }
+}
+
+impl FrameScope for SiteScope {
+    fn function(&self) -> &str {
+        self.site.function
+    }
+
+    fn own_frame(&self) -> Frame {
+        Frame {
+            function: self.site.function.to_owned(),
+            file: Some(self.site.file.to_owned()),
+            line: Some(self.site.line),
+            in_app: true,
+            vars: Vec::new(),
+            sensitive_variables: None,
+        }
+    }
+
+    fn into_parts(self) -> (Vec<Variable>, Option<SensitiveNames>) {
+        let sensitive_variables = self.sensitive_variables();
+        (self.vars, sensitive_variables)
+    }
+}
+
 /// Gives each scope (outermost first) to the next frame of its function, in order: a frame
 /// of exactly that function first, else one of a closure inside it. A scope with no later
 /// frame of its function joins the frame the scope before it got when that is of the same
 /// function (two scopes in one function); otherwise (inlined away, or no debug
 /// information) it gets a frame of its own at the place of its registration.
-fn attach_scopes(frames: &mut Vec<Frame>, scopes: Vec<CapturedScope>) {
+fn attach_scopes(frames: &mut Vec<Frame>, scopes: Vec<impl FrameScope>) {
     let mut next = 0usize;
     for scope in scopes {
-        let key = function_key(&scope.function);
+        let function = scope.function();
+        let key = function_key(function);
         let later = |exact: bool| {
             frames[next..]
                 .iter()
                 .position(|frame| {
                     if exact {
-                        frame.function == scope.function
+                        frame.function == function
                     } else {
                         function_key(&frame.function) == key
                     }
@@ -551,27 +609,18 @@ fn attach_scopes(frames: &mut Vec<Frame>, scopes: Vec<CapturedScope>) {
         let index = match found {
             Some(index) => index,
             None => {
-                frames.insert(
-                    next,
-                    Frame {
-                        function: scope.function.clone(),
-                        file: Some(scope.file.clone()),
-                        line: Some(scope.line),
-                        in_app: true,
-                        vars: Vec::new(),
-                        sensitive_variables: None,
-                    },
-                );
+                frames.insert(next, scope.own_frame());
                 next
             }
         };
         let frame = &mut frames[index];
+        let (vars, sensitive_variables) = scope.into_parts();
         if frame.vars.is_empty() {
-            frame.vars = scope.vars;
+            frame.vars = vars;
         } else {
-            frame.vars.extend(scope.vars);
+            frame.vars.extend(vars);
         }
-        match (&mut frame.sensitive_variables, scope.sensitive_variables) {
+        match (&mut frame.sensitive_variables, sensitive_variables) {
             (_, None) => {}
             (Some(mine), Some(theirs)) => mine.extend(&theirs),
             (slot @ None, Some(theirs)) => *slot = Some(theirs),
