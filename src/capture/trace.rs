@@ -104,7 +104,8 @@ pub(crate) fn resolve(trace: &Trace) -> Vec<Symbol> {
         .collect()
 }
 
-/// As [`resolve`], each address's symbols as the cache holds them (nothing is copied).
+/// Resolves a trace as `resolve` does, each address's symbols as the cache holds them
+/// (nothing is copied).
 fn resolve_shared(trace: &Trace) -> Vec<Arc<Resolved>> {
     let frames = &trace.0;
     // One lock for the addresses already resolved; the others are resolved without it.
