@@ -20,7 +20,7 @@
 use std::error::Error;
 use std::fmt;
 
-use super::scope::{self, CapturedScope};
+use super::scope::{self, CapturedScope, SiteScope};
 use super::trace::{self, InApp, Trace};
 use super::{Capture, Cause, ErrorInfo};
 
@@ -36,7 +36,7 @@ pub const MAX_CAUSES: usize = 64;
 pub struct Traced<E> {
     error: E,
     backtrace: Trace,
-    scopes: Vec<CapturedScope>,
+    scopes: Vec<SiteScope>,
     spans: Vec<CapturedScope>,
 }
 
@@ -47,7 +47,7 @@ impl<E> Traced<E> {
         Self {
             error,
             backtrace: Trace::capture(),
-            scopes: scope::capture_scopes(),
+            scopes: scope::capture_site_scopes(),
             spans: super::span_scopes(),
         }
     }
@@ -145,11 +145,11 @@ impl Capture {
     /// code.
     pub fn from_traced_with<E: Error + 'static>(error: &Traced<E>, in_app: &InApp) -> Self {
         let mut capture = Self::from_error(&error.error);
-        let symbols = trace::resolve(&error.backtrace);
-        capture.frames = trace::to_frames_with(
-            &symbols,
+        capture.frames = trace::resolve_to_frames(
+            &error.backtrace,
             in_app,
-            [error.scopes.clone(), error.spans.clone()],
+            error.scopes.clone(),
+            error.spans.clone(),
         );
         capture
     }
@@ -169,9 +169,12 @@ impl Capture {
     /// ```
     pub fn from_traced_owned<E: Error + 'static>(error: Traced<E>) -> Self {
         let mut capture = Self::from_error(&error.error);
-        let symbols = trace::resolve(&error.backtrace);
-        capture.frames =
-            trace::to_frames_with(&symbols, &InApp::default(), [error.scopes, error.spans]);
+        capture.frames = trace::resolve_to_frames(
+            &error.backtrace,
+            &InApp::default(),
+            error.scopes,
+            error.spans,
+        );
         capture
     }
 

@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use super::scope::{self, CapturedScope};
+use super::scope::{self, CapturedScope, SiteScope};
 use super::trace::{self, InApp};
 use super::{Capture, Environment, ErrorInfo};
 use crate::report::{ExceptionReporter, Report};
@@ -284,7 +284,7 @@ struct PanicEvent {
     message: String,
     thread: Option<String>,
     backtrace: trace::Trace,
-    scopes: Vec<CapturedScope>,
+    scopes: Vec<SiteScope>,
     spans: Vec<CapturedScope>,
     time: jiff::Timestamp,
     /// For the hook to wait on under `panic = "abort"`.
@@ -394,9 +394,12 @@ impl State {
 
     /// Resolves a panic's trace and builds its capture.
     fn capture(&self, event: PanicEvent) -> Capture {
-        let symbols = trace::resolve(&event.backtrace);
-        let frames =
-            trace::to_frames_with(&symbols, &self.config.in_app, [event.scopes, event.spans]);
+        let frames = trace::resolve_to_frames(
+            &event.backtrace,
+            &self.config.in_app,
+            event.scopes,
+            event.spans,
+        );
         let mut environment = self.config.environment.clone();
         environment.server_time = Some(
             event

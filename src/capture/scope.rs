@@ -362,7 +362,7 @@ struct Pending<'s> {
 struct PendingScope<'s> {
     site: Site,
     sensitive: Sensitivity,
-    vars: Vec<Var<'s>>,
+    vars: &'s [Var<'s>],
 }
 
 /// Calls `f` with this thread's registered scopes.
@@ -372,6 +372,7 @@ struct PendingScope<'s> {
 fn with_pending<R>(f: impl for<'s> FnOnce(Pending<'s>) -> R) -> R {
     let mut scopes = Vec::with_capacity(16);
     let mut pointer = STACK.get();
+    // The entries are read in place: each scope borrows its variables from its entry.
     while !pointer.is_null() {
         // SAFETY: a non-null pointer on this thread's stack was pushed by `push` for an
         // `Entry` that lives in a call still running on this thread (an enclosing frame of
@@ -382,7 +383,7 @@ fn with_pending<R>(f: impl for<'s> FnOnce(Pending<'s>) -> R) -> R {
         scopes.push(PendingScope {
             site: entry.site,
             sensitive: entry.sensitive,
-            vars: entry.vars.to_vec(),
+            vars: entry.vars,
         });
         pointer = entry.parent;
     }
@@ -403,6 +404,36 @@ pub struct CapturedScope {
     pub vars: Vec<Variable>,
     /// The names this scope declared sensitive (its callees inherit them).
     pub sensitive_variables: Option<SensitiveNames>,
+}
+
+impl From<SiteScope> for CapturedScope {
+    fn from(scope: SiteScope) -> Self {
+        Self {
+            function: scope.site.function.to_owned(),
+            file: scope.site.file.to_owned(),
+            line: scope.site.line,
+            vars: scope.vars,
+            sensitive_variables: scope.sensitive.to_names(),
+        }
+    }
+}
+
+/// A frame's variables as captured, with the scope's site and declaration as registered:
+/// the function's and file's names are only copied if a report needs them (most scopes
+/// join a frame of the trace, which has its own).
+#[derive(Debug, Clone)]
+pub(crate) struct SiteScope {
+    pub(crate) site: Site,
+    /// As in [`CapturedScope::vars`].
+    pub(crate) vars: Vec<Variable>,
+    pub(crate) sensitive: Sensitivity,
+}
+
+impl SiteScope {
+    /// The names this scope declared sensitive (its callees inherit them).
+    pub(crate) fn sensitive_variables(&self) -> Option<SensitiveNames> {
+        self.sensitive.to_names()
+    }
 }
 
 thread_local! {
@@ -445,6 +476,14 @@ fn capture_guarded(var: &Var<'_>) -> Result<Value, String> {
 ///
 /// User formatting code runs on this thread under `catch_unwind`.
 pub fn capture_scopes() -> Vec<CapturedScope> {
+    capture_site_scopes()
+        .into_iter()
+        .map(CapturedScope::from)
+        .collect()
+}
+
+/// As [`capture_scopes`], each scope with its site as registered.
+pub(crate) fn capture_site_scopes() -> Vec<SiteScope> {
     with_pending(|pending| collect(pending, |vars| vars.iter().map(capture_guarded).collect()))
 }
 
@@ -453,7 +492,7 @@ pub fn capture_scopes() -> Vec<CapturedScope> {
 /// Values whose capture runs user code are captured on a helper thread under
 /// `catch_unwind` while this thread waits: a panic inside a panic hook would abort the
 /// process. If the helper cannot be started, those values are reported as not captured.
-pub(crate) fn capture_scopes_in_panic() -> Vec<CapturedScope> {
+pub(crate) fn capture_scopes_in_panic() -> Vec<SiteScope> {
     with_pending(|pending| {
         collect(pending, |vars| {
             // The formatting thread is scoped: it ends before the hook returns, while the
@@ -480,69 +519,54 @@ pub(crate) fn capture_scopes_in_panic() -> Vec<CapturedScope> {
 
 /// Turns pending scopes into captured ones; `run_user_code` captures the variables whose
 /// capture runs user code, all at once.
+///
+/// Each scope's variables are built in place, in their final order; those whose capture
+/// runs user code hold a placeholder until `run_user_code` has run.
 fn collect(
     pending: Pending<'_>,
     run_user_code: impl FnOnce(&[Var<'_>]) -> Vec<Result<Value, String>>,
-) -> Vec<CapturedScope> {
-    enum Slot {
-        Done(Result<Value, String>),
-        Later(usize),
-    }
+) -> Vec<SiteScope> {
     let mut deferred: Vec<Var<'_>> = Vec::new();
-    let mut frames: Vec<Vec<(&'static str, Slot)>> = Vec::with_capacity(pending.scopes.len());
+    // Where each deferred variable goes: (scope, variable) indices.
+    let mut places: Vec<(usize, usize)> = Vec::new();
     let mut declared: Vec<Sensitivity> = Vec::with_capacity(pending.scopes.len());
-    for scope in &pending.scopes {
+    let mut captured: Vec<SiteScope> = Vec::with_capacity(pending.scopes.len());
+    for (index, scope) in pending.scopes.iter().enumerate() {
         // A declaration covers its own scope and every scope run inside it.
         declared.push(scope.sensitive);
-        let frame = scope
-            .vars
-            .iter()
-            .map(|var| {
-                let slot = if declared.iter().any(|s| s.covers(var.name)) {
-                    Slot::Done(Ok(Value::String(DEFAULT_SUBSTITUTE.to_owned())))
-                } else if var.runs_user_code {
-                    deferred.push(*var);
-                    Slot::Later(deferred.len() - 1)
-                } else {
-                    Slot::Done(Ok(var.capture()))
-                };
-                (var.name, slot)
-            })
-            .collect();
-        frames.push(frame);
+        let mut vars = Vec::with_capacity(scope.vars.len());
+        for var in scope.vars {
+            let value = if declared.iter().any(|s| s.covers(var.name)) {
+                Value::String(DEFAULT_SUBSTITUTE.to_owned())
+            } else if var.runs_user_code {
+                deferred.push(*var);
+                places.push((index, vars.len()));
+                Value::Null
+            } else {
+                var.capture()
+            };
+            vars.push(Variable::new(var.name, value));
+        }
+        captured.push(SiteScope {
+            site: scope.site,
+            vars,
+            sensitive: scope.sensitive,
+        });
     }
-    let mut later: Vec<Option<Result<Value, String>>> = if deferred.is_empty() {
-        Vec::new()
-    } else {
-        run_user_code(&deferred).into_iter().map(Some).collect()
-    };
-    pending
-        .scopes
-        .iter()
-        .zip(frames)
-        .map(|(scope, frame)| CapturedScope {
-            function: scope.site.function.to_owned(),
-            file: scope.site.file.to_owned(),
-            line: scope.site.line,
-            sensitive_variables: scope.sensitive.to_names(),
-            vars: frame
-                .into_iter()
-                .map(|(name, slot)| {
-                    let result = match slot {
-                        Slot::Done(result) => result,
-                        Slot::Later(index) => later
-                            .get_mut(index)
-                            .and_then(Option::take)
-                            .unwrap_or_else(|| Err("not captured".to_owned())),
-                    };
-                    match result {
-                        Ok(value) => Variable::new(name, value),
-                        Err(reason) => Variable::formatting_failed(name, reason),
-                    }
-                })
-                .collect(),
-        })
-        .collect()
+    if !deferred.is_empty() {
+        let mut results = run_user_code(&deferred).into_iter();
+        for (scope, var) in places {
+            let variable = &mut captured[scope].vars[var];
+            match results
+                .next()
+                .unwrap_or_else(|| Err("not captured".to_owned()))
+            {
+                Ok(value) => variable.value = value,
+                Err(reason) => variable.error = Some(reason),
+            }
+        }
+    }
+    captured
 }
 
 /// Whether any scope is registered on this thread.
@@ -887,13 +911,16 @@ mod tests {
         }
         let bad = Bad;
         let fine = 5i64;
-        for scopes in [
-            crate::vars!(bad, fine).run(capture_scopes),
-            crate::vars!(bad, fine).run(capture_scopes_in_panic),
+        for vars in [
+            crate::vars!(bad, fine).run(capture_scopes).remove(0).vars,
+            crate::vars!(bad, fine)
+                .run(capture_scopes_in_panic)
+                .remove(0)
+                .vars,
         ] {
-            let error = scopes[0].vars[0].error.as_deref().unwrap();
+            let error = vars[0].error.as_deref().unwrap();
             assert!(error.contains("cannot print"), "{error}");
-            assert_eq!(scopes[0].vars[1].value, Value::from(5));
+            assert_eq!(vars[1].value, Value::from(5));
         }
     }
 

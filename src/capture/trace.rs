@@ -7,12 +7,12 @@
 //! [`warm_up`] pays the first cost ahead of time, on a background thread.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
-use super::Frame;
-#[cfg(test)]
-use super::Variable;
-use super::scope::CapturedScope;
+use super::SensitiveNames;
+use super::scope::{CapturedScope, SiteScope};
+use super::{Frame, Variable};
 
 /// One frame of a resolved trace (an inlined function is a frame of its own).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +20,9 @@ pub(crate) struct Symbol {
     pub(crate) function: Arc<str>,
     pub(crate) file: Option<Arc<str>>,
     pub(crate) line: Option<u32>,
+    /// Whether the default rules ([`InApp::default`]) count it as application code, when
+    /// that was decided once, as the address was resolved.
+    pub(crate) in_app_by_default: Option<bool>,
 }
 
 /// An unresolved stack trace: the return addresses of the frames, innermost first.
@@ -43,9 +46,44 @@ impl Trace {
     }
 }
 
+/// The resolved symbols of one instruction address.
+#[derive(Debug)]
+struct Resolved {
+    symbols: Box<[Symbol]>,
+    /// Whether one of them is where std starts running the program's code
+    /// ([`RUNTIME_START`]), found once when the address is resolved.
+    runtime_start: bool,
+}
+
+/// Hashes an instruction address for the cache: addresses are not chosen by anyone who could
+/// make them collide, so one multiplication does (instead of SipHash's rounds).
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_usize(&mut self, address: usize) {
+        // An odd multiplier keeps distinct addresses distinct in the low bits (the bucket)
+        // and mixes them into the high ones (the tag the table compares first).
+        self.0 = (address as u64).wrapping_mul(0x9e_37_79_b9_7f_4a_7c_15);
+    }
+}
+
+/// Resolved symbols by instruction address.
+type Cache = HashMap<usize, Arc<Resolved>, BuildHasherDefault<AddressHasher>>;
+
 /// Resolved symbols of an instruction address, cached for the life of the process.
-static CACHE: LazyLock<Mutex<HashMap<usize, Arc<[Symbol]>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(|| Mutex::new(Cache::default()));
 
 /// Addresses cached at most (each distinct address of every trace reported).
 const MAX_CACHED_ADDRESSES: usize = 65_536;
@@ -58,31 +96,41 @@ const RUNTIME_START: &str = "__rust_begin_short_backtrace";
 /// Resolves a trace, innermost frame first, up to the frame where std starts running the
 /// program's code (the frames outside it are the runtime's and are neither resolved nor
 /// reported, so the first report does not load the C library's debug information).
+#[cfg(feature = "tracing")]
 pub(crate) fn resolve(trace: &Trace) -> Vec<Symbol> {
+    resolve_shared(trace)
+        .iter()
+        .flat_map(|resolved| resolved.symbols.iter().cloned())
+        .collect()
+}
+
+/// Resolves a trace as `resolve` does, each address's symbols as the cache holds them
+/// (nothing is copied).
+fn resolve_shared(trace: &Trace) -> Vec<Arc<Resolved>> {
     let frames = &trace.0;
     // One lock for the addresses already resolved; the others are resolved without it.
-    let mut resolved: Vec<Option<Arc<[Symbol]>>> = {
+    let mut resolved: Vec<Option<Arc<Resolved>>> = {
         let cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
         frames
             .iter()
             .map(|address| cache.get(address).cloned())
             .collect()
     };
-    let mut symbols = Vec::with_capacity(frames.len());
+    let mut kept = Vec::with_capacity(frames.len());
     let mut fresh = Vec::new();
     for (&address, slot) in frames.iter().zip(&mut resolved) {
-        let found = slot.get_or_insert_with(|| {
-            let found = resolve_address(address);
-            fresh.push((address, Arc::clone(&found)));
-            found
-        });
-        if found
-            .iter()
-            .any(|symbol| symbol.function.contains(RUNTIME_START))
-        {
+        let found = match slot.take() {
+            Some(found) => found,
+            None => {
+                let found = Arc::new(resolve_address(address));
+                fresh.push((address, Arc::clone(&found)));
+                found
+            }
+        };
+        if found.runtime_start {
             break;
         }
-        symbols.extend(found.iter().cloned());
+        kept.push(found);
     }
     if !fresh.is_empty() {
         let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
@@ -93,11 +141,28 @@ pub(crate) fn resolve(trace: &Trace) -> Vec<Symbol> {
             cache.insert(address, found);
         }
     }
-    symbols
+    kept
+}
+
+/// Resolves a trace and turns it into report frames (see [`frames_of`]), reading the
+/// symbols where the cache holds them.
+pub(crate) fn resolve_to_frames(
+    trace: &Trace,
+    in_app: &InApp,
+    scopes: Vec<SiteScope>,
+    spans: Vec<CapturedScope>,
+) -> Vec<Frame> {
+    let resolved = resolve_shared(trace);
+    let symbols: Vec<&Symbol> = resolved
+        .iter()
+        .flat_map(|resolved| resolved.symbols.iter())
+        .collect();
+    // `resolve_shared` stops before the runtime's frames.
+    frames_of(&symbols, None, in_app, scopes, spans)
 }
 
 /// The symbols of one address (several when functions were inlined there).
-fn resolve_address(address: usize) -> Arc<[Symbol]> {
+fn resolve_address(address: usize) -> Resolved {
     let mut found = Vec::new();
     backtrace::resolve(address as *mut std::ffi::c_void, |symbol| {
         found.push(Symbol {
@@ -109,6 +174,7 @@ fn resolve_address(address: usize) -> Arc<[Symbol]> {
                 .filename()
                 .map(|path| Arc::from(path.display().to_string())),
             line: symbol.lineno(),
+            in_app_by_default: None,
         });
     });
     if found.is_empty() {
@@ -116,9 +182,20 @@ fn resolve_address(address: usize) -> Arc<[Symbol]> {
             function: Arc::from("<unknown>"),
             file: None,
             line: None,
+            in_app_by_default: None,
         });
     }
-    found.into()
+    let rules = InApp::default();
+    for symbol in &mut found {
+        symbol.in_app_by_default = Some(rules.is_in_app(&symbol.function, symbol.file.as_deref()));
+    }
+    let runtime_start = found
+        .iter()
+        .any(|symbol| symbol.function.contains(RUNTIME_START));
+    Resolved {
+        symbols: found.into(),
+        runtime_start,
+    }
 }
 
 /// Loads the executable's debug information now, on a background thread, so that the first
@@ -128,7 +205,7 @@ pub fn warm_up() {
         .name("safe-report-warm-up".to_owned())
         .spawn(|| {
             let trace = Trace::capture();
-            let _ = resolve(&trace);
+            let _ = resolve_shared(&trace);
         });
 }
 
@@ -203,6 +280,11 @@ impl InApp {
                 .map(|prefix| normalise_prefix(prefix.into())),
         );
         self
+    }
+
+    /// Whether these are the default rules (no prefix included or excluded).
+    fn is_default(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
     }
 
     /// Whether a frame is application code.
@@ -293,15 +375,24 @@ pub(crate) fn to_frames(
     in_app: &InApp,
     scopes: Vec<CapturedScope>,
 ) -> Vec<Frame> {
-    to_frames_with(symbols, in_app, [scopes])
+    let symbols: Vec<&Symbol> = symbols.iter().collect();
+    let runtime_start = symbols
+        .iter()
+        .position(|symbol| symbol.function.contains(RUNTIME_START));
+    frames_of(&symbols, runtime_start, in_app, scopes, Vec::new())
 }
 
-/// As [`to_frames`], with several independent lists of scopes (registered variables, entered
-/// spans), each attached in its own order.
-pub(crate) fn to_frames_with<const N: usize>(
-    symbols: &[Symbol],
+/// As [`to_frames`], from references to the symbols, with two independent lists of scopes
+/// (registered variables, entered spans), each attached in its own order.
+///
+/// `runtime_start` is the index of the first symbol of the runtime (see [`RUNTIME_START`]),
+/// if the symbols reach that far.
+fn frames_of(
+    symbols: &[&Symbol],
+    runtime_start: Option<usize>,
     in_app: &InApp,
-    lists: [Vec<CapturedScope>; N],
+    scopes: Vec<impl FrameScope>,
+    spans: Vec<CapturedScope>,
 ) -> Vec<Frame> {
     // Innermost frames down to the end of the panic's entry (the hook, `begin_panic`,
     // `panic_fmt`, `unwrap_failed`, …) are not the application's; a trace taken by this
@@ -325,16 +416,12 @@ pub(crate) fn to_frames_with<const N: usize>(
     };
     // The runtime's frames outside `__rust_begin_short_backtrace` are left out (a trace
     // read from a std `Backtrace`'s text still has them).
-    let end = symbols
-        .iter()
-        .position(|symbol| symbol.function.contains(RUNTIME_START))
-        .unwrap_or(symbols.len())
-        .max(cut);
+    let end = runtime_start.unwrap_or(symbols.len()).max(cut);
     // Outermost first, without what says nothing about the failure: the frames outside
     // the innermost catch site (the catcher's), this crate's pass-through frames and, at
     // the innermost end, the conversions of an error value. This happens before variables
     // are attached, so a scope registered outside the catch site still gets a frame.
-    let mut kept: Vec<&Symbol> = symbols[cut..end].iter().rev().collect();
+    let mut kept: Vec<&Symbol> = symbols[cut..end].iter().rev().copied().collect();
     if let Some(mark) = kept
         .iter()
         .rposition(|symbol| symbol.function.starts_with(CATCH_SITE))
@@ -360,17 +447,19 @@ pub(crate) fn to_frames_with<const N: usize>(
     let mut frames: Vec<Frame> = kept
         .into_iter()
         .map(|symbol| Frame {
-            function: symbol.function.to_string(),
-            in_app: in_app.is_in_app(&symbol.function, symbol.file.as_deref()),
-            file: symbol.file.as_deref().map(str::to_owned),
+            function: String::from(&*symbol.function),
+            in_app: match symbol.in_app_by_default {
+                Some(decided) if in_app.is_default() => decided,
+                _ => in_app.is_in_app(&symbol.function, symbol.file.as_deref()),
+            },
+            file: symbol.file.as_deref().map(String::from),
             line: symbol.line,
             vars: Vec::new(),
             sensitive_variables: None,
         })
         .collect();
-    for scopes in lists {
-        attach_scopes(&mut frames, scopes);
-    }
+    attach_scopes(&mut frames, scopes);
+    attach_scopes(&mut frames, spans);
     merge_closures(&mut frames);
     frames
 }
@@ -440,21 +529,75 @@ fn function_key(function: &str) -> &str {
     key
 }
 
+/// A frame's variables as captured, as [`attach_scopes`] reads them.
+trait FrameScope {
+    /// The function that registered the scope.
+    fn function(&self) -> &str;
+    /// A frame of its own, at the place of its registration.
+    fn own_frame(&self) -> Frame;
+    /// The variables, and the names declared sensitive.
+    fn into_parts(self) -> (Vec<Variable>, Option<SensitiveNames>);
+}
+
+impl FrameScope for CapturedScope {
+    fn function(&self) -> &str {
+        &self.function
+    }
+
+    fn own_frame(&self) -> Frame {
+        Frame {
+            function: self.function.clone(),
+            file: Some(self.file.clone()),
+            line: Some(self.line),
+            in_app: true,
+            vars: Vec::new(),
+            sensitive_variables: None,
+        }
+    }
+
+    fn into_parts(self) -> (Vec<Variable>, Option<SensitiveNames>) {
+        (self.vars, self.sensitive_variables)
+    }
+}
+
+impl FrameScope for SiteScope {
+    fn function(&self) -> &str {
+        self.site.function
+    }
+
+    fn own_frame(&self) -> Frame {
+        Frame {
+            function: self.site.function.to_owned(),
+            file: Some(self.site.file.to_owned()),
+            line: Some(self.site.line),
+            in_app: true,
+            vars: Vec::new(),
+            sensitive_variables: None,
+        }
+    }
+
+    fn into_parts(self) -> (Vec<Variable>, Option<SensitiveNames>) {
+        let sensitive_variables = self.sensitive_variables();
+        (self.vars, sensitive_variables)
+    }
+}
+
 /// Gives each scope (outermost first) to the next frame of its function, in order: a frame
 /// of exactly that function first, else one of a closure inside it. A scope with no later
 /// frame of its function joins the frame the scope before it got when that is of the same
 /// function (two scopes in one function); otherwise (inlined away, or no debug
 /// information) it gets a frame of its own at the place of its registration.
-fn attach_scopes(frames: &mut Vec<Frame>, scopes: Vec<CapturedScope>) {
+fn attach_scopes(frames: &mut Vec<Frame>, scopes: Vec<impl FrameScope>) {
     let mut next = 0usize;
     for scope in scopes {
-        let key = function_key(&scope.function);
+        let function = scope.function();
+        let key = function_key(function);
         let later = |exact: bool| {
             frames[next..]
                 .iter()
                 .position(|frame| {
                     if exact {
-                        frame.function == scope.function
+                        frame.function == function
                     } else {
                         function_key(&frame.function) == key
                     }
@@ -467,23 +610,18 @@ fn attach_scopes(frames: &mut Vec<Frame>, scopes: Vec<CapturedScope>) {
         let index = match found {
             Some(index) => index,
             None => {
-                frames.insert(
-                    next,
-                    Frame {
-                        function: scope.function.clone(),
-                        file: Some(scope.file.clone()),
-                        line: Some(scope.line),
-                        in_app: true,
-                        vars: Vec::new(),
-                        sensitive_variables: None,
-                    },
-                );
+                frames.insert(next, scope.own_frame());
                 next
             }
         };
         let frame = &mut frames[index];
-        frame.vars.extend(scope.vars);
-        match (&mut frame.sensitive_variables, scope.sensitive_variables) {
+        let (vars, sensitive_variables) = scope.into_parts();
+        if frame.vars.is_empty() {
+            frame.vars = vars;
+        } else {
+            frame.vars.extend(vars);
+        }
+        match (&mut frame.sensitive_variables, sensitive_variables) {
             (_, None) => {}
             (Some(mine), Some(theirs)) => mine.extend(&theirs),
             (slot @ None, Some(theirs)) => *slot = Some(theirs),
@@ -526,6 +664,7 @@ pub(crate) fn parse_std_backtrace(text: &str) -> Vec<Symbol> {
                 function: function.into(),
                 file: None,
                 line: None,
+                in_app_by_default: None,
             });
         }
     }
@@ -547,6 +686,7 @@ mod tests {
             function: function.into(),
             file: Some("src/main.rs".into()),
             line: Some(1),
+            in_app_by_default: None,
         }
     }
 
@@ -589,6 +729,7 @@ mod tests {
             function: function.into(),
             file: Some("src/shop.rs".into()),
             line: Some(line),
+            in_app_by_default: None,
         }
     }
 
@@ -696,6 +837,17 @@ mod tests {
         );
         // The inner walk's frame took its closure's line.
         assert_eq!(frames[3].line, Some(9));
+    }
+
+    #[test]
+    fn a_decision_made_at_resolution_stands_for_the_default_rules_only() {
+        let mut decided = symbol("shop::charge");
+        decided.in_app_by_default = Some(false);
+        let symbols = [decided];
+        let by_default = to_frames(&symbols, &InApp::default(), Vec::new());
+        assert!(!by_default[0].in_app);
+        let included = to_frames(&symbols, &InApp::default().include(["shop"]), Vec::new());
+        assert!(included[0].in_app);
     }
 
     #[test]
