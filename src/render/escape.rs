@@ -2,9 +2,10 @@
 //!
 //! The output is askama's own (`"`, `&`, `'`, `<` and `>` as numeric character references),
 //! but the search for those five bytes goes a word (8 bytes) at a time instead of a byte at a
-//! time, and the escaped pieces are joined before they are written: the pages are mostly
+//! time, and the escaped pieces of a text are joined before they are written: the pages are mostly
 //! escaped values, and askama's byte loop was most of the time spent rendering them.
 
+use std::cell::RefCell;
 use std::fmt::{self, Write};
 
 /// The escaper the HTML templates use (configured in `templates/askama.toml`).
@@ -13,38 +14,27 @@ pub(crate) struct Html;
 
 impl askama::filters::Escaper for Html {
     fn write_escaped_str<W: Write>(&self, mut dest: W, text: &str) -> fmt::Result {
-        let bytes = text.as_bytes();
-        let Some(mut found) = next_escaped(bytes, 0) else {
+        let Some(first) = next_escaped(text.as_bytes(), 0) else {
             return dest.write_str(text);
         };
         // Escapes come in numbers (every formatted string is quoted): the pieces are joined
-        // in a buffer and written a few hundred bytes at a time rather than two writes per
-        // escape. Each piece is whole characters, so the buffer is always valid UTF-8.
-        let mut buffer = [0u8; BUFFER];
-        let mut len = 0;
-        let mut plain_from = 0;
-        loop {
-            let plain = &bytes[plain_from..found];
-            if len + plain.len() + REFERENCE_LEN > BUFFER {
-                flush(&mut dest, &buffer[..len])?;
-                len = 0;
+        // in a string kept for this thread and written at once, rather than two writes per
+        // escape. A call made while that string is in use writes its pieces one by one.
+        JOINED.with(|joined| match joined.try_borrow_mut() {
+            Ok(mut joined) => {
+                joined.clear();
+                escape_pieces(text, first, |piece| {
+                    joined.push_str(piece);
+                    Ok(())
+                })?;
+                let written = dest.write_str(&joined);
+                if joined.capacity() > MAX_KEPT {
+                    *joined = String::new();
+                }
+                written
             }
-            if plain.len() + REFERENCE_LEN > BUFFER {
-                dest.write_str(&text[plain_from..found])?;
-            } else {
-                buffer[len..len + plain.len()].copy_from_slice(plain);
-                len += plain.len();
-            }
-            buffer[len..len + REFERENCE_LEN].copy_from_slice(reference(bytes[found]).as_bytes());
-            len += REFERENCE_LEN;
-            plain_from = found + 1;
-            match next_escaped(bytes, plain_from) {
-                Some(next) => found = next,
-                None => break,
-            }
-        }
-        flush(&mut dest, &buffer[..len])?;
-        dest.write_str(&text[plain_from..])
+            Err(_) => escape_pieces(text, first, |piece| dest.write_str(piece)),
+        })
     }
 
     fn write_escaped_char<W: Write>(&self, mut dest: W, c: char) -> fmt::Result {
@@ -55,15 +45,39 @@ impl askama::filters::Escaper for Html {
     }
 }
 
-/// The size of the buffer escaped text is joined in.
-const BUFFER: usize = 256;
+thread_local! {
+    /// Where the escaped pieces of one text are joined.
+    static JOINED: RefCell<String> = const { RefCell::new(String::new()) };
+}
 
-/// The length of every character reference.
-const REFERENCE_LEN: usize = 5;
+/// The joining string is let go after a text that made it larger than this.
+const MAX_KEPT: usize = 64 * 1024;
 
-/// Writes joined pieces of text (whole characters, so valid UTF-8).
-fn flush<W: Write>(dest: &mut W, joined: &[u8]) -> fmt::Result {
-    dest.write_str(std::str::from_utf8(joined).map_err(|_| fmt::Error)?)
+/// Passes `text` to `write` in pieces, escaped: the plain runs between the bytes to escape,
+/// and their references. `first` is the first byte to escape.
+fn escape_pieces(
+    text: &str,
+    first: usize,
+    mut write: impl FnMut(&str) -> fmt::Result,
+) -> fmt::Result {
+    let bytes = text.as_bytes();
+    let mut found = first;
+    let mut plain_from = 0;
+    loop {
+        if plain_from < found {
+            write(&text[plain_from..found])?;
+        }
+        write(reference(bytes[found]))?;
+        plain_from = found + 1;
+        match next_escaped(bytes, plain_from) {
+            Some(next) => found = next,
+            None => break,
+        }
+    }
+    if plain_from < bytes.len() {
+        write(&text[plain_from..])?;
+    }
+    Ok(())
 }
 
 fn is_escaped(byte: u8) -> bool {
@@ -167,6 +181,23 @@ mod tests {
         for text in &texts {
             assert_eq!(escaped(text), askama_escaped(text), "{text:?}");
         }
+    }
+
+    /// A writer that escapes what it is given again, with the escaper under test.
+    struct EscapingAgain(String);
+
+    impl std::fmt::Write for EscapingAgain {
+        fn write_str(&mut self, text: &str) -> std::fmt::Result {
+            Html.write_escaped_str(&mut self.0, text)
+        }
+    }
+
+    #[test]
+    fn an_escape_inside_an_escape_writes_its_pieces_one_by_one() {
+        let text = r#"<a href="x">'&'</a>"#;
+        let mut twice = EscapingAgain(String::new());
+        Html.write_escaped_str(&mut twice, text).unwrap();
+        assert_eq!(twice.0, askama_escaped(&askama_escaped(text)));
     }
 
     #[test]
