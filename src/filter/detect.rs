@@ -190,6 +190,66 @@ const MIN_TRIGGER_TEXT: usize = 14;
 /// The shortest card number.
 const MIN_CARD_DIGITS: usize = 13;
 
+/// The shortest text in which a trigger's detector can find something: its pattern's
+/// shortest match (`MIN_TRIGGER_TEXT` for the credentials after `Bearer`/`Basic` and for
+/// JSON Web Tokens).
+const fn min_text_len(trigger: Trigger) -> usize {
+    match trigger {
+        Trigger::Scheme => MIN_URL_TEXT,
+        Trigger::Bearer | Trigger::Basic | Trigger::Jwt => MIN_TRIGGER_TEXT,
+        // `-----BEGIN PRIVATE KEY-----`
+        Trigger::Pem => 27,
+        // `AKIA` and 16
+        Trigger::Aws => 20,
+        // `ghp_` and 36
+        Trigger::GitHub => 40,
+        // `github_pat_` and 22
+        Trigger::GitHubPat => 33,
+        // `glpat-` and 20
+        Trigger::GitLab => 26,
+        // `npm_` and 36
+        Trigger::Npm => 40,
+        // `sk_live_` and 10 (`whsec_` and 20 is longer)
+        Trigger::Stripe => 18,
+        // `xoxb-` or `xapp-` and 10
+        Trigger::Slack => 15,
+        // `hooks.slack.com/services/` and 8
+        Trigger::SlackWebhook => 33,
+        // `AIza` and 35
+        Trigger::Google => 39,
+        // `SG.`, 16, `.` and 16
+        Trigger::SendGrid => 36,
+        // `sk-` and 32
+        Trigger::OpenAi => 35,
+    }
+}
+
+/// The longest of [`min_text_len`].
+const LONGEST_MIN_TEXT: usize = 40;
+
+/// Per text length up to [`LONGEST_MIN_TEXT`]: the triggers that fit (bit `i` for
+/// `TRIGGERS[i]`).
+const TRIGGERS_FITTING: [u64; LONGEST_MIN_TEXT + 1] = {
+    let mut table = [0u64; LONGEST_MIN_TEXT + 1];
+    let mut len = 0;
+    while len <= LONGEST_MIN_TEXT {
+        let mut index = 0;
+        while index < TRIGGERS.len() {
+            let needs = min_text_len(TRIGGERS[index].1);
+            assert!(
+                needs <= LONGEST_MIN_TEXT,
+                "LONGEST_MIN_TEXT covers every trigger"
+            );
+            if needs <= len {
+                table[len] |= 1 << index;
+            }
+            index += 1;
+        }
+        len += 1;
+    }
+    table
+};
+
 /// Texts up to this long are scanned by the single-pass scalar scanner.
 const SHORT_TEXT: usize = 128;
 
@@ -348,10 +408,8 @@ fn scan_short(
         | TRIGGERS_MISSING[1][usize::from(missing[1])]
         | TRIGGERS_MISSING[2][usize::from(missing[2])]
         | TRIGGERS_MISSING[3][usize::from(missing[3])]);
-    // Texts too short for any other trigger can only hold a URL's userinfo.
-    if bytes.len() < MIN_TRIGGER_TEXT {
-        possible &= SCHEME_TRIGGERS;
-    }
+    // Triggers whose shortest match is longer than the text cannot be in it.
+    possible &= TRIGGERS_FITTING[bytes.len().min(LONGEST_MIN_TEXT)];
     if kind == TextKind::LookupOnly {
         possible &= LOOKUP_TRIGGERS;
     }
@@ -489,19 +547,6 @@ const TRIGGERS_MISSING: [[u64; 256]; 4] = [
 
 /// Every trigger (bit `i` for `TRIGGERS[i]`).
 const ALL_TRIGGERS: u64 = (1 << TRIGGERS.len()) - 1;
-
-/// The triggers of URL userinfo (bit `i` for `TRIGGERS[i]`).
-const SCHEME_TRIGGERS: u64 = {
-    let mut bits = 0;
-    let mut index = 0;
-    while index < TRIGGERS.len() {
-        if matches!(TRIGGERS[index].1, Trigger::Scheme) {
-            bits |= 1 << index;
-        }
-        index += 1;
-    }
-    bits
-};
 
 /// The triggers whose detectors need the context around what they hide (bit `i` for
 /// `TRIGGERS[i]`): the only ones looked for in text that is not shown. A known key format
@@ -1366,6 +1411,44 @@ mod tests {
                 assert!(!shown.contains("4111"), "{shown}");
                 assert!(shown.contains("batch 2150 ok"), "{shown}");
             }
+        }
+    }
+
+    #[test]
+    fn each_trigger_finds_a_match_of_its_shortest_length() {
+        let examples = [
+            (Trigger::Scheme, "a://b:c@d".to_owned()),
+            (Trigger::Basic, "Basic QWxhZGRp".to_owned()),
+            (Trigger::Jwt, "eyJab.eyJcdefg".to_owned()),
+            (Trigger::Pem, "-----BEGIN PRIVATE KEY-----".to_owned()),
+            (Trigger::Aws, "AKIAIOSFODNN7EXAMPLE".to_owned()),
+            (Trigger::GitHub, format!("ghp_{}", "a1".repeat(18))),
+            (
+                Trigger::GitHubPat,
+                format!("github_pat_{}", "a1".repeat(11)),
+            ),
+            (Trigger::GitLab, format!("glpat-{}", "a1".repeat(10))),
+            (Trigger::Npm, format!("npm_{}", "a1".repeat(18))),
+            (Trigger::Stripe, "sk_live_4eC39HqLyj".to_owned()),
+            (Trigger::Slack, "xoxb-1234567890".to_owned()),
+            (
+                Trigger::SlackWebhook,
+                "hooks.slack.com/services/T0000000".to_owned(),
+            ),
+            (Trigger::Google, format!("AIza{}", "a1".repeat(17) + "b")),
+            (
+                Trigger::SendGrid,
+                format!("SG.{}.{}", "a".repeat(16), "b".repeat(16)),
+            ),
+            (Trigger::OpenAi, format!("sk-{}", "a1".repeat(16))),
+        ];
+        for (trigger, text) in examples {
+            assert_eq!(text.len(), min_text_len(trigger), "{text}");
+            let shown = scrub(&text);
+            assert!(
+                !shown.contains(&text[text.len() - 4..]),
+                "{text} gave {shown}"
+            );
         }
     }
 
