@@ -257,8 +257,12 @@ impl<'a> FilterContext<'a> {
         self.hidden.truncate(from);
     }
 
-    /// Adds counts recorded earlier for the same input.
+    /// Adds counts recorded earlier for the same input (nothing inside
+    /// [`silently`](Self::silently), as [`count`](Self::count)).
     pub(crate) fn replay(&mut self, summary: &RedactionSummary) {
+        if self.silent {
+            return;
+        }
         for (rule, count) in summary.iter() {
             self.summary.add_many(rule, count);
         }

@@ -251,8 +251,7 @@ struct Builder<'a> {
     next_id: usize,
     with_variables: bool,
     /// Source lines already filtered in this report (frames of one function repeat them),
-    /// with the redactions they made.
-    /// Per source file (by address), each line once filtered, by its index.
+    /// with the redactions they made: per source file (by address), by line index.
     code_lines: Vec<(Arc<SourceFile>, Vec<Option<FilteredLine>>)>,
     /// Source files already looked up in this report, by the name frames give.
     files: HashMap<String, Option<Arc<SourceFile>>>,
@@ -346,9 +345,7 @@ impl<'a> Builder<'a> {
         };
         if let Some((shown, summary)) = &self.code_lines[slot].1[line0] {
             let shown = shown.clone();
-            if !self.cx.is_silent() {
-                self.cx.replay(summary);
-            }
+            self.cx.replay(summary);
             return shown;
         }
         let before = self.cx.summary().clone();

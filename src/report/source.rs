@@ -99,7 +99,6 @@ impl SourceFile {
             before: &self.lines[lower..line0],
             line: current,
             after: &self.lines[line0 + 1..upper],
-            in_private_key: &self.in_private_key[lower..upper],
         })
     }
 }
@@ -111,9 +110,6 @@ pub(crate) struct Context<'a> {
     pub(crate) before: &'a [String],
     pub(crate) line: &'a str,
     pub(crate) after: &'a [String],
-    /// For each line from the first of `before` to the last of `after`: part of a private
-    /// key block.
-    pub(crate) in_private_key: &'a [bool],
 }
 
 /// A cache of source files, shared by every report of the process unless a reporter is given
