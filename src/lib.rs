@@ -40,6 +40,7 @@ pub mod mail;
 pub mod render;
 pub mod report;
 mod request;
+mod words;
 
 pub use capture::{
     Capture, CaptureError, Cause, Environment, ErrorInfo, Frame, RawText, RequestInfo, ResultExt,

@@ -13,6 +13,7 @@ use regex::Regex;
 
 use super::names::NameRules;
 use super::{REVERSE_LOOKUP_MIN_CHARS, Rule};
+use crate::words::{HIGH, LOW, bytes_equal, word_at};
 
 /// A value detector of the default filter; each can be switched off on the builder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -590,13 +591,10 @@ pub(crate) fn may_hold_unshown_secret(text: &str) -> bool {
     if bytes.len() < REVERSE_LOOKUP_MIN_CHARS {
         return false;
     }
-    let has = |word: u64, byte: u8| {
-        let x = word ^ (LOW * u64::from(byte));
-        x.wrapping_sub(LOW) & !x & HIGH != 0
-    };
     let marked = |at: usize| {
-        let word = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-        has(word, b'=') | has(word, b':') | has(word, b' ') | has(word, b'\t') | has(word, b'/')
+        let word = word_at(bytes, at);
+        let has = |byte: u8| bytes_equal(word, byte) != 0;
+        has(b'=') | has(b':') | has(b' ') | has(b'\t') | has(b'/')
     };
     let mut at = 0;
     while at + 8 <= bytes.len() {
@@ -929,9 +927,6 @@ fn parse_card(bytes: &[u8], start: usize, spans: &mut Vec<Span>) -> usize {
     end
 }
 
-const LOW: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
 /// One bit (the low bit of each byte) per ASCII digit byte of `word`.
 fn digit_bits(word: u64) -> u64 {
     let shifted = word ^ (LOW * 0x30);
@@ -946,7 +941,7 @@ fn next_four_digits(bytes: &[u8], from: usize) -> Option<usize> {
     // Digits right before `at` (a run that continues into the next word).
     let mut carry = 0usize;
     while at + 8 <= bytes.len() {
-        let word = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        let word = word_at(bytes, at);
         // Bit j set when byte j of the word is a digit.
         let mask = (digit_bits(word).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32;
         if mask != 0 {

@@ -8,6 +8,8 @@
 use std::cell::RefCell;
 use std::fmt::{self, Write};
 
+use crate::words::{LOW, bytes_equal, word_at, zero_bytes};
+
 /// The escaper the HTML templates use (configured in `templates/askama.toml`).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Html;
@@ -95,22 +97,13 @@ fn reference(byte: u8) -> &'static str {
     }
 }
 
-const LOW: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of each byte of `word` that is zero. A byte after a zero byte may be marked
-/// too (a borrow), so only the lowest mark is exact.
-fn zero_bytes(word: u64) -> u64 {
-    word.wrapping_sub(LOW) & !word & HIGH
-}
-
 /// The first byte at or after `from` to escape.
 fn next_escaped(bytes: &[u8], mut from: usize) -> Option<usize> {
     while from + 8 <= bytes.len() {
-        let word = u64::from_le_bytes(bytes[from..from + 8].try_into().expect("8 bytes"));
+        let word = word_at(bytes, from);
         // `"`; `&` or `'` (0x26, 0x27: equal but for the lowest bit); `<` or `>` (0x3c, 0x3e:
         // equal but for the second bit).
-        let marks = zero_bytes(word ^ (LOW * u64::from(b'"')))
+        let marks = bytes_equal(word, b'"')
             | zero_bytes((word & !LOW) ^ (LOW * u64::from(b'&')))
             | zero_bytes((word & !(LOW * 2)) ^ (LOW * u64::from(b'<')));
         if marks != 0 {

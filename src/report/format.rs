@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::capture::raw_text::INVALID_BYTE_BASE;
+use crate::words::{HIGH, LOW, bytes_equal, word_at};
 
 use serde_json::Value;
 
@@ -189,9 +190,6 @@ fn ascii_needs_escape(byte: u8) -> bool {
 /// any x86_64), far less than one comparison per byte.
 const CHUNK: usize = 16;
 
-const LOW: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
 /// Whether any byte of `chunk` needs a closer look: a control, DEL, `"`, `\` or non-ASCII.
 #[inline]
 fn chunk_needs_look(chunk: &[u8; CHUNK]) -> bool {
@@ -200,34 +198,27 @@ fn chunk_needs_look(chunk: &[u8; CHUNK]) -> bool {
     })
 }
 
-/// The high bit of each byte of `word` that is zero. A byte after a zero byte may be marked
-/// too (a borrow), so only the lowest mark is exact.
-fn zero_bytes(word: u64) -> u64 {
-    word.wrapping_sub(LOW) & !word & HIGH
-}
-
 /// The high bit of the bytes of `word` that need a closer look (only the lowest is exact).
 fn look_marks(word: u64) -> u64 {
     (word.wrapping_sub(LOW * 0x20) & !word & HIGH)
         | (word & HIGH)
-        | zero_bytes(word ^ (LOW * 0x7f))
-        | zero_bytes(word ^ (LOW * u64::from(b'"')))
-        | zero_bytes(word ^ (LOW * u64::from(b'\\')))
+        | bytes_equal(word, 0x7f)
+        | bytes_equal(word, b'"')
+        | bytes_equal(word, b'\\')
 }
 
 /// The index of the first byte at or after `from` that is not plain printable ASCII
 /// (`bytes.len()` if there is none).
 fn next_interesting(bytes: &[u8], mut from: usize) -> usize {
-    let word = |bytes: &[u8]| u64::from_le_bytes(bytes.try_into().expect("8 bytes"));
     loop {
         let rest = &bytes[from.min(bytes.len())..];
         if let Some(chunk) = rest.first_chunk::<CHUNK>() {
             if chunk_needs_look(chunk) {
-                let low = look_marks(word(&chunk[..8]));
+                let low = look_marks(word_at(chunk, 0));
                 let offset = if low != 0 {
                     low.trailing_zeros() / 8
                 } else {
-                    8 + look_marks(word(&chunk[8..])).trailing_zeros() / 8
+                    8 + look_marks(word_at(chunk, 8)).trailing_zeros() / 8
                 };
                 return from + offset as usize;
             }
@@ -237,11 +228,11 @@ fn next_interesting(bytes: &[u8], mut from: usize) -> usize {
         // Fewer than 16 bytes left: two words that may overlap (the bytes they share had
         // no mark in the first), or one byte at a time below 8.
         if rest.len() >= 8 {
-            let low = look_marks(word(&rest[..8]));
+            let low = look_marks(word_at(rest, 0));
             if low != 0 {
                 return from + (low.trailing_zeros() / 8) as usize;
             }
-            let high = look_marks(word(&rest[rest.len() - 8..]));
+            let high = look_marks(word_at(rest, rest.len() - 8));
             if high != 0 {
                 return from + rest.len() - 8 + (high.trailing_zeros() / 8) as usize;
             }
