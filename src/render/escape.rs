@@ -2,8 +2,8 @@
 //!
 //! The output is askama's own (`"`, `&`, `'`, `<` and `>` as numeric character references),
 //! but the search for those five bytes goes a word (8 bytes) at a time instead of a byte at a
-//! time, and the escaped pieces of a text are joined before they are written: the pages are mostly
-//! escaped values, and askama's byte loop was most of the time spent rendering them.
+//! time, and the escaped pieces of a text are joined before they are written: the pages are
+//! mostly escaped values, and askama's byte loop was most of the time spent rendering them.
 
 use std::cell::RefCell;
 use std::fmt::{self, Write};
@@ -156,8 +156,7 @@ mod tests {
                 texts.push(text);
             }
         }
-        // Runs of every length around the join buffer's size, multi-byte characters
-        // included, between escapes.
+        // Plain runs of many lengths, multi-byte characters included, between escapes.
         for run in [
             0, 1, 2, 7, 50, 120, 248, 249, 250, 251, 252, 255, 256, 257, 300, 600,
         ] {
