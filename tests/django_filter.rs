@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use regex::Regex;
 use safe_report::{
     Capture, Environment, ExceptionReporter, FilterContext, Frame, Named, Report, ReporterFilter,
-    RequestInfo, Rule, SafeReporterFilter, SensitiveNames,
+    RequestInfo, Rule, SafeReporterFilter, SensitiveNames, Shown,
 };
 use serde_json::{Value, json};
 
@@ -260,7 +260,7 @@ impl ReporterFilter for UnsafeExceptionReporterFilter {
             .map(|(name, value)| {
                 (
                     Cow::Borrowed(name.as_str()),
-                    Cow::Owned(Value::String(value.clone())),
+                    Shown::New(Value::String(value.clone())),
                 )
             })
             .collect()
@@ -275,7 +275,7 @@ impl ReporterFilter for UnsafeExceptionReporterFilter {
         frame
             .vars
             .iter()
-            .map(|var| (Cow::Borrowed(var.name.as_str()), Cow::Borrowed(&var.value)))
+            .map(|var| (Cow::Borrowed(var.name.as_str()), Shown::Same(&var.value)))
             .collect()
     }
 }
@@ -782,7 +782,7 @@ fn test_settings_with_sensitive_keys() {
 fn cleanse_setting(filter: &dyn ReporterFilter, key: &str, value: Value) -> Value {
     let capture = Capture::new();
     let mut cx = FilterContext::new(&capture, filter);
-    filter.cleanse_value(key, &value, &mut cx).into_owned()
+    filter.cleanse_value(key, &value, &mut cx).into_value()
 }
 
 /// `test_cleanse_setting_basic`.

@@ -30,7 +30,7 @@ use safe_report::integrations::tower::{
 use safe_report::mail::{AdminNotifier, Email, MailConfig, Mailer, MemoryBackend};
 use safe_report::{
     Capture, FilterContext, Format, Named, ReporterFilter, RequestInfo, Rule, SafeReporterFilter,
-    SensitiveNames,
+    SensitiveNames, Shown,
 };
 use serde_json::Value;
 use web::{Answer, get as http_get, post_form, serve};
@@ -108,7 +108,7 @@ impl ReporterFilter for UnsafeExceptionReporterFilter {
             .map(|(name, value)| {
                 (
                     Cow::Borrowed(name.as_str()),
-                    Cow::Owned(Value::String(value.clone())),
+                    Shown::New(Value::String(value.clone())),
                 )
             })
             .collect()

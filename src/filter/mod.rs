@@ -449,7 +449,7 @@ pub trait ReporterFilter: Send + Sync {
                 } else {
                     Value::String(self.safe_text(&text, TextKind::Free, cx).into_owned())
                 };
-                (self.safe_text(name, TextKind::Free, cx), Cow::Owned(shown))
+                (self.safe_text(name, TextKind::Free, cx), Shown::New(shown))
             })
             .collect()
     }
@@ -467,7 +467,7 @@ pub trait ReporterFilter: Send + Sync {
                     Some(rule) => cx.hide_text(rule, value, self.substitute()),
                     None => Value::String(self.safe_text(value, TextKind::Free, cx).into_owned()),
                 };
-                (self.safe_text(name, TextKind::Free, cx), Cow::Owned(shown))
+                (self.safe_text(name, TextKind::Free, cx), Shown::New(shown))
             })
             .collect()
     }
@@ -489,7 +489,7 @@ pub trait ReporterFilter: Send + Sync {
                     Some(rule) => cx.hide_text(rule, value, self.substitute()),
                     None => Value::String(self.safe_text(value, TextKind::Free, cx).into_owned()),
                 };
-                (self.safe_text(name, TextKind::Free, cx), Cow::Owned(shown))
+                (self.safe_text(name, TextKind::Free, cx), Shown::New(shown))
             })
             .collect()
     }
@@ -516,7 +516,7 @@ pub trait ReporterFilter: Send + Sync {
                     Some(rule) => cx.hide_text(rule, value, self.substitute()),
                     None => Value::String(self.safe_text(value, TextKind::Free, cx).into_owned()),
                 };
-                (self.safe_text(name, TextKind::Free, cx), Cow::Owned(shown))
+                (self.safe_text(name, TextKind::Free, cx), Shown::New(shown))
             })
             .collect()
     }
@@ -567,7 +567,7 @@ pub trait ReporterFilter: Send + Sync {
             .iter()
             .map(|var| {
                 let shown = if cx.is_active() && sensitive.is_some_and(|s| s.contains(&var.name)) {
-                    Cow::Owned(cx.hide(Rule::SensitiveVariables, &var.value, self.substitute()))
+                    Shown::New(cx.hide(Rule::SensitiveVariables, &var.value, self.substitute()))
                 } else if names {
                     cleanse(self, &var.name, &var.value, cx, 0, &post_key)
                 } else {
@@ -579,8 +579,70 @@ pub trait ReporterFilter: Send + Sync {
     }
 }
 
-/// A value as the filter lets it be shown: borrowed from the capture when unchanged.
-pub type Shown<'v> = Cow<'v, Value>;
+/// A value as the filter lets it be shown. What the filter left unchanged is borrowed from
+/// the capture, at any depth: a map or list of which only some entries changed lists its
+/// entries, the unchanged ones borrowed, instead of being copied whole.
+///
+/// ```
+/// use safe_report::Shown;
+/// use serde_json::{Value, json};
+///
+/// let city = json!("Berlin");
+/// let shown = Shown::Map(vec![
+///     ("city".into(), Shown::Same(&city)),
+///     ("password".into(), Shown::New(Value::from("********************"))),
+/// ]);
+/// assert_eq!(
+///     shown.into_value(),
+///     json!({"city": "Berlin", "password": "********************"})
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shown<'v> {
+    /// Unchanged, borrowed from the capture.
+    Same(&'v Value),
+    /// Replaced: the substitute, a scrubbed text.
+    New(Value),
+    /// A map of which some entries changed: every entry in order, each as shown.
+    Map(Vec<(Cow<'v, str>, Shown<'v>)>),
+    /// A list of which some items changed: every item in order, each as shown.
+    List(Vec<Shown<'v>>),
+}
+
+impl Shown<'_> {
+    /// Whether the filter changed something in the value.
+    pub fn is_changed(&self) -> bool {
+        !matches!(self, Shown::Same(_))
+    }
+
+    /// The value as shown, as plain data (entries of a map whose shown keys coincide are
+    /// merged, the later one winning, as in a map built from them).
+    pub fn into_value(self) -> Value {
+        match self {
+            Shown::Same(value) => value.clone(),
+            Shown::New(value) => value,
+            Shown::Map(entries) => Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(key, shown)| (key.into_owned(), shown.into_value()))
+                    .collect(),
+            ),
+            Shown::List(items) => Value::Array(items.into_iter().map(Shown::into_value).collect()),
+        }
+    }
+}
+
+impl From<Value> for Shown<'_> {
+    fn from(value: Value) -> Self {
+        Shown::New(value)
+    }
+}
+
+impl<'v> From<&'v Value> for Shown<'v> {
+    fn from(value: &'v Value) -> Self {
+        Shown::Same(value)
+    }
+}
 
 /// A name and its value as the filter lets them be shown.
 pub type Named<'v> = (Cow<'v, str>, Shown<'v>);
@@ -621,7 +683,7 @@ fn cleanse<'v, F: ReporterFilter + ?Sized>(
     extra: &dyn Fn(&str) -> Option<Rule>,
 ) -> Shown<'v> {
     if let Some(rule) = filter.sensitive_name(name).or_else(|| extra(name)) {
-        return Cow::Owned(cx.hide(rule, value, filter.substitute()));
+        return Shown::New(cx.hide(rule, value, filter.substitute()));
     }
     cleanse_with(
         filter,
@@ -644,71 +706,68 @@ fn cleanse_with<'v, F: ReporterFilter + ?Sized>(
     extra: &dyn Fn(&str) -> Option<Rule>,
 ) -> Shown<'v> {
     if depth > MAX_DEPTH {
-        return Cow::Owned(cx.hide(Rule::TooDeep, value, filter.substitute()));
+        return Shown::New(cx.hide(Rule::TooDeep, value, filter.substitute()));
     }
     match value {
         Value::Object(map) => {
-            let mut changed: Option<Map<String, Value>> = None;
+            let mut changed: Option<Vec<(Cow<'v, str>, Shown<'v>)>> = None;
             for (index, (key, item)) in map.iter().enumerate() {
                 let shown_key = filter.scrub_text(key, TextKind::Free, cx);
                 let shown = match names(key).or_else(|| extra(key)) {
-                    Some(rule) => Cow::Owned(cx.hide(rule, item, filter.substitute())),
+                    Some(rule) => Shown::New(cx.hide(rule, item, filter.substitute())),
                     None => cleanse_with(filter, item, cx, depth + 1, names, extra),
                 };
-                if changed.is_none() && (shown_key.is_some() || matches!(shown, Cow::Owned(_))) {
-                    let mut out = Map::with_capacity(map.len());
-                    for (key, item) in map.iter().take(index) {
-                        out.insert(key.clone(), item.clone());
-                    }
+                if changed.is_none() && (shown_key.is_some() || shown.is_changed()) {
+                    let mut out = Vec::with_capacity(map.len());
+                    out.extend(
+                        map.iter()
+                            .take(index)
+                            .map(|(key, item)| (Cow::Borrowed(key.as_str()), Shown::Same(item))),
+                    );
                     changed = Some(out);
                 }
                 if let Some(out) = &mut changed {
-                    out.insert(shown_key.unwrap_or_else(|| key.clone()), shown.into_owned());
+                    let key = shown_key.map_or(Cow::Borrowed(key.as_str()), Cow::Owned);
+                    out.push((key, shown));
                 }
             }
-            match changed {
-                Some(out) => Cow::Owned(Value::Object(out)),
-                None => Cow::Borrowed(value),
-            }
+            changed.map_or(Shown::Same(value), Shown::Map)
         }
         Value::Array(items) => {
-            let mut changed: Option<Vec<Value>> = None;
+            let mut changed: Option<Vec<Shown<'v>>> = None;
             for (index, item) in items.iter().enumerate() {
                 let shown = cleanse_with(filter, item, cx, depth + 1, names, extra);
-                if changed.is_none() && matches!(shown, Cow::Owned(_)) {
+                if changed.is_none() && shown.is_changed() {
                     let mut out = Vec::with_capacity(items.len());
-                    out.extend_from_slice(&items[..index]);
+                    out.extend(items[..index].iter().map(Shown::Same));
                     changed = Some(out);
                 }
                 if let Some(out) = &mut changed {
-                    out.push(shown.into_owned());
+                    out.push(shown);
                 }
             }
-            match changed {
-                Some(out) => Cow::Owned(Value::Array(out)),
-                None => Cow::Borrowed(value),
-            }
+            changed.map_or(Shown::Same(value), Shown::List)
         }
         Value::String(text) => match shown_prefix(text) {
             // Only the start of a long string can be shown: filter just that (the margin
             // keeps a secret that straddles the cut recognisable).
-            Some(prefix) => Cow::Owned(Value::String(
+            Some(prefix) => Shown::New(Value::String(
                 filter
                     .scrub_text(prefix, TextKind::Free, cx)
                     .unwrap_or_else(|| prefix.to_owned()),
             )),
             None => match filter.scrub_text(text, TextKind::Free, cx) {
-                Some(scrubbed) => Cow::Owned(Value::String(scrubbed)),
-                None => Cow::Borrowed(value),
+                Some(scrubbed) => Shown::New(Value::String(scrubbed)),
+                None => Shown::Same(value),
             },
         },
         // A long integer may be a card number kept as a number.
         Value::Number(number) if number.as_u64().is_some_and(|n| n >= 1_000_000_000_000) => {
             match filter.scrub_text(&number.to_string(), TextKind::Free, cx) {
-                Some(scrubbed) => Cow::Owned(Value::String(scrubbed)),
-                None => Cow::Borrowed(value),
+                Some(scrubbed) => Shown::New(Value::String(scrubbed)),
+                None => Shown::Same(value),
             }
         }
-        Value::Null | Value::Bool(_) | Value::Number(_) => Cow::Borrowed(value),
+        Value::Null | Value::Bool(_) | Value::Number(_) => Shown::Same(value),
     }
 }

@@ -139,17 +139,20 @@ impl NameRules {
 ///
 /// Names are short and checked by the thousand per report, so instead of a general
 /// multi-pattern search (whose per-call setup dominated in profiles), each term is indexed
-/// by its first three bytes in a 4 KiB bitmap: one lookup per position of the name rejects
-/// almost every position, and the few candidates are compared with the terms directly.
+/// by its first three bytes in a table of all 32,768 trigrams: one lookup per position of
+/// the name rejects almost every position, and the few candidates are compared with the
+/// terms directly.
 #[derive(Debug, Clone)]
 struct TermMatcher {
     /// Lower-cased terms with their kinds.
     terms: Vec<(Vec<u8>, TermKind)>,
-    /// Bit `trigram(term)` is set for the first three bytes of each term.
-    bitmap: Box<[u64; 512]>,
+    /// For each trigram, 1 + the position in `by_trigram` of the first term starting with
+    /// it, or 0 when no term does.
+    first: Box<[u8; 1 << 15]>,
     /// (trigram, index in `terms`) of each term of three bytes or more, sorted.
     by_trigram: Vec<(usize, usize)>,
-    /// Whether some term is shorter than three bytes (then every position is a candidate).
+    /// Whether some term is shorter than three bytes, or there are more terms than `first`
+    /// can index (then every position is a candidate).
     has_short: bool,
 }
 
@@ -182,7 +185,6 @@ fn trigram(bytes: &[u8]) -> usize {
 
 impl TermMatcher {
     fn new(terms: &[String], kinds: Vec<TermKind>) -> Self {
-        let mut bitmap = Box::new([0u64; 512]);
         let mut has_short = false;
         let terms: Vec<(Vec<u8>, TermKind)> = terms
             .iter()
@@ -194,15 +196,21 @@ impl TermMatcher {
             if term.len() < 3 {
                 has_short = true;
             } else {
-                let bit = trigram(term);
-                bitmap[bit / 64] |= 1 << (bit % 64);
-                by_trigram.push((bit, index));
+                by_trigram.push((trigram(term), index));
             }
         }
         by_trigram.sort_unstable();
+        let mut first = Box::new([0u8; 1 << 15]);
+        for (position, &(gram, _)) in by_trigram.iter().enumerate().rev() {
+            match u8::try_from(position + 1) {
+                Ok(slot) => first[gram] = slot,
+                // More terms than the table can index: every position is a candidate.
+                Err(_) => has_short = true,
+            }
+        }
         Self {
             terms,
-            bitmap,
+            first,
             by_trigram,
             has_short,
         }
@@ -230,14 +238,12 @@ impl TermMatcher {
             | usize::from(CLASS[usize::from(*second)]);
         for (start, &byte) in rest.iter().enumerate() {
             gram = ((gram << 5) | usize::from(CLASS[usize::from(byte)])) & 0x7fff;
-            if self.bitmap[gram / 64] & (1 << (gram % 64)) == 0 {
+            let slot = usize::from(self.first[gram]);
+            if slot == 0 {
                 continue;
             }
             // The terms with this trigram.
-            let from = self
-                .by_trigram
-                .partition_point(|&(term_gram, _)| term_gram < gram);
-            for &(term_gram, index) in &self.by_trigram[from..] {
+            for &(term_gram, index) in &self.by_trigram[slot - 1..] {
                 if term_gram != gram {
                     break;
                 }

@@ -8,41 +8,122 @@ use crate::words::{HIGH, LOW, bytes_equal, word_at};
 
 use serde_json::Value;
 
+use crate::filter::Shown;
+
 /// Values whose formatted text is longer than this many characters are cut.
 pub const MAX_VALUE_CHARS: usize = 4096;
 
 const WIDTH: usize = 80;
 
+/// What the formatter reads of a value: plain data, or a value as the filter shows it.
+pub(crate) trait Tree: Sized {
+    /// The entries of a map, in order.
+    type Entries<'a>: Iterator<Item = (&'a str, &'a Self)>
+    where
+        Self: 'a;
+
+    /// What the value is.
+    fn kind(&self) -> Kind<'_, Self>;
+}
+
+/// A value as the formatter sees it.
+pub(crate) enum Kind<'a, T: Tree + 'a> {
+    /// Plain data, formatted as such (a leaf, or a part the filter left unchanged).
+    Plain(&'a Value),
+    /// A list.
+    List(&'a [T]),
+    /// A map: its number of entries and the entries.
+    Map(usize, T::Entries<'a>),
+}
+
+/// The entries of a plain map.
+pub(crate) struct ValueEntries<'a>(serde_json::map::Iter<'a>);
+
+impl<'a> Iterator for ValueEntries<'a> {
+    type Item = (&'a str, &'a Value);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(key, item)| (key.as_str(), item))
+    }
+}
+
+impl Tree for Value {
+    type Entries<'a> = ValueEntries<'a>;
+
+    #[inline]
+    fn kind(&self) -> Kind<'_, Self> {
+        match self {
+            Value::Array(items) => Kind::List(items),
+            Value::Object(map) => Kind::Map(map.len(), ValueEntries(map.iter())),
+            leaf => Kind::Plain(leaf),
+        }
+    }
+}
+
+type ShownEntry<'v> = (std::borrow::Cow<'v, str>, Shown<'v>);
+
+/// The entries of a shown map.
+pub(crate) struct ShownEntries<'a, 'v>(std::slice::Iter<'a, ShownEntry<'v>>);
+
+impl<'a, 'v> Iterator for ShownEntries<'a, 'v> {
+    type Item = (&'a str, &'a Shown<'v>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(key, shown)| (key.as_ref(), shown))
+    }
+}
+
+impl<'v> Tree for Shown<'v> {
+    type Entries<'a>
+        = ShownEntries<'a, 'v>
+    where
+        Self: 'a;
+
+    #[inline]
+    fn kind(&self) -> Kind<'_, Self> {
+        match self {
+            Shown::Same(value) => Kind::Plain(value),
+            Shown::New(value) => Kind::Plain(value),
+            Shown::List(items) => Kind::List(items),
+            Shown::Map(entries) => Kind::Map(entries.len(), ShownEntries(entries.iter())),
+        }
+    }
+}
+
 /// Formats a value: strings quoted with Rust escapes, maps and lists on one line when they fit
 /// in 80 columns, one entry per line otherwise; long multi-line strings one line per segment.
-pub(crate) fn format_value(value: &Value) -> String {
+pub(crate) fn format_value<T: Tree>(value: &T) -> String {
     let mut out = String::with_capacity(estimate_len(value, 0));
     write_value(value, 0, &mut out);
     out
 }
 
 /// A cheap estimate of the formatted length, to allocate once.
-fn estimate_len(value: &Value, depth: usize) -> usize {
-    match value {
-        Value::String(text) => text.len() + 2 + text.len() / 16,
-        Value::Array(items) if depth < 8 => {
+fn estimate_len<T: Tree>(value: &T, depth: usize) -> usize {
+    match value.kind() {
+        Kind::Plain(Value::String(text)) => text.len() + 2 + text.len() / 16,
+        Kind::Plain(plain @ (Value::Array(_) | Value::Object(_))) => estimate_len(plain, depth),
+        Kind::Plain(_) => 8,
+        _ if depth >= 8 => 8,
+        Kind::List(items) => {
             items
                 .iter()
                 .map(|item| estimate_len(item, depth + 1) + 2 + depth)
                 .sum::<usize>()
                 + 2
         }
-        Value::Object(map) if depth < 8 => {
-            map.iter()
+        Kind::Map(_, entries) => {
+            entries
                 .map(|(key, item)| key.len() + 4 + estimate_len(item, depth + 1) + depth)
                 .sum::<usize>()
                 + 2
         }
-        _ => 8,
     }
 }
 
-fn write_value(value: &Value, indent: usize, out: &mut String) {
+fn write_value<T: Tree>(value: &T, indent: usize, out: &mut String) {
     // The one-line form when it fits in what is left of the line (written, and taken back
     // when it turns out too long: measuring first would read every string twice).
     let before = out.len();
@@ -50,14 +131,24 @@ fn write_value(value: &Value, indent: usize, out: &mut String) {
         return;
     }
     out.truncate(before);
-    match value {
-        Value::String(text) if memchr::memchr(b'\n', text.as_bytes()).is_some() => {
+    write_broken(value, indent, out);
+}
+
+/// The form over several lines, for a value whose one-line form is too long.
+fn write_broken<T: Tree>(value: &T, indent: usize, out: &mut String) {
+    match value.kind() {
+        Kind::Plain(Value::String(text)) if memchr::memchr(b'\n', text.as_bytes()).is_some() => {
             // One quoted string per line, each line ending with its `\n`.
             out.push('(');
             quote_lines(text, indent + 1, out);
             out.push(')');
         }
-        Value::Array(items) if !items.is_empty() => {
+        Kind::Plain(plain @ (Value::Array(_) | Value::Object(_))) => {
+            write_broken(plain, indent, out);
+        }
+        Kind::Plain(plain) => write_flat(plain, out),
+        Kind::List([]) => out.push_str("[]"),
+        Kind::List(items) => {
             out.push('[');
             for (index, item) in items.iter().enumerate() {
                 if index > 0 {
@@ -68,9 +159,10 @@ fn write_value(value: &Value, indent: usize, out: &mut String) {
             }
             out.push(']');
         }
-        Value::Object(map) if !map.is_empty() => {
+        Kind::Map(0, _) => out.push_str("{}"),
+        Kind::Map(_, entries) => {
             out.push('{');
-            for (index, (key, item)) in map.iter().enumerate() {
+            for (index, (key, item)) in entries.enumerate() {
                 if index > 0 {
                     out.push_str(",\n");
                     push_spaces(out, indent + 1);
@@ -83,7 +175,6 @@ fn write_value(value: &Value, indent: usize, out: &mut String) {
             }
             out.push('}');
         }
-        _ => write_flat(value, out),
     }
 }
 
@@ -98,17 +189,20 @@ fn push_spaces(out: &mut String, mut count: usize) {
 
 /// Writes the one-line form of `value` while `out` stays at most `end` bytes long; `false`
 /// (with part of the form written) as soon as it would not.
-fn write_flat_within(value: &Value, end: usize, out: &mut String) -> bool {
-    match value {
-        Value::Null | Value::Bool(_) | Value::Number(_) => write_flat(value, out),
-        Value::String(text) => {
+fn write_flat_within<T: Tree>(value: &T, end: usize, out: &mut String) -> bool {
+    match value.kind() {
+        Kind::Plain(Value::String(text)) => {
             // Quoting adds two bytes or more.
             if out.len() + text.len() + 2 > end {
                 return false;
             }
             quote(text, out);
         }
-        Value::Array(items) => {
+        Kind::Plain(plain @ (Value::Array(_) | Value::Object(_))) => {
+            return write_flat_within(plain, end, out);
+        }
+        Kind::Plain(plain) => write_flat(plain, out),
+        Kind::List(items) => {
             out.push('[');
             for (index, item) in items.iter().enumerate() {
                 if index > 0 {
@@ -120,9 +214,9 @@ fn write_flat_within(value: &Value, end: usize, out: &mut String) -> bool {
             }
             out.push(']');
         }
-        Value::Object(map) => {
+        Kind::Map(_, entries) => {
             out.push('{');
-            for (index, (key, item)) in map.iter().enumerate() {
+            for (index, (key, item)) in entries.enumerate() {
                 if index > 0 {
                     out.push_str(", ");
                 }

@@ -46,7 +46,8 @@ use serde_json::Value;
 
 use crate::capture::{Capture, Environment, Frame, SensitiveNames};
 use crate::filter::{
-    FilterContext, Named, RedactionSummary, ReporterFilter, Rule, SafeReporterFilter, TextKind,
+    FilterContext, Named, RedactionSummary, ReporterFilter, Rule, SafeReporterFilter, Shown,
+    TextKind,
 };
 use crate::render::Format;
 use crate::request::{self, Body};
@@ -373,7 +374,7 @@ impl<'a> Builder<'a> {
             || {
                 vec![(
                     Cow::Borrowed("[filter failure]"),
-                    Cow::Owned(Value::String(filter.substitute().to_owned())),
+                    Shown::New(Value::String(filter.substitute().to_owned())),
                 )]
             },
         );
@@ -489,7 +490,7 @@ impl<'a> Builder<'a> {
             let shown = guarded(
                 &mut self.cx,
                 |cx| filter.json_body(request, value, cx),
-                || Cow::Owned(Value::String(substitute)),
+                || Shown::New(Value::String(substitute)),
             );
             format_value(&shown)
         });
