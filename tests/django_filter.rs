@@ -257,12 +257,7 @@ impl ReporterFilter for UnsafeExceptionReporterFilter {
     ) -> Vec<Named<'v>> {
         parameters
             .iter()
-            .map(|(name, value)| {
-                (
-                    Cow::Borrowed(name.as_str()),
-                    Shown::New(Value::String(value.clone())),
-                )
-            })
+            .map(|(name, value)| (Cow::Borrowed(name.as_str()), Shown::Text(value.clone())))
             .collect()
     }
 

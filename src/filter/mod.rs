@@ -135,6 +135,13 @@ impl<'a> FilterContext<'a> {
         Value::String(substitute.to_owned())
     }
 
+    /// As [`hide`](Self::hide), the substitute as shown.
+    pub(crate) fn hidden(&mut self, rule: Rule, value: &Value, substitute: &str) -> Shown<'static> {
+        self.count(rule);
+        self.remember_hidden(value, substitute);
+        Shown::Text(substitute.to_owned())
+    }
+
     /// Hides a text value because of `rule` (see [`hide`](Self::hide)).
     pub fn hide_text(&mut self, rule: Rule, text: &str, substitute: &str) -> Value {
         self.count(rule);
@@ -163,7 +170,7 @@ impl<'a> FilterContext<'a> {
             return;
         }
         let secret = secret.trim();
-        if secret.chars().count() < REVERSE_LOOKUP_MIN_CHARS || secret == substitute {
+        if !has_chars(secret, REVERSE_LOOKUP_MIN_CHARS) || secret == substitute {
             return;
         }
         self.hidden.push(secret);
@@ -449,7 +456,7 @@ pub trait ReporterFilter: Send + Sync {
                 } else {
                     Value::String(self.safe_text(&text, TextKind::Free, cx).into_owned())
                 };
-                (self.safe_text(name, TextKind::Free, cx), Shown::New(shown))
+                (self.safe_text(name, TextKind::Free, cx), Shown::from(shown))
             })
             .collect()
     }
@@ -467,7 +474,7 @@ pub trait ReporterFilter: Send + Sync {
                     Some(rule) => cx.hide_text(rule, value, self.substitute()),
                     None => Value::String(self.safe_text(value, TextKind::Free, cx).into_owned()),
                 };
-                (self.safe_text(name, TextKind::Free, cx), Shown::New(shown))
+                (self.safe_text(name, TextKind::Free, cx), Shown::from(shown))
             })
             .collect()
     }
@@ -489,7 +496,7 @@ pub trait ReporterFilter: Send + Sync {
                     Some(rule) => cx.hide_text(rule, value, self.substitute()),
                     None => Value::String(self.safe_text(value, TextKind::Free, cx).into_owned()),
                 };
-                (self.safe_text(name, TextKind::Free, cx), Shown::New(shown))
+                (self.safe_text(name, TextKind::Free, cx), Shown::from(shown))
             })
             .collect()
     }
@@ -516,7 +523,7 @@ pub trait ReporterFilter: Send + Sync {
                     Some(rule) => cx.hide_text(rule, value, self.substitute()),
                     None => Value::String(self.safe_text(value, TextKind::Free, cx).into_owned()),
                 };
-                (self.safe_text(name, TextKind::Free, cx), Shown::New(shown))
+                (self.safe_text(name, TextKind::Free, cx), Shown::from(shown))
             })
             .collect()
     }
@@ -567,7 +574,7 @@ pub trait ReporterFilter: Send + Sync {
             .iter()
             .map(|var| {
                 let shown = if cx.is_active() && sensitive.is_some_and(|s| s.contains(&var.name)) {
-                    Shown::New(cx.hide(Rule::SensitiveVariables, &var.value, self.substitute()))
+                    cx.hidden(Rule::SensitiveVariables, &var.value, self.substitute())
                 } else if names {
                     cleanse(self, &var.name, &var.value, cx, 0, &post_key)
                 } else {
@@ -590,7 +597,7 @@ pub trait ReporterFilter: Send + Sync {
 /// let city = json!("Berlin");
 /// let shown = Shown::Map(vec![
 ///     ("city".into(), Shown::Same(&city)),
-///     ("password".into(), Shown::New(Value::from("********************"))),
+///     ("password".into(), Shown::Text("********************".into())),
 /// ]);
 /// assert_eq!(
 ///     shown.into_value(),
@@ -601,8 +608,10 @@ pub trait ReporterFilter: Send + Sync {
 pub enum Shown<'v> {
     /// Unchanged, borrowed from the capture.
     Same(&'v Value),
-    /// Replaced: the substitute, a scrubbed text.
-    New(Value),
+    /// Replaced by a text: the substitute, or a string with secrets hidden in it.
+    Text(String),
+    /// Replaced by another value.
+    New(Box<Value>),
     /// A map of which some entries changed: every entry in order, each as shown.
     Map(Vec<(Cow<'v, str>, Shown<'v>)>),
     /// A list of which some items changed: every item in order, each as shown.
@@ -620,7 +629,8 @@ impl Shown<'_> {
     pub fn into_value(self) -> Value {
         match self {
             Shown::Same(value) => value.clone(),
-            Shown::New(value) => value,
+            Shown::Text(text) => Value::String(text),
+            Shown::New(value) => *value,
             Shown::Map(entries) => Value::Object(
                 entries
                     .into_iter()
@@ -633,8 +643,12 @@ impl Shown<'_> {
 }
 
 impl From<Value> for Shown<'_> {
+    /// A replacement value (a string becomes [`Shown::Text`]).
     fn from(value: Value) -> Self {
-        Shown::New(value)
+        match value {
+            Value::String(text) => Shown::Text(text),
+            other => Shown::New(Box::new(other)),
+        }
     }
 }
 
@@ -647,10 +661,16 @@ impl<'v> From<&'v Value> for Shown<'v> {
 /// A name and its value as the filter lets them be shown.
 pub type Named<'v> = (Cow<'v, str>, Shown<'v>);
 
+/// Whether `text` has at least `count` characters (counted only when its length in bytes
+/// does not tell: a character takes one to four bytes).
+fn has_chars(text: &str, count: usize) -> bool {
+    text.len() >= count && (text.len() >= 4 * count || text.chars().count() >= count)
+}
+
 /// 8+ characters, letters and digits, no whitespace: the shape of keys, tokens and
 /// passwords rather than of words, names or plain URLs.
 fn looks_secret(text: &str) -> bool {
-    text.chars().count() >= REVERSE_LOOKUP_MIN_CHARS
+    has_chars(text, REVERSE_LOOKUP_MIN_CHARS)
         && text.bytes().any(|b| b.is_ascii_digit())
         && text.bytes().any(|b| b.is_ascii_alphabetic())
         && !text.bytes().any(|b| b.is_ascii_whitespace())
@@ -683,7 +703,7 @@ fn cleanse<'v, F: ReporterFilter + ?Sized>(
     extra: &dyn Fn(&str) -> Option<Rule>,
 ) -> Shown<'v> {
     if let Some(rule) = filter.sensitive_name(name).or_else(|| extra(name)) {
-        return Shown::New(cx.hide(rule, value, filter.substitute()));
+        return cx.hidden(rule, value, filter.substitute());
     }
     cleanse_with(
         filter,
@@ -706,7 +726,7 @@ fn cleanse_with<'v, F: ReporterFilter + ?Sized>(
     extra: &dyn Fn(&str) -> Option<Rule>,
 ) -> Shown<'v> {
     if depth > MAX_DEPTH {
-        return Shown::New(cx.hide(Rule::TooDeep, value, filter.substitute()));
+        return cx.hidden(Rule::TooDeep, value, filter.substitute());
     }
     match value {
         Value::Object(map) => {
@@ -714,7 +734,7 @@ fn cleanse_with<'v, F: ReporterFilter + ?Sized>(
             for (index, (key, item)) in map.iter().enumerate() {
                 let shown_key = filter.scrub_text(key, TextKind::Free, cx);
                 let shown = match names(key).or_else(|| extra(key)) {
-                    Some(rule) => Shown::New(cx.hide(rule, item, filter.substitute())),
+                    Some(rule) => cx.hidden(rule, item, filter.substitute()),
                     None => cleanse_with(filter, item, cx, depth + 1, names, extra),
                 };
                 if changed.is_none() && (shown_key.is_some() || shown.is_changed()) {
@@ -751,23 +771,52 @@ fn cleanse_with<'v, F: ReporterFilter + ?Sized>(
         Value::String(text) => match shown_prefix(text) {
             // Only the start of a long string can be shown: filter just that (the margin
             // keeps a secret that straddles the cut recognisable).
-            Some(prefix) => Shown::New(Value::String(
+            Some(prefix) => Shown::Text(
                 filter
                     .scrub_text(prefix, TextKind::Free, cx)
                     .unwrap_or_else(|| prefix.to_owned()),
-            )),
+            ),
             None => match filter.scrub_text(text, TextKind::Free, cx) {
-                Some(scrubbed) => Shown::New(Value::String(scrubbed)),
+                Some(scrubbed) => Shown::Text(scrubbed),
                 None => Shown::Same(value),
             },
         },
         // A long integer may be a card number kept as a number.
         Value::Number(number) if number.as_u64().is_some_and(|n| n >= 1_000_000_000_000) => {
             match filter.scrub_text(&number.to_string(), TextKind::Free, cx) {
-                Some(scrubbed) => Shown::New(Value::String(scrubbed)),
+                Some(scrubbed) => Shown::Text(scrubbed),
                 None => Shown::Same(value),
             }
         }
         Value::Null | Value::Bool(_) | Value::Number(_) => Shown::Same(value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn has_chars_counts_characters_not_bytes() {
+        for text in [
+            "",
+            "abc",
+            "abcdefg",
+            "abcdefgh",
+            "éééé",
+            "éééééééé",
+            "日本語の文字です",
+            "a😀b",
+        ] {
+            for count in 0..12 {
+                assert_eq!(
+                    has_chars(text, count),
+                    text.chars().count() >= count,
+                    "{text:?} {count}"
+                );
+            }
+        }
+        assert!(has_chars(&"😀".repeat(8), 8));
+        assert!(!has_chars(&"😀".repeat(7), 8));
     }
 }

@@ -408,4 +408,33 @@ mod tests {
         assert_eq!(rules.check("database_url"), Some(NameHit::Pattern));
         assert_eq!(rules.check("API_KEY"), None);
     }
+
+    #[test]
+    fn many_terms_are_all_found() {
+        // More terms than the trigram table indexes: every position is then checked.
+        let extra_terms: Vec<String> = (0..300).map(|n| format!("zq{n:03}x")).collect();
+        let rules = NameRules::new(&NameRuleConfig {
+            extra_terms,
+            ..NameRuleConfig::default()
+        });
+        assert_eq!(rules.check("my_zq299x_name"), Some(NameHit::Extended));
+        assert_eq!(rules.check("my_zq000x"), Some(NameHit::Extended));
+        assert_eq!(rules.check("API_URL"), Some(NameHit::Pattern));
+        assert_eq!(rules.check("classname"), None);
+        assert_eq!(rules.check("zq300x"), None);
+    }
+
+    #[test]
+    fn terms_sharing_a_trigram_are_each_found() {
+        // "session", "sessid" and "secret" begin alike; "pass" and "passwd" too.
+        for (name, hit) in [
+            ("x_sessid", Some(NameHit::Extended)),
+            ("x_session", Some(NameHit::Extended)),
+            ("x_secret", Some(NameHit::Pattern)),
+            ("x_passwd", Some(NameHit::Pattern)),
+            ("x_sesame", None),
+        ] {
+            assert_eq!(rules().check(name), hit, "{name}");
+        }
+    }
 }

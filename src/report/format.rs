@@ -28,7 +28,10 @@ pub(crate) trait Tree: Sized {
 
 /// A value as the formatter sees it.
 pub(crate) enum Kind<'a, T: Tree + 'a> {
-    /// Plain data, formatted as such (a leaf, or a part the filter left unchanged).
+    /// A string.
+    Str(&'a str),
+    /// Other plain data, formatted as such (a leaf, or a map or list the filter left
+    /// unchanged); never a string.
     Plain(&'a Value),
     /// A list.
     List(&'a [T]),
@@ -56,7 +59,23 @@ impl Tree for Value {
         match self {
             Value::Array(items) => Kind::List(items),
             Value::Object(map) => Kind::Map(map.len(), ValueEntries(map.iter())),
+            Value::String(text) => Kind::Str(text),
             leaf => Kind::Plain(leaf),
+        }
+    }
+}
+
+/// A plain value inside a shown one.
+trait PlainKind {
+    fn kind_as_shown<T: Tree>(&self) -> Kind<'_, T>;
+}
+
+impl PlainKind for Value {
+    #[inline]
+    fn kind_as_shown<T: Tree>(&self) -> Kind<'_, T> {
+        match self {
+            Value::String(text) => Kind::Str(text),
+            other => Kind::Plain(other),
         }
     }
 }
@@ -84,8 +103,9 @@ impl<'v> Tree for Shown<'v> {
     #[inline]
     fn kind(&self) -> Kind<'_, Self> {
         match self {
-            Shown::Same(value) => Kind::Plain(value),
-            Shown::New(value) => Kind::Plain(value),
+            Shown::Same(value) => value.kind_as_shown(),
+            Shown::New(value) => value.kind_as_shown(),
+            Shown::Text(text) => Kind::Str(text),
             Shown::List(items) => Kind::List(items),
             Shown::Map(entries) => Kind::Map(entries.len(), ShownEntries(entries.iter())),
         }
@@ -103,7 +123,7 @@ pub(crate) fn format_value<T: Tree>(value: &T) -> String {
 /// A cheap estimate of the formatted length, to allocate once.
 fn estimate_len<T: Tree>(value: &T, depth: usize) -> usize {
     match value.kind() {
-        Kind::Plain(Value::String(text)) => text.len() + 2 + text.len() / 16,
+        Kind::Str(text) => text.len() + 2 + text.len() / 16,
         Kind::Plain(plain @ (Value::Array(_) | Value::Object(_))) => estimate_len(plain, depth),
         Kind::Plain(_) => 8,
         _ if depth >= 8 => 8,
@@ -137,7 +157,7 @@ fn write_value<T: Tree>(value: &T, indent: usize, out: &mut String) {
 /// The form over several lines, for a value whose one-line form is too long.
 fn write_broken<T: Tree>(value: &T, indent: usize, out: &mut String) {
     match value.kind() {
-        Kind::Plain(Value::String(text)) if memchr::memchr(b'\n', text.as_bytes()).is_some() => {
+        Kind::Str(text) if memchr::memchr(b'\n', text.as_bytes()).is_some() => {
             // One quoted string per line, each line ending with its `\n`.
             out.push('(');
             quote_lines(text, indent + 1, out);
@@ -146,6 +166,7 @@ fn write_broken<T: Tree>(value: &T, indent: usize, out: &mut String) {
         Kind::Plain(plain @ (Value::Array(_) | Value::Object(_))) => {
             write_broken(plain, indent, out);
         }
+        Kind::Str(text) => quote(text, out),
         Kind::Plain(plain) => write_flat(plain, out),
         Kind::List([]) => out.push_str("[]"),
         Kind::List(items) => {
@@ -191,7 +212,7 @@ fn push_spaces(out: &mut String, mut count: usize) {
 /// (with part of the form written) as soon as it would not.
 fn write_flat_within<T: Tree>(value: &T, end: usize, out: &mut String) -> bool {
     match value.kind() {
-        Kind::Plain(Value::String(text)) => {
+        Kind::Str(text) => {
             // Quoting adds two bytes or more.
             if out.len() + text.len() + 2 > end {
                 return false;
@@ -584,5 +605,66 @@ mod tests {
             "<trimmed {} bytes string>",
             2 * (MAX_VALUE_CHARS + 1)
         )));
+    }
+
+    /// A small deterministic generator (xorshift) for the cases below.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self, below: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % below
+        }
+
+        fn text(&mut self) -> String {
+            const PIECES: [&str; 8] = ["a", "Berlin", "\n", "é", "\"", " ", "ord_42", "\t"];
+            let len = [0, 1, 3, 12, 40][self.next(5) as usize];
+            (0..len).map(|_| PIECES[self.next(8) as usize]).collect()
+        }
+
+        fn value(&mut self, depth: usize) -> Value {
+            match self.next(if depth > 3 { 4 } else { 6 }) {
+                0 => Value::Null,
+                1 => Value::from(self.next(1_000_000)),
+                2 | 3 => Value::String(self.text()),
+                4 => (0..self.next(6)).map(|_| self.value(depth + 1)).collect(),
+                _ => Value::Object(
+                    (0..self.next(6))
+                        .map(|index| (format!("{}{index}", self.text()), self.value(depth + 1)))
+                        .collect(),
+                ),
+            }
+        }
+
+        /// `value` as a filter might show it: some parts kept, some replaced.
+        fn shown<'v>(&mut self, value: &'v Value) -> Shown<'v> {
+            match (value, self.next(4)) {
+                (_, 0) => Shown::Same(value),
+                (_, 1) => Shown::Text(self.text()),
+                (_, 2) => Shown::from(self.value(2)),
+                (Value::Array(items), _) => {
+                    Shown::List(items.iter().map(|item| self.shown(item)).collect())
+                }
+                (Value::Object(map), _) => Shown::Map(
+                    map.iter()
+                        .map(|(key, item)| (key.as_str().into(), self.shown(item)))
+                        .collect(),
+                ),
+                _ => Shown::Same(value),
+            }
+        }
+    }
+
+    #[test]
+    fn a_shown_value_formats_as_the_plain_value_it_stands_for() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..3_000 {
+            let value = rng.value(0);
+            let shown = rng.shown(&value);
+            let plain = shown.clone().into_value();
+            assert_eq!(format_value(&shown), format_value(&plain), "{plain:?}");
+        }
     }
 }
