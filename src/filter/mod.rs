@@ -175,12 +175,14 @@ impl<'a> FilterContext<'a> {
         }
         self.hidden.push(secret);
         // "Bearer abc…", "Basic abc…": the credential also travels without its scheme.
-        if let Some((scheme, credential)) = secret.split_once(' ')
-            && !scheme.is_empty()
-            && scheme.bytes().all(|b| b.is_ascii_alphabetic())
-            && !credential.contains(' ')
-        {
-            self.remember(credential, substitute);
+        if let Some(space) = memchr::memchr(b' ', secret.as_bytes()) {
+            let (scheme, credential) = (&secret[..space], &secret[space + 1..]);
+            if !scheme.is_empty()
+                && scheme.bytes().all(|b| b.is_ascii_alphabetic())
+                && memchr::memchr(b' ', credential.as_bytes()).is_none()
+            {
+                self.remember(credential, substitute);
+            }
         }
     }
 
@@ -664,7 +666,8 @@ pub type Named<'v> = (Cow<'v, str>, Shown<'v>);
 /// Whether `text` has at least `count` characters (counted only when its length in bytes
 /// does not tell: a character takes one to four bytes).
 fn has_chars(text: &str, count: usize) -> bool {
-    text.len() >= count && (text.len() >= 4 * count || text.chars().count() >= count)
+    text.len() >= count
+        && (text.len() >= 4 * count || text.is_ascii() || text.chars().count() >= count)
 }
 
 /// 8+ characters, letters and digits, no whitespace: the shape of keys, tokens and
@@ -768,6 +771,19 @@ fn cleanse_with<'v, F: ReporterFilter + ?Sized>(
             }
             changed.map_or(Shown::Same(value), Shown::List)
         }
+        leaf => cleanse_leaf(filter, leaf, cx),
+    }
+}
+
+/// A string, number, boolean or null as the filter shows it: strings scrubbed (only the
+/// part a report can show, when long), long integers checked as card numbers.
+#[inline]
+fn cleanse_leaf<'v, F: ReporterFilter + ?Sized>(
+    filter: &F,
+    value: &'v Value,
+    cx: &mut FilterContext<'_>,
+) -> Shown<'v> {
+    match value {
         Value::String(text) => match shown_prefix(text) {
             // Only the start of a long string can be shown: filter just that (the margin
             // keeps a secret that straddles the cut recognisable).
@@ -788,7 +804,7 @@ fn cleanse_with<'v, F: ReporterFilter + ?Sized>(
                 None => Shown::Same(value),
             }
         }
-        Value::Null | Value::Bool(_) | Value::Number(_) => Shown::Same(value),
+        _ => Shown::Same(value),
     }
 }
 
