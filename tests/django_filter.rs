@@ -257,7 +257,12 @@ impl ReporterFilter for UnsafeExceptionReporterFilter {
     ) -> Vec<Named<'v>> {
         parameters
             .iter()
-            .map(|(name, value)| (Cow::Borrowed(name.as_str()), Shown::Text(value.clone())))
+            .map(|(name, value)| {
+                (
+                    Cow::Borrowed(name.as_str()),
+                    Shown::Text(Cow::Borrowed(value.as_str())),
+                )
+            })
             .collect()
     }
 

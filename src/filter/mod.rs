@@ -139,7 +139,11 @@ impl<'a> FilterContext<'a> {
     pub(crate) fn hidden(&mut self, rule: Rule, value: &Value, substitute: &str) -> Shown<'static> {
         self.count(rule);
         self.remember_hidden(value, substitute);
-        Shown::Text(substitute.to_owned())
+        Shown::Text(if substitute == DEFAULT_SUBSTITUTE {
+            Cow::Borrowed(DEFAULT_SUBSTITUTE)
+        } else {
+            Cow::Owned(substitute.to_owned())
+        })
     }
 
     /// Hides a text value because of `rule` (see [`hide`](Self::hide)).
@@ -611,7 +615,7 @@ pub enum Shown<'v> {
     /// Unchanged, borrowed from the capture.
     Same(&'v Value),
     /// Replaced by a text: the substitute, or a string with secrets hidden in it.
-    Text(String),
+    Text(Cow<'v, str>),
     /// Replaced by another value.
     New(Box<Value>),
     /// A map of which some entries changed: every entry in order, each as shown.
@@ -631,7 +635,7 @@ impl Shown<'_> {
     pub fn into_value(self) -> Value {
         match self {
             Shown::Same(value) => value.clone(),
-            Shown::Text(text) => Value::String(text),
+            Shown::Text(text) => Value::String(text.into_owned()),
             Shown::New(value) => *value,
             Shown::Map(entries) => Value::Object(
                 entries
@@ -648,7 +652,7 @@ impl From<Value> for Shown<'_> {
     /// A replacement value (a string becomes [`Shown::Text`]).
     fn from(value: Value) -> Self {
         match value {
-            Value::String(text) => Shown::Text(text),
+            Value::String(text) => Shown::Text(Cow::Owned(text)),
             other => Shown::New(Box::new(other)),
         }
     }
@@ -790,17 +794,17 @@ fn cleanse_leaf<'v, F: ReporterFilter + ?Sized>(
             Some(prefix) => Shown::Text(
                 filter
                     .scrub_text(prefix, TextKind::Free, cx)
-                    .unwrap_or_else(|| prefix.to_owned()),
+                    .map_or(Cow::Borrowed(prefix), Cow::Owned),
             ),
             None => match filter.scrub_text(text, TextKind::Free, cx) {
-                Some(scrubbed) => Shown::Text(scrubbed),
+                Some(scrubbed) => Shown::Text(Cow::Owned(scrubbed)),
                 None => Shown::Same(value),
             },
         },
         // A long integer may be a card number kept as a number.
         Value::Number(number) if number.as_u64().is_some_and(|n| n >= 1_000_000_000_000) => {
             match filter.scrub_text(&number.to_string(), TextKind::Free, cx) {
-                Some(scrubbed) => Shown::Text(scrubbed),
+                Some(scrubbed) => Shown::Text(Cow::Owned(scrubbed)),
                 None => Shown::Same(value),
             }
         }

@@ -642,7 +642,7 @@ mod tests {
         fn shown<'v>(&mut self, value: &'v Value) -> Shown<'v> {
             match (value, self.next(4)) {
                 (_, 0) => Shown::Same(value),
-                (_, 1) => Shown::Text(self.text()),
+                (_, 1) => Shown::Text(self.text().into()),
                 (_, 2) => Shown::from(self.value(2)),
                 (Value::Array(items), _) => {
                     Shown::List(items.iter().map(|item| self.shown(item)).collect())

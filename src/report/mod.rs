@@ -374,7 +374,7 @@ impl<'a> Builder<'a> {
             || {
                 vec![(
                     Cow::Borrowed("[filter failure]"),
-                    Shown::Text(filter.substitute().to_owned()),
+                    Shown::Text(filter.substitute().to_owned().into()),
                 )]
             },
         );
@@ -490,7 +490,7 @@ impl<'a> Builder<'a> {
             let shown = guarded(
                 &mut self.cx,
                 |cx| filter.json_body(request, value, cx),
-                || Shown::Text(substitute),
+                || Shown::Text(substitute.into()),
             );
             format_value(&shown)
         });
