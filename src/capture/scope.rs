@@ -218,7 +218,7 @@ impl Sensitivity {
         }
     }
 
-    fn to_names(self) -> Option<SensitiveNames> {
+    pub(crate) fn to_names(self) -> Option<SensitiveNames> {
         match self {
             Sensitivity::None => None,
             Sensitivity::Names(names) => Some(SensitiveNames::names(names.iter().copied())),
@@ -427,13 +427,6 @@ pub(crate) struct SiteScope {
     /// As in [`CapturedScope::vars`].
     pub(crate) vars: Vec<Variable>,
     pub(crate) sensitive: Sensitivity,
-}
-
-impl SiteScope {
-    /// The names this scope declared sensitive (its callees inherit them).
-    pub(crate) fn sensitive_variables(&self) -> Option<SensitiveNames> {
-        self.sensitive.to_names()
-    }
 }
 
 thread_local! {

@@ -531,28 +531,15 @@ fn function_key(function: &str) -> &str {
 
 /// A frame's variables as captured, as [`attach_scopes`] reads them.
 trait FrameScope {
-    /// The function that registered the scope.
-    fn function(&self) -> &str;
-    /// A frame of its own, at the place of its registration.
-    fn own_frame(&self) -> Frame;
+    /// Where the scope was registered: function, file and line.
+    fn site(&self) -> (&str, &str, u32);
     /// The variables, and the names declared sensitive.
     fn into_parts(self) -> (Vec<Variable>, Option<SensitiveNames>);
 }
 
 impl FrameScope for CapturedScope {
-    fn function(&self) -> &str {
-        &self.function
-    }
-
-    fn own_frame(&self) -> Frame {
-        Frame {
-            function: self.function.clone(),
-            file: Some(self.file.clone()),
-            line: Some(self.line),
-            in_app: true,
-            vars: Vec::new(),
-            sensitive_variables: None,
-        }
+    fn site(&self) -> (&str, &str, u32) {
+        (&self.function, &self.file, self.line)
     }
 
     fn into_parts(self) -> (Vec<Variable>, Option<SensitiveNames>) {
@@ -561,24 +548,12 @@ impl FrameScope for CapturedScope {
 }
 
 impl FrameScope for SiteScope {
-    fn function(&self) -> &str {
-        self.site.function
-    }
-
-    fn own_frame(&self) -> Frame {
-        Frame {
-            function: self.site.function.to_owned(),
-            file: Some(self.site.file.to_owned()),
-            line: Some(self.site.line),
-            in_app: true,
-            vars: Vec::new(),
-            sensitive_variables: None,
-        }
+    fn site(&self) -> (&str, &str, u32) {
+        (self.site.function, self.site.file, self.site.line)
     }
 
     fn into_parts(self) -> (Vec<Variable>, Option<SensitiveNames>) {
-        let sensitive_variables = self.sensitive_variables();
-        (self.vars, sensitive_variables)
+        (self.vars, self.sensitive.to_names())
     }
 }
 
@@ -590,7 +565,7 @@ impl FrameScope for SiteScope {
 fn attach_scopes(frames: &mut Vec<Frame>, scopes: Vec<impl FrameScope>) {
     let mut next = 0usize;
     for scope in scopes {
-        let function = scope.function();
+        let (function, file, line) = scope.site();
         let key = function_key(function);
         let later = |exact: bool| {
             frames[next..]
@@ -610,7 +585,15 @@ fn attach_scopes(frames: &mut Vec<Frame>, scopes: Vec<impl FrameScope>) {
         let index = match found {
             Some(index) => index,
             None => {
-                frames.insert(next, scope.own_frame());
+                let own = Frame {
+                    function: function.to_owned(),
+                    file: Some(file.to_owned()),
+                    line: Some(line),
+                    in_app: true,
+                    vars: Vec::new(),
+                    sensitive_variables: None,
+                };
+                frames.insert(next, own);
                 next
             }
         };

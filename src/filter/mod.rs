@@ -130,9 +130,7 @@ impl<'a> FilterContext<'a> {
     /// (8+ characters with letters and digits, no spaces): ordinary leaves such as a city
     /// or an origin URL would otherwise disappear from the rest of the report.
     pub fn hide(&mut self, rule: Rule, value: &Value, substitute: &str) -> Value {
-        self.count(rule);
-        self.remember_hidden(value, substitute);
-        Value::String(substitute.to_owned())
+        self.hidden(rule, value, substitute).into_value()
     }
 
     /// As [`hide`](Self::hide), the substitute as shown.

@@ -153,7 +153,7 @@ struct TermMatcher {
     by_trigram: Vec<(usize, usize)>,
     /// Whether some term is shorter than three bytes, or there are more terms than `first`
     /// can index (then every position is a candidate).
-    has_short: bool,
+    check_every_position: bool,
 }
 
 /// Byte classes for trigrams: letters (either case) 1–26, `_` 27, digits 28, `-` 29, `.` 30,
@@ -185,7 +185,7 @@ fn trigram(bytes: &[u8]) -> usize {
 
 impl TermMatcher {
     fn new(terms: &[String], kinds: Vec<TermKind>) -> Self {
-        let mut has_short = false;
+        let mut check_every_position = false;
         let terms: Vec<(Vec<u8>, TermKind)> = terms
             .iter()
             .map(|term| term.to_ascii_lowercase().into_bytes())
@@ -194,7 +194,7 @@ impl TermMatcher {
         let mut by_trigram = Vec::with_capacity(terms.len());
         for (index, (term, _)) in terms.iter().enumerate() {
             if term.len() < 3 {
-                has_short = true;
+                check_every_position = true;
             } else {
                 by_trigram.push((trigram(term), index));
             }
@@ -205,19 +205,19 @@ impl TermMatcher {
             match u8::try_from(position + 1) {
                 Ok(slot) => first[gram] = slot,
                 // More terms than the table can index: every position is a candidate.
-                Err(_) => has_short = true,
+                Err(_) => check_every_position = true,
             }
         }
         Self {
             terms,
             first,
             by_trigram,
-            has_short,
+            check_every_position,
         }
     }
 
     fn check(&self, name: &[u8]) -> Option<NameHit> {
-        if self.has_short {
+        if self.check_every_position {
             let mut hit = None;
             for start in 0..name.len() {
                 for index in 0..self.terms.len() {

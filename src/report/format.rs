@@ -65,18 +65,12 @@ impl Tree for Value {
     }
 }
 
-/// A plain value inside a shown one.
-trait PlainKind {
-    fn kind_as_shown<T: Tree>(&self) -> Kind<'_, T>;
-}
-
-impl PlainKind for Value {
-    #[inline]
-    fn kind_as_shown<T: Tree>(&self) -> Kind<'_, T> {
-        match self {
-            Value::String(text) => Kind::Str(text),
-            other => Kind::Plain(other),
-        }
+/// A plain value inside a shown one: a string, or plain data formatted as such.
+#[inline]
+fn plain_kind<T: Tree>(value: &Value) -> Kind<'_, T> {
+    match value {
+        Value::String(text) => Kind::Str(text),
+        other => Kind::Plain(other),
     }
 }
 
@@ -103,8 +97,8 @@ impl<'v> Tree for Shown<'v> {
     #[inline]
     fn kind(&self) -> Kind<'_, Self> {
         match self {
-            Shown::Same(value) => value.kind_as_shown(),
-            Shown::New(value) => value.kind_as_shown(),
+            Shown::Same(value) => plain_kind(value),
+            Shown::New(value) => plain_kind(value),
             Shown::Text(text) => Kind::Str(text),
             Shown::List(items) => Kind::List(items),
             Shown::Map(entries) => Kind::Map(entries.len(), ShownEntries(entries.iter())),
@@ -256,6 +250,7 @@ fn write_flat_within<T: Tree>(value: &T, end: usize, out: &mut String) -> bool {
     out.len() <= end
 }
 
+/// Writes a leaf (null, boolean, number or string); any other value in its one-line form.
 fn write_flat(value: &Value, out: &mut String) {
     match value {
         Value::Null => out.push_str("null"),
@@ -264,27 +259,8 @@ fn write_flat(value: &Value, out: &mut String) {
             let _ = write!(out, "{n}");
         }
         Value::String(text) => quote(text, out),
-        Value::Array(items) => {
-            out.push('[');
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    out.push_str(", ");
-                }
-                write_flat(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            out.push('{');
-            for (index, (key, item)) in map.iter().enumerate() {
-                if index > 0 {
-                    out.push_str(", ");
-                }
-                quote(key, out);
-                out.push_str(": ");
-                write_flat(item, out);
-            }
-            out.push('}');
+        Value::Array(_) | Value::Object(_) => {
+            write_flat_within(value, usize::MAX, out);
         }
     }
 }
