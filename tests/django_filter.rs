@@ -275,7 +275,12 @@ impl ReporterFilter for UnsafeExceptionReporterFilter {
         frame
             .vars
             .iter()
-            .map(|var| (Cow::Borrowed(var.name.as_str()), Shown::Same(&var.value)))
+            .map(|var| {
+                (
+                    Cow::Borrowed(var.name.as_str()),
+                    Shown::Captured(var.value.root()),
+                )
+            })
             .collect()
     }
 }

@@ -52,13 +52,14 @@ fn frame<'c>(capture: &'c Capture, function_suffix: &str) -> &'c Frame {
         })
 }
 
-fn value<'c>(frame: &'c Frame, name: &str) -> &'c serde_json::Value {
-    &frame
+fn value(frame: &Frame, name: &str) -> serde_json::Value {
+    frame
         .vars
         .iter()
         .find(|var| var.name == name)
         .unwrap_or_else(|| panic!("no variable {name} in {}", frame.function))
         .value
+        .to_value()
 }
 
 #[inline(never)]

@@ -30,8 +30,14 @@ fn frame<'c>(capture: &'c Capture, name_suffix: &str) -> &'c Frame {
         .unwrap_or_else(|| panic!("no frame {name_suffix}"))
 }
 
-fn var<'f>(frame: &'f Frame, name: &str) -> &'f serde_json::Value {
-    &frame.vars.iter().find(|v| v.name == name).unwrap().value
+fn var(frame: &Frame, name: &str) -> serde_json::Value {
+    frame
+        .vars
+        .iter()
+        .find(|v| v.name == name)
+        .unwrap()
+        .value
+        .to_value()
 }
 
 #[tracing::instrument]

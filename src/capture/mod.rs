@@ -33,11 +33,13 @@ pub mod panic;
 pub(crate) mod raw_text;
 pub mod scope;
 pub mod trace;
+pub(crate) mod value;
 
 pub use environment::Environment;
 pub use error::{MAX_CAUSES, ResultExt, Traced};
 pub use load::CaptureError;
 pub use raw_text::RawText;
+pub use value::{CapturedKind, CapturedRef, CapturedValue, Entries, Items};
 
 use std::sync::Arc;
 
@@ -386,7 +388,7 @@ impl Frame {
 
     /// Attaches a variable.
     #[must_use]
-    pub fn var(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+    pub fn var(mut self, name: impl Into<String>, value: impl Into<CapturedValue>) -> Self {
         self.vars.push(Variable::new(name, value));
         self
     }
@@ -415,7 +417,7 @@ pub struct Variable {
     pub name: String,
     /// Its value, as structured data where possible (so nested keys can be filtered).
     #[serde(default)]
-    pub value: Value,
+    pub value: CapturedValue,
     /// Set when the value could not be formatted (a panicking `Debug`, say); the report then
     /// shows `Error in formatting: <this text>` instead of the value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -424,7 +426,7 @@ pub struct Variable {
 
 impl Variable {
     /// A variable with a value.
-    pub fn new(name: impl Into<String>, value: impl Into<Value>) -> Self {
+    pub fn new(name: impl Into<String>, value: impl Into<CapturedValue>) -> Self {
         Self {
             name: name.into(),
             value: value.into(),
@@ -436,7 +438,7 @@ impl Variable {
     pub fn formatting_failed(name: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {
             name: name.into(),
-            value: Value::Null,
+            value: CapturedValue::default(),
             error: Some(reason.into()),
         }
     }

@@ -80,6 +80,7 @@ use std::task::{Context, Poll};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::value::{Builder, CapturedValue};
 use super::{SensitiveNames, Variable};
 use crate::filter::DEFAULT_SUBSTITUTE;
 
@@ -89,7 +90,7 @@ pub struct Var<'a> {
     name: &'static str,
     /// The value, type-erased; `capture` knows its type.
     data: *const (),
-    capture: unsafe fn(*const ()) -> Value,
+    capture: unsafe fn(*const (), &mut Builder),
     runs_user_code: bool,
     _borrow: PhantomData<&'a ()>,
 }
@@ -112,11 +113,11 @@ impl<'a> Var<'a> {
         self.name
     }
 
-    fn capture(&self) -> Value {
+    fn capture(&self, into: &mut Builder) {
         // SAFETY: `data` was made from a `&'a T` in `new`, `capture` is the function made
         // for that `T` by `Capture<T>`, and a `Var<'a>` is only used while `'a` lasts (by
         // the borrow checker, or, for the registered copies, by `with_pending`).
-        unsafe { (self.capture)(self.data) }
+        unsafe { (self.capture)(self.data, into) }
     }
 }
 
@@ -138,7 +139,7 @@ impl fmt::Debug for Var<'_> {
 /// How a value of type `T` is captured: by this crate's code ([`Plain`] types), through
 /// `Serialize`, or through `Debug`.
 pub struct Capture<T: ?Sized> {
-    erased: unsafe fn(*const ()) -> Value,
+    erased: unsafe fn(*const (), &mut Builder),
     runs_user_code: bool,
     _type: PhantomData<fn(&T)>,
 }
@@ -154,9 +155,9 @@ impl<T: ?Sized> Copy for Capture<T> {}
 impl<T: Plain + Sync> Capture<T> {
     /// By this crate's own code: no user code runs.
     pub fn plain() -> Self {
-        unsafe fn erased<T: Plain>(data: *const ()) -> Value {
+        unsafe fn erased<T: Plain>(data: *const (), into: &mut Builder) {
             // SAFETY: the caller (`Var::capture`) passes a pointer made from a live `&T`.
-            unsafe { &*data.cast::<T>() }.to_value()
+            unsafe { &*data.cast::<T>() }.capture(into);
         }
         Self {
             erased: erased::<T>,
@@ -169,11 +170,13 @@ impl<T: Plain + Sync> Capture<T> {
 impl<T: Serialize + Sync> Capture<T> {
     /// Through `Serialize`, as structured data.
     pub fn serialize() -> Self {
-        unsafe fn erased<T: Serialize>(data: *const ()) -> Value {
+        unsafe fn erased<T: Serialize>(data: *const (), into: &mut Builder) {
             // SAFETY: the caller (`Var::capture`) passes a pointer made from a live `&T`.
             let value = unsafe { &*data.cast::<T>() };
-            serde_json::to_value(value)
-                .unwrap_or_else(|error| Value::String(format!("Error in formatting: {error}")))
+            match serde_json::to_value(value) {
+                Ok(value) => into.value(&value),
+                Err(error) => into.str(&format!("Error in formatting: {error}")),
+            }
         }
         Self {
             erased: erased::<T>,
@@ -186,9 +189,13 @@ impl<T: Serialize + Sync> Capture<T> {
 impl<T: fmt::Debug + Sync> Capture<T> {
     /// Through `Debug`, as text.
     pub fn debug() -> Self {
-        unsafe fn erased<T: fmt::Debug>(data: *const ()) -> Value {
+        unsafe fn erased<T: fmt::Debug>(data: *const (), into: &mut Builder) {
+            use std::fmt::Write as _;
             // SAFETY: the caller (`Var::capture`) passes a pointer made from a live `&T`.
-            Value::String(format!("{:?}", unsafe { &*data.cast::<T>() }))
+            let value = unsafe { &*data.cast::<T>() };
+            let start = into.text_buffer().len();
+            let _ = write!(into.text_buffer(), "{value:?}");
+            into.end_str(start);
         }
         Self {
             erased: erased::<T>,
@@ -456,10 +463,16 @@ impl Drop for Formatting {
     }
 }
 
-/// Captures one value, turning a panic in its formatting into `Error in formatting`.
-fn capture_guarded(var: &Var<'_>) -> Result<Value, String> {
+/// Captures one value whose capture runs user code, turning a panic in its formatting into
+/// `Error in formatting`.
+fn capture_guarded(var: &Var<'_>) -> Result<CapturedValue, String> {
     let _formatting = Formatting::enter();
-    catch_unwind(AssertUnwindSafe(|| var.capture())).map_err(|payload| {
+    catch_unwind(AssertUnwindSafe(|| {
+        let mut builder = Builder::default();
+        var.capture(&mut builder);
+        builder.finish()
+    }))
+    .map_err(|payload| {
         let message = crate::capture::panic_message(payload.as_ref());
         format!("the value's formatting panicked: {message}")
     })
@@ -517,8 +530,10 @@ pub(crate) fn capture_scopes_in_panic() -> Vec<SiteScope> {
 /// runs user code hold a placeholder until `run_user_code` has run.
 fn collect(
     pending: Pending<'_>,
-    run_user_code: impl FnOnce(&[Var<'_>]) -> Vec<Result<Value, String>>,
+    run_user_code: impl FnOnce(&[Var<'_>]) -> Vec<Result<CapturedValue, String>>,
 ) -> Vec<SiteScope> {
+    // One builder for every value captured here: its buffers grow once.
+    let mut builder = Builder::default();
     let mut deferred: Vec<Var<'_>> = Vec::new();
     // Where each deferred variable goes: (scope, variable) indices.
     let mut places: Vec<(usize, usize)> = Vec::new();
@@ -530,13 +545,14 @@ fn collect(
         let mut vars = Vec::with_capacity(scope.vars.len());
         for var in scope.vars {
             let value = if declared.iter().any(|s| s.covers(var.name)) {
-                Value::String(DEFAULT_SUBSTITUTE.to_owned())
+                CapturedValue::from(DEFAULT_SUBSTITUTE)
             } else if var.runs_user_code {
                 deferred.push(*var);
                 places.push((index, vars.len()));
-                Value::Null
+                CapturedValue::default()
             } else {
-                var.capture()
+                var.capture(&mut builder);
+                builder.finish()
             };
             vars.push(Variable::new(var.name, value));
         }
@@ -574,120 +590,168 @@ pub fn has_scopes() -> bool {
 // ---------------------------------------------------------------------------------------
 
 /// Types this crate captures with its own code (no user code runs, nothing can panic).
-pub trait Plain: Sync {
-    /// The value as structured data.
-    fn to_value(&self) -> Value;
+///
+/// Implemented for the standard types only (sealed): others are captured through
+/// `Serialize` or `Debug`, whose code may panic and is run where a panic is caught.
+pub trait Plain: Sync + sealed::Sealed {
+    /// Adds the value to a captured value being built.
+    #[doc(hidden)]
+    fn capture(&self, into: &mut Builder);
 }
 
-macro_rules! plain_numbers {
-    ($($ty:ty),*) => {$(
+mod sealed {
+    pub trait Sealed {}
+}
+
+macro_rules! plain {
+    ($($ty:ty => |$value:ident, $into:ident| $capture:expr;)*) => {$(
+        impl sealed::Sealed for $ty {}
         impl Plain for $ty {
-            fn to_value(&self) -> Value {
-                Value::from(*self)
+            fn capture(&self, $into: &mut Builder) {
+                let $value = self;
+                $capture
             }
         }
     )*};
 }
 
-plain_numbers!(
-    u8, u16, u32, u64, usize, i8, i16, i32, i64, isize, f32, f64, bool
-);
-
-impl Plain for u128 {
-    fn to_value(&self) -> Value {
-        u64::try_from(*self).map_or_else(|_| Value::String(self.to_string()), Value::from)
-    }
+plain! {
+    u8 => |n, into| into.u64(u64::from(*n));
+    u16 => |n, into| into.u64(u64::from(*n));
+    u32 => |n, into| into.u64(u64::from(*n));
+    u64 => |n, into| into.u64(*n);
+    usize => |n, into| into.u64(*n as u64);
+    i8 => |n, into| into.i64(i64::from(*n));
+    i16 => |n, into| into.i64(i64::from(*n));
+    i32 => |n, into| into.i64(i64::from(*n));
+    i64 => |n, into| into.i64(*n);
+    isize => |n, into| into.i64(*n as i64);
+    f32 => |n, into| into.f64(f64::from(*n));
+    f64 => |n, into| into.f64(*n);
+    bool => |b, into| into.bool(*b);
+    u128 => |n, into| match u64::try_from(*n) {
+        Ok(n) => into.u64(n),
+        Err(_) => into.str(&n.to_string()),
+    };
+    i128 => |n, into| match i64::try_from(*n) {
+        Ok(n) => into.i64(n),
+        Err(_) => into.str(&n.to_string()),
+    };
+    char => |c, into| into.str(c.encode_utf8(&mut [0; 4]));
+    str => |text, into| into.str(text);
+    String => |text, into| into.str(text);
+    Value => |value, into| into.value(value);
 }
 
-impl Plain for i128 {
-    fn to_value(&self) -> Value {
-        i64::try_from(*self).map_or_else(|_| Value::String(self.to_string()), Value::from)
-    }
-}
-
-impl Plain for char {
-    fn to_value(&self) -> Value {
-        Value::String(self.to_string())
-    }
-}
-
-impl Plain for str {
-    fn to_value(&self) -> Value {
-        Value::String(self.to_owned())
-    }
-}
-
-impl Plain for String {
-    fn to_value(&self) -> Value {
-        Value::String(self.clone())
-    }
-}
-
-impl Plain for Value {
-    fn to_value(&self) -> Value {
-        self.clone()
-    }
-}
-
+impl<T: Plain + ?Sized> sealed::Sealed for &T {}
 impl<T: Plain + ?Sized> Plain for &T {
-    fn to_value(&self) -> Value {
-        (**self).to_value()
+    fn capture(&self, into: &mut Builder) {
+        (**self).capture(into);
     }
 }
 
+impl<T: Plain + ?Sized> sealed::Sealed for Box<T> {}
 impl<T: Plain + ?Sized> Plain for Box<T> {
-    fn to_value(&self) -> Value {
-        (**self).to_value()
+    fn capture(&self, into: &mut Builder) {
+        (**self).capture(into);
     }
 }
 
+impl<T: Plain + ?Sized + Send> sealed::Sealed for std::sync::Arc<T> {}
 impl<T: Plain + ?Sized + Send> Plain for std::sync::Arc<T> {
-    fn to_value(&self) -> Value {
-        (**self).to_value()
+    fn capture(&self, into: &mut Builder) {
+        (**self).capture(into);
     }
 }
 
+impl<T: Plain> sealed::Sealed for Option<T> {}
 impl<T: Plain> Plain for Option<T> {
-    fn to_value(&self) -> Value {
-        self.as_ref().map_or(Value::Null, Plain::to_value)
+    fn capture(&self, into: &mut Builder) {
+        match self {
+            Some(value) => value.capture(into),
+            None => into.null(),
+        }
     }
 }
 
+impl<T: Plain> sealed::Sealed for [T] {}
 impl<T: Plain> Plain for [T] {
-    fn to_value(&self) -> Value {
-        Value::Array(self.iter().map(Plain::to_value).collect())
+    fn capture(&self, into: &mut Builder) {
+        if let Some(mut open) = into.open_list() {
+            for item in self {
+                item.capture(into);
+                into.item(&mut open);
+            }
+            into.close(open);
+        }
     }
 }
 
+impl<T: Plain, const N: usize> sealed::Sealed for [T; N] {}
 impl<T: Plain, const N: usize> Plain for [T; N] {
-    fn to_value(&self) -> Value {
-        self.as_slice().to_value()
+    fn capture(&self, into: &mut Builder) {
+        self.as_slice().capture(into);
     }
 }
 
+impl<T: Plain> sealed::Sealed for Vec<T> {}
 impl<T: Plain> Plain for Vec<T> {
-    fn to_value(&self) -> Value {
-        self.as_slice().to_value()
+    fn capture(&self, into: &mut Builder) {
+        self.as_slice().capture(into);
     }
 }
 
-impl<K: AsRef<str> + Sync, V: Plain, S: Sync> Plain for std::collections::HashMap<K, V, S> {
-    fn to_value(&self) -> Value {
-        Value::Object(
-            self.iter()
-                .map(|(k, v)| (k.as_ref().to_owned(), v.to_value()))
-                .collect(),
-        )
+/// Map keys this crate reads with its own code.
+pub trait PlainKey: Sync + sealed::Sealed {
+    /// The key as text.
+    #[doc(hidden)]
+    fn key(&self) -> &str;
+}
+
+macro_rules! plain_keys {
+    ($($ty:ty),*) => {$(
+        impl PlainKey for $ty {
+            fn key(&self) -> &str {
+                self
+            }
+        }
+    )*};
+}
+
+plain_keys!(String, &str, Box<str>, std::sync::Arc<str>);
+
+impl PlainKey for std::borrow::Cow<'_, str> {
+    fn key(&self) -> &str {
+        self
+    }
+}
+impl sealed::Sealed for std::borrow::Cow<'_, str> {}
+
+fn capture_map<'m, K: PlainKey + 'm, V: Plain + 'm>(
+    entries: impl Iterator<Item = (&'m K, &'m V)>,
+    into: &mut Builder,
+) {
+    if let Some(mut open) = into.open_map() {
+        for (key, value) in entries {
+            into.str(key.key());
+            value.capture(into);
+            into.item(&mut open);
+        }
+        into.close(open);
     }
 }
 
-impl<K: AsRef<str> + Sync, V: Plain> Plain for std::collections::BTreeMap<K, V> {
-    fn to_value(&self) -> Value {
-        Value::Object(
-            self.iter()
-                .map(|(k, v)| (k.as_ref().to_owned(), v.to_value()))
-                .collect(),
-        )
+impl<K: PlainKey, V: Plain, S: Sync> sealed::Sealed for std::collections::HashMap<K, V, S> {}
+impl<K: PlainKey, V: Plain, S: Sync> Plain for std::collections::HashMap<K, V, S> {
+    fn capture(&self, into: &mut Builder) {
+        capture_map(self.iter(), into);
+    }
+}
+
+impl<K: PlainKey, V: Plain> sealed::Sealed for std::collections::BTreeMap<K, V> {}
+impl<K: PlainKey, V: Plain> Plain for std::collections::BTreeMap<K, V> {
+    fn capture(&self, into: &mut Builder) {
+        capture_map(self.iter(), into);
     }
 }
 

@@ -39,7 +39,8 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-use crate::capture::{Capture, Frame, RequestInfo, SensitiveNames};
+use crate::capture::value::{Kind, Leaf, Tree};
+use crate::capture::{Capture, CapturedRef, Frame, RequestInfo, SensitiveNames};
 
 /// Django's `cleansed_substitute`: exactly 20 asterisks, whatever the hidden value's length.
 pub const DEFAULT_SUBSTITUTE: &str = "********************";
@@ -134,9 +135,14 @@ impl<'a> FilterContext<'a> {
     }
 
     /// As [`hide`](Self::hide), the substitute as shown.
-    pub(crate) fn hidden(&mut self, rule: Rule, value: &Value, substitute: &str) -> Shown<'static> {
+    pub(crate) fn hidden<'t>(
+        &mut self,
+        rule: Rule,
+        value: impl Tree<'t>,
+        substitute: &str,
+    ) -> Shown<'static> {
         self.count(rule);
-        self.remember_hidden(value, substitute);
+        self.remember_hidden_in(value, substitute);
         Shown::Text(if substitute == DEFAULT_SUBSTITUTE {
             Cow::Borrowed(DEFAULT_SUBSTITUTE)
         } else {
@@ -154,14 +160,21 @@ impl<'a> FilterContext<'a> {
     /// Remembers a hidden value for the reverse lookup without counting it (for values a
     /// rendering leaves out but whose secrets must still be hidden elsewhere).
     pub fn remember_hidden(&mut self, value: &Value, substitute: &str) {
+        self.remember_hidden_in(value, substitute);
+    }
+
+    /// As [`remember_hidden`](Self::remember_hidden), for any value.
+    pub(crate) fn remember_hidden_in<'t>(&mut self, value: impl Tree<'t>, substitute: &str) {
         if self.collect_hidden {
-            match value {
-                Value::String(text) => self.remember(text, substitute),
-                Value::Number(number) => self.remember(&number.to_string(), substitute),
-                Value::Array(_) | Value::Object(_) => {
+            match value.kind() {
+                Kind::Str(text) => self.remember(text, substitute),
+                Kind::Leaf(Leaf::Number(number)) => self.remember(&number.to_string(), substitute),
+                Kind::Leaf(_) => {}
+                Kind::Value(plain) => self.remember_hidden_in(plain, substitute),
+                Kind::Captured(captured) => self.remember_hidden_in(captured, substitute),
+                Kind::List(..) | Kind::Map(..) => {
                     self.remember_secret_like_leaves(value, substitute, 0)
                 }
-                Value::Null | Value::Bool(_) => {}
             }
         }
     }
@@ -188,23 +201,32 @@ impl<'a> FilterContext<'a> {
         }
     }
 
-    fn remember_secret_like_leaves(&mut self, value: &Value, substitute: &str, depth: usize) {
+    fn remember_secret_like_leaves<'t>(
+        &mut self,
+        value: impl Tree<'t>,
+        substitute: &str,
+        depth: usize,
+    ) {
         if depth > MAX_DEPTH || self.hidden.len() > 100_000 {
             return;
         }
-        match value {
-            Value::String(text) if looks_secret(text) => self.remember(text, substitute),
-            Value::Array(items) => {
+        match value.kind() {
+            Kind::Str(text) if looks_secret(text) => self.remember(text, substitute),
+            Kind::List(_, items) => {
                 for item in items {
                     self.remember_secret_like_leaves(item, substitute, depth + 1);
                 }
             }
-            Value::Object(map) => {
-                for item in map.values() {
+            Kind::Map(_, entries) => {
+                for (_, item) in entries {
                     self.remember_secret_like_leaves(item, substitute, depth + 1);
                 }
             }
-            _ => {}
+            Kind::Value(plain) => self.remember_secret_like_leaves(plain, substitute, depth),
+            Kind::Captured(captured) => {
+                self.remember_secret_like_leaves(captured, substitute, depth)
+            }
+            Kind::Str(_) | Kind::Leaf(_) => {}
         }
     }
 
@@ -577,12 +599,13 @@ pub trait ReporterFilter: Send + Sync {
             .vars
             .iter()
             .map(|var| {
+                let value = var.value.root();
                 let shown = if cx.is_active() && sensitive.is_some_and(|s| s.contains(&var.name)) {
-                    cx.hidden(Rule::SensitiveVariables, &var.value, self.substitute())
+                    cx.hidden(Rule::SensitiveVariables, value, self.substitute())
                 } else if names {
-                    cleanse(self, &var.name, &var.value, cx, 0, &post_key)
+                    cleanse(self, &var.name, value, cx, 0, &post_key)
                 } else {
-                    cleanse_with(self, &var.value, cx, 0, &|_: &str| None, &post_key)
+                    cleanse_with(self, value, cx, 0, &|_: &str| None, &post_key)
                 };
                 (self.safe_text(&var.name, TextKind::Free, cx), shown)
             })
@@ -612,6 +635,8 @@ pub trait ReporterFilter: Send + Sync {
 pub enum Shown<'v> {
     /// Unchanged, borrowed from the capture.
     Same(&'v Value),
+    /// Unchanged, borrowed from a captured frame variable.
+    Captured(CapturedRef<'v>),
     /// Replaced by a text: the substitute, or a string with secrets hidden in it.
     Text(Cow<'v, str>),
     /// Replaced by another value.
@@ -625,7 +650,7 @@ pub enum Shown<'v> {
 impl Shown<'_> {
     /// Whether the filter changed something in the value.
     pub fn is_changed(&self) -> bool {
-        !matches!(self, Shown::Same(_))
+        !matches!(self, Shown::Same(_) | Shown::Captured(_))
     }
 
     /// The value as shown, as plain data (entries of a map whose shown keys coincide are
@@ -633,6 +658,7 @@ impl Shown<'_> {
     pub fn into_value(self) -> Value {
         match self {
             Shown::Same(value) => value.clone(),
+            Shown::Captured(value) => value.to_value(),
             Shown::Text(text) => Value::String(text.into_owned()),
             Shown::New(value) => *value,
             Shown::Map(entries) => Value::Object(
@@ -699,10 +725,30 @@ pub(crate) fn meta_name(header: &str) -> String {
     meta
 }
 
+/// A value the filter reads: plain data or a captured variable.
+trait Input<'v>: Tree<'v> {
+    /// The value shown unchanged.
+    fn same(self) -> Shown<'v>;
+}
+
+impl<'v> Input<'v> for &'v Value {
+    #[inline]
+    fn same(self) -> Shown<'v> {
+        Shown::Same(self)
+    }
+}
+
+impl<'v> Input<'v> for CapturedRef<'v> {
+    #[inline]
+    fn same(self) -> Shown<'v> {
+        Shown::Captured(self)
+    }
+}
+
 fn cleanse<'v, F: ReporterFilter + ?Sized>(
     filter: &F,
     name: &str,
-    value: &'v Value,
+    value: impl Input<'v>,
     cx: &mut FilterContext<'_>,
     depth: usize,
     extra: &dyn Fn(&str) -> Option<Rule>,
@@ -724,7 +770,7 @@ fn cleanse<'v, F: ReporterFilter + ?Sized>(
 /// (keys included) are scrubbed. Returns the value borrowed when nothing changed.
 fn cleanse_with<'v, F: ReporterFilter + ?Sized>(
     filter: &F,
-    value: &'v Value,
+    value: impl Input<'v>,
     cx: &mut FilterContext<'_>,
     depth: usize,
     names: &dyn Fn(&str) -> Option<Rule>,
@@ -733,80 +779,84 @@ fn cleanse_with<'v, F: ReporterFilter + ?Sized>(
     if depth > MAX_DEPTH {
         return cx.hidden(Rule::TooDeep, value, filter.substitute());
     }
-    match value {
-        Value::Object(map) => {
+    match value.kind() {
+        Kind::Map(len, entries) => {
             let mut changed: Option<Vec<(Cow<'v, str>, Shown<'v>)>> = None;
-            for (index, (key, item)) in map.iter().enumerate() {
+            for (index, (key, item)) in entries.clone().enumerate() {
                 let shown_key = filter.scrub_text(key, TextKind::Free, cx);
                 let shown = match names(key).or_else(|| extra(key)) {
                     Some(rule) => cx.hidden(rule, item, filter.substitute()),
                     None => cleanse_with(filter, item, cx, depth + 1, names, extra),
                 };
                 if changed.is_none() && (shown_key.is_some() || shown.is_changed()) {
-                    let mut out = Vec::with_capacity(map.len());
+                    let mut out = Vec::with_capacity(len);
                     out.extend(
-                        map.iter()
+                        entries
+                            .clone()
                             .take(index)
-                            .map(|(key, item)| (Cow::Borrowed(key.as_str()), Shown::Same(item))),
+                            .map(|(key, item)| (Cow::Borrowed(key), item.same())),
                     );
                     changed = Some(out);
                 }
                 if let Some(out) = &mut changed {
-                    let key = shown_key.map_or(Cow::Borrowed(key.as_str()), Cow::Owned);
+                    let key = shown_key.map_or(Cow::Borrowed(key), Cow::Owned);
                     out.push((key, shown));
                 }
             }
-            changed.map_or(Shown::Same(value), Shown::Map)
+            changed.map_or_else(|| value.same(), Shown::Map)
         }
-        Value::Array(items) => {
+        Kind::List(len, items) => {
             let mut changed: Option<Vec<Shown<'v>>> = None;
-            for (index, item) in items.iter().enumerate() {
+            for (index, item) in items.clone().enumerate() {
                 let shown = cleanse_with(filter, item, cx, depth + 1, names, extra);
                 if changed.is_none() && shown.is_changed() {
-                    let mut out = Vec::with_capacity(items.len());
-                    out.extend(items[..index].iter().map(Shown::Same));
+                    let mut out = Vec::with_capacity(len);
+                    out.extend(items.clone().take(index).map(Input::same));
                     changed = Some(out);
                 }
                 if let Some(out) = &mut changed {
                     out.push(shown);
                 }
             }
-            changed.map_or(Shown::Same(value), Shown::List)
+            changed.map_or_else(|| value.same(), Shown::List)
         }
-        leaf => cleanse_leaf(filter, leaf, cx),
+        Kind::Str(text) => cleanse_text(filter, value, text, cx),
+        // A long integer may be a card number kept as a number.
+        Kind::Leaf(Leaf::Number(number))
+            if number.as_u64().is_some_and(|n| n >= 1_000_000_000_000) =>
+        {
+            match filter.scrub_text(&number.to_string(), TextKind::Free, cx) {
+                Some(scrubbed) => Shown::Text(Cow::Owned(scrubbed)),
+                None => value.same(),
+            }
+        }
+        Kind::Leaf(_) => value.same(),
+        Kind::Value(plain) => cleanse_with(filter, plain, cx, depth, names, extra),
+        Kind::Captured(captured) => cleanse_with(filter, captured, cx, depth, names, extra),
     }
 }
 
-/// A string, number, boolean or null as the filter shows it: strings scrubbed (only the
-/// part a report can show, when long), long integers checked as card numbers.
+/// A string (`text`, the string `value`) as the filter shows it: scrubbed, only the part a
+/// report can show when it is long.
 #[inline]
-fn cleanse_leaf<'v, F: ReporterFilter + ?Sized>(
+fn cleanse_text<'v, F: ReporterFilter + ?Sized>(
     filter: &F,
-    value: &'v Value,
+    value: impl Input<'v>,
+    text: &'v str,
     cx: &mut FilterContext<'_>,
 ) -> Shown<'v> {
-    match value {
-        Value::String(text) => match shown_prefix(text) {
-            // Only the start of a long string can be shown: filter just that (the margin
-            // keeps a secret that straddles the cut recognisable).
-            Some(prefix) => Shown::Text(
-                filter
-                    .scrub_text(prefix, TextKind::Free, cx)
-                    .map_or(Cow::Borrowed(prefix), Cow::Owned),
-            ),
-            None => match filter.scrub_text(text, TextKind::Free, cx) {
-                Some(scrubbed) => Shown::Text(Cow::Owned(scrubbed)),
-                None => Shown::Same(value),
-            },
+    match shown_prefix(text) {
+        // Only the start of a long string can be shown: filter just that (the margin keeps
+        // a secret that straddles the cut recognisable).
+        Some(prefix) => Shown::Text(
+            filter
+                .scrub_text(prefix, TextKind::Free, cx)
+                .map_or(Cow::Borrowed(prefix), Cow::Owned),
+        ),
+        None => match filter.scrub_text(text, TextKind::Free, cx) {
+            Some(scrubbed) => Shown::Text(Cow::Owned(scrubbed)),
+            None => value.same(),
         },
-        // A long integer may be a card number kept as a number.
-        Value::Number(number) if number.as_u64().is_some_and(|n| n >= 1_000_000_000_000) => {
-            match filter.scrub_text(&number.to_string(), TextKind::Free, cx) {
-                Some(scrubbed) => Shown::Text(Cow::Owned(scrubbed)),
-                None => Shown::Same(value),
-            }
-        }
-        _ => Shown::Same(value),
     }
 }
 

@@ -37,7 +37,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde_json::Value;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Subscriber};
@@ -46,7 +45,7 @@ use tracing_subscriber::registry::{LookupSpan, Registry};
 
 use crate::capture::scope::CapturedScope;
 use crate::capture::trace::{self, InApp};
-use crate::capture::{Capture, ErrorInfo, Frame, SensitiveNames, Variable};
+use crate::capture::{Capture, CapturedValue, ErrorInfo, Frame, SensitiveNames, Variable};
 use crate::filter::{DEFAULT_SUBSTITUTE, ReporterFilter, SafeReporterFilter};
 
 /// The name of the span field that declares sensitive fields.
@@ -186,12 +185,12 @@ impl Recorder<'_> {
             || self.filter.sensitive_name(name).is_some()
     }
 
-    fn put(&mut self, name: &str, value: impl FnOnce() -> Value) {
+    fn put(&mut self, name: &str, value: impl FnOnce() -> CapturedValue) {
         if name == SENSITIVE_FIELD {
             return;
         }
         let value = if self.hidden(name) {
-            Value::String(DEFAULT_SUBSTITUTE.to_owned())
+            CapturedValue::from(DEFAULT_SUBSTITUTE)
         } else {
             value()
         };
@@ -210,23 +209,23 @@ impl Visit for Recorder<'_> {
             *message = Some(value.to_owned());
             return;
         }
-        self.put(field.name(), || Value::String(value.to_owned()));
+        self.put(field.name(), || CapturedValue::from(value));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field.name(), || Value::from(value));
+        self.put(field.name(), || CapturedValue::from(value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field.name(), || Value::from(value));
+        self.put(field.name(), || CapturedValue::from(value));
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.put(field.name(), || Value::from(value));
+        self.put(field.name(), || CapturedValue::from(value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.put(field.name(), || Value::from(value));
+        self.put(field.name(), || CapturedValue::from(value));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
@@ -236,7 +235,7 @@ impl Visit for Recorder<'_> {
             *message = Some(format!("{value:?}"));
             return;
         }
-        self.put(field.name(), || Value::String(format!("{value:?}")));
+        self.put(field.name(), || CapturedValue::from(format!("{value:?}")));
     }
 }
 

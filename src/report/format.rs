@@ -1,83 +1,24 @@
 //! Formatting captured values for people, like Python's `pprint.pformat` (width 80), and
 //! cutting long ones with Django's trim notice.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
-
-use crate::capture::raw_text::INVALID_BYTE_BASE;
-use crate::words::{HIGH, LOW, bytes_equal, word_at};
 
 use serde_json::Value;
 
+use crate::capture::raw_text::INVALID_BYTE_BASE;
+use crate::capture::value::{Kind, Leaf, Tree};
 use crate::filter::Shown;
+use crate::words::{HIGH, LOW, bytes_equal, word_at};
 
 /// Values whose formatted text is longer than this many characters are cut.
 pub const MAX_VALUE_CHARS: usize = 4096;
 
 const WIDTH: usize = 80;
 
-/// What the formatter reads of a value: plain data, or a value as the filter shows it.
-pub(crate) trait Tree: Sized {
-    /// The entries of a map, in order.
-    type Entries<'a>: Iterator<Item = (&'a str, &'a Self)>
-    where
-        Self: 'a;
-
-    /// What the value is.
-    fn kind(&self) -> Kind<'_, Self>;
-}
-
-/// A value as the formatter sees it.
-pub(crate) enum Kind<'a, T: Tree + 'a> {
-    /// A string.
-    Str(&'a str),
-    /// Other plain data, formatted as such (a leaf, or a map or list the filter left
-    /// unchanged); never a string.
-    Plain(&'a Value),
-    /// A list.
-    List(&'a [T]),
-    /// A map: its number of entries and the entries.
-    Map(usize, T::Entries<'a>),
-}
-
-/// The entries of a plain map.
-pub(crate) struct ValueEntries<'a>(serde_json::map::Iter<'a>);
-
-impl<'a> Iterator for ValueEntries<'a> {
-    type Item = (&'a str, &'a Value);
-
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        self.0.next().map(|(key, item)| (key.as_str(), item))
-    }
-}
-
-impl Tree for Value {
-    type Entries<'a> = ValueEntries<'a>;
-
-    #[inline]
-    fn kind(&self) -> Kind<'_, Self> {
-        match self {
-            Value::Array(items) => Kind::List(items),
-            Value::Object(map) => Kind::Map(map.len(), ValueEntries(map.iter())),
-            Value::String(text) => Kind::Str(text),
-            leaf => Kind::Plain(leaf),
-        }
-    }
-}
-
-/// A plain value inside a shown one: a string, or plain data formatted as such.
-#[inline]
-fn plain_kind<T: Tree>(value: &Value) -> Kind<'_, T> {
-    match value {
-        Value::String(text) => Kind::Str(text),
-        other => Kind::Plain(other),
-    }
-}
-
-type ShownEntry<'v> = (std::borrow::Cow<'v, str>, Shown<'v>);
-
 /// The entries of a shown map.
-pub(crate) struct ShownEntries<'a, 'v>(std::slice::Iter<'a, ShownEntry<'v>>);
+#[derive(Clone)]
+pub(crate) struct ShownEntries<'a, 'v>(std::slice::Iter<'a, (Cow<'v, str>, Shown<'v>)>);
 
 impl<'a, 'v> Iterator for ShownEntries<'a, 'v> {
     type Item = (&'a str, &'a Shown<'v>);
@@ -88,19 +29,25 @@ impl<'a, 'v> Iterator for ShownEntries<'a, 'v> {
     }
 }
 
-impl<'v> Tree for Shown<'v> {
-    type Entries<'a>
-        = ShownEntries<'a, 'v>
-    where
-        Self: 'a;
+impl<'a, 'v> Tree<'a> for &'a Shown<'v> {
+    type Items = std::slice::Iter<'a, Shown<'v>>;
+    type Entries = ShownEntries<'a, 'v>;
 
     #[inline]
-    fn kind(&self) -> Kind<'_, Self> {
+    fn kind(self) -> Kind<'a, Self> {
         match self {
-            Shown::Same(value) => plain_kind(value),
-            Shown::New(value) => plain_kind(value),
+            Shown::Same(Value::String(text)) => Kind::Str(text),
+            Shown::Same(value) => Kind::Value(value),
+            Shown::Captured(value) => match value.as_str() {
+                Some(text) => Kind::Str(text),
+                None => Kind::Captured(*value),
+            },
+            Shown::New(value) => match &**value {
+                Value::String(text) => Kind::Str(text),
+                value => Kind::Value(value),
+            },
             Shown::Text(text) => Kind::Str(text),
-            Shown::List(items) => Kind::List(items),
+            Shown::List(items) => Kind::List(items.len(), items.iter()),
             Shown::Map(entries) => Kind::Map(entries.len(), ShownEntries(entries.iter())),
         }
     }
@@ -108,22 +55,22 @@ impl<'v> Tree for Shown<'v> {
 
 /// Formats a value: strings quoted with Rust escapes, maps and lists on one line when they fit
 /// in 80 columns, one entry per line otherwise; long multi-line strings one line per segment.
-pub(crate) fn format_value<T: Tree>(value: &T) -> String {
+pub(crate) fn format_value<'a, T: Tree<'a>>(value: T) -> String {
     let mut out = String::with_capacity(estimate_len(value, 0));
     write_value(value, 0, &mut out);
     out
 }
 
 /// A cheap estimate of the formatted length, to allocate once.
-fn estimate_len<T: Tree>(value: &T, depth: usize) -> usize {
+fn estimate_len<'a, T: Tree<'a>>(value: T, depth: usize) -> usize {
     match value.kind() {
         Kind::Str(text) => text.len() + 2 + text.len() / 16,
-        Kind::Plain(plain @ (Value::Array(_) | Value::Object(_))) => estimate_len(plain, depth),
-        Kind::Plain(_) => 8,
+        Kind::Leaf(_) => 8,
+        Kind::Value(plain) => estimate_len(plain, depth),
+        Kind::Captured(captured) => estimate_len(captured, depth),
         _ if depth >= 8 => 8,
-        Kind::List(items) => {
+        Kind::List(_, items) => {
             items
-                .iter()
                 .map(|item| estimate_len(item, depth + 1) + 2 + depth)
                 .sum::<usize>()
                 + 2
@@ -137,7 +84,7 @@ fn estimate_len<T: Tree>(value: &T, depth: usize) -> usize {
     }
 }
 
-fn write_value<T: Tree>(value: &T, indent: usize, out: &mut String) {
+fn write_value<'a, T: Tree<'a>>(value: T, indent: usize, out: &mut String) {
     // The one-line form when it fits in what is left of the line (written, and taken back
     // when it turns out too long: measuring first would read every string twice).
     let before = out.len();
@@ -149,7 +96,7 @@ fn write_value<T: Tree>(value: &T, indent: usize, out: &mut String) {
 }
 
 /// The form over several lines, for a value whose one-line form is too long.
-fn write_broken<T: Tree>(value: &T, indent: usize, out: &mut String) {
+fn write_broken<'a, T: Tree<'a>>(value: T, indent: usize, out: &mut String) {
     match value.kind() {
         Kind::Str(text) if memchr::memchr(b'\n', text.as_bytes()).is_some() => {
             // One quoted string per line, each line ending with its `\n`.
@@ -157,15 +104,14 @@ fn write_broken<T: Tree>(value: &T, indent: usize, out: &mut String) {
             quote_lines(text, indent + 1, out);
             out.push(')');
         }
-        Kind::Plain(plain @ (Value::Array(_) | Value::Object(_))) => {
-            write_broken(plain, indent, out);
-        }
         Kind::Str(text) => quote(text, out),
-        Kind::Plain(plain) => write_flat(plain, out),
-        Kind::List([]) => out.push_str("[]"),
-        Kind::List(items) => {
+        Kind::Leaf(leaf) => write_leaf(&leaf, out),
+        Kind::Value(plain) => write_broken(plain, indent, out),
+        Kind::Captured(captured) => write_broken(captured, indent, out),
+        Kind::List(0, _) => out.push_str("[]"),
+        Kind::List(_, items) => {
             out.push('[');
-            for (index, item) in items.iter().enumerate() {
+            for (index, item) in items.enumerate() {
                 if index > 0 {
                     out.push_str(",\n");
                     push_spaces(out, indent + 1);
@@ -204,7 +150,7 @@ fn push_spaces(out: &mut String, mut count: usize) {
 
 /// Writes the one-line form of `value` while `out` stays at most `end` bytes long; `false`
 /// (with part of the form written) as soon as it would not.
-fn write_flat_within<T: Tree>(value: &T, end: usize, out: &mut String) -> bool {
+fn write_flat_within<'a, T: Tree<'a>>(value: T, end: usize, out: &mut String) -> bool {
     match value.kind() {
         Kind::Str(text) => {
             // Quoting adds two bytes or more.
@@ -213,13 +159,12 @@ fn write_flat_within<T: Tree>(value: &T, end: usize, out: &mut String) -> bool {
             }
             quote(text, out);
         }
-        Kind::Plain(plain @ (Value::Array(_) | Value::Object(_))) => {
-            return write_flat_within(plain, end, out);
-        }
-        Kind::Plain(plain) => write_flat(plain, out),
-        Kind::List(items) => {
+        Kind::Leaf(leaf) => write_leaf(&leaf, out),
+        Kind::Value(plain) => return write_flat_within(plain, end, out),
+        Kind::Captured(captured) => return write_flat_within(captured, end, out),
+        Kind::List(_, items) => {
             out.push('[');
-            for (index, item) in items.iter().enumerate() {
+            for (index, item) in items.enumerate() {
                 if index > 0 {
                     out.push_str(", ");
                 }
@@ -250,17 +195,13 @@ fn write_flat_within<T: Tree>(value: &T, end: usize, out: &mut String) -> bool {
     out.len() <= end
 }
 
-/// Writes a leaf (null, boolean, number or string); any other value in its one-line form.
-fn write_flat(value: &Value, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => {
+/// Writes null, a boolean or a number.
+fn write_leaf(leaf: &Leaf, out: &mut String) {
+    match leaf {
+        Leaf::Null => out.push_str("null"),
+        Leaf::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Leaf::Number(n) => {
             let _ = write!(out, "{n}");
-        }
-        Value::String(text) => quote(text, out),
-        Value::Array(_) | Value::Object(_) => {
-            write_flat_within(value, usize::MAX, out);
         }
     }
 }

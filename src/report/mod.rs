@@ -44,6 +44,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::capture::value::{Kind, Tree};
 use crate::capture::{Capture, Environment, Frame, SensitiveNames};
 use crate::filter::{
     FilterContext, Named, RedactionSummary, ReporterFilter, Rule, SafeReporterFilter, Shown,
@@ -598,9 +599,9 @@ impl<'a> Builder<'a> {
                 if (active && sensitive.is_some_and(|s| s.contains(&var.name)))
                     || is_hidden(&var.name)
                 {
-                    cx.remember_hidden(&var.value, substitute);
+                    cx.remember_hidden_in(var.value.root(), substitute);
                 } else {
-                    remember_hidden_keys(filter, &var.value, &is_hidden, cx, substitute, 0);
+                    remember_hidden_keys(filter, var.value.root(), &is_hidden, cx, substitute, 0);
                 }
                 if let Some(reason) = &var.error {
                     filter.scrub_text(reason, TextKind::Free, cx);
@@ -622,7 +623,7 @@ impl<'a> Builder<'a> {
         };
         for (entry, var) in vars.iter_mut().zip(&frame.vars) {
             // A long text of which only the start was formatted: the notice gives its size.
-            if let Value::String(text) = &var.value
+            if let Some(text) = var.value.as_str()
                 && crate::filter::shown_prefix(text).is_some()
             {
                 entry.full_len = Some(text.len());
@@ -754,9 +755,9 @@ impl<'a> Builder<'a> {
 
 /// Remembers what would be hidden inside a variable's value: entries under hidden keys, and
 /// what the value detectors find in its text. Runs inside [`FilterContext::silently`].
-fn remember_hidden_keys(
+fn remember_hidden_keys<'t>(
     filter: &dyn ReporterFilter,
-    value: &Value,
+    value: impl Tree<'t>,
     is_hidden: &dyn Fn(&str) -> bool,
     cx: &mut FilterContext<'_>,
     substitute: &str,
@@ -765,27 +766,31 @@ fn remember_hidden_keys(
     if depth > crate::filter::MAX_DEPTH {
         return;
     }
-    match value {
-        Value::Object(map) => {
-            for (key, item) in map {
+    match value.kind() {
+        Kind::Map(_, entries) => {
+            for (key, item) in entries {
                 filter.scrub_text(key, TextKind::LookupOnly, cx);
                 if is_hidden(key) {
-                    cx.remember_hidden(item, substitute);
+                    cx.remember_hidden_in(item, substitute);
                 } else {
                     remember_hidden_keys(filter, item, is_hidden, cx, substitute, depth + 1);
                 }
             }
         }
-        Value::Array(items) => {
+        Kind::List(_, items) => {
             for item in items {
                 remember_hidden_keys(filter, item, is_hidden, cx, substitute, depth + 1);
             }
         }
-        Value::String(text) => {
+        Kind::Str(text) => {
             let shown = crate::filter::shown_prefix(text).unwrap_or(text);
             filter.scrub_text(shown, TextKind::LookupOnly, cx);
         }
+        Kind::Value(plain) => remember_hidden_keys(filter, plain, is_hidden, cx, substitute, depth),
+        Kind::Captured(captured) => {
+            remember_hidden_keys(filter, captured, is_hidden, cx, substitute, depth)
+        }
         // A number is recognised by its shape (a card number) wherever else it appears.
-        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        Kind::Leaf(_) => {}
     }
 }

@@ -56,7 +56,7 @@ impl Locals {
     fn from_frame(frame: &safe_report::Frame) -> Self {
         let mut locals = Locals::default();
         for var in &frame.vars {
-            let value = &var.value;
+            let value = &var.value.to_value();
             let text = || value.as_str().unwrap_or_default().to_owned();
             let texts = || serde_json::from_value(value.clone()).unwrap_or_default();
             match var.name.as_str() {

@@ -1,0 +1,771 @@
+//! Captured values: the structured data of a frame variable, stored compactly.
+//!
+//! The panic hook copies every registered value before unwinding drops it. As a
+//! `serde_json::Value` that costs an allocation per string, list and map (a list of fifty
+//! strings: fifty-one), and as many frees when the report is done. A [`CapturedValue`]
+//! keeps the same data in two blocks: its nodes in one, the text of all its strings and keys
+//! end to end in the other. The filter and the formatter read it in place.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Number, Value};
+
+/// Deeper than this, a captured value holds `null` instead of its contents. A report hides
+/// anything nested deeper than [`MAX_DEPTH`](crate::filter::MAX_DEPTH) anyway, and the
+/// limit keeps capturing from recursing without bound.
+const MAX_CAPTURE_DEPTH: usize = crate::filter::MAX_DEPTH + 2;
+
+/// One node. A list is followed by its items, a map by its entries (a key, then its value);
+/// `end` is the index of the first node after them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Node {
+    Null,
+    Bool(bool),
+    U64(u64),
+    I64(i64),
+    F64(f64),
+    Str { start: u32, len: u32 },
+    List { len: u32, end: u32 },
+    Map { len: u32, end: u32 },
+}
+
+/// A frame variable's value as captured: strings, numbers, booleans, null, lists and maps
+/// (keys in order), as in JSON.
+///
+/// Built from a `serde_json::Value` or a string, number or boolean, and read through
+/// [`root`](Self::root) or copied out with [`to_value`](Self::to_value). Its JSON form is
+/// the value itself.
+///
+/// ```
+/// use safe_report::capture::{CapturedKind, CapturedValue};
+/// use serde_json::json;
+///
+/// let value = CapturedValue::from(json!({"order": "ord_42", "items": [1, 2]}));
+/// let CapturedKind::Map(mut entries) = value.root().kind() else { unreachable!() };
+/// let (key, order) = entries.next().unwrap();
+/// assert_eq!((key, order.as_str()), ("order", Some("ord_42")));
+/// assert_eq!(value, json!({"order": "ord_42", "items": [1, 2]}));
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct CapturedValue {
+    /// The first node, kept inline: a number or a boolean needs no allocation.
+    root: Node,
+    /// The nodes after the first.
+    rest: Box<[Node]>,
+    /// The text of every string and key, end to end.
+    text: Box<str>,
+}
+
+impl CapturedValue {
+    /// The top of the value.
+    pub fn root(&self) -> CapturedRef<'_> {
+        CapturedRef {
+            value: self,
+            index: 0,
+        }
+    }
+
+    /// The value as a string, if it is one.
+    pub fn as_str(&self) -> Option<&str> {
+        self.root().as_str()
+    }
+
+    /// A copy as plain data.
+    pub fn to_value(&self) -> Value {
+        self.root().to_value()
+    }
+
+    fn node(&self, index: u32) -> Node {
+        match index {
+            0 => self.root,
+            _ => self
+                .rest
+                .get(index as usize - 1)
+                .copied()
+                .unwrap_or(Node::Null),
+        }
+    }
+
+    /// The index of the first node after the one at `index` and everything inside it.
+    fn after(&self, index: u32) -> u32 {
+        match self.node(index) {
+            Node::List { end, .. } | Node::Map { end, .. } => end,
+            _ => index + 1,
+        }
+    }
+
+    fn str_at(&self, start: u32, len: u32) -> &str {
+        let (start, len) = (start as usize, len as usize);
+        self.text.get(start..start + len).unwrap_or_default()
+    }
+}
+
+impl Default for CapturedValue {
+    /// `null`.
+    fn default() -> Self {
+        Self {
+            root: Node::Null,
+            rest: Box::default(),
+            text: Box::default(),
+        }
+    }
+}
+
+impl fmt::Debug for CapturedValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.to_value(), f)
+    }
+}
+
+/// A part of a [`CapturedValue`], borrowed.
+#[derive(Clone, Copy)]
+pub struct CapturedRef<'a> {
+    value: &'a CapturedValue,
+    index: u32,
+}
+
+/// What a [`CapturedRef`] is.
+#[derive(Debug)]
+pub enum CapturedKind<'a> {
+    /// `null`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A number.
+    Number(Number),
+    /// A string.
+    Str(&'a str),
+    /// A list: its items.
+    List(Items<'a>),
+    /// A map: its entries, in order.
+    Map(Entries<'a>),
+}
+
+impl<'a> CapturedRef<'a> {
+    /// What this part is.
+    pub fn kind(self) -> CapturedKind<'a> {
+        let value = self.value;
+        match value.node(self.index) {
+            Node::Null => CapturedKind::Null,
+            Node::Bool(b) => CapturedKind::Bool(b),
+            Node::U64(n) => CapturedKind::Number(n.into()),
+            Node::I64(n) => CapturedKind::Number(n.into()),
+            // Only finite numbers are stored.
+            Node::F64(n) => Number::from_f64(n).map_or(CapturedKind::Null, CapturedKind::Number),
+            Node::Str { start, len } => CapturedKind::Str(value.str_at(start, len)),
+            Node::List { len, .. } => CapturedKind::List(Items {
+                value,
+                next: self.index + 1,
+                left: len,
+            }),
+            Node::Map { len, .. } => CapturedKind::Map(Entries {
+                value,
+                next: self.index + 1,
+                left: len,
+            }),
+        }
+    }
+
+    /// This part as a string, if it is one.
+    pub fn as_str(self) -> Option<&'a str> {
+        match self.value.node(self.index) {
+            Node::Str { start, len } => Some(self.value.str_at(start, len)),
+            _ => None,
+        }
+    }
+
+    /// A copy as plain data.
+    pub fn to_value(self) -> Value {
+        match self.kind() {
+            CapturedKind::Null => Value::Null,
+            CapturedKind::Bool(b) => Value::Bool(b),
+            CapturedKind::Number(n) => Value::Number(n),
+            CapturedKind::Str(text) => Value::String(text.to_owned()),
+            CapturedKind::List(items) => Value::Array(items.map(CapturedRef::to_value).collect()),
+            CapturedKind::Map(entries) => Value::Object(
+                entries
+                    .map(|(key, item)| (key.to_owned(), item.to_value()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Whether this part equals `other` as data.
+    fn equals(self, other: &Value) -> bool {
+        match (self.kind(), other) {
+            (CapturedKind::Null, Value::Null) => true,
+            (CapturedKind::Bool(a), Value::Bool(b)) => a == *b,
+            (CapturedKind::Number(a), Value::Number(b)) => a == *b,
+            (CapturedKind::Str(a), Value::String(b)) => a == b,
+            (CapturedKind::List(items), Value::Array(others)) => {
+                items.len() == others.len() && items.zip(others).all(|(a, b)| a.equals(b))
+            }
+            (CapturedKind::Map(entries), Value::Object(others)) => {
+                entries.len() == others.len()
+                    && entries
+                        .zip(others)
+                        .all(|((ka, a), (kb, b))| ka == kb && a.equals(b))
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Debug for CapturedRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.to_value(), f)
+    }
+}
+
+impl PartialEq for CapturedRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.equals(&other.to_value())
+    }
+}
+
+/// The items of a captured list.
+#[derive(Debug, Clone)]
+pub struct Items<'a> {
+    value: &'a CapturedValue,
+    next: u32,
+    left: u32,
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = CapturedRef<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<CapturedRef<'a>> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let item = CapturedRef {
+            value: self.value,
+            index: self.next,
+        };
+        self.next = self.value.after(self.next);
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left as usize, Some(self.left as usize))
+    }
+}
+
+impl ExactSizeIterator for Items<'_> {}
+
+/// The entries of a captured map, in order.
+#[derive(Debug, Clone)]
+pub struct Entries<'a> {
+    value: &'a CapturedValue,
+    next: u32,
+    left: u32,
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = (&'a str, CapturedRef<'a>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let key = match self.value.node(self.next) {
+            Node::Str { start, len } => self.value.str_at(start, len),
+            _ => "",
+        };
+        let item = CapturedRef {
+            value: self.value,
+            index: self.next + 1,
+        };
+        self.next = self.value.after(self.next + 1);
+        Some((key, item))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left as usize, Some(self.left as usize))
+    }
+}
+
+impl ExactSizeIterator for Entries<'_> {}
+
+impl PartialEq<Value> for CapturedValue {
+    fn eq(&self, other: &Value) -> bool {
+        self.root().equals(other)
+    }
+}
+
+impl PartialEq<CapturedValue> for Value {
+    fn eq(&self, other: &CapturedValue) -> bool {
+        other.root().equals(self)
+    }
+}
+
+impl PartialEq<str> for CapturedValue {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == Some(other)
+    }
+}
+
+impl PartialEq<&str> for CapturedValue {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == Some(*other)
+    }
+}
+
+impl From<&Value> for CapturedValue {
+    fn from(value: &Value) -> Self {
+        Builder::one(|builder| builder.value(value))
+    }
+}
+
+impl From<Value> for CapturedValue {
+    fn from(value: Value) -> Self {
+        Self::from(&value)
+    }
+}
+
+impl From<&str> for CapturedValue {
+    fn from(text: &str) -> Self {
+        Builder::one(|builder| builder.str(text))
+    }
+}
+
+impl From<String> for CapturedValue {
+    fn from(text: String) -> Self {
+        Self::from(text.as_str())
+    }
+}
+
+impl From<bool> for CapturedValue {
+    fn from(b: bool) -> Self {
+        Self::leaf(Node::Bool(b))
+    }
+}
+
+impl From<f64> for CapturedValue {
+    /// A finite number; NaN and infinities become `null`, as in `serde_json`.
+    fn from(n: f64) -> Self {
+        Self::leaf(if n.is_finite() {
+            Node::F64(n)
+        } else {
+            Node::Null
+        })
+    }
+}
+
+/// A signed integer's node: one that is not negative is stored as unsigned, as
+/// `serde_json` does, so that equal numbers are stored alike.
+fn signed(n: i64) -> Node {
+    u64::try_from(n).map_or(Node::I64(n), Node::U64)
+}
+
+macro_rules! from_integers {
+    ($($ty:ty => $node:expr),*) => {$(
+        impl From<$ty> for CapturedValue {
+            fn from(n: $ty) -> Self {
+                Self::leaf($node(n.into()))
+            }
+        }
+    )*};
+}
+
+from_integers!(
+    u8 => Node::U64, u16 => Node::U64, u32 => Node::U64, u64 => Node::U64,
+    i8 => signed, i16 => signed, i32 => signed, i64 => signed
+);
+
+impl CapturedValue {
+    fn leaf(node: Node) -> Self {
+        Self {
+            root: node,
+            ..Self::default()
+        }
+    }
+}
+
+impl Serialize for CapturedValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.root().serialize(serializer)
+    }
+}
+
+impl Serialize for CapturedRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.kind() {
+            CapturedKind::Null => serializer.serialize_unit(),
+            CapturedKind::Bool(b) => serializer.serialize_bool(b),
+            CapturedKind::Number(n) => n.serialize(serializer),
+            CapturedKind::Str(text) => serializer.serialize_str(text),
+            CapturedKind::List(items) => serializer.collect_seq(items),
+            CapturedKind::Map(entries) => serializer.collect_map(entries),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CapturedValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Value::deserialize(deserializer).map(|value| Self::from(&value))
+    }
+}
+
+/// Builds [`CapturedValue`]s: the nodes of one value, depth first, then
+/// [`finish`](Self::finish). One builder serves many values; its buffers are reused.
+#[derive(Debug, Default)]
+pub struct Builder {
+    nodes: Vec<Node>,
+    text: String,
+    depth: usize,
+}
+
+/// An open list or map, closed by [`Builder::close`].
+#[must_use]
+pub(crate) struct Open {
+    index: usize,
+    len: u32,
+}
+
+impl Builder {
+    /// Builds one value with a new builder.
+    fn one(build: impl FnOnce(&mut Builder)) -> CapturedValue {
+        let mut builder = Builder::default();
+        build(&mut builder);
+        builder.finish()
+    }
+
+    /// The value built since the last `finish`, copied out exactly sized; the builder is
+    /// empty again.
+    pub(crate) fn finish(&mut self) -> CapturedValue {
+        let value = match self.nodes.split_first() {
+            Some((&root, rest)) => CapturedValue {
+                root,
+                rest: rest.into(),
+                text: self.text.as_str().into(),
+            },
+            None => CapturedValue::default(),
+        };
+        self.nodes.clear();
+        self.text.clear();
+        self.depth = 0;
+        value
+    }
+
+    fn push(&mut self, node: Node) {
+        // Four billion nodes would be 64 GB: never reached before memory runs out.
+        if self.nodes.len() < u32::MAX as usize {
+            self.nodes.push(node);
+        }
+    }
+
+    pub(crate) fn null(&mut self) {
+        self.push(Node::Null);
+    }
+
+    pub(crate) fn bool(&mut self, b: bool) {
+        self.push(Node::Bool(b));
+    }
+
+    pub(crate) fn u64(&mut self, n: u64) {
+        self.push(Node::U64(n));
+    }
+
+    pub(crate) fn i64(&mut self, n: i64) {
+        self.push(signed(n));
+    }
+
+    pub(crate) fn f64(&mut self, n: f64) {
+        self.push(if n.is_finite() {
+            Node::F64(n)
+        } else {
+            Node::Null
+        });
+    }
+
+    pub(crate) fn str(&mut self, text: &str) {
+        let start = self.text.len();
+        self.text.push_str(text);
+        self.end_str(start);
+    }
+
+    /// Appends to the text of a string that [`end_str`](Self::end_str) then closes (for
+    /// formatting straight into the buffer).
+    pub(crate) fn text_buffer(&mut self) -> &mut String {
+        &mut self.text
+    }
+
+    /// Closes a string whose text was appended from `start` on.
+    pub(crate) fn end_str(&mut self, start: usize) {
+        let len = self.text.len() - start;
+        match (u32::try_from(start), u32::try_from(len)) {
+            (Ok(start), Ok(len)) if u32::try_from(start as usize + len as usize).is_ok() => {
+                self.push(Node::Str { start, len });
+            }
+            _ => {
+                self.text.truncate(start);
+                self.str("[too long to capture]");
+            }
+        }
+    }
+
+    /// Opens a list; `None` beyond the depth limit (then `null` stands for it and nothing
+    /// is to be added).
+    pub(crate) fn open_list(&mut self) -> Option<Open> {
+        self.open(Node::List { len: 0, end: 0 })
+    }
+
+    /// Opens a map: then a key ([`str`](Self::str)) before each value.
+    pub(crate) fn open_map(&mut self) -> Option<Open> {
+        self.open(Node::Map { len: 0, end: 0 })
+    }
+
+    fn open(&mut self, node: Node) -> Option<Open> {
+        if self.depth >= MAX_CAPTURE_DEPTH {
+            self.null();
+            return None;
+        }
+        self.depth += 1;
+        let index = self.nodes.len();
+        self.push(node);
+        Some(Open { index, len: 0 })
+    }
+
+    /// Counts one item (or entry) of an open list (or map).
+    pub(crate) fn item(&mut self, open: &mut Open) {
+        open.len = open.len.saturating_add(1);
+    }
+
+    pub(crate) fn close(&mut self, open: Open) {
+        self.depth -= 1;
+        let end = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
+        if let Some(Node::List { len, end: at } | Node::Map { len, end: at }) =
+            self.nodes.get_mut(open.index)
+        {
+            *len = open.len;
+            *at = end;
+        }
+    }
+
+    /// Adds a plain value.
+    pub(crate) fn value(&mut self, value: &Value) {
+        match value {
+            Value::Null => self.null(),
+            Value::Bool(b) => self.bool(*b),
+            Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+                (Some(n), _) => self.u64(n),
+                (_, Some(n)) => self.i64(n),
+                _ => self.f64(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            Value::String(text) => self.str(text),
+            Value::Array(items) => {
+                if let Some(mut open) = self.open_list() {
+                    for item in items {
+                        self.value(item);
+                        self.item(&mut open);
+                    }
+                    self.close(open);
+                }
+            }
+            Value::Object(map) => {
+                if let Some(mut open) = self.open_map() {
+                    for (key, item) in map {
+                        self.str(key);
+                        self.value(item);
+                        self.item(&mut open);
+                    }
+                    self.close(open);
+                }
+            }
+        }
+    }
+}
+
+/// How the filter and the formatter read a value, whatever holds it: plain data
+/// (`&Value`), a captured value ([`CapturedRef`]) or a value as the filter shows it.
+pub(crate) trait Tree<'a>: Copy {
+    /// The items of a list.
+    type Items: Iterator<Item = Self> + Clone;
+    /// The entries of a map, in order.
+    type Entries: Iterator<Item = (&'a str, Self)> + Clone;
+
+    /// What the value is.
+    fn kind(self) -> Kind<'a, Self>;
+}
+
+/// A value as [`Tree`] reads it.
+pub(crate) enum Kind<'a, T: Tree<'a>> {
+    /// A string.
+    Str(&'a str),
+    /// Null, a boolean or a number.
+    Leaf(Leaf),
+    /// A list: its length and items.
+    List(usize, T::Items),
+    /// A map: its length and entries.
+    Map(usize, T::Entries),
+    /// Plain data inside a shown value (a part the filter left unchanged).
+    Value(&'a Value),
+    /// Captured data inside a shown value (a part the filter left unchanged).
+    Captured(CapturedRef<'a>),
+}
+
+/// Null, a boolean or a number.
+pub(crate) enum Leaf {
+    Null,
+    Bool(bool),
+    Number(Number),
+}
+
+/// The entries of a plain map.
+#[derive(Clone)]
+pub(crate) struct ValueEntries<'a>(serde_json::map::Iter<'a>);
+
+impl<'a> Iterator for ValueEntries<'a> {
+    type Item = (&'a str, &'a Value);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(key, item)| (key.as_str(), item))
+    }
+}
+
+impl<'a> Tree<'a> for &'a Value {
+    type Items = std::slice::Iter<'a, Value>;
+    type Entries = ValueEntries<'a>;
+
+    #[inline]
+    fn kind(self) -> Kind<'a, Self> {
+        match self {
+            Value::String(text) => Kind::Str(text),
+            Value::Array(items) => Kind::List(items.len(), items.iter()),
+            Value::Object(map) => Kind::Map(map.len(), ValueEntries(map.iter())),
+            Value::Null => Kind::Leaf(Leaf::Null),
+            Value::Bool(b) => Kind::Leaf(Leaf::Bool(*b)),
+            Value::Number(n) => Kind::Leaf(Leaf::Number(n.clone())),
+        }
+    }
+}
+
+impl<'a> Tree<'a> for CapturedRef<'a> {
+    type Items = Items<'a>;
+    type Entries = Entries<'a>;
+
+    #[inline]
+    fn kind(self) -> Kind<'a, Self> {
+        match CapturedRef::kind(self) {
+            CapturedKind::Str(text) => Kind::Str(text),
+            CapturedKind::List(items) => Kind::List(items.len(), items),
+            CapturedKind::Map(entries) => Kind::Map(entries.len(), entries),
+            CapturedKind::Null => Kind::Leaf(Leaf::Null),
+            CapturedKind::Bool(b) => Kind::Leaf(Leaf::Bool(b)),
+            CapturedKind::Number(n) => Kind::Leaf(Leaf::Number(n)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> Value {
+        json!({
+            "order": "ord_42",
+            "items": [1, -2, 2.5, true, null, "x", [], {}],
+            "nested": {"a": {"b": ["c", {"d": "e"}]}, "": ""},
+            "big": u64::MAX,
+            "small": i64::MIN,
+        })
+    }
+
+    #[test]
+    fn round_trips_through_plain_data_and_json() {
+        for value in [
+            sample(),
+            json!(null),
+            json!(7),
+            json!("text"),
+            json!([]),
+            json!({}),
+        ] {
+            let captured = CapturedValue::from(&value);
+            assert_eq!(captured.to_value(), value);
+            assert_eq!(captured, value);
+            let json = serde_json::to_string(&captured).unwrap();
+            assert_eq!(json, serde_json::to_string(&value).unwrap());
+            let back: CapturedValue = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, captured);
+        }
+    }
+
+    #[test]
+    fn reads_in_place() {
+        let captured = CapturedValue::from(sample());
+        let CapturedKind::Map(entries) = captured.root().kind() else {
+            panic!("a map");
+        };
+        let keys: Vec<&str> = entries.clone().map(|(key, _)| key).collect();
+        assert_eq!(keys, ["order", "items", "nested", "big", "small"]);
+        let (_, items) = entries.clone().nth(1).unwrap();
+        let CapturedKind::List(items) = items.kind() else {
+            panic!("a list");
+        };
+        assert_eq!(items.len(), 8);
+        assert_eq!(items.clone().nth(5).unwrap().as_str(), Some("x"));
+        assert!(matches!(
+            items.clone().nth(2).unwrap().kind(),
+            CapturedKind::Number(n) if n.as_f64() == Some(2.5)
+        ));
+    }
+
+    #[test]
+    fn differs_where_the_data_differs() {
+        let captured = CapturedValue::from(sample());
+        let mut other = sample();
+        other["nested"]["a"]["b"][1]["d"] = json!("f");
+        assert_ne!(captured, other);
+        assert_ne!(CapturedValue::from(json!([1, 2])), json!([1, 2, 3]));
+        assert_ne!(CapturedValue::from(json!({"a": 1})), json!({"b": 1}));
+        assert_ne!(CapturedValue::from(json!(1)), json!("1"));
+    }
+
+    #[test]
+    fn numbers_and_text_need_no_nodes_beyond_the_first() {
+        let number = CapturedValue::from(42u64);
+        assert!(number.rest.is_empty() && number.text.is_empty());
+        assert_eq!(number, json!(42));
+        assert_eq!(CapturedValue::from(f64::NAN), json!(null));
+        assert_eq!(CapturedValue::from("ord_42"), "ord_42");
+        assert_eq!(CapturedValue::from(5i32), CapturedValue::from(json!(5)));
+        assert_eq!(CapturedValue::from(-5i32), json!(-5));
+    }
+
+    #[test]
+    fn nesting_beyond_the_limit_is_cut() {
+        let mut deep = json!("bottom");
+        for _ in 0..200 {
+            deep = json!([deep]);
+        }
+        let captured = CapturedValue::from(&deep);
+        let mut at = captured.root();
+        let mut depth = 0;
+        while let CapturedKind::List(mut items) = at.kind() {
+            at = items.next().unwrap();
+            depth += 1;
+        }
+        assert_eq!(depth, MAX_CAPTURE_DEPTH);
+        assert!(matches!(at.kind(), CapturedKind::Null));
+    }
+
+    #[test]
+    fn one_builder_builds_many_values() {
+        let mut builder = Builder::default();
+        builder.value(&sample());
+        let first = builder.finish();
+        builder.str("second");
+        let second = builder.finish();
+        assert_eq!(first, sample());
+        assert_eq!(second, "second");
+    }
+}
