@@ -90,7 +90,7 @@ pub struct Var<'a> {
     name: &'static str,
     /// The value, type-erased; `capture` knows its type.
     data: *const (),
-    capture: unsafe fn(*const (), &mut Builder),
+    capture: unsafe fn(*const (), &mut Builder) -> CapturedValue,
     runs_user_code: bool,
     _borrow: PhantomData<&'a ()>,
 }
@@ -113,11 +113,12 @@ impl<'a> Var<'a> {
         self.name
     }
 
-    fn capture(&self, into: &mut Builder) {
+    /// The value as captured; `builder` lends its buffers.
+    fn capture(&self, builder: &mut Builder) -> CapturedValue {
         // SAFETY: `data` was made from a `&'a T` in `new`, `capture` is the function made
         // for that `T` by `Capture<T>`, and a `Var<'a>` is only used while `'a` lasts (by
         // the borrow checker, or, for the registered copies, by `with_pending`).
-        unsafe { (self.capture)(self.data, into) }
+        unsafe { (self.capture)(self.data, builder) }
     }
 }
 
@@ -139,7 +140,7 @@ impl fmt::Debug for Var<'_> {
 /// How a value of type `T` is captured: by this crate's code ([`Plain`] types), through
 /// `Serialize`, or through `Debug`.
 pub struct Capture<T: ?Sized> {
-    erased: unsafe fn(*const (), &mut Builder),
+    erased: unsafe fn(*const (), &mut Builder) -> CapturedValue,
     runs_user_code: bool,
     _type: PhantomData<fn(&T)>,
 }
@@ -155,9 +156,9 @@ impl<T: ?Sized> Copy for Capture<T> {}
 impl<T: Plain + Sync> Capture<T> {
     /// By this crate's own code: no user code runs.
     pub fn plain() -> Self {
-        unsafe fn erased<T: Plain>(data: *const (), into: &mut Builder) {
+        unsafe fn erased<T: Plain>(data: *const (), builder: &mut Builder) -> CapturedValue {
             // SAFETY: the caller (`Var::capture`) passes a pointer made from a live `&T`.
-            unsafe { &*data.cast::<T>() }.capture(into);
+            unsafe { &*data.cast::<T>() }.to_captured(builder)
         }
         Self {
             erased: erased::<T>,
@@ -170,12 +171,15 @@ impl<T: Plain + Sync> Capture<T> {
 impl<T: Serialize + Sync> Capture<T> {
     /// Through `Serialize`, as structured data.
     pub fn serialize() -> Self {
-        unsafe fn erased<T: Serialize>(data: *const (), into: &mut Builder) {
+        unsafe fn erased<T: Serialize>(data: *const (), builder: &mut Builder) -> CapturedValue {
             // SAFETY: the caller (`Var::capture`) passes a pointer made from a live `&T`.
             let value = unsafe { &*data.cast::<T>() };
             match serde_json::to_value(value) {
-                Ok(value) => into.value(&value),
-                Err(error) => into.str(&format!("Error in formatting: {error}")),
+                Ok(value) => {
+                    builder.value(&value);
+                    builder.finish()
+                }
+                Err(error) => CapturedValue::from(format!("Error in formatting: {error}")),
             }
         }
         Self {
@@ -189,13 +193,9 @@ impl<T: Serialize + Sync> Capture<T> {
 impl<T: fmt::Debug + Sync> Capture<T> {
     /// Through `Debug`, as text.
     pub fn debug() -> Self {
-        unsafe fn erased<T: fmt::Debug>(data: *const (), into: &mut Builder) {
-            use std::fmt::Write as _;
+        unsafe fn erased<T: fmt::Debug>(data: *const (), _: &mut Builder) -> CapturedValue {
             // SAFETY: the caller (`Var::capture`) passes a pointer made from a live `&T`.
-            let value = unsafe { &*data.cast::<T>() };
-            let start = into.text_buffer().len();
-            let _ = write!(into.text_buffer(), "{value:?}");
-            into.end_str(start);
+            CapturedValue::from(format!("{:?}", unsafe { &*data.cast::<T>() }))
         }
         Self {
             erased: erased::<T>,
@@ -467,12 +467,7 @@ impl Drop for Formatting {
 /// `Error in formatting`.
 fn capture_guarded(var: &Var<'_>) -> Result<CapturedValue, String> {
     let _formatting = Formatting::enter();
-    catch_unwind(AssertUnwindSafe(|| {
-        let mut builder = Builder::default();
-        var.capture(&mut builder);
-        builder.finish()
-    }))
-    .map_err(|payload| {
+    catch_unwind(AssertUnwindSafe(|| var.capture(&mut Builder::default()))).map_err(|payload| {
         let message = crate::capture::panic_message(payload.as_ref());
         format!("the value's formatting panicked: {message}")
     })
@@ -551,8 +546,7 @@ fn collect(
                 places.push((index, vars.len()));
                 CapturedValue::default()
             } else {
-                var.capture(&mut builder);
-                builder.finish()
+                var.capture(&mut builder)
             };
             vars.push(Variable::new(var.name, value));
         }
@@ -597,6 +591,13 @@ pub trait Plain: Sync + sealed::Sealed {
     /// Adds the value to a captured value being built.
     #[doc(hidden)]
     fn capture(&self, into: &mut Builder);
+
+    /// The value as captured, `builder` lending its buffers.
+    #[doc(hidden)]
+    fn to_captured(&self, builder: &mut Builder) -> CapturedValue {
+        self.capture(builder);
+        builder.finish()
+    }
 }
 
 mod sealed {
@@ -638,15 +639,39 @@ plain! {
         Err(_) => into.str(&n.to_string()),
     };
     char => |c, into| into.str(c.encode_utf8(&mut [0; 4]));
-    str => |text, into| into.str(text);
-    String => |text, into| into.str(text);
     Value => |value, into| into.value(value);
+}
+
+// A string is copied once, straight into its captured value.
+impl sealed::Sealed for str {}
+impl Plain for str {
+    fn capture(&self, into: &mut Builder) {
+        into.str(self);
+    }
+
+    fn to_captured(&self, _: &mut Builder) -> CapturedValue {
+        CapturedValue::from(self)
+    }
+}
+
+impl sealed::Sealed for String {}
+impl Plain for String {
+    fn capture(&self, into: &mut Builder) {
+        into.str(self);
+    }
+
+    fn to_captured(&self, _: &mut Builder) -> CapturedValue {
+        CapturedValue::from(self.as_str())
+    }
 }
 
 impl<T: Plain + ?Sized> sealed::Sealed for &T {}
 impl<T: Plain + ?Sized> Plain for &T {
     fn capture(&self, into: &mut Builder) {
         (**self).capture(into);
+    }
+    fn to_captured(&self, builder: &mut Builder) -> CapturedValue {
+        (**self).to_captured(builder)
     }
 }
 
@@ -655,12 +680,18 @@ impl<T: Plain + ?Sized> Plain for Box<T> {
     fn capture(&self, into: &mut Builder) {
         (**self).capture(into);
     }
+    fn to_captured(&self, builder: &mut Builder) -> CapturedValue {
+        (**self).to_captured(builder)
+    }
 }
 
 impl<T: Plain + ?Sized + Send> sealed::Sealed for std::sync::Arc<T> {}
 impl<T: Plain + ?Sized + Send> Plain for std::sync::Arc<T> {
     fn capture(&self, into: &mut Builder) {
         (**self).capture(into);
+    }
+    fn to_captured(&self, builder: &mut Builder) -> CapturedValue {
+        (**self).to_captured(builder)
     }
 }
 

@@ -16,6 +16,9 @@ use serde_json::{Number, Value};
 /// limit keeps capturing from recursing without bound.
 const MAX_CAPTURE_DEPTH: usize = crate::filter::MAX_DEPTH + 2;
 
+/// What stands for a string whose text would not fit in a value's 4 GiB of text.
+const TOO_LONG: &str = "[too long to capture]";
+
 /// One node. A list is followed by its items, a map by its entries (a key, then its value);
 /// `end` is the index of the first node after them.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -59,6 +62,7 @@ pub struct CapturedValue {
 
 impl CapturedValue {
     /// The top of the value.
+    #[inline]
     pub fn root(&self) -> CapturedRef<'_> {
         CapturedRef {
             value: self,
@@ -76,6 +80,7 @@ impl CapturedValue {
         self.root().to_value()
     }
 
+    #[inline]
     fn node(&self, index: u32) -> Node {
         match index {
             0 => self.root,
@@ -88,6 +93,7 @@ impl CapturedValue {
     }
 
     /// The index of the first node after the one at `index` and everything inside it.
+    #[inline]
     fn after(&self, index: u32) -> u32 {
         match self.node(index) {
             Node::List { end, .. } | Node::Map { end, .. } => end,
@@ -95,6 +101,7 @@ impl CapturedValue {
         }
     }
 
+    #[inline]
     fn str_at(&self, start: u32, len: u32) -> &str {
         let (start, len) = (start as usize, len as usize);
         self.text.get(start..start + len).unwrap_or_default()
@@ -144,6 +151,7 @@ pub enum CapturedKind<'a> {
 
 impl<'a> CapturedRef<'a> {
     /// What this part is.
+    #[inline]
     pub fn kind(self) -> CapturedKind<'a> {
         let value = self.value;
         match value.node(self.index) {
@@ -168,6 +176,7 @@ impl<'a> CapturedRef<'a> {
     }
 
     /// This part as a string, if it is one.
+    #[inline]
     pub fn as_str(self) -> Option<&'a str> {
         match self.value.node(self.index) {
             Node::Str { start, len } => Some(self.value.str_at(start, len)),
@@ -330,13 +339,14 @@ impl From<Value> for CapturedValue {
 
 impl From<&str> for CapturedValue {
     fn from(text: &str) -> Self {
-        Builder::one(|builder| builder.str(text))
+        Self::text(text.into())
     }
 }
 
 impl From<String> for CapturedValue {
+    /// Keeps the string's buffer.
     fn from(text: String) -> Self {
-        Self::from(text.as_str())
+        Self::text(text.into_boxed_str())
     }
 }
 
@@ -383,6 +393,18 @@ impl CapturedValue {
         Self {
             root: node,
             ..Self::default()
+        }
+    }
+
+    /// A string, its text taken as it is.
+    fn text(text: Box<str>) -> Self {
+        match u32::try_from(text.len()) {
+            Ok(len) => Self {
+                root: Node::Str { start: 0, len },
+                rest: Box::default(),
+                text,
+            },
+            Err(_) => Self::from(TOO_LONG),
         }
     }
 }
@@ -490,14 +512,8 @@ impl Builder {
         self.end_str(start);
     }
 
-    /// Appends to the text of a string that [`end_str`](Self::end_str) then closes (for
-    /// formatting straight into the buffer).
-    pub(crate) fn text_buffer(&mut self) -> &mut String {
-        &mut self.text
-    }
-
     /// Closes a string whose text was appended from `start` on.
-    pub(crate) fn end_str(&mut self, start: usize) {
+    fn end_str(&mut self, start: usize) {
         let len = self.text.len() - start;
         match (u32::try_from(start), u32::try_from(len)) {
             (Ok(start), Ok(len)) if u32::try_from(start as usize + len as usize).is_ok() => {
@@ -505,7 +521,7 @@ impl Builder {
             }
             _ => {
                 self.text.truncate(start);
-                self.str("[too long to capture]");
+                self.str(TOO_LONG);
             }
         }
     }

@@ -863,6 +863,78 @@ fn cleanse_text<'v, F: ReporterFilter + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::CapturedValue;
+
+    /// A value with sensitive keys, secrets and ordinary data, from `seed`.
+    fn mixed_value(seed: &mut u64, depth: usize) -> Value {
+        let mut next = |below: u64| {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            *seed % below
+        };
+        const KEYS: [&str; 6] = ["city", "password", "api_key", "items", "note", "auth_token"];
+        const TEXTS: [&str; 6] = [
+            "Berlin",
+            "Authorization: Bearer S3CR3T-abc123def456",
+            "card 4111 1111 1111 1111",
+            "sk_live_51HxYzAbCdEf0123456789",
+            "",
+            "plain words only",
+        ];
+        match next(if depth > 3 { 3 } else { 5 }) {
+            0 => Value::from(next(2) * 4_111_111_111_111_111 + next(100)),
+            1 | 2 => Value::from(TEXTS[next(6) as usize]),
+            3 => {
+                let len = next(5);
+                (0..len).map(|_| mixed_value(seed, depth + 1)).collect()
+            }
+            _ => {
+                let len = next(5);
+                Value::Object(
+                    (0..len)
+                        .map(|index| {
+                            let key = format!("{}{}", KEYS[(index as usize + depth) % 6], index);
+                            (key, mixed_value(seed, depth + 1))
+                        })
+                        .collect(),
+                )
+            }
+        }
+    }
+
+    #[test]
+    fn a_captured_value_is_filtered_as_the_plain_value_it_holds() {
+        let filter = crate::SafeReporterFilter::default();
+        let capture = Capture::default();
+        let mut seed = 0x9e37_79b9_7f4a_7c15;
+        let mut changed = 0;
+        for _ in 0..2_000 {
+            let value = mixed_value(&mut seed, 0);
+            let captured = CapturedValue::from(&value);
+            let mut plain_cx = FilterContext::new(&capture, &filter);
+            let mut captured_cx = FilterContext::new(&capture, &filter);
+            let plain = cleanse(&filter, "ctx", &value, &mut plain_cx, 0, &|_: &str| None);
+            let shown = cleanse(
+                &filter,
+                "ctx",
+                captured.root(),
+                &mut captured_cx,
+                0,
+                &|_: &str| None,
+            );
+            assert_eq!(plain.is_changed(), shown.is_changed(), "{value}");
+            changed += usize::from(plain.is_changed());
+            assert_eq!(plain.into_value(), shown.into_value(), "{value}");
+            assert_eq!(plain_cx.summary(), captured_cx.summary(), "{value}");
+            assert!(
+                plain_cx.hidden_since(0).eq(captured_cx.hidden_since(0)),
+                "{value}"
+            );
+        }
+        // The workload exercises the filter: many values have something hidden.
+        assert!(changed > 600, "{changed} of 2,000 changed");
+    }
 
     #[test]
     fn has_chars_counts_characters_not_bytes() {

@@ -584,4 +584,20 @@ mod tests {
             assert_eq!(format_value(&shown), format_value(&plain), "{plain:?}");
         }
     }
+
+    #[test]
+    fn a_captured_value_formats_as_the_plain_value_it_holds() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        for _ in 0..3_000 {
+            let value = rng.value(0);
+            let captured = crate::capture::CapturedValue::from(&value);
+            let expected = format_value(&value);
+            assert_eq!(format_value(captured.root()), expected, "{value:?}");
+            assert_eq!(
+                format_value(&Shown::Captured(captured.root())),
+                expected,
+                "{value:?}"
+            );
+        }
+    }
 }
