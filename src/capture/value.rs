@@ -54,8 +54,8 @@ enum Node {
 pub struct CapturedValue {
     /// The first node, kept inline: a number or a boolean needs no allocation.
     root: Node,
-    /// The nodes after the first.
-    rest: Box<[Node]>,
+    /// Every node, the first one included, when there are several (empty otherwise).
+    nodes: Box<[Node]>,
     /// The text of every string and key, end to end.
     text: Box<str>,
 }
@@ -67,6 +67,7 @@ impl CapturedValue {
         CapturedRef {
             value: self,
             index: 0,
+            node: self.root,
         }
     }
 
@@ -80,24 +81,17 @@ impl CapturedValue {
         self.root().to_value()
     }
 
+    /// The part at `index`, which is not the root (there are other nodes).
     #[inline]
-    fn node(&self, index: u32) -> Node {
-        match index {
-            0 => self.root,
-            _ => self
-                .rest
-                .get(index as usize - 1)
+    fn part(&self, index: u32) -> CapturedRef<'_> {
+        CapturedRef {
+            value: self,
+            index,
+            node: self
+                .nodes
+                .get(index as usize)
                 .copied()
                 .unwrap_or(Node::Null),
-        }
-    }
-
-    /// The index of the first node after the one at `index` and everything inside it.
-    #[inline]
-    fn after(&self, index: u32) -> u32 {
-        match self.node(index) {
-            Node::List { end, .. } | Node::Map { end, .. } => end,
-            _ => index + 1,
         }
     }
 
@@ -113,7 +107,7 @@ impl Default for CapturedValue {
     fn default() -> Self {
         Self {
             root: Node::Null,
-            rest: Box::default(),
+            nodes: Box::default(),
             text: Box::default(),
         }
     }
@@ -130,6 +124,8 @@ impl fmt::Debug for CapturedValue {
 pub struct CapturedRef<'a> {
     value: &'a CapturedValue,
     index: u32,
+    /// The node at `index`, read once.
+    node: Node,
 }
 
 /// What a [`CapturedRef`] is.
@@ -154,7 +150,7 @@ impl<'a> CapturedRef<'a> {
     #[inline]
     pub fn kind(self) -> CapturedKind<'a> {
         let value = self.value;
-        match value.node(self.index) {
+        match self.node {
             Node::Null => CapturedKind::Null,
             Node::Bool(b) => CapturedKind::Bool(b),
             Node::U64(n) => CapturedKind::Number(n.into()),
@@ -175,10 +171,19 @@ impl<'a> CapturedRef<'a> {
         }
     }
 
+    /// The index of the first node after this part and everything inside it.
+    #[inline]
+    fn end(self) -> u32 {
+        match self.node {
+            Node::List { end, .. } | Node::Map { end, .. } => end,
+            _ => self.index + 1,
+        }
+    }
+
     /// This part as a string, if it is one.
     #[inline]
     pub fn as_str(self) -> Option<&'a str> {
-        match self.value.node(self.index) {
+        match self.node {
             Node::Str { start, len } => Some(self.value.str_at(start, len)),
             _ => None,
         }
@@ -250,11 +255,8 @@ impl<'a> Iterator for Items<'a> {
             return None;
         }
         self.left -= 1;
-        let item = CapturedRef {
-            value: self.value,
-            index: self.next,
-        };
-        self.next = self.value.after(self.next);
+        let item = self.value.part(self.next);
+        self.next = item.end();
         Some(item)
     }
 
@@ -282,15 +284,9 @@ impl<'a> Iterator for Entries<'a> {
             return None;
         }
         self.left -= 1;
-        let key = match self.value.node(self.next) {
-            Node::Str { start, len } => self.value.str_at(start, len),
-            _ => "",
-        };
-        let item = CapturedRef {
-            value: self.value,
-            index: self.next + 1,
-        };
-        self.next = self.value.after(self.next + 1);
+        let key = self.value.part(self.next).as_str().unwrap_or_default();
+        let item = self.value.part(self.next + 1);
+        self.next = item.end();
         Some((key, item))
     }
 
@@ -401,7 +397,7 @@ impl CapturedValue {
         match u32::try_from(text.len()) {
             Ok(len) => Self {
                 root: Node::Str { start: 0, len },
-                rest: Box::default(),
+                nodes: Box::default(),
                 text,
             },
             Err(_) => Self::from(TOO_LONG),
@@ -461,13 +457,18 @@ impl Builder {
     /// The value built since the last `finish`, copied out exactly sized; the builder is
     /// empty again.
     pub(crate) fn finish(&mut self) -> CapturedValue {
-        let value = match self.nodes.split_first() {
-            Some((&root, rest)) => CapturedValue {
-                root,
-                rest: rest.into(),
+        let value = match self.nodes.as_slice() {
+            [] => CapturedValue::default(),
+            [root] => CapturedValue {
+                root: *root,
+                nodes: Box::default(),
                 text: self.text.as_str().into(),
             },
-            None => CapturedValue::default(),
+            nodes => CapturedValue {
+                root: nodes[0],
+                nodes: nodes.into(),
+                text: self.text.as_str().into(),
+            },
         };
         self.nodes.clear();
         self.text.clear();
@@ -669,13 +670,31 @@ impl<'a> Tree<'a> for CapturedRef<'a> {
 
     #[inline]
     fn kind(self) -> Kind<'a, Self> {
-        match CapturedRef::kind(self) {
-            CapturedKind::Str(text) => Kind::Str(text),
-            CapturedKind::List(items) => Kind::List(items.len(), items),
-            CapturedKind::Map(entries) => Kind::Map(entries.len(), entries),
-            CapturedKind::Null => Kind::Leaf(Leaf::Null),
-            CapturedKind::Bool(b) => Kind::Leaf(Leaf::Bool(b)),
-            CapturedKind::Number(n) => Kind::Leaf(Leaf::Number(n)),
+        let value = self.value;
+        let next = self.index + 1;
+        match self.node {
+            Node::Str { start, len } => Kind::Str(value.str_at(start, len)),
+            Node::List { len, .. } => Kind::List(
+                len as usize,
+                Items {
+                    value,
+                    next,
+                    left: len,
+                },
+            ),
+            Node::Map { len, .. } => Kind::Map(
+                len as usize,
+                Entries {
+                    value,
+                    next,
+                    left: len,
+                },
+            ),
+            Node::Null => Kind::Leaf(Leaf::Null),
+            Node::Bool(b) => Kind::Leaf(Leaf::Bool(b)),
+            Node::U64(n) => Kind::Leaf(Leaf::Number(n.into())),
+            Node::I64(n) => Kind::Leaf(Leaf::Number(n.into())),
+            Node::F64(n) => Kind::Leaf(Number::from_f64(n).map_or(Leaf::Null, Leaf::Number)),
         }
     }
 }
@@ -749,7 +768,7 @@ mod tests {
     #[test]
     fn numbers_and_text_need_no_nodes_beyond_the_first() {
         let number = CapturedValue::from(42u64);
-        assert!(number.rest.is_empty() && number.text.is_empty());
+        assert!(number.nodes.is_empty() && number.text.is_empty());
         assert_eq!(number, json!(42));
         assert_eq!(CapturedValue::from(f64::NAN), json!(null));
         assert_eq!(CapturedValue::from("ord_42"), "ord_42");
