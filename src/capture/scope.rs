@@ -50,9 +50,11 @@
 //! - the panic hook runs on the panicking thread before unwinding starts, while every scope
 //!   of that thread is still alive.
 //!
-//! Values are read lazily, only when something is reported. Values of standard types
-//! (strings, numbers, booleans, `Option`s, `Vec`s and maps of them, `serde_json::Value`)
-//! are captured by this crate's own code, which cannot panic. Other values go through their
+//! Values are read lazily, only when something is reported, into a
+//! [`CapturedValue`] (structured data in two blocks, read in place by
+//! the filter and the formatter). Values of standard types (strings, numbers, booleans,
+//! `Option`s, `Vec`s and maps of them, `serde_json::Value`) are captured by this crate's
+//! own code, which cannot panic. Other values go through their
 //! `Serialize` impl (structured, so nested keys can be filtered) or, without one, their
 //! `Debug` impl; that is user code, and a panic inside a panic hook aborts the process, so
 //! in the hook these are captured on a helper thread (`std::thread::scope`) under

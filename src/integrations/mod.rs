@@ -3,10 +3,11 @@
 //! - [`tower`] (feature `tower`; with `axum`, also the matched route and the client
 //!   address): a layer that answers failures with Django's debug or production pages,
 //!   mails reports to the admins and broken links to the managers.
+//! - [`tracing`] (feature `tracing`): span fields as frame variables, ERROR events as
+//!   reports.
 
 #[cfg(feature = "tower")]
 pub mod tower;
 
-/// `tracing` integration: span fields as frame variables, ERROR events as reports.
 #[cfg(feature = "tracing")]
 pub mod tracing;
