@@ -992,6 +992,50 @@ mod tests {
     }
 
     #[test]
+    fn standard_types_are_captured_as_serde_would_serialize_them() {
+        use std::collections::{BTreeMap, HashMap};
+        use std::sync::Arc;
+        let (small, negative, float, nan, letter) = (7u8, -42i64, 2.5f32, f64::NAN, 'é');
+        let (text, owned) = ("ord_42", String::from("Berlin"));
+        let (none, some) = (None::<u32>, Some(vec![vec![1u32, 2], vec![]]));
+        let (array, boxed, shared) = ([true, false], Box::<str>::from("box"), Arc::new(3u16));
+        let hashed = HashMap::from([(String::from("k"), 1u32)]);
+        let sorted = BTreeMap::from([("a", vec!["x".to_owned()]), ("b", Vec::new())]);
+        let keyed = BTreeMap::from([(std::borrow::Cow::Borrowed("c"), -1i8)]);
+        let json = serde_json::json!({"nested": [1, {"deep": null}]});
+        let huge = u128::MAX;
+        let scopes = crate::vars!(
+            small, negative, float, nan, letter, text, owned, none, some, array, boxed, shared,
+            hashed, sorted, keyed, json, huge
+        )
+        .run(capture_scopes);
+        let vars = &scopes[0].vars;
+        let expected = [
+            serde_json::to_value(small),
+            serde_json::to_value(negative),
+            serde_json::to_value(float),
+            serde_json::to_value(nan),
+            serde_json::to_value(letter),
+            serde_json::to_value(text),
+            serde_json::to_value(&owned),
+            serde_json::to_value(none),
+            serde_json::to_value(&some),
+            serde_json::to_value(array),
+            serde_json::to_value(&boxed),
+            serde_json::to_value(&shared),
+            serde_json::to_value(&hashed),
+            serde_json::to_value(&sorted),
+            serde_json::to_value(&keyed),
+            Ok(json.clone()),
+        ];
+        for (var, expected) in vars.iter().zip(expected) {
+            assert_eq!(var.value, expected.unwrap(), "{}", var.name);
+        }
+        // Beyond what JSON numbers hold: the digits, as text.
+        assert_eq!(vars[16].value, Value::from(u128::MAX.to_string()));
+    }
+
+    #[test]
     fn a_panicking_debug_becomes_an_error_in_formatting() {
         struct Bad;
         impl fmt::Debug for Bad {
