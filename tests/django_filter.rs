@@ -277,7 +277,7 @@ impl ReporterFilter for UnsafeExceptionReporterFilter {
             .iter()
             .map(|var| {
                 (
-                    Cow::Borrowed(var.name.as_str()),
+                    Cow::Borrowed(var.name.as_ref()),
                     Shown::Captured(var.value.root()),
                 )
             })

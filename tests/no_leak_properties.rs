@@ -1591,7 +1591,7 @@ impl Builder {
                 }
             },
             Site::Var => {
-                self.variables[frame].push(Variable::new(name, value));
+                self.variables[frame].push(Variable::new(name.to_owned(), value));
                 format!("variable {name:?} of frame {frame}")
             }
             Site::VarNested => {
@@ -1610,7 +1610,10 @@ impl Builder {
                 "an uploaded file's name".to_owned()
             }
             Site::VarError => {
-                self.variables[frame].push(Variable::formatting_failed(name, as_text(&value)));
+                self.variables[frame].push(Variable::formatting_failed(
+                    name.to_owned(),
+                    as_text(&value),
+                ));
                 format!("formatting error of variable {name:?} of frame {frame}")
             }
             Site::Message => {

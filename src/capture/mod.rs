@@ -41,6 +41,7 @@ pub use load::CaptureError;
 pub use raw_text::RawText;
 pub use value::{CapturedKind, CapturedRef, CapturedValue, Entries, Items};
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -388,7 +389,11 @@ impl Frame {
 
     /// Attaches a variable.
     #[must_use]
-    pub fn var(mut self, name: impl Into<String>, value: impl Into<CapturedValue>) -> Self {
+    pub fn var(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<CapturedValue>,
+    ) -> Self {
         self.vars.push(Variable::new(name, value));
         self
     }
@@ -396,7 +401,11 @@ impl Frame {
     /// Attaches a variable whose value could not be formatted (the report shows
     /// `Error in formatting: <reason>`).
     #[must_use]
-    pub fn var_failed(mut self, name: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn var_failed(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        reason: impl Into<String>,
+    ) -> Self {
         self.vars.push(Variable::formatting_failed(name, reason));
         self
     }
@@ -413,8 +422,9 @@ impl Frame {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Variable {
-    /// The variable's name.
-    pub name: String,
+    /// The variable's name (borrowed when it is known at compile time, as the names
+    /// `vars!` registers are).
+    pub name: Cow<'static, str>,
     /// Its value, as structured data where possible (so nested keys can be filtered).
     #[serde(default)]
     pub value: CapturedValue,
@@ -426,7 +436,7 @@ pub struct Variable {
 
 impl Variable {
     /// A variable with a value.
-    pub fn new(name: impl Into<String>, value: impl Into<CapturedValue>) -> Self {
+    pub fn new(name: impl Into<Cow<'static, str>>, value: impl Into<CapturedValue>) -> Self {
         Self {
             name: name.into(),
             value: value.into(),
@@ -435,7 +445,10 @@ impl Variable {
     }
 
     /// A variable whose value could not be formatted.
-    pub fn formatting_failed(name: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn formatting_failed(
+        name: impl Into<Cow<'static, str>>,
+        reason: impl Into<String>,
+    ) -> Self {
         Self {
             name: name.into(),
             value: CapturedValue::default(),

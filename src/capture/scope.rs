@@ -913,7 +913,7 @@ mod tests {
     use std::task::Waker;
 
     fn names(scope: &CapturedScope) -> Vec<&str> {
-        scope.vars.iter().map(|v| v.name.as_str()).collect()
+        scope.vars.iter().map(|v| v.name.as_ref()).collect()
     }
 
     #[test]

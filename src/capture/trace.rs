@@ -656,7 +656,7 @@ pub(crate) fn parse_std_backtrace(text: &str) -> Vec<Symbol> {
 
 /// A variable for a frame made from a captured scope's variable (used by tests).
 #[cfg(test)]
-fn var(name: &str, value: &str) -> Variable {
+fn var(name: &'static str, value: &str) -> Variable {
     Variable::new(name, value)
 }
 
@@ -756,7 +756,7 @@ mod tests {
         let shown: Vec<(&str, Option<u32>, Vec<&str>)> = frames
             .iter()
             .map(|f| {
-                let names = f.vars.iter().map(|v| v.name.as_str()).collect();
+                let names = f.vars.iter().map(|v| v.name.as_ref()).collect();
                 (f.function.as_str(), f.line, names)
             })
             .collect();
@@ -851,7 +851,7 @@ mod tests {
             .iter()
             .map(|f| Frame::new(*f, "src/lib.rs", 1))
             .collect();
-        let scope = |function: &str, name: &str| CapturedScope {
+        let scope = |function: &str, name: &'static str| CapturedScope {
             function: function.to_owned(),
             file: "src/lib.rs".to_owned(),
             line: 9,
@@ -869,7 +869,7 @@ mod tests {
         );
         let names: Vec<Vec<&str>> = frames
             .iter()
-            .map(|f| f.vars.iter().map(|v| v.name.as_str()).collect())
+            .map(|f| f.vars.iter().map(|v| v.name.as_ref()).collect())
             .collect();
         // The closure's scope goes to the next frame of the function (recursion).
         assert_eq!(names, [vec![], vec!["a"], vec!["b"], vec!["c"], vec!["d"]]);
@@ -888,7 +888,7 @@ mod tests {
         .iter()
         .map(|f| Frame::new(*f, "src/lib.rs", 1))
         .collect();
-        let scope = |name: &str| CapturedScope {
+        let scope = |name: &'static str| CapturedScope {
             function: "app::level".to_owned(),
             file: "src/lib.rs".to_owned(),
             line: 9,
@@ -898,7 +898,7 @@ mod tests {
         attach_scopes(&mut frames, vec![scope("d0"), scope("d1"), scope("d2")]);
         let names: Vec<Vec<&str>> = frames
             .iter()
-            .map(|f| f.vars.iter().map(|v| v.name.as_str()).collect())
+            .map(|f| f.vars.iter().map(|v| v.name.as_ref()).collect())
             .collect();
         // The closure's scope goes to the next frame of the function (recursion).
         assert_eq!(names, [vec!["d0"], vec![], vec!["d1"], vec![], vec!["d2"]]);

@@ -185,7 +185,7 @@ impl Recorder<'_> {
             || self.filter.sensitive_name(name).is_some()
     }
 
-    fn put(&mut self, name: &str, value: impl FnOnce() -> CapturedValue) {
+    fn put(&mut self, name: &'static str, value: impl FnOnce() -> CapturedValue) {
         if name == SENSITIVE_FIELD {
             return;
         }

@@ -59,7 +59,7 @@ impl Locals {
             let value = &var.value.to_value();
             let text = || value.as_str().unwrap_or_default().to_owned();
             let texts = || serde_json::from_value(value.clone()).unwrap_or_default();
-            match var.name.as_str() {
+            match var.name.as_ref() {
                 "depth" => locals.depth = value.as_u64().unwrap_or_default(),
                 "label" => locals.label = text(),
                 "ctx" => locals.ctx = value.clone(),
