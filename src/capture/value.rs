@@ -19,10 +19,19 @@ const MAX_CAPTURE_DEPTH: usize = crate::filter::MAX_DEPTH + 2;
 /// What stands for a string whose text would not fit in a value's 4 GiB of text.
 const TOO_LONG: &str = "[too long to capture]";
 
-/// One node. A list is followed by its items, a map by its entries (a key, then its value);
-/// `end` is the index of the first node after them.
+/// One node as stored: 16 bytes in aligned words (so that moving it is two plain moves; an
+/// enum of the same size has its fields at odd offsets). [`Shape`] says what it holds.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Node {
+struct Node {
+    tag: u32,
+    a: u32,
+    b: u64,
+}
+
+/// What a node holds. A list is followed by its items, a map by its entries (a key, then its
+/// value); `end` is the index of the first node after them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Shape {
     Null,
     Bool(bool),
     U64(u64),
@@ -31,6 +40,49 @@ enum Node {
     Str { start: u32, len: u32 },
     List { len: u32, end: u32 },
     Map { len: u32, end: u32 },
+}
+
+impl Node {
+    const NULL: Node = Node::new(Shape::Null);
+
+    #[inline]
+    const fn new(shape: Shape) -> Self {
+        let (tag, a, b) = match shape {
+            Shape::Null => (0, 0, 0),
+            Shape::Bool(value) => (1, value as u32, 0),
+            Shape::U64(n) => (2, 0, n),
+            Shape::I64(n) => (3, 0, n as u64),
+            Shape::F64(n) => (4, 0, n.to_bits()),
+            Shape::Str { start, len } => (5, len, start as u64),
+            Shape::List { len, end } => (6, len, end as u64),
+            Shape::Map { len, end } => (7, len, end as u64),
+        };
+        Node { tag, a, b }
+    }
+
+    #[inline]
+    fn shape(self) -> Shape {
+        let Node { tag, a, b } = self;
+        match tag {
+            1 => Shape::Bool(a != 0),
+            2 => Shape::U64(b),
+            3 => Shape::I64(b as i64),
+            4 => Shape::F64(f64::from_bits(b)),
+            5 => Shape::Str {
+                start: b as u32,
+                len: a,
+            },
+            6 => Shape::List {
+                len: a,
+                end: b as u32,
+            },
+            7 => Shape::Map {
+                len: a,
+                end: b as u32,
+            },
+            _ => Shape::Null,
+        }
+    }
 }
 
 /// A frame variable's value as captured: strings, numbers, booleans, null, lists and maps
@@ -91,7 +143,7 @@ impl CapturedValue {
                 .nodes
                 .get(index as usize)
                 .copied()
-                .unwrap_or(Node::Null),
+                .unwrap_or(Node::NULL),
         }
     }
 
@@ -106,7 +158,7 @@ impl Default for CapturedValue {
     /// `null`.
     fn default() -> Self {
         Self {
-            root: Node::Null,
+            root: Node::NULL,
             nodes: Box::default(),
             text: Box::default(),
         }
@@ -150,20 +202,20 @@ impl<'a> CapturedRef<'a> {
     #[inline]
     pub fn kind(self) -> CapturedKind<'a> {
         let value = self.value;
-        match self.node {
-            Node::Null => CapturedKind::Null,
-            Node::Bool(b) => CapturedKind::Bool(b),
-            Node::U64(n) => CapturedKind::Number(n.into()),
-            Node::I64(n) => CapturedKind::Number(n.into()),
+        match self.node.shape() {
+            Shape::Null => CapturedKind::Null,
+            Shape::Bool(b) => CapturedKind::Bool(b),
+            Shape::U64(n) => CapturedKind::Number(n.into()),
+            Shape::I64(n) => CapturedKind::Number(n.into()),
             // Only finite numbers are stored.
-            Node::F64(n) => Number::from_f64(n).map_or(CapturedKind::Null, CapturedKind::Number),
-            Node::Str { start, len } => CapturedKind::Str(value.str_at(start, len)),
-            Node::List { len, .. } => CapturedKind::List(Items {
+            Shape::F64(n) => Number::from_f64(n).map_or(CapturedKind::Null, CapturedKind::Number),
+            Shape::Str { start, len } => CapturedKind::Str(value.str_at(start, len)),
+            Shape::List { len, .. } => CapturedKind::List(Items {
                 value,
                 next: self.index + 1,
                 left: len,
             }),
-            Node::Map { len, .. } => CapturedKind::Map(Entries {
+            Shape::Map { len, .. } => CapturedKind::Map(Entries {
                 value,
                 next: self.index + 1,
                 left: len,
@@ -174,8 +226,8 @@ impl<'a> CapturedRef<'a> {
     /// The index of the first node after this part and everything inside it.
     #[inline]
     fn end(self) -> u32 {
-        match self.node {
-            Node::List { end, .. } | Node::Map { end, .. } => end,
+        match self.node.shape() {
+            Shape::List { end, .. } | Shape::Map { end, .. } => end,
             _ => self.index + 1,
         }
     }
@@ -183,8 +235,8 @@ impl<'a> CapturedRef<'a> {
     /// This part as a string, if it is one.
     #[inline]
     pub fn as_str(self) -> Option<&'a str> {
-        match self.node {
-            Node::Str { start, len } => Some(self.value.str_at(start, len)),
+        match self.node.shape() {
+            Shape::Str { start, len } => Some(self.value.str_at(start, len)),
             _ => None,
         }
     }
@@ -348,7 +400,7 @@ impl From<String> for CapturedValue {
 
 impl From<bool> for CapturedValue {
     fn from(b: bool) -> Self {
-        Self::leaf(Node::Bool(b))
+        Self::leaf(Shape::Bool(b))
     }
 }
 
@@ -356,17 +408,17 @@ impl From<f64> for CapturedValue {
     /// A finite number; NaN and infinities become `null`, as in `serde_json`.
     fn from(n: f64) -> Self {
         Self::leaf(if n.is_finite() {
-            Node::F64(n)
+            Shape::F64(n)
         } else {
-            Node::Null
+            Shape::Null
         })
     }
 }
 
 /// A signed integer's node: one that is not negative is stored as unsigned, as
 /// `serde_json` does, so that equal numbers are stored alike.
-fn signed(n: i64) -> Node {
-    u64::try_from(n).map_or(Node::I64(n), Node::U64)
+fn signed(n: i64) -> Shape {
+    u64::try_from(n).map_or(Shape::I64(n), Shape::U64)
 }
 
 macro_rules! from_integers {
@@ -380,14 +432,14 @@ macro_rules! from_integers {
 }
 
 from_integers!(
-    u8 => Node::U64, u16 => Node::U64, u32 => Node::U64, u64 => Node::U64,
+    u8 => Shape::U64, u16 => Shape::U64, u32 => Shape::U64, u64 => Shape::U64,
     i8 => signed, i16 => signed, i32 => signed, i64 => signed
 );
 
 impl CapturedValue {
-    fn leaf(node: Node) -> Self {
+    fn leaf(shape: Shape) -> Self {
         Self {
-            root: node,
+            root: Node::new(shape),
             ..Self::default()
         }
     }
@@ -396,7 +448,7 @@ impl CapturedValue {
     fn text(text: Box<str>) -> Self {
         match u32::try_from(text.len()) {
             Ok(len) => Self {
-                root: Node::Str { start: 0, len },
+                root: Node::new(Shape::Str { start: 0, len }),
                 nodes: Box::default(),
                 text,
             },
@@ -476,23 +528,23 @@ impl Builder {
         value
     }
 
-    fn push(&mut self, node: Node) {
+    fn push(&mut self, shape: Shape) {
         // Four billion nodes would be 64 GB: never reached before memory runs out.
         if self.nodes.len() < u32::MAX as usize {
-            self.nodes.push(node);
+            self.nodes.push(Node::new(shape));
         }
     }
 
     pub(crate) fn null(&mut self) {
-        self.push(Node::Null);
+        self.push(Shape::Null);
     }
 
     pub(crate) fn bool(&mut self, b: bool) {
-        self.push(Node::Bool(b));
+        self.push(Shape::Bool(b));
     }
 
     pub(crate) fn u64(&mut self, n: u64) {
-        self.push(Node::U64(n));
+        self.push(Shape::U64(n));
     }
 
     pub(crate) fn i64(&mut self, n: i64) {
@@ -501,9 +553,9 @@ impl Builder {
 
     pub(crate) fn f64(&mut self, n: f64) {
         self.push(if n.is_finite() {
-            Node::F64(n)
+            Shape::F64(n)
         } else {
-            Node::Null
+            Shape::Null
         });
     }
 
@@ -518,7 +570,7 @@ impl Builder {
         let len = self.text.len() - start;
         match (u32::try_from(start), u32::try_from(len)) {
             (Ok(start), Ok(len)) if u32::try_from(start as usize + len as usize).is_ok() => {
-                self.push(Node::Str { start, len });
+                self.push(Shape::Str { start, len });
             }
             _ => {
                 self.text.truncate(start);
@@ -530,22 +582,22 @@ impl Builder {
     /// Opens a list; `None` beyond the depth limit (then `null` stands for it and nothing
     /// is to be added).
     pub(crate) fn open_list(&mut self) -> Option<Open> {
-        self.open(Node::List { len: 0, end: 0 })
+        self.open(Shape::List { len: 0, end: 0 })
     }
 
     /// Opens a map: then a key ([`str`](Self::str)) before each value.
     pub(crate) fn open_map(&mut self) -> Option<Open> {
-        self.open(Node::Map { len: 0, end: 0 })
+        self.open(Shape::Map { len: 0, end: 0 })
     }
 
-    fn open(&mut self, node: Node) -> Option<Open> {
+    fn open(&mut self, shape: Shape) -> Option<Open> {
         if self.depth >= MAX_CAPTURE_DEPTH {
             self.null();
             return None;
         }
         self.depth += 1;
         let index = self.nodes.len();
-        self.push(node);
+        self.push(shape);
         Some(Open { index, len: 0 })
     }
 
@@ -557,11 +609,12 @@ impl Builder {
     pub(crate) fn close(&mut self, open: Open) {
         self.depth -= 1;
         let end = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
-        if let Some(Node::List { len, end: at } | Node::Map { len, end: at }) =
-            self.nodes.get_mut(open.index)
-        {
-            *len = open.len;
-            *at = end;
+        if let Some(node) = self.nodes.get_mut(open.index) {
+            *node = match node.shape() {
+                Shape::List { .. } => Node::new(Shape::List { len: open.len, end }),
+                Shape::Map { .. } => Node::new(Shape::Map { len: open.len, end }),
+                _ => *node,
+            };
         }
     }
 
@@ -672,9 +725,9 @@ impl<'a> Tree<'a> for CapturedRef<'a> {
     fn kind(self) -> Kind<'a, Self> {
         let value = self.value;
         let next = self.index + 1;
-        match self.node {
-            Node::Str { start, len } => Kind::Str(value.str_at(start, len)),
-            Node::List { len, .. } => Kind::List(
+        match self.node.shape() {
+            Shape::Str { start, len } => Kind::Str(value.str_at(start, len)),
+            Shape::List { len, .. } => Kind::List(
                 len as usize,
                 Items {
                     value,
@@ -682,7 +735,7 @@ impl<'a> Tree<'a> for CapturedRef<'a> {
                     left: len,
                 },
             ),
-            Node::Map { len, .. } => Kind::Map(
+            Shape::Map { len, .. } => Kind::Map(
                 len as usize,
                 Entries {
                     value,
@@ -690,11 +743,11 @@ impl<'a> Tree<'a> for CapturedRef<'a> {
                     left: len,
                 },
             ),
-            Node::Null => Kind::Leaf(Leaf::Null),
-            Node::Bool(b) => Kind::Leaf(Leaf::Bool(b)),
-            Node::U64(n) => Kind::Leaf(Leaf::Number(n.into())),
-            Node::I64(n) => Kind::Leaf(Leaf::Number(n.into())),
-            Node::F64(n) => Kind::Leaf(Number::from_f64(n).map_or(Leaf::Null, Leaf::Number)),
+            Shape::Null => Kind::Leaf(Leaf::Null),
+            Shape::Bool(b) => Kind::Leaf(Leaf::Bool(b)),
+            Shape::U64(n) => Kind::Leaf(Leaf::Number(n.into())),
+            Shape::I64(n) => Kind::Leaf(Leaf::Number(n.into())),
+            Shape::F64(n) => Kind::Leaf(Number::from_f64(n).map_or(Leaf::Null, Leaf::Number)),
         }
     }
 }
