@@ -667,34 +667,26 @@ impl Plain for String {
     }
 }
 
-impl<T: Plain + ?Sized> sealed::Sealed for &T {}
-impl<T: Plain + ?Sized> Plain for &T {
-    fn capture(&self, into: &mut Builder) {
-        (**self).capture(into);
-    }
-    fn to_captured(&self, builder: &mut Builder) -> CapturedValue {
-        (**self).to_captured(builder)
-    }
+// References, boxes and `Arc`s capture what they point to.
+macro_rules! plain_pointers {
+    ($(impl<$t:ident $(: $bound:path)?> for $ty:ty;)*) => {$(
+        impl<$t: Plain + ?Sized $(+ $bound)?> sealed::Sealed for $ty {}
+        impl<$t: Plain + ?Sized $(+ $bound)?> Plain for $ty {
+            fn capture(&self, into: &mut Builder) {
+                (**self).capture(into);
+            }
+
+            fn to_captured(&self, builder: &mut Builder) -> CapturedValue {
+                (**self).to_captured(builder)
+            }
+        }
+    )*};
 }
 
-impl<T: Plain + ?Sized> sealed::Sealed for Box<T> {}
-impl<T: Plain + ?Sized> Plain for Box<T> {
-    fn capture(&self, into: &mut Builder) {
-        (**self).capture(into);
-    }
-    fn to_captured(&self, builder: &mut Builder) -> CapturedValue {
-        (**self).to_captured(builder)
-    }
-}
-
-impl<T: Plain + ?Sized + Send> sealed::Sealed for std::sync::Arc<T> {}
-impl<T: Plain + ?Sized + Send> Plain for std::sync::Arc<T> {
-    fn capture(&self, into: &mut Builder) {
-        (**self).capture(into);
-    }
-    fn to_captured(&self, builder: &mut Builder) -> CapturedValue {
-        (**self).to_captured(builder)
-    }
+plain_pointers! {
+    impl<T> for &T;
+    impl<T> for Box<T>;
+    impl<T: Send> for std::sync::Arc<T>;
 }
 
 impl<T: Plain> sealed::Sealed for Option<T> {}
@@ -710,13 +702,7 @@ impl<T: Plain> Plain for Option<T> {
 impl<T: Plain> sealed::Sealed for [T] {}
 impl<T: Plain> Plain for [T] {
     fn capture(&self, into: &mut Builder) {
-        if let Some(mut open) = into.open_list() {
-            for item in self {
-                item.capture(into);
-                into.item(&mut open);
-            }
-            into.close(open);
-        }
+        into.list(self, |into, item| item.capture(into));
     }
 }
 
@@ -764,14 +750,12 @@ fn capture_map<'m, K: PlainKey + 'm, V: Plain + 'm>(
     entries: impl Iterator<Item = (&'m K, &'m V)>,
     into: &mut Builder,
 ) {
-    if let Some(mut open) = into.open_map() {
-        for (key, value) in entries {
-            into.str(key.key());
+    into.map(
+        entries.map(|(key, value)| (key.key(), value)),
+        |into, value| {
             value.capture(into);
-            into.item(&mut open);
-        }
-        into.close(open);
-    }
+        },
+    );
 }
 
 impl<K: PlainKey, V: Plain, S: Sync> sealed::Sealed for std::collections::HashMap<K, V, S> {}

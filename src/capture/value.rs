@@ -491,12 +491,8 @@ pub struct Builder {
     depth: usize,
 }
 
-/// An open list or map, closed by [`Builder::close`].
-#[must_use]
-pub(crate) struct Open {
-    index: usize,
-    len: u32,
-}
+const LIST: Shape = Shape::List { len: 0, end: 0 };
+const MAP: Shape = Shape::Map { len: 0, end: 0 };
 
 impl Builder {
     /// Builds one value with a new builder.
@@ -560,61 +556,70 @@ impl Builder {
     }
 
     pub(crate) fn str(&mut self, text: &str) {
+        // A value's text is addressed with `u32`s: 4 GiB. A string that would end beyond
+        // is replaced by a notice, or by `null` when not even that fits.
         let start = self.text.len();
+        let text = if start + text.len() <= u32::MAX as usize {
+            text
+        } else if start + TOO_LONG.len() <= u32::MAX as usize {
+            TOO_LONG
+        } else {
+            return self.null();
+        };
         self.text.push_str(text);
-        self.end_str(start);
+        self.push(Shape::Str {
+            start: start as u32,
+            len: text.len() as u32,
+        });
     }
 
-    /// Closes a string whose text was appended from `start` on.
-    fn end_str(&mut self, start: usize) {
-        let len = self.text.len() - start;
-        match (u32::try_from(start), u32::try_from(len)) {
-            (Ok(start), Ok(len)) if u32::try_from(start as usize + len as usize).is_ok() => {
-                self.push(Shape::Str { start, len });
-            }
-            _ => {
-                self.text.truncate(start);
-                self.str(TOO_LONG);
-            }
-        }
+    /// Adds a list: `add` adds each item. Beyond the depth limit, `null` stands for it.
+    pub(crate) fn list<I>(
+        &mut self,
+        items: impl IntoIterator<Item = I>,
+        mut add: impl FnMut(&mut Self, I),
+    ) {
+        self.container(LIST, items, |builder, item| add(builder, item));
     }
 
-    /// Opens a list; `None` beyond the depth limit (then `null` stands for it and nothing
-    /// is to be added).
-    pub(crate) fn open_list(&mut self) -> Option<Open> {
-        self.open(Shape::List { len: 0, end: 0 })
+    /// Adds a map: `add` adds the value of each entry, after its key.
+    pub(crate) fn map<'k, I>(
+        &mut self,
+        entries: impl IntoIterator<Item = (&'k str, I)>,
+        mut add: impl FnMut(&mut Self, I),
+    ) {
+        self.container(MAP, entries, |builder, (key, item)| {
+            builder.str(key);
+            add(builder, item);
+        });
     }
 
-    /// Opens a map: then a key ([`str`](Self::str)) before each value.
-    pub(crate) fn open_map(&mut self) -> Option<Open> {
-        self.open(Shape::Map { len: 0, end: 0 })
-    }
-
-    fn open(&mut self, shape: Shape) -> Option<Open> {
+    /// A list or map (`shape`, its counts filled in at the end) and what it holds.
+    fn container<I>(
+        &mut self,
+        shape: Shape,
+        parts: impl IntoIterator<Item = I>,
+        mut add: impl FnMut(&mut Self, I),
+    ) {
         if self.depth >= MAX_CAPTURE_DEPTH {
             self.null();
-            return None;
+            return;
         }
         self.depth += 1;
         let index = self.nodes.len();
         self.push(shape);
-        Some(Open { index, len: 0 })
-    }
-
-    /// Counts one item (or entry) of an open list (or map).
-    pub(crate) fn item(&mut self, open: &mut Open) {
-        open.len = open.len.saturating_add(1);
-    }
-
-    pub(crate) fn close(&mut self, open: Open) {
+        let mut len = 0u32;
+        for part in parts {
+            add(self, part);
+            len = len.saturating_add(1);
+        }
         self.depth -= 1;
         let end = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
-        if let Some(node) = self.nodes.get_mut(open.index) {
-            *node = match node.shape() {
-                Shape::List { .. } => Node::new(Shape::List { len: open.len, end }),
-                Shape::Map { .. } => Node::new(Shape::Map { len: open.len, end }),
-                _ => *node,
-            };
+        if let Some(node) = self.nodes.get_mut(index) {
+            *node = Node::new(match shape {
+                Shape::Map { .. } => Shape::Map { len, end },
+                _ => Shape::List { len, end },
+            });
         }
     }
 
@@ -629,24 +634,12 @@ impl Builder {
                 _ => self.f64(n.as_f64().unwrap_or(f64::NAN)),
             },
             Value::String(text) => self.str(text),
-            Value::Array(items) => {
-                if let Some(mut open) = self.open_list() {
-                    for item in items {
-                        self.value(item);
-                        self.item(&mut open);
-                    }
-                    self.close(open);
-                }
-            }
+            Value::Array(items) => self.list(items, Self::value),
             Value::Object(map) => {
-                if let Some(mut open) = self.open_map() {
-                    for (key, item) in map {
-                        self.str(key);
-                        self.value(item);
-                        self.item(&mut open);
-                    }
-                    self.close(open);
-                }
+                self.map(
+                    map.iter().map(|(key, item)| (key.as_str(), item)),
+                    Self::value,
+                );
             }
         }
     }
@@ -723,31 +716,13 @@ impl<'a> Tree<'a> for CapturedRef<'a> {
 
     #[inline]
     fn kind(self) -> Kind<'a, Self> {
-        let value = self.value;
-        let next = self.index + 1;
-        match self.node.shape() {
-            Shape::Str { start, len } => Kind::Str(value.str_at(start, len)),
-            Shape::List { len, .. } => Kind::List(
-                len as usize,
-                Items {
-                    value,
-                    next,
-                    left: len,
-                },
-            ),
-            Shape::Map { len, .. } => Kind::Map(
-                len as usize,
-                Entries {
-                    value,
-                    next,
-                    left: len,
-                },
-            ),
-            Shape::Null => Kind::Leaf(Leaf::Null),
-            Shape::Bool(b) => Kind::Leaf(Leaf::Bool(b)),
-            Shape::U64(n) => Kind::Leaf(Leaf::Number(n.into())),
-            Shape::I64(n) => Kind::Leaf(Leaf::Number(n.into())),
-            Shape::F64(n) => Kind::Leaf(Number::from_f64(n).map_or(Leaf::Null, Leaf::Number)),
+        match CapturedRef::kind(self) {
+            CapturedKind::Str(text) => Kind::Str(text),
+            CapturedKind::List(items) => Kind::List(items.len(), items),
+            CapturedKind::Map(entries) => Kind::Map(entries.len(), entries),
+            CapturedKind::Null => Kind::Leaf(Leaf::Null),
+            CapturedKind::Bool(b) => Kind::Leaf(Leaf::Bool(b)),
+            CapturedKind::Number(n) => Kind::Leaf(Leaf::Number(n)),
         }
     }
 }
