@@ -89,9 +89,9 @@ fn main() -> ExitCode {
     }
     for (name, content) in [
         ("report.txt", reporter.render(&capture, Format::Text)),
-        ("report.html", report.render_html()),
-        ("report-email.html", report.render_email_html()),
-        ("report.json", report.render_json()),
+        ("report.html", report.html().to_string()),
+        ("report-email.html", report.html().for_email().to_string()),
+        ("report.json", report.json().to_string()),
     ] {
         let path = args.out.join(name);
         if let Err(error) = std::fs::write(&path, content) {
@@ -158,12 +158,18 @@ fn bench(capture: &Capture, reporter: &ExceptionReporter) {
         black_box(reporter.render(black_box(capture), Format::Text));
     });
     measure("html", || {
-        black_box(reporter.report(black_box(capture)).render_html());
+        black_box(reporter.report(black_box(capture)).html().to_string());
     });
     measure("email_html", || {
-        black_box(reporter.report(black_box(capture)).render_email_html());
+        black_box(
+            reporter
+                .report(black_box(capture))
+                .html()
+                .for_email()
+                .to_string(),
+        );
     });
     measure("json", || {
-        black_box(reporter.report(black_box(capture)).render_json());
+        black_box(reporter.report(black_box(capture)).json().to_string());
     });
 }

@@ -302,11 +302,11 @@ impl Outputs {
     fn of(report: &Report) -> Self {
         Self {
             responses: [
-                ("html", report.render_html()),
-                ("json", report.render_json()),
+                ("html", report.html().to_string()),
+                ("json", report.json().to_string()),
             ],
-            email_texts: vec![report.render_email_text()],
-            email_html: report.render_email_html(),
+            email_texts: vec![report.text().for_email().to_string()],
+            email_html: report.html().for_email().to_string(),
         }
     }
 }
@@ -719,11 +719,11 @@ fn test_sensitive_function_keyword_arguments() {
 fn renderings(reporter: &ExceptionReporter, capture: &Capture) -> Vec<(&'static str, String)> {
     let report = reporter.report(capture);
     vec![
-        ("html", report.render_html()),
-        ("text", report.render_text()),
-        ("json", report.render_json()),
-        ("email html", report.render_email_html()),
-        ("email text", report.render_email_text()),
+        ("html", report.html().to_string()),
+        ("text", report.text().to_string()),
+        ("json", report.json().to_string()),
+        ("email html", report.html().for_email().to_string()),
+        ("email text", report.text().for_email().to_string()),
     ]
 }
 
@@ -740,7 +740,7 @@ fn test_dict_setting_with_non_str_key() {
     assert_eq!(report.settings.len(), 1);
     assert_eq!(report.settings[0].name, "FOOBAR");
     assert_eq!(report.settings[0].value, r#"{"42": null}"#);
-    assert!(report.render_html().contains("FOOBAR"));
+    assert!(report.html().to_string().contains("FOOBAR"));
 }
 
 /// `test_sensitive_settings`: settings whose names match the pattern are hidden, debug on.
@@ -849,7 +849,7 @@ fn test_cleanse_setting_recurses_in_dictionary_with_non_string_key() {
     assert_eq!(report.settings.len(), 1);
     assert_eq!(report.settings[0].name, "SETTINGS");
     assert!(report.settings[0].value.contains("Error in formatting"));
-    assert!(!report.render_html().contains("secret\""));
+    assert!(!report.html().to_string().contains("secret\""));
 }
 
 /// `test_cleanse_setting_recurses_in_list_tuples` (adapted: JSON has lists only, so Django's

@@ -11,8 +11,9 @@ use std::sync::LazyLock;
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex::Regex;
 
+use super::Rule;
 use super::names::NameRules;
-use super::{REVERSE_LOOKUP_MIN_CHARS, Rule};
+use crate::limits::REVERSE_LOOKUP_MIN_CHARS;
 use crate::words::{HIGH, LOW, bytes_equal, word_at};
 
 /// A value detector of the default filter; each can be switched off on the builder.

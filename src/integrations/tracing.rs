@@ -43,10 +43,11 @@ use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{LookupSpan, Registry};
 
-use crate::capture::scope::CapturedScope;
-use crate::capture::trace::{self, InApp};
-use crate::capture::{Capture, CapturedValue, ErrorInfo, Frame, SensitiveNames, Variable};
-use crate::filter::{DEFAULT_SUBSTITUTE, ReporterFilter, SafeReporterFilter};
+use crate::filter::{ReporterFilter, SafeReporterFilter};
+use crate::limits::DEFAULT_SUBSTITUTE;
+use crate::model::{Capture, CapturedValue, ErrorInfo, Frame, SensitiveNames, Variable};
+use crate::runtime::scope::CapturedScope;
+use crate::runtime::trace::{self, InApp};
 
 /// The name of the span field that declares sensitive fields.
 pub const SENSITIVE_FIELD: &str = "sensitive_variables";
@@ -82,6 +83,8 @@ impl ReportLayer {
     /// A layer that keeps span fields, with the default filter's name rules, and reports
     /// nothing by itself until [`on_error`](Self::on_error) is set.
     pub fn new() -> Self {
+        // From now on, captures carry the fields of the spans a thread is in.
+        crate::runtime::set_span_source(current_span_scopes);
         Self {
             filter: Arc::new(SafeReporterFilter::default()),
             on_error: None,
@@ -355,7 +358,7 @@ where
                 Some(message.unwrap_or_else(|| metadata.name().to_owned())),
             ),
             frames,
-            environment: Some(crate::capture::Environment::current()),
+            environment: Some(crate::model::Environment::current()),
             ..Capture::default()
         };
         sink(capture);
@@ -410,7 +413,7 @@ fn span_scope<R: for<'a> LookupSpan<'a>>(
 /// The entered spans of this thread, outermost first, as captured scopes (for the panic
 /// hook and [`Traced`](crate::Traced)). Empty without a `tracing_subscriber` registry as
 /// the current subscriber.
-pub(crate) fn current_span_scopes() -> Vec<CapturedScope> {
+fn current_span_scopes() -> Vec<CapturedScope> {
     let current = tracing::Span::current();
     let Some(id) = current.id() else {
         return Vec::new();

@@ -52,8 +52,8 @@ use super::config::ConfigError;
 use super::flood::Fingerprint;
 use super::message::{Email, Level};
 use super::queue::{Audience, Composed, Mailer, Outcome};
-use crate::capture::{Capture, RequestInfo};
 use crate::filter::{FilterContext, ReporterFilter, SafeReporterFilter, TextKind};
+use crate::model::{Capture, RequestInfo};
 
 /// A request that ended in 404, as the broken-link rules see it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -31,8 +31,8 @@ use super::flood::{
     Clock, Decision, Digest, Fingerprint, FloodControl, Key, Notice, Summary, SystemClock,
 };
 use super::message::{Email, Level};
-use crate::capture::Capture;
 use crate::filter::{FilterContext, ReporterFilter, SafeReporterFilter, TextKind};
+use crate::model::Capture;
 
 /// Queue and retry settings.
 ///

@@ -16,7 +16,7 @@
 //! and searching costs a hash and a bit test per 5 bytes, whatever the forms.
 
 use super::{Report, quoted};
-use crate::filter::REVERSE_LOOKUP_MIN_CHARS;
+use crate::limits::REVERSE_LOOKUP_MIN_CHARS;
 
 /// Window positions are this many bytes apart.
 const STRIDE: usize = 5;

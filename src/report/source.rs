@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
-use crate::capture::raw_text::escape_invalid_utf8;
+use crate::model::raw_text::escape_invalid_utf8;
 
 /// Lines shown before the frame's line.
 pub const CONTEXT_BEFORE: usize = 7;

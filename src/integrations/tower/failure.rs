@@ -12,8 +12,8 @@ use super::layer::Config;
 use super::overrides::Overrides;
 use super::pages::{DebugPageRenderer, page, technical_404};
 use super::snapshot::Snapshot;
-use crate::capture::Capture;
 use crate::mail::Level;
+use crate::model::Capture;
 use crate::render::negotiate;
 use crate::report::ExceptionReporter;
 

@@ -18,7 +18,7 @@ use super::body::{BodySnapshot, Collected, Omitted, PageBody, ReplayBody, Reques
 use super::failure::{InFlight, panic_capture};
 use super::layer::Config;
 use super::overrides::with_overrides;
-use crate::capture::Capture;
+use crate::model::Capture;
 use crate::panic::handled_here;
 
 pin_project! {

@@ -191,7 +191,7 @@ impl ErrorReportLayer {
 
     /// Settings every report shows (filtered like every other part of the report).
     pub fn settings<T: Serialize + ?Sized>(mut self, settings: &T) -> Self {
-        self.config().settings = Some(Arc::new(crate::capture::Capture::settings_map(settings)));
+        self.config().settings = Some(Arc::new(crate::model::Capture::settings_map(settings)));
         self
     }
 

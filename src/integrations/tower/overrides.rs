@@ -10,8 +10,8 @@ use http::Request;
 use tower::{Layer, Service};
 
 use super::pages::DebugPageRenderer;
-use crate::capture::SensitiveNames;
 use crate::filter::ReporterFilter;
+use crate::model::SensitiveNames;
 
 /// What a route or a handler changed for the report of its request.
 #[derive(Default, Clone)]

@@ -9,8 +9,8 @@ use http::{HeaderMap, HeaderName, Method, Request, Uri, header};
 use super::body::BodySnapshot;
 use super::layer::Config;
 use super::overrides::Overrides;
-use crate::capture::{RawText, RequestInfo};
 use crate::mail::NotFound;
+use crate::model::{RawText, RequestInfo};
 
 /// What the layer keeps of a request while the handler runs.
 pub(crate) struct Snapshot {

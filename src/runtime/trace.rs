@@ -10,9 +10,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
-use super::SensitiveNames;
 use super::scope::{CapturedScope, SiteScope};
-use super::{Frame, Variable};
+use crate::model::{Frame, SensitiveNames, Variable};
 
 /// One frame of a resolved trace (an inlined function is a frame of its own).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -360,7 +359,8 @@ fn is_panic_entry(function: &str) -> bool {
 /// Functions of this crate's capture: a trace taken by it starts with these.
 fn is_capture_machinery(function: &str) -> bool {
     function.starts_with("backtrace::")
-        || function.starts_with("safe_report::capture::")
+        || function.starts_with("safe_report::runtime::")
+        || function.starts_with("safe_report::hook::")
         || function.starts_with("<alloc::boxed::Box<F,A> as core::ops::function::Fn<Args>>::call")
         || function.starts_with("std::sys::backtrace::")
 }
@@ -465,18 +465,18 @@ fn frames_of(
 }
 
 /// The mark of a catch site: frames outside it are the catcher's, not the failure's.
-const CATCH_SITE: &str = "safe_report::capture::panic::handled_here";
+const CATCH_SITE: &str = "safe_report::hook::handled_here";
 
 /// Functions of this crate that only pass calls through (a variables scope running its
 /// closure, a catch-site mark, the web layer polling a handler, a traced error being made):
 /// they say nothing about the failure.
 fn is_pass_through(function: &str) -> bool {
     const PREFIXES: &[&str] = &[
-        "safe_report::capture::scope::",
-        "<safe_report::capture::scope::",
-        "safe_report::capture::panic::handled_here",
-        "safe_report::capture::error::Traced",
-        "<safe_report::capture::error::Traced",
+        "safe_report::runtime::scope::",
+        "<safe_report::runtime::scope::",
+        "safe_report::hook::handled_here",
+        "safe_report::runtime::traced::Traced",
+        "<safe_report::runtime::traced::Traced",
         "safe_report::integrations::",
         "<safe_report::integrations::",
     ];
@@ -677,14 +677,14 @@ mod tests {
     fn panic_machinery_is_dropped_and_application_frames_marked() {
         let symbols = [
             symbol("backtrace::backtrace::trace"),
-            symbol("safe_report::capture::panic::hook"),
+            symbol("safe_report::hook::hook"),
             symbol("std::panicking::rust_panic_with_hook"),
             symbol("std::panicking::begin_panic_handler::{{closure}}"),
             symbol("std::sys::backtrace::__rust_end_short_backtrace"),
             symbol("__rustc::rust_begin_unwind"),
             symbol("core::panicking::panic_fmt"),
             symbol("shop::charge"),
-            symbol("safe_report::capture::scope::Scope::run"),
+            symbol("safe_report::runtime::scope::Scope::run"),
             symbol("shop::checkout"),
             symbol("std::rt::lang_start::{{closure}}"),
             symbol("std::sys::backtrace::__rust_begin_short_backtrace"),
@@ -734,13 +734,13 @@ mod tests {
             at("core::panicking::panic_fmt", 1),
             at("shop::charge::{{closure}}", 12),
             at(
-                "safe_report::capture::scope::Scope<[safe_report::capture::scope::Var; 2]>::run",
+                "safe_report::runtime::scope::Scope<[safe_report::runtime::scope::Var; 2]>::run",
                 280,
             ),
             at("shop::charge", 10),
             at("shop::checkout::{{closure}}", 5),
             at(
-                "safe_report::capture::scope::Scope<[safe_report::capture::scope::Var; 1]>::run",
+                "safe_report::runtime::scope::Scope<[safe_report::runtime::scope::Var; 1]>::run",
                 280,
             ),
             at("shop::checkout", 3),
@@ -772,9 +772,9 @@ mod tests {
     #[test]
     fn frames_outside_the_catch_site_and_error_conversions_are_left_out() {
         let symbols = [
-            at("safe_report::capture::error::Traced<E>::new", 40),
+            at("safe_report::runtime::traced::Traced<E>::new", 40),
             at(
-                "<safe_report::capture::error::Traced<E> as core::convert::From<E>>::from",
+                "<safe_report::runtime::traced::Traced<E> as core::convert::From<E>>::from",
                 50,
             ),
             at(
@@ -784,7 +784,7 @@ mod tests {
             at("shop::charge", 10),
             at("shop::handler", 20),
             at("shop::serve::{{closure}}", 30),
-            at("safe_report::capture::panic::handled_here", 250),
+            at("safe_report::hook::handled_here", 250),
             at("shop::serve", 29),
             at("tokio::runtime::task::poll", 1),
         ];

@@ -38,10 +38,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use super::scope::{self, CapturedScope, SiteScope};
-use super::trace::{self, InApp};
-use super::{Capture, Environment, ErrorInfo};
+use crate::model::{Capture, Environment, ErrorInfo};
 use crate::report::{ExceptionReporter, Report};
+use crate::runtime::scope::{self, CapturedScope, SiteScope};
+use crate::runtime::trace::{self, InApp};
+use crate::runtime::{panic_message, span_scopes};
 
 /// The error type shown for a panic.
 pub const PANIC_TYPE: &str = "panic";
@@ -428,7 +429,7 @@ impl State {
             match destination {
                 Destination::Stderr => {
                     if let Some(report) = &report {
-                        eprintln!("{}", report.render_text_with_variables());
+                        eprintln!("{}", report.text().with_variables());
                     }
                 }
                 Destination::File(path) => {
@@ -439,7 +440,7 @@ impl State {
                             .append(true)
                             .open(path)
                             .and_then(|mut file| {
-                                writeln!(file, "{}", report.render_text_with_variables())
+                                writeln!(file, "{}", report.text().with_variables())
                             });
                         if let Err(error) = written {
                             eprintln!(
@@ -476,7 +477,7 @@ fn hook(info: &std::panic::PanicHookInfo<'_>) {
     }
     IN_HOOK.set(true);
     let started = Instant::now();
-    let message = super::panic_message(info.payload());
+    let message = panic_message(info.payload());
     let message = match info.location() {
         Some(location) => format!(
             "{message} (at {}:{}:{})",
@@ -491,7 +492,7 @@ fn hook(info: &std::panic::PanicHookInfo<'_>) {
         thread: std::thread::current().name().map(str::to_owned),
         backtrace: trace::Trace::capture(),
         scopes: scope::capture_scopes_in_panic(),
-        spans: super::span_scopes(),
+        spans: span_scopes(),
         time: jiff::Timestamp::now(),
         sequence: 0,
     };

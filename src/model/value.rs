@@ -12,9 +12,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Number, Value};
 
 /// Deeper than this, a captured value holds `null` instead of its contents. A report hides
-/// anything nested deeper than [`MAX_DEPTH`](crate::filter::MAX_DEPTH) anyway, and the
+/// anything nested deeper than [`MAX_DEPTH`](crate::limits::MAX_DEPTH) anyway, and the
 /// limit keeps capturing from recursing without bound.
-const MAX_CAPTURE_DEPTH: usize = crate::filter::MAX_DEPTH + 2;
+const MAX_CAPTURE_DEPTH: usize = crate::limits::MAX_DEPTH + 2;
 
 /// What stands for a string whose text would not fit in a value's 4 GiB of text.
 const TOO_LONG: &str = "[too long to capture]";
@@ -93,7 +93,7 @@ impl Node {
 /// the value itself.
 ///
 /// ```
-/// use safe_report::capture::{CapturedKind, CapturedValue};
+/// use safe_report::model::{CapturedKind, CapturedValue};
 /// use serde_json::json;
 ///
 /// let value = CapturedValue::from(json!({"order": "ord_42", "items": [1, 2]}));

@@ -14,10 +14,8 @@ use std::task::{Context, Poll, Waker};
 use mediatype::MediaType;
 use serde_json::Value;
 
-use crate::capture::{RequestInfo, UploadedFile};
-
-/// Request bodies larger than this are not interpreted (the report says so).
-pub const MAX_INTERPRETED_BODY: usize = 1024 * 1024;
+use crate::limits::MAX_INTERPRETED_BODY;
+use crate::model::{RequestInfo, UploadedFile};
 
 /// The parts of a URL a report needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,7 +190,7 @@ fn parse_multipart(content_type: &str, body: &[u8]) -> Result<Multipart, String>
             }
             None => fields.push((
                 name,
-                crate::capture::RawText(text).to_marked_text().into_owned(),
+                crate::model::RawText(text).to_marked_text().into_owned(),
             )),
         }
     }

@@ -1,0 +1,79 @@
+//! The error and the chain of its causes.
+
+use serde::{Deserialize, Serialize};
+
+use super::Frame;
+
+/// The error: its type name, message and causes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ErrorInfo {
+    /// The type name, such as `std::io::Error`; `None` for a report about a message alone.
+    #[serde(rename = "type")]
+    pub type_name: Option<String>,
+    /// The message (`Display` of the error).
+    pub message: Option<String>,
+    /// Causes, the direct cause first and the innermost (oldest) last.
+    #[serde(default)]
+    pub chain: Vec<Cause>,
+}
+
+impl ErrorInfo {
+    /// An error with a type name and a message.
+    pub fn new(type_name: Option<String>, message: Option<String>) -> Self {
+        Self {
+            type_name,
+            message,
+            chain: Vec::new(),
+        }
+    }
+}
+
+/// One cause in an error's chain.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Cause {
+    /// The cause's type name, if known.
+    #[serde(rename = "type")]
+    pub type_name: Option<String>,
+    /// The cause's message.
+    pub message: Option<String>,
+    /// `true`: the error above was raised *because of* this one ("direct cause");
+    /// `false`: it was raised *while handling* this one ("during handling").
+    #[serde(default = "default_true")]
+    pub explicit: bool,
+    /// Frames of this cause, when it carries its own trace (outermost first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frames: Vec<Frame>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl Cause {
+    /// A cause the error above was raised from ("direct cause").
+    pub fn direct(type_name: Option<String>, message: impl Into<String>) -> Self {
+        Self {
+            type_name,
+            message: Some(message.into()),
+            explicit: true,
+            frames: Vec::new(),
+        }
+    }
+
+    /// A cause the error above was raised while handling ("during handling").
+    pub fn during_handling(type_name: Option<String>, message: impl Into<String>) -> Self {
+        Self {
+            explicit: false,
+            ..Self::direct(type_name, message)
+        }
+    }
+
+    /// Adds a frame of this cause's own trace (outermost first).
+    #[must_use]
+    pub fn with_frame(mut self, frame: Frame) -> Self {
+        self.frames.push(frame);
+        self
+    }
+}

@@ -1,0 +1,33 @@
+//! What runs where the error happens: frame variables registered by running code, stack
+//! traces taken unresolved and resolved later, and error values that carry both.
+//!
+//! This layer reads and fills the [model](crate::model); it knows nothing of filters,
+//! reports or integrations. Integrations plug into it through slots it owns (the `tracing`
+//! layer registers where the entered spans' fields come from).
+//!
+//! ```
+//! let order_id = "ord_42";
+//! let scopes = safe_report::vars!(order_id).run(safe_report::runtime::scope::capture_scopes);
+//! assert_eq!(scopes[0].vars[0].name, "order_id");
+//! ```
+
+pub mod scope;
+mod spans;
+pub mod trace;
+mod traced;
+
+#[doc(hidden)]
+pub use spans::set_span_source;
+pub(crate) use spans::span_scopes;
+pub use traced::{ResultExt, Traced};
+
+/// The message of a panic payload: the `&str` or `String` it carries, or a placeholder.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "Box<dyn Any>".to_owned()
+    }
+}

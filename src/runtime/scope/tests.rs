@@ -1,0 +1,227 @@
+//! Tests of registering and capturing frame variables.
+
+use std::fmt;
+use std::task::Waker;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::collect::capture_scopes_in_panic;
+use super::*;
+use crate::limits::DEFAULT_SUBSTITUTE;
+
+fn names(scope: &CapturedScope) -> Vec<&str> {
+    scope.vars.iter().map(|v| v.name.as_ref()).collect()
+}
+
+#[test]
+fn registered_values_are_captured_with_their_scope() {
+    let order_id = "ord_42".to_owned();
+    let quantity = 3u32;
+    let scopes = crate::vars!(order_id, quantity).run(capture_scopes);
+    assert_eq!(scopes.len(), 1);
+    assert_eq!(names(&scopes[0]), ["order_id", "quantity"]);
+    assert_eq!(scopes[0].vars[0].value, Value::from("ord_42"));
+    assert_eq!(scopes[0].vars[1].value, Value::from(3));
+    assert!(
+        scopes[0]
+            .function
+            .ends_with("registered_values_are_captured_with_their_scope")
+    );
+    assert!(scopes[0].file.ends_with("tests.rs"));
+    assert!(!has_scopes());
+}
+
+#[test]
+fn nested_scopes_come_outermost_first_and_unwind_cleanly() {
+    let outer = 1u8;
+    let inner = 2u8;
+    let scopes = crate::vars!(outer).run(|| crate::vars!(inner).run(capture_scopes));
+    assert_eq!(
+        scopes.iter().map(|s| names(s)[0]).collect::<Vec<_>>(),
+        ["outer", "inner"]
+    );
+    let result = std::panic::catch_unwind(|| crate::vars!(outer).run(|| -> () { panic!("boom") }));
+    assert!(result.is_err());
+    assert!(!has_scopes(), "a panic must pop the scope");
+}
+
+#[test]
+fn sensitive_names_are_never_formatted_and_callees_inherit_them() {
+    struct Bomb;
+    impl fmt::Debug for Bomb {
+        fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+            panic!("a sensitive value must never be formatted")
+        }
+    }
+    let card_number = Bomb;
+    let card = "4111111111111111";
+    let scopes = crate::vars!(card_number)
+        .sensitive(&["card_number", "card"])
+        .run(|| crate::vars!(card).run(capture_scopes));
+    assert_eq!(scopes[0].vars[0].value, Value::from(DEFAULT_SUBSTITUTE));
+    assert_eq!(scopes[1].vars[0].value, Value::from(DEFAULT_SUBSTITUTE));
+    assert_eq!(
+        scopes[0].sensitive_variables,
+        Some(SensitiveNames::names(["card_number", "card"]))
+    );
+    let all = crate::vars!(card).sensitive_all().run(capture_scopes);
+    assert_eq!(all[0].vars[0].value, Value::from(DEFAULT_SUBSTITUTE));
+}
+
+#[test]
+fn values_are_captured_plain_then_serialized_then_debugged() {
+    #[derive(Serialize)]
+    struct Cart {
+        items: Vec<&'static str>,
+    }
+    #[derive(Debug)]
+    struct Opaque(#[allow(dead_code)] u8);
+    let cart = Cart {
+        items: vec!["sku-1"],
+    };
+    let opaque = Opaque(7);
+    let scopes = crate::vars!(cart, opaque, total = 10u64 * 42).run(capture_scopes);
+    let vars = &scopes[0].vars;
+    assert_eq!(vars[0].value, serde_json::json!({"items": ["sku-1"]}));
+    assert_eq!(vars[1].value, Value::from("Opaque(7)"));
+    assert_eq!(vars[2].value, Value::from(420));
+}
+
+#[test]
+fn standard_types_are_captured_as_serde_would_serialize_them() {
+    use std::collections::{BTreeMap, HashMap};
+    use std::sync::Arc;
+    let (small, negative, float, nan, letter) = (7u8, -42i64, 2.5f32, f64::NAN, 'é');
+    let (text, owned) = ("ord_42", String::from("Berlin"));
+    let (none, some) = (None::<u32>, Some(vec![vec![1u32, 2], vec![]]));
+    let (array, boxed, shared) = ([true, false], Box::<str>::from("box"), Arc::new(3u16));
+    let hashed = HashMap::from([(String::from("k"), 1u32)]);
+    let sorted = BTreeMap::from([("a", vec!["x".to_owned()]), ("b", Vec::new())]);
+    let keyed = BTreeMap::from([(std::borrow::Cow::Borrowed("c"), -1i8)]);
+    let json = serde_json::json!({"nested": [1, {"deep": null}]});
+    let huge = u128::MAX;
+    let scopes = crate::vars!(
+        small, negative, float, nan, letter, text, owned, none, some, array, boxed, shared, hashed,
+        sorted, keyed, json, huge
+    )
+    .run(capture_scopes);
+    let vars = &scopes[0].vars;
+    let expected = [
+        serde_json::to_value(small),
+        serde_json::to_value(negative),
+        serde_json::to_value(float),
+        serde_json::to_value(nan),
+        serde_json::to_value(letter),
+        serde_json::to_value(text),
+        serde_json::to_value(&owned),
+        serde_json::to_value(none),
+        serde_json::to_value(&some),
+        serde_json::to_value(array),
+        serde_json::to_value(&boxed),
+        serde_json::to_value(&shared),
+        serde_json::to_value(&hashed),
+        serde_json::to_value(&sorted),
+        serde_json::to_value(&keyed),
+        Ok(json.clone()),
+    ];
+    for (var, expected) in vars.iter().zip(expected) {
+        assert_eq!(var.value, expected.unwrap(), "{}", var.name);
+    }
+    // Beyond what JSON numbers hold: the digits, as text.
+    assert_eq!(vars[16].value, Value::from(u128::MAX.to_string()));
+}
+
+#[test]
+fn a_panicking_debug_becomes_an_error_in_formatting() {
+    struct Bad;
+    impl fmt::Debug for Bad {
+        fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+            panic!("cannot print")
+        }
+    }
+    let bad = Bad;
+    let fine = 5i64;
+    for vars in [
+        crate::vars!(bad, fine).run(capture_scopes).remove(0).vars,
+        crate::vars!(bad, fine)
+            .run(capture_scopes_in_panic)
+            .remove(0)
+            .vars,
+    ] {
+        let error = vars[0].error.as_deref().unwrap();
+        assert!(error.contains("cannot print"), "{error}");
+        assert_eq!(vars[1].value, Value::from(5));
+    }
+}
+
+#[test]
+fn values_that_run_user_code_are_formatted_on_a_helper_thread() {
+    #[derive(Debug)]
+    struct OnWhichThread;
+    impl Serialize for OnWhichThread {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(std::thread::current().name().unwrap_or(""))
+        }
+    }
+    let probe = OnWhichThread;
+    let scopes = crate::vars!(probe).run(capture_scopes_in_panic);
+    assert_eq!(scopes[0].vars[0].value, Value::from("safe-report-format"));
+}
+
+/// A future that is pending once, then ready.
+struct YieldOnce(bool);
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+#[test]
+fn async_scopes_are_registered_only_while_polled() {
+    let order_id = String::from("ord_7");
+    let mut future = Box::pin(crate::vars!(order_id).run_async(async {
+        let before = capture_scopes();
+        YieldOnce(false).await;
+        let after = capture_scopes();
+        (before, after)
+    }));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(future.as_mut().poll(&mut cx).is_pending());
+    assert!(!has_scopes(), "nothing stays registered between polls");
+    let Poll::Ready((before, after)) = future.as_mut().poll(&mut cx) else {
+        panic!("the future should be ready");
+    };
+    assert_eq!(before[0].vars[0].value, Value::from("ord_7"));
+    assert_eq!(after[0].vars[0].value, Value::from("ord_7"));
+    assert!(!has_scopes());
+}
+
+#[test]
+// Miri's leak check would report the forgotten box (a leak, which is safe, not UB).
+#[cfg_attr(miri, ignore = "leaks the future on purpose")]
+fn a_future_forgotten_between_polls_leaves_nothing_registered() {
+    let secret = String::from("x");
+    let mut future = Box::pin(crate::vars!(secret).run_async(YieldOnce(false)));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(future.as_mut().poll(&mut cx).is_pending());
+    std::mem::forget(future);
+    assert!(!has_scopes());
+    assert!(capture_scopes().is_empty());
+}
+
+#[test]
+fn scopes_of_other_threads_are_not_seen() {
+    let mine = 1u8;
+    crate::vars!(mine).run(|| {
+        let seen = std::thread::scope(|s| s.spawn(capture_scopes).join().unwrap());
+        assert!(seen.is_empty());
+    });
+}
