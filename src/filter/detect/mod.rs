@@ -8,6 +8,8 @@
 
 mod assign;
 mod cards;
+mod catalog;
+mod formats;
 mod keys;
 mod prefilter;
 mod url;
@@ -18,7 +20,6 @@ use assign::scan_pairs;
 use cards::{MIN_CARD_DIGITS, scan_card_numbers};
 use keys::*;
 use prefilter::*;
-use regex::Regex;
 use url::{credential, url_userinfo};
 
 pub(crate) use prefilter::may_hold_unshown_secret;
@@ -42,8 +43,8 @@ pub enum Detector {
     CardNumber,
     /// JSON Web Tokens (`eyJ….eyJ….…`).
     Jwt,
-    /// Well-known key formats: AWS access keys, GitHub, GitLab, npm, Stripe, Slack, Google,
-    /// SendGrid and OpenAI-style keys, Slack webhook paths.
+    /// Token formats of public services, from the credential catalog (AWS, GitHub, GitLab,
+    /// Stripe, Slack, OpenAI and about 300 more; `docs/credential-formats.md` lists them).
     KnownKeyFormat,
 }
 
@@ -103,8 +104,8 @@ pub enum TextKind {
     /// Stripe, …) are not looked for: they are recognised by their shape alone, so every
     /// copy is found wherever it appears. The detectors that rely on context run, since
     /// what they hide may appear elsewhere without the context that gave it away (a
-    /// password after `password=`, a key after `-----BEGIN`, a webhook secret after
-    /// `hooks.slack.com/services/`).
+    /// password after `password=`, a key after `-----BEGIN`, a webhook's secret path after
+    /// its host).
     LookupOnly,
 }
 
@@ -159,7 +160,6 @@ fn wants_triggers(detectors: DetectorSet) -> bool {
         || detectors.contains(Detector::AuthorizationCredential)
         || detectors.contains(Detector::PemPrivateKey)
         || detectors.contains(Detector::Jwt)
-        || detectors.contains(Detector::KnownKeyFormat)
 }
 
 fn wants_pairs(detectors: DetectorSet) -> bool {
@@ -182,6 +182,13 @@ fn scan_long(
     }
     if detectors.contains(Detector::CardNumber) {
         scan_card_numbers(bytes, spans);
+    }
+    if detectors.contains(Detector::KnownKeyFormat) {
+        let shape = catalog::Shape {
+            context_only: kind == TextKind::LookupOnly,
+            ..catalog::Shape::ANY
+        };
+        catalog::scan(text, shape, spans);
     }
     if wants_triggers(detectors) {
         let search = match kind {
@@ -220,6 +227,14 @@ fn scan_short(
         && detectors.contains(Detector::CardNumber)
     {
         scan_card_numbers(bytes, spans);
+    }
+    if bytes.len() >= catalog::MIN_TOKEN && detectors.contains(Detector::KnownKeyFormat) {
+        let shape = catalog::Shape {
+            one_run: seen & NOT_TOKEN == 0,
+            separators: seen & (SEPARATOR | BYTE_FLAGS[usize::from(b'/')]) != 0,
+            context_only: kind == TextKind::LookupOnly,
+        };
+        catalog::scan(text, shape, spans);
     }
     if bytes.len() < MIN_URL_TEXT || !wants_triggers(detectors) {
         return;
@@ -297,21 +312,6 @@ fn check_trigger(
 ) {
     let bytes = text.as_bytes();
     let boundary_before = start == 0 || !is_token_byte(bytes[start - 1]);
-    let key_format = |regex: &Regex, spans: &mut Vec<Span>| {
-        if !detectors.contains(Detector::KnownKeyFormat) || !boundary_before {
-            return;
-        }
-        if let Some(found) = regex.find(&text[start..]) {
-            let stop = start + found.end();
-            if bytes.get(stop).is_none_or(|&b| !b.is_ascii_alphanumeric()) {
-                spans.push(Span {
-                    start,
-                    end: stop,
-                    rule: Rule::KnownKeyFormat,
-                });
-            }
-        }
-    };
     match trigger {
         Trigger::Scheme => {
             if detectors.contains(Detector::UrlPassword) {
@@ -347,27 +347,6 @@ fn check_trigger(
                     start,
                     end: start + found.end(),
                     rule: Rule::Jwt,
-                });
-            }
-        }
-        Trigger::Aws => key_format(&AWS, spans),
-        Trigger::GitHub => key_format(&GITHUB, spans),
-        Trigger::GitHubPat => key_format(&GITHUB_PAT, spans),
-        Trigger::GitLab => key_format(&GITLAB, spans),
-        Trigger::Npm => key_format(&NPM, spans),
-        Trigger::Stripe => key_format(&STRIPE, spans),
-        Trigger::Slack => key_format(&SLACK, spans),
-        Trigger::Google => key_format(&GOOGLE, spans),
-        Trigger::SendGrid => key_format(&SENDGRID, spans),
-        Trigger::OpenAi => key_format(&OPENAI, spans),
-        Trigger::SlackWebhook => {
-            if detectors.contains(Detector::KnownKeyFormat)
-                && let Some(found) = SLACK_WEBHOOK.find(&text[start..])
-            {
-                spans.push(Span {
-                    start: start + "hooks.slack.com/services/".len(),
-                    end: start + found.end(),
-                    rule: Rule::KnownKeyFormat,
                 });
             }
         }
@@ -420,5 +399,7 @@ fn ceil_char_boundary(text: &str, mut index: usize) -> usize {
     index.min(text.len())
 }
 
+#[cfg(test)]
+mod catalog_tests;
 #[cfg(test)]
 mod tests;

@@ -15,17 +15,6 @@ pub(super) enum Trigger {
     Basic,
     Pem,
     Jwt,
-    Aws,
-    GitHub,
-    GitHubPat,
-    GitLab,
-    Npm,
-    Stripe,
-    Slack,
-    SlackWebhook,
-    Google,
-    SendGrid,
-    OpenAi,
 }
 
 /// Trigger literals, matched case-sensitively (so the search can use its SIMD prefilter);
@@ -40,30 +29,6 @@ pub(super) const TRIGGERS: &[(&str, Trigger)] = &[
     ("BASIC", Trigger::Basic),
     ("-----BEGIN", Trigger::Pem),
     ("eyJ", Trigger::Jwt),
-    ("AKIA", Trigger::Aws),
-    ("ASIA", Trigger::Aws),
-    ("ABIA", Trigger::Aws),
-    ("ACCA", Trigger::Aws),
-    ("A3T", Trigger::Aws),
-    ("ghp_", Trigger::GitHub),
-    ("gho_", Trigger::GitHub),
-    ("ghu_", Trigger::GitHub),
-    ("ghs_", Trigger::GitHub),
-    ("ghr_", Trigger::GitHub),
-    ("github_pat_", Trigger::GitHubPat),
-    ("glpat-", Trigger::GitLab),
-    ("npm_", Trigger::Npm),
-    ("sk_live_", Trigger::Stripe),
-    ("rk_live_", Trigger::Stripe),
-    ("sk_test_", Trigger::Stripe),
-    ("rk_test_", Trigger::Stripe),
-    ("whsec_", Trigger::Stripe),
-    ("xox", Trigger::Slack),
-    ("xapp-", Trigger::Slack),
-    ("hooks.slack.com/services/", Trigger::SlackWebhook),
-    ("AIza", Trigger::Google),
-    ("SG.", Trigger::SendGrid),
-    ("sk-", Trigger::OpenAi),
 ];
 
 /// The shortest text a URL userinfo can be found in (`a://b:c@d`).
@@ -82,33 +47,11 @@ pub(super) const fn min_text_len(trigger: Trigger) -> usize {
         Trigger::Bearer | Trigger::Basic | Trigger::Jwt => MIN_TRIGGER_TEXT,
         // `-----BEGIN PRIVATE KEY-----`
         Trigger::Pem => 27,
-        // `AKIA` and 16
-        Trigger::Aws => 20,
-        // `ghp_` and 36
-        Trigger::GitHub => 40,
-        // `github_pat_` and 22
-        Trigger::GitHubPat => 33,
-        // `glpat-` and 20
-        Trigger::GitLab => 26,
-        // `npm_` and 36
-        Trigger::Npm => 40,
-        // `sk_live_` and 10 (`whsec_` and 20 is longer)
-        Trigger::Stripe => 18,
-        // `xoxb-` or `xapp-` and 10
-        Trigger::Slack => 15,
-        // `hooks.slack.com/services/` and 8
-        Trigger::SlackWebhook => 33,
-        // `AIza` and 35
-        Trigger::Google => 39,
-        // `SG.`, 16, `.` and 16
-        Trigger::SendGrid => 36,
-        // `sk-` and 32
-        Trigger::OpenAi => 35,
     }
 }
 
 /// The longest of [`min_text_len`].
-pub(super) const LONGEST_MIN_TEXT: usize = 40;
+pub(super) const LONGEST_MIN_TEXT: usize = 27;
 
 /// Per text length up to [`LONGEST_MIN_TEXT`]: the triggers that fit (bit `i` for
 /// `TRIGGERS[i]`).
@@ -168,10 +111,13 @@ pub(super) const SEPARATOR: u32 = 1;
 pub(super) const DIGIT: u32 = 1 << 1;
 pub(super) const COLON: u32 = 1 << 2;
 pub(super) const BLANK: u32 = 1 << 3;
+/// A byte that cannot be part of a catalog token ([`super::catalog::TOKEN_BYTE`]).
+pub(super) const NOT_TOKEN: u32 = 1 << 31;
 
 /// Per byte: its kinds. `=` and `:` are separators of pairs, `:` also of URLs; blanks must
 /// follow `Bearer` and `Basic`; and most bytes of the trigger literals have a kind of their
 /// own (`B` and `b` share one), so that a text lacking one of a literal's bytes skips it.
+/// The catalog's prefilter reads [`NOT_TOKEN`] and the bits of `=`, `:` and `/`.
 pub(super) const BYTE_FLAGS: [u32; 256] = {
     let mut flags = [0u32; 256];
     flags[b'=' as usize] |= SEPARATOR;
@@ -183,8 +129,8 @@ pub(super) const BYTE_FLAGS: [u32; 256] = {
     }
     flags[b' ' as usize] |= BLANK;
     flags[b'\t' as usize] |= BLANK;
-    let own = b"-._/ACJSIKGgkxzhnpwyertlsco";
-    assert!(own.len() + 5 <= 32, "one bit per kind");
+    let own = b"-./JyearsicEARSICGN";
+    assert!(own.len() + 5 < 31, "one bit per kind, below NOT_TOKEN");
     let mut index = 0;
     while index < own.len() {
         flags[own[index] as usize] |= 1 << (4 + index);
@@ -193,6 +139,13 @@ pub(super) const BYTE_FLAGS: [u32; 256] = {
     let letter_b = 1 << (4 + own.len());
     flags[b'B' as usize] |= letter_b;
     flags[b'b' as usize] |= letter_b;
+    let mut byte = 0;
+    while byte < 256 {
+        if !super::catalog::TOKEN_BYTE[byte] {
+            flags[byte] |= NOT_TOKEN;
+        }
+        byte += 1;
+    }
     flags
 };
 
@@ -206,7 +159,6 @@ pub(super) const fn trigger_needs(index: usize) -> u32 {
     let mut needs = match trigger {
         Trigger::Bearer | Trigger::Basic | Trigger::Pem => BLANK,
         Trigger::Jwt => BYTE_FLAGS[b'.' as usize],
-        Trigger::Slack => BYTE_FLAGS[b'-' as usize],
         _ => 0,
     };
     let mut at = 0;
@@ -248,18 +200,14 @@ pub(super) const ALL_TRIGGERS: u64 = (1 << TRIGGERS.len()) - 1;
 /// The triggers whose detectors need the context around what they hide (bit `i` for
 /// `TRIGGERS[i]`): the only ones looked for in text that is not shown. A known key format
 /// is recognised by its shape alone, like a card number or a JSON Web Token, wherever
-/// else it appears; a Slack webhook's secret is recognised only after its URL.
+/// else it appears.
 pub(super) const LOOKUP_TRIGGERS: u64 = {
     let mut bits = 0;
     let mut index = 0;
     while index < TRIGGERS.len() {
         if matches!(
             TRIGGERS[index].1,
-            Trigger::Scheme
-                | Trigger::Bearer
-                | Trigger::Basic
-                | Trigger::Pem
-                | Trigger::SlackWebhook
+            Trigger::Scheme | Trigger::Bearer | Trigger::Basic | Trigger::Pem
         ) {
             bits |= 1 << index;
         }
@@ -271,7 +219,7 @@ pub(super) const LOOKUP_TRIGGERS: u64 = {
 /// Whether text that is not shown ([`TextKind::LookupOnly`]) can hold something its scan
 /// remembers: each of the detectors that run on it needs one of these bytes (the `=` or `:`
 /// of a pair or query parameter, the `:` of a URL scheme, the blank after `Bearer` or
-/// `Basic` and inside `-----BEGIN … PRIVATE KEY-----`, the `/` of a Slack webhook), and
+/// `Basic` and inside `-----BEGIN … PRIVATE KEY-----`, the `/` of a URL), and
 /// nothing shorter than [`REVERSE_LOOKUP_MIN_CHARS`] is remembered. Most values of a frame
 /// (ids, names, numbers as text) have none of them, and the check costs less than the scan.
 ///
