@@ -132,14 +132,25 @@ impl ReportLayer {
     }
 }
 
-/// A span's fields, as its frame's variables (hidden ones already replaced).
-#[derive(Debug, Clone, Default)]
+/// A span's fields, as its frame's variables (hidden ones already replaced). `Debug` shows
+/// the variables' names and kinds, never their values.
+#[derive(Clone, Default)]
 struct SpanFields {
     vars: Vec<Variable>,
     /// What this span declared sensitive, joined with what the spans around it declared.
     sensitive: Option<SensitiveNames>,
     /// What this span itself declared.
     declared: Option<SensitiveNames>,
+}
+
+impl fmt::Debug for SpanFields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpanFields")
+            .field("vars", &self.vars)
+            .field("sensitive", &self.sensitive)
+            .field("declared", &self.declared)
+            .finish()
+    }
 }
 
 /// Finds a span's `sensitive_variables` declaration (before any field is recorded).
@@ -430,4 +441,21 @@ fn current_span_scopes() -> Vec<CapturedScope> {
             .map(|span| span_scope(&span))
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_span_fields_shows_names_only() {
+        let fields = SpanFields {
+            vars: vec![Variable::new("card", "mk7q-plant3d")],
+            ..SpanFields::default()
+        };
+        for shown in [format!("{fields:?}"), format!("{fields:#?}")] {
+            assert!(!shown.contains("mk7q"), "{shown}");
+            assert!(shown.contains("card"), "{shown}");
+        }
+    }
 }
