@@ -370,6 +370,8 @@ impl State {
         let spawned = std::thread::Builder::new()
             .name("safe-report-panics".to_owned())
             .spawn(move || {
+                // What destinations log here is never turned into a report of its own.
+                crate::runtime::mark_delivery_thread();
                 for event in receiver {
                     let Some(state) = STATE.get() else { continue };
                     let sequence = event.sequence;

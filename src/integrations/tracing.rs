@@ -7,6 +7,12 @@
 //! itself (Django's `AdminEmailHandler`: the event's message is the report's message, its
 //! fields the variables of the event's frame).
 //!
+//! Events about this crate's own work are never reported: those it logs itself (target
+//! `safe_report::…`, such as a mail worker giving up on a report) and anything logged on
+//! the threads that deliver reports (what a mail library says while a delivery fails).
+//! Other layers of the subscriber still see them. Reporting them would mail a report
+//! through the path that just failed, and report that failure too.
+//!
 //! Names are checked when a field is recorded: a field whose name the filter hides
 //! (`password`, `api_key`, …) or that the span declares sensitive is stored as the
 //! substitute and never formatted. A span declares sensitive fields with a field named
@@ -305,7 +311,7 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let Some(sink) = &self.on_error else { return };
-        if *event.metadata().level() > self.level {
+        if *event.metadata().level() > self.level || is_own(event.metadata()) {
             return;
         }
         let scopes: Vec<CapturedScope> = ctx
@@ -374,6 +380,19 @@ where
         };
         sink(capture);
     }
+}
+
+/// Whether an event is about this crate's own work: logged by this crate (a mail worker
+/// giving up, a shutdown that timed out), or by anything on a thread that delivers reports
+/// (what a mail library logs while a delivery fails). Reporting it would send a report
+/// through the path that just failed, and report that failure in turn.
+fn is_own(metadata: &tracing::Metadata<'_>) -> bool {
+    const CRATE: &str = env!("CARGO_CRATE_NAME");
+    let target = metadata.target();
+    let ours = target
+        .strip_prefix(CRATE)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"));
+    ours || crate::runtime::on_delivery_thread()
 }
 
 /// A frame of the machinery that delivers an event to this layer.

@@ -11,11 +11,13 @@
 //! assert_eq!(scopes[0].vars[0].name, "order_id");
 //! ```
 
+mod delivery;
 pub mod scope;
 mod spans;
 pub mod trace;
 mod traced;
 
+pub(crate) use delivery::{mark_delivery_thread, on_delivery_thread};
 #[doc(hidden)]
 pub use spans::set_span_source;
 pub(crate) use spans::span_scopes;
