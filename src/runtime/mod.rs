@@ -17,7 +17,9 @@ mod spans;
 pub mod trace;
 mod traced;
 
-pub(crate) use delivery::{mark_delivery_thread, on_delivery_thread};
+pub(crate) use delivery::mark_delivery_thread;
+#[cfg(feature = "tracing")]
+pub(crate) use delivery::on_delivery_thread;
 #[doc(hidden)]
 pub use spans::set_span_source;
 pub(crate) use spans::span_scopes;
