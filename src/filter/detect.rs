@@ -1022,10 +1022,13 @@ fn scan_pairs(
                 name_end -= 1;
             }
         }
+        // Bytes of characters beyond ASCII are name characters too (`paſſword`, which the
+        // name rules fold to `password`); the name then starts at a character boundary.
         let mut name_start = name_end;
         while name_start > 0 && name_end - name_start < 100 {
             let byte = bytes[name_start - 1];
             if byte.is_ascii_alphanumeric()
+                || !byte.is_ascii()
                 || matches!(byte, b'_' | b'-' | b'.' | b'[' | b']' | b'%' | b'+')
             {
                 name_start -= 1;
@@ -1154,7 +1157,7 @@ fn code_target_is_sensitive(text: &str, before: usize, names: &NameRules) -> boo
         start -= 1;
     }
     text[start..before]
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .any(|word| !word.is_empty() && names.check(word).is_some())
 }
 
@@ -1284,6 +1287,25 @@ mod tests {
             format!("https://{SUB}@o1.ingest.example.io/45")
         );
         assert_eq!(scrub("https://example.com/a@b"), "https://example.com/a@b");
+    }
+
+    #[test]
+    fn pair_names_with_letters_python_folds_are_hidden() {
+        assert_eq!(
+            scrub("login failed: pa\u{17F}\u{17F}word=hunter2 for alice"),
+            format!("login failed: pa\u{17F}\u{17F}word={SUB} for alice")
+        );
+        assert_eq!(
+            scrub("GET /x?ap\u{131}_key=abc123&ref=cart"),
+            format!("GET /x?ap\u{131}_key={SUB}&ref=cart")
+        );
+        assert_eq!(
+            scrub_kind(
+                "const PA\u{17F}\u{17F}: &str = \"hunter2-hunter2\";",
+                TextKind::Code
+            ),
+            format!("const PA\u{17F}\u{17F}: &str = \"{SUB}\";")
+        );
     }
 
     #[test]
