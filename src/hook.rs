@@ -38,6 +38,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+use crate::model::redacted::Count;
 use crate::model::{Capture, Environment, ErrorInfo};
 use crate::report::{ExceptionReporter, Report};
 use crate::runtime::scope::{self, CapturedScope, SiteScope};
@@ -72,8 +73,9 @@ impl std::fmt::Debug for Destination {
     }
 }
 
-/// Configures and installs the panic hook (once per process).
-#[derive(Debug, Clone)]
+/// Configures and installs the panic hook (once per process). `Debug` shows how many
+/// settings there are, never their values.
+#[derive(Clone)]
 #[must_use]
 pub struct HookBuilder {
     destinations: Vec<Destination>,
@@ -85,6 +87,28 @@ pub struct HookBuilder {
     queue: usize,
     flush_timeout: Duration,
     warm_up: bool,
+}
+
+impl std::fmt::Debug for HookBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HookBuilder")
+            .field("destinations", &self.destinations)
+            .field("reporter", &self.reporter)
+            .field("in_app", &self.in_app)
+            .field(
+                "settings",
+                &self
+                    .settings
+                    .as_ref()
+                    .map(|settings| Count::entries(settings.len())),
+            )
+            .field("application", &self.application)
+            .field("debug", &self.debug)
+            .field("queue", &self.queue)
+            .field("flush_timeout", &self.flush_timeout)
+            .field("warm_up", &self.warm_up)
+            .finish()
+    }
 }
 
 impl Default for HookBuilder {
@@ -346,6 +370,8 @@ impl State {
         let spawned = std::thread::Builder::new()
             .name("safe-report-panics".to_owned())
             .spawn(move || {
+                // What destinations log here is never turned into a report of its own.
+                crate::runtime::mark_delivery_thread();
                 for event in receiver {
                     let Some(state) = STATE.get() else { continue };
                     let sequence = event.sequence;

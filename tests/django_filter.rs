@@ -783,6 +783,36 @@ fn test_settings_with_sensitive_keys() {
     }
 }
 
+/// Django matches its pattern with Python's case-insensitive `re`, which takes `ſ` for `s`,
+/// the Kelvin sign for `k`, and `İ` and `ı` for `i`: such names are hidden, nested too.
+#[test]
+fn names_spelled_with_letters_python_folds_are_hidden_like_django() {
+    let names = [
+        "PA\u{17F}\u{17F}WORD",
+        "THEME\u{17F}IGNATURE",
+        "ACCESS_TO\u{212A}EN",
+        "AP\u{130}_URL",
+        "ap\u{131}_url",
+        "\u{17F}ECRET_KEY",
+    ];
+    for name in names {
+        let settings = json!({
+            name: "should not be displayed",
+            "DATABASES": {"default": {name: "should not be displayed"}},
+        });
+        let capture = Capture::error("Exception", "")
+            .with_environment(Environment::default())
+            .with_debug(true)
+            .with_settings(&settings);
+        for reporter in [django_reporter(), ExceptionReporter::default()] {
+            for (label, body) in renderings(&reporter, &capture) {
+                contains(&body, "DATABASES", label);
+                lacks(&body, "should not be displayed", label);
+            }
+        }
+    }
+}
+
 /// Django's `SafeExceptionReporterFilter().cleanse_setting(key, value)`.
 fn cleanse_setting(filter: &dyn ReporterFilter, key: &str, value: Value) -> Value {
     let capture = Capture::new();

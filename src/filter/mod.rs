@@ -36,12 +36,14 @@ pub use rules::{RedactionSummary, Rule};
 pub use safe::{SafeReporterFilter, SafeReporterFilterBuilder};
 
 use std::borrow::Cow;
+use std::fmt;
 
 use serde_json::{Map, Value};
 
 use crate::limits::{
     DEFAULT_SUBSTITUTE, FILTER_MARGIN_CHARS, MAX_DEPTH, MAX_VALUE_CHARS, REVERSE_LOOKUP_MIN_CHARS,
 };
+use crate::model::redacted::Count;
 use crate::model::value::{Kind, Leaf, Tree};
 use crate::model::{Capture, CapturedRef, Frame, RequestInfo, SensitiveNames};
 
@@ -61,8 +63,8 @@ pub(crate) fn shown_prefix(text: &str) -> Option<&str> {
 }
 
 /// State shared by the filter's section methods while one report is built: whether the
-/// filter is active, the redaction counts, and the values hidden so far.
-#[derive(Debug)]
+/// filter is active, the redaction counts, and the values hidden so far. `Debug` counts the
+/// hidden values and never shows them (nor the capture's values).
 pub struct FilterContext<'a> {
     capture: &'a Capture,
     active: bool,
@@ -72,6 +74,20 @@ pub struct FilterContext<'a> {
     hidden: HiddenValues,
     collect_hidden: bool,
     post_field_names: Vec<String>,
+}
+
+impl fmt::Debug for FilterContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FilterContext")
+            .field("capture", &self.capture)
+            .field("active", &self.active)
+            .field("summary", &self.summary)
+            .field("silent", &self.silent)
+            .field("hidden", &self.hidden)
+            .field("collect_hidden", &self.collect_hidden)
+            .field("post_field_names", &self.post_field_names)
+            .finish()
+    }
 }
 
 impl<'a> FilterContext<'a> {
@@ -296,10 +312,19 @@ impl<'a> FilterContext<'a> {
 
 /// The values remembered for the reverse lookup, kept end to end in one string (a report
 /// remembers dozens to hundreds of them; one allocation each cost more than finding them).
-#[derive(Debug, Default)]
+/// `Debug` counts them.
+#[derive(Default)]
 pub(crate) struct HiddenValues {
     text: String,
     ends: Vec<usize>,
+}
+
+impl fmt::Debug for HiddenValues {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("HiddenValues")
+            .field(&Count::new(self.len(), "value", "values"))
+            .finish()
+    }
 }
 
 impl HiddenValues {

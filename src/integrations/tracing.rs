@@ -7,6 +7,12 @@
 //! itself (Django's `AdminEmailHandler`: the event's message is the report's message, its
 //! fields the variables of the event's frame).
 //!
+//! Events about this crate's own work are never reported: those it logs itself (target
+//! `safe_report::…`, such as a mail worker giving up on a report) and anything logged on
+//! the threads that deliver reports (what a mail library says while a delivery fails).
+//! Other layers of the subscriber still see them. Reporting them would mail a report
+//! through the path that just failed, and report that failure too.
+//!
 //! Names are checked when a field is recorded: a field whose name the filter hides
 //! (`password`, `api_key`, …) or that the span declares sensitive is stored as the
 //! substitute and never formatted. A span declares sensitive fields with a field named
@@ -132,14 +138,25 @@ impl ReportLayer {
     }
 }
 
-/// A span's fields, as its frame's variables (hidden ones already replaced).
-#[derive(Debug, Clone, Default)]
+/// A span's fields, as its frame's variables (hidden ones already replaced). `Debug` shows
+/// the variables' names and kinds, never their values.
+#[derive(Clone, Default)]
 struct SpanFields {
     vars: Vec<Variable>,
     /// What this span declared sensitive, joined with what the spans around it declared.
     sensitive: Option<SensitiveNames>,
     /// What this span itself declared.
     declared: Option<SensitiveNames>,
+}
+
+impl fmt::Debug for SpanFields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpanFields")
+            .field("vars", &self.vars)
+            .field("sensitive", &self.sensitive)
+            .field("declared", &self.declared)
+            .finish()
+    }
 }
 
 /// Finds a span's `sensitive_variables` declaration (before any field is recorded).
@@ -294,7 +311,7 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let Some(sink) = &self.on_error else { return };
-        if *event.metadata().level() > self.level {
+        if *event.metadata().level() > self.level || is_own(event.metadata()) {
             return;
         }
         let scopes: Vec<CapturedScope> = ctx
@@ -365,6 +382,19 @@ where
     }
 }
 
+/// Whether an event is about this crate's own work: logged by this crate (a mail worker
+/// giving up, a shutdown that timed out), or by anything on a thread that delivers reports
+/// (what a mail library logs while a delivery fails). Reporting it would send a report
+/// through the path that just failed, and report that failure in turn.
+fn is_own(metadata: &tracing::Metadata<'_>) -> bool {
+    const CRATE: &str = env!("CARGO_CRATE_NAME");
+    let target = metadata.target();
+    let ours = target
+        .strip_prefix(CRATE)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"));
+    ours || crate::runtime::on_delivery_thread()
+}
+
 /// A frame of the machinery that delivers an event to this layer.
 fn is_dispatch(frame: &Frame) -> bool {
     const PREFIXES: &[&str] = &[
@@ -430,4 +460,21 @@ fn current_span_scopes() -> Vec<CapturedScope> {
             .map(|span| span_scope(&span))
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_span_fields_shows_names_only() {
+        let fields = SpanFields {
+            vars: vec![Variable::new("card", "mk7q-plant3d")],
+            ..SpanFields::default()
+        };
+        for shown in [format!("{fields:?}"), format!("{fields:#?}")] {
+            assert!(!shown.contains("mk7q"), "{shown}");
+            assert!(shown.contains("card"), "{shown}");
+        }
+    }
 }

@@ -295,9 +295,14 @@ impl MailerBuilder {
         });
         let spawned = std::thread::Builder::new()
             .name("safe-report-mail".to_owned())
-            .spawn(move || match dispatch {
-                Some(dispatch) => tracing::dispatcher::with_default(&dispatch, || worker.run()),
-                None => worker.run(),
+            .spawn(move || {
+                // What is logged here (a delivery given up, what the backend's libraries
+                // say) is never turned into a report.
+                crate::runtime::mark_delivery_thread();
+                match dispatch {
+                    Some(dispatch) => tracing::dispatcher::with_default(&dispatch, || worker.run()),
+                    None => worker.run(),
+                }
             });
         if let Err(error) = spawned {
             return Err(BackendError::permanent(format!(

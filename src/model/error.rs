@@ -1,11 +1,14 @@
 //! The error and the chain of its causes.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use super::Frame;
+use super::redacted::ByteLen;
 
-/// The error: its type name, message and causes.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// The error: its type name, message and causes. `Debug` shows the message's size only.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ErrorInfo {
     /// The type name, such as `std::io::Error`; `None` for a report about a message alone.
@@ -16,6 +19,16 @@ pub struct ErrorInfo {
     /// Causes, the direct cause first and the innermost (oldest) last.
     #[serde(default)]
     pub chain: Vec<Cause>,
+}
+
+impl fmt::Debug for ErrorInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErrorInfo")
+            .field("type_name", &self.type_name)
+            .field("message", &ByteLen::of(self.message.as_deref()))
+            .field("chain", &self.chain)
+            .finish()
+    }
 }
 
 impl ErrorInfo {
@@ -29,8 +42,8 @@ impl ErrorInfo {
     }
 }
 
-/// One cause in an error's chain.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// One cause in an error's chain. `Debug` shows the message's size only.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Cause {
     /// The cause's type name, if known.
@@ -49,6 +62,17 @@ pub struct Cause {
 
 fn default_true() -> bool {
     true
+}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cause")
+            .field("type_name", &self.type_name)
+            .field("message", &ByteLen::of(self.message.as_deref()))
+            .field("explicit", &self.explicit)
+            .field("frames", &self.frames)
+            .finish()
+    }
 }
 
 impl Cause {

@@ -1,13 +1,15 @@
 //! Stack frames, their variables, and the names declared sensitive in them.
 
 use std::borrow::Cow;
+use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::CapturedValue;
+use super::redacted::ByteLen;
 
-/// One stack frame.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// One stack frame. `Debug` shows its variables' names and kinds, never their values.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Frame {
     /// The function, with its module path (`shop::checkout::charge`).
@@ -25,6 +27,19 @@ pub struct Frame {
     /// frames this one calls (those after it) inherit the declaration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sensitive_variables: Option<SensitiveNames>,
+}
+
+impl fmt::Debug for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Frame")
+            .field("function", &self.function)
+            .field("file", &self.file)
+            .field("line", &self.line)
+            .field("in_app", &self.in_app)
+            .field("vars", &self.vars)
+            .field("sensitive_variables", &self.sensitive_variables)
+            .finish()
+    }
 }
 
 impl Frame {
@@ -78,8 +93,9 @@ impl Frame {
     }
 }
 
-/// A named value attached to a frame.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// A named value attached to a frame. `Debug` shows the name, and the value's kind and
+/// size (`<str, 12 bytes>`), never the value.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Variable {
     /// The variable's name (borrowed when it is known at compile time, as the names
@@ -92,6 +108,16 @@ pub struct Variable {
     /// shows `Error in formatting: <this text>` instead of the value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl fmt::Debug for Variable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Variable")
+            .field("name", &self.name)
+            .field("value", &self.value.root().outline())
+            .field("error", &ByteLen::of(self.error.as_deref()))
+            .finish()
+    }
 }
 
 impl Variable {

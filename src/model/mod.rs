@@ -31,6 +31,7 @@ mod error;
 mod frame;
 mod load;
 pub(crate) mod raw_text;
+pub(crate) mod redacted;
 mod request;
 pub(crate) mod value;
 
@@ -42,6 +43,7 @@ pub use raw_text::RawText;
 pub use request::{RequestInfo, UploadedFile};
 pub use value::{CapturedKind, CapturedRef, CapturedValue, Entries, Items};
 
+use std::fmt;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -54,8 +56,9 @@ pub const SCHEMA: &str = "capture-v1";
 /// variables, the request, settings, environment and the debug flag.
 ///
 /// A `Capture` is never rendered directly; [`ExceptionReporter`](crate::ExceptionReporter)
-/// filters it into a [`Report`](crate::Report).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// filters it into a [`Report`](crate::Report). Its `Debug` shows names, kinds and sizes
+/// (type names, frames, variable and header names, how many settings), never a value.
+#[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Capture {
     /// Debug mode (Django's `DEBUG`). When `false` the default filter is active and also hides
@@ -73,6 +76,28 @@ pub struct Capture {
     pub settings: Option<Arc<Map<String, Value>>>,
     /// Where the error happened. When absent, reports show the reporting process's environment.
     pub environment: Option<Environment>,
+}
+
+impl fmt::Debug for Capture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Capture")
+            .field("debug", &self.debug)
+            .field("error", &self.error)
+            .field("frames", &self.frames)
+            .field("request", &self.request)
+            .field(
+                "settings",
+                &self
+                    .settings
+                    .as_ref()
+                    .map(|settings| redacted::Count::entries(settings.len())),
+            )
+            .field(
+                "environment",
+                &self.environment.as_ref().map(|_| format_args!("..")),
+            )
+            .finish()
+    }
 }
 
 impl Capture {

@@ -1,11 +1,17 @@
 //! The HTTP request being handled when the error happened.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
+use super::redacted::ByteLen;
 use super::{RawText, SensitiveNames};
 
 /// The HTTP request being handled when the error happened.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+///
+/// `Debug` shows the method, the route, header names and the sizes of the rest (URL,
+/// header values, body, client address, user), never their text.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RequestInfo {
     /// The method, such as `POST`.
@@ -39,6 +45,24 @@ pub struct RequestInfo {
     /// Header names the HTTP stack marked sensitive (`HeaderValue::is_sensitive`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sensitive_headers: Vec<String>,
+}
+
+impl fmt::Debug for RequestInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestInfo")
+            .field("method", &self.method)
+            .field("url", &ByteLen(self.url.len()))
+            .field("headers", &self.headers)
+            .field("body", &self.body)
+            .field("body_omitted", &self.body_omitted)
+            .field("remote_addr", &ByteLen::of(self.remote_addr.as_deref()))
+            .field("user", &ByteLen::of(self.user.as_deref()))
+            .field("route", &self.route)
+            .field("sensitive_post_parameters", &self.sensitive_post_parameters)
+            .field("files", &self.files)
+            .field("sensitive_headers", &self.sensitive_headers)
+            .finish()
+    }
 }
 
 impl RequestInfo {
@@ -103,7 +127,8 @@ impl RequestInfo {
 }
 
 /// An uploaded file: its field, file name, content type and size. Never its content.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` shows the file name's size only.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UploadedFile {
     /// The form field name.
@@ -114,6 +139,17 @@ pub struct UploadedFile {
     pub content_type: Option<String>,
     /// The size in bytes, when known.
     pub size: Option<u64>,
+}
+
+impl fmt::Debug for UploadedFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UploadedFile")
+            .field("field", &self.field)
+            .field("filename", &ByteLen::of(self.filename.as_deref()))
+            .field("content_type", &self.content_type)
+            .field("size", &self.size)
+            .finish()
+    }
 }
 
 impl UploadedFile {

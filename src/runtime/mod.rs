@@ -11,11 +11,15 @@
 //! assert_eq!(scopes[0].vars[0].name, "order_id");
 //! ```
 
+mod delivery;
 pub mod scope;
 mod spans;
 pub mod trace;
 mod traced;
 
+pub(crate) use delivery::mark_delivery_thread;
+#[cfg(feature = "tracing")]
+pub(crate) use delivery::on_delivery_thread;
 #[doc(hidden)]
 pub use spans::set_span_source;
 pub(crate) use spans::span_scopes;

@@ -36,10 +36,13 @@ pub(super) fn scan_pairs(
                 name_end -= 1;
             }
         }
+        // Bytes of characters beyond ASCII are name characters too (`paſſword`, which the
+        // name rules fold to `password`); the name then starts at a character boundary.
         let mut name_start = name_end;
         while name_start > 0 && name_end - name_start < 100 {
             let byte = bytes[name_start - 1];
             if byte.is_ascii_alphanumeric()
+                || !byte.is_ascii()
                 || matches!(byte, b'_' | b'-' | b'.' | b'[' | b']' | b'%' | b'+')
             {
                 name_start -= 1;
@@ -168,6 +171,6 @@ pub(super) fn code_target_is_sensitive(text: &str, before: usize, names: &NameRu
         start -= 1;
     }
     text[start..before]
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .any(|word| !word.is_empty() && names.check(word).is_some())
 }

@@ -81,6 +81,25 @@ fn url_passwords_are_hidden_and_user_names_kept() {
 }
 
 #[test]
+fn pair_names_with_letters_python_folds_are_hidden() {
+    assert_eq!(
+        scrub("login failed: pa\u{17F}\u{17F}word=hunter2 for alice"),
+        format!("login failed: pa\u{17F}\u{17F}word={SUB} for alice")
+    );
+    assert_eq!(
+        scrub("GET /x?ap\u{131}_key=abc123&ref=cart"),
+        format!("GET /x?ap\u{131}_key={SUB}&ref=cart")
+    );
+    assert_eq!(
+        scrub_kind(
+            "const PA\u{17F}\u{17F}: &str = \"hunter2-hunter2\";",
+            TextKind::Code
+        ),
+        format!("const PA\u{17F}\u{17F}: &str = \"{SUB}\";")
+    );
+}
+
+#[test]
 fn query_parameters_and_pairs_with_sensitive_names_are_hidden() {
     assert_eq!(
         scrub("GET /x?utm=1&access_token=abc123&ref=cart"),

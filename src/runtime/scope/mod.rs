@@ -43,6 +43,7 @@ pub use macros::private;
 pub use plain::{Plain, PlainKey};
 pub use registry::{How, Var, has_scopes};
 
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -158,8 +159,9 @@ impl<'a, F: Future, const N: usize> Future for Scoped<F, [Var<'a>; N]> {
     }
 }
 
-/// A frame's variables as captured: the site of the scope and its variables.
-#[derive(Debug, Clone, PartialEq)]
+/// A frame's variables as captured: the site of the scope and its variables. `Debug` shows
+/// the variables' names and kinds, never their values.
+#[derive(Clone, PartialEq)]
 pub struct CapturedScope {
     /// The function that registered the scope (`crate::module::function`).
     pub function: String,
@@ -171,6 +173,18 @@ pub struct CapturedScope {
     pub vars: Vec<Variable>,
     /// The names this scope declared sensitive (its callees inherit them).
     pub sensitive_variables: Option<SensitiveNames>,
+}
+
+impl fmt::Debug for CapturedScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CapturedScope")
+            .field("function", &self.function)
+            .field("file", &self.file)
+            .field("line", &self.line)
+            .field("vars", &self.vars)
+            .field("sensitive_variables", &self.sensitive_variables)
+            .finish()
+    }
 }
 
 impl From<SiteScope> for CapturedScope {
@@ -187,11 +201,21 @@ impl From<SiteScope> for CapturedScope {
 
 /// A frame's variables as captured, with the scope's site and declaration as registered:
 /// the function's and file's names are only copied if a report needs them (most scopes
-/// join a frame of the trace, which has its own).
-#[derive(Debug, Clone)]
+/// join a frame of the trace, which has its own). `Debug` as [`CapturedScope`]'s.
+#[derive(Clone)]
 pub(crate) struct SiteScope {
     pub(crate) site: Site,
     /// As in [`CapturedScope::vars`].
     pub(crate) vars: Vec<Variable>,
     pub(crate) sensitive: Sensitivity,
+}
+
+impl fmt::Debug for SiteScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SiteScope")
+            .field("site", &self.site)
+            .field("vars", &self.vars)
+            .field("sensitive", &self.sensitive)
+            .finish()
+    }
 }

@@ -225,3 +225,13 @@ fn scopes_of_other_threads_are_not_seen() {
         assert!(seen.is_empty());
     });
 }
+
+#[test]
+fn debug_of_site_scopes_shows_names_only() {
+    let password = "mk7q-plant3d".to_owned();
+    let scopes = crate::vars!(password).run(capture_site_scopes);
+    for shown in [format!("{scopes:?}"), format!("{scopes:#?}")] {
+        assert!(!shown.contains("mk7q"), "{shown}");
+        assert!(shown.contains("password"), "{shown}");
+    }
+}
