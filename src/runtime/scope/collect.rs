@@ -22,34 +22,47 @@ pub(crate) fn is_formatting() -> bool {
     FORMATTING.get()
 }
 
-struct Formatting;
+/// Marks this thread as formatting until dropped, then puts back what was there before: a
+/// formatter that formats again inside (a `Debug` calling `vars!` or a span's `record`) must
+/// not end the outer mark early.
+struct Formatting {
+    before: bool,
+}
 
 impl Formatting {
     fn enter() -> Self {
-        FORMATTING.set(true);
-        Formatting
+        Formatting {
+            before: FORMATTING.replace(true),
+        }
     }
 }
 
 impl Drop for Formatting {
     fn drop(&mut self) {
-        FORMATTING.set(false);
+        FORMATTING.set(self.before);
     }
 }
 
-/// Captures one value whose capture runs user code, turning a panic in its formatting into
-/// `Error in formatting`.
-fn capture_guarded(var: &Var<'_>) -> Result<CapturedValue, String> {
+/// Runs `format`, user formatting code, as this crate's own: the panic hook ignores a panic
+/// in it, which becomes the error `the value's formatting panicked: <message>`.
+pub(crate) fn format_guarded<R>(format: impl FnOnce() -> R) -> Result<R, String> {
     let _formatting = Formatting::enter();
-    catch_unwind(AssertUnwindSafe(|| var.capture(&mut Builder::default()))).map_err(|payload| {
+    catch_unwind(AssertUnwindSafe(format)).map_err(|payload| {
         let message = crate::runtime::panic_message(payload.as_ref());
         format!("the value's formatting panicked: {message}")
     })
 }
 
+/// Captures one value whose capture runs user code, turning a panic in its formatting into
+/// `Error in formatting`.
+fn capture_guarded(var: &Var<'_>) -> Result<CapturedValue, String> {
+    format_guarded(|| var.capture(&mut Builder::default()))
+}
+
 /// Captures the registered variables of this thread, outside a panic (for errors).
 ///
-/// User formatting code runs on this thread under `catch_unwind`.
+/// User formatting code runs on this thread under `catch_unwind`. Called while this thread
+/// formats a registered value (from inside its `Debug` or `Serialize`), it captures nothing.
 pub fn capture_scopes() -> Vec<CapturedScope> {
     capture_site_scopes()
         .into_iter()
@@ -58,7 +71,13 @@ pub fn capture_scopes() -> Vec<CapturedScope> {
 }
 
 /// As [`capture_scopes`], each scope with its site as registered.
+///
+/// Nothing while this thread formats a value: a `Debug` or `Serialize` that creates a
+/// [`Traced`](crate::Traced) would otherwise format the same value again, without end.
 pub(crate) fn capture_site_scopes() -> Vec<SiteScope> {
+    if is_formatting() {
+        return Vec::new();
+    }
     with_pending(|pending| collect(pending, |vars| vars.iter().map(capture_guarded).collect()))
 }
 

@@ -6,7 +6,7 @@ use std::task::Waker;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::collect::capture_scopes_in_panic;
+use super::collect::{capture_scopes_in_panic, format_guarded};
 use super::*;
 use crate::limits::DEFAULT_SUBSTITUTE;
 
@@ -153,6 +153,43 @@ fn a_panicking_debug_becomes_an_error_in_formatting() {
         assert!(error.contains("cannot print"), "{error}");
         assert_eq!(vars[1].value, Value::from(5));
     }
+}
+
+#[test]
+fn a_value_whose_formatting_captures_again_is_captured_once() {
+    struct Reentrant;
+    impl fmt::Debug for Reentrant {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            // A capture from inside the formatting (a `Traced` created here) sees nothing,
+            // instead of formatting this value again, and again.
+            let inner = 1u8;
+            let seen = crate::vars!(inner).run(capture_scopes);
+            write!(f, "Reentrant(saw {} scopes)", seen.len())
+        }
+    }
+    let reentrant = Reentrant;
+    let scopes = crate::vars!(reentrant).run(capture_scopes);
+    assert_eq!(
+        scopes[0].vars[0].value,
+        Value::from("Reentrant(saw 0 scopes)")
+    );
+    assert!(!is_formatting());
+}
+
+#[test]
+fn formatting_inside_formatting_leaves_the_outer_mark_in_place() {
+    let outer = format_guarded(|| {
+        assert_eq!(format_guarded(is_formatting), Ok(true));
+        // Still marked: a panic from here on is the value's, not the application's.
+        is_formatting()
+    });
+    assert_eq!(outer, Ok(true));
+    assert!(!is_formatting());
+    let panicked = format_guarded(|| -> () { panic!("cannot print") });
+    assert_eq!(
+        panicked,
+        Err("the value's formatting panicked: cannot print".to_owned())
+    );
 }
 
 #[test]
