@@ -4,10 +4,12 @@
 //! for the child with a generous deadline: a hang, a deadlock, an abort or a stack overflow
 //! in the child fails the test instead of stalling the suite.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read as _;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use safe_report::panic::{HookBuilder, HookGuard};
@@ -120,6 +122,67 @@ impl fmt::Debug for Explodes {
     fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
         panic!("Debug exploded")
     }
+}
+
+#[test]
+fn a_panic_while_holding_registered_locks_reports_them_as_locked() {
+    let Some(child) = in_child(|| {
+        let hook = install();
+        let orders = Arc::new(Mutex::new(vec!["ord_1".to_owned()]));
+        let stock = Arc::new(RwLock::new(BTreeMap::from([("sku_1".to_owned(), 3u32)])));
+        let cart = Arc::new(Mutex::new(Cart {
+            items: vec!["sku_1".to_owned()],
+        }));
+        let free = Mutex::new(Some(7u32));
+        panics_on_a_worker(move || {
+            safe_report::vars!(orders, stock, cart, free).run(|| {
+                let _orders = orders.lock().unwrap();
+                let _stock = stock.write().unwrap();
+                let _cart = cart.lock().unwrap();
+                panic!("out of stock while holding the locks");
+            })
+        });
+        drop(hook);
+    }) else {
+        return;
+    };
+    child.assert_reported(&[
+        "out of stock while holding the locks",
+        "orders = \"<locked>\"",
+        "stock = \"<locked>\"",
+        "cart = \"<locked>\"",
+        "free = 7",
+    ]);
+}
+
+#[test]
+fn a_poisoned_registered_lock_is_shown_as_poisoned() {
+    let Some(child) = in_child(|| {
+        let visits = Arc::new(Mutex::new(5u32));
+        let cart = Arc::new(RwLock::new(Cart {
+            items: vec!["sku_2".to_owned()],
+        }));
+        // Poisoned before the hook is installed: only the worker's panic is reported.
+        let (poisoned_visits, poisoned_cart) = (Arc::clone(&visits), Arc::clone(&cart));
+        let _ = std::thread::spawn(move || {
+            let _visits = poisoned_visits.lock().unwrap();
+            let _cart = poisoned_cart.write().unwrap();
+            panic!("poisons both locks");
+        })
+        .join();
+        let hook = install();
+        panics_on_a_worker(move || {
+            safe_report::vars!(visits, cart).run(|| panic!("after the poisoning"))
+        });
+        drop(hook);
+    }) else {
+        return;
+    };
+    child.assert_reported(&[
+        "after the poisoning",
+        "visits = {\"<poisoned>\": 5}",
+        "cart = {\"<poisoned>\": {\"items\": [\"sku_2\"]}}",
+    ]);
 }
 
 #[test]

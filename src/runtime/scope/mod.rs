@@ -32,6 +32,7 @@
 mod collect;
 mod macros;
 mod plain;
+mod read;
 mod registry;
 #[cfg(test)]
 mod tests;
@@ -41,6 +42,7 @@ pub(crate) use collect::{capture_scopes_in_panic, capture_site_scopes, is_format
 #[doc(hidden)]
 pub use macros::private;
 pub use plain::{Plain, PlainKey};
+pub use read::Lock;
 pub use registry::{How, Var, has_scopes};
 
 use std::future::Future;

@@ -50,7 +50,8 @@ use std::marker::PhantomData;
 
 use serde::Serialize;
 
-use super::{Plain, Sensitivity, Site};
+use super::read::{ByDebug, ByLock, ByPlain, BySerialize, Reader};
+use super::{Lock, Plain, Sensitivity, Site};
 use crate::model::CapturedValue;
 use crate::model::value::Builder;
 
@@ -107,8 +108,8 @@ impl fmt::Debug for Var<'_> {
     }
 }
 
-/// How a value of type `T` is captured: by this crate's code ([`Plain`] types), through
-/// `Serialize`, or through `Debug`.
+/// How a value of type `T` is captured: by this crate's code ([`Plain`] types), through a
+/// standard lock read without waiting ([`Lock`]), through `Serialize`, or through `Debug`.
 pub struct How<T: ?Sized> {
     erased: unsafe fn(*const (), &mut Builder) -> CapturedValue,
     runs_user_code: bool,
@@ -123,55 +124,49 @@ impl<T: ?Sized> Clone for How<T> {
 
 impl<T: ?Sized> Copy for How<T> {}
 
-impl<T: Plain + Sync> How<T> {
-    /// By this crate's own code: no user code runs.
-    pub fn plain() -> Self {
-        unsafe fn erased<T: Plain>(data: *const (), builder: &mut Builder) -> CapturedValue {
+impl<T> How<T> {
+    /// Reads values of type `T` with `R`, the type erased.
+    fn with<R: Reader<T>>() -> Self {
+        unsafe fn erased<T, R: Reader<T>>(data: *const (), builder: &mut Builder) -> CapturedValue {
             // SAFETY: the caller (`Var::capture`) passes a pointer made from a live `&T`.
-            unsafe { &*data.cast::<T>() }.to_captured(builder)
+            R::read(unsafe { &*data.cast::<T>() }, builder)
         }
         Self {
-            erased: erased::<T>,
-            runs_user_code: false,
+            erased: erased::<T, R>,
+            runs_user_code: R::RUNS_USER_CODE,
             _type: PhantomData,
         }
+    }
+}
+
+impl<T: Plain> How<T> {
+    /// By this crate's own code: no user code runs.
+    pub fn plain() -> Self {
+        Self::with::<ByPlain>()
+    }
+}
+
+impl<T: Lock> How<T>
+where
+    T::Value: Serialize,
+{
+    /// Through the lock, taken without waiting, then the guarded value's `Serialize`.
+    pub fn locked() -> Self {
+        Self::with::<ByLock>()
     }
 }
 
 impl<T: Serialize + Sync> How<T> {
     /// Through `Serialize`, as structured data.
     pub fn serialize() -> Self {
-        unsafe fn erased<T: Serialize>(data: *const (), builder: &mut Builder) -> CapturedValue {
-            // SAFETY: the caller (`Var::capture`) passes a pointer made from a live `&T`.
-            let value = unsafe { &*data.cast::<T>() };
-            match serde_json::to_value(value) {
-                Ok(value) => {
-                    builder.value(&value);
-                    builder.finish()
-                }
-                Err(error) => CapturedValue::from(format!("Error in formatting: {error}")),
-            }
-        }
-        Self {
-            erased: erased::<T>,
-            runs_user_code: true,
-            _type: PhantomData,
-        }
+        Self::with::<BySerialize>()
     }
 }
 
 impl<T: fmt::Debug + Sync> How<T> {
     /// Through `Debug`, as text.
     pub fn debug() -> Self {
-        unsafe fn erased<T: fmt::Debug>(data: *const (), _: &mut Builder) -> CapturedValue {
-            // SAFETY: the caller (`Var::capture`) passes a pointer made from a live `&T`.
-            CapturedValue::from(format!("{:?}", unsafe { &*data.cast::<T>() }))
-        }
-        Self {
-            erased: erased::<T>,
-            runs_user_code: true,
-            _type: PhantomData,
-        }
+        Self::with::<ByDebug>()
     }
 }
 

@@ -133,6 +133,89 @@ fn standard_types_are_captured_as_serde_would_serialize_them() {
 }
 
 #[test]
+fn values_behind_locks_are_read_without_waiting_for_the_lock() {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, RwLock};
+    #[derive(Serialize)]
+    struct Cart {
+        items: Vec<&'static str>,
+    }
+    let orders = Arc::new(Mutex::new(vec!["ord_1"]));
+    let stock = RwLock::new(HashMap::from([("sku_1".to_owned(), 3u32)]));
+    let cart = Mutex::new(Cart {
+        items: vec!["sku_1"],
+    });
+    let shared = Arc::new(RwLock::new(Cart {
+        items: vec!["sku_2"],
+    }));
+    let nested = vec![Mutex::new(1u8), Mutex::new(2u8)];
+    let optional = Some(Arc::new(Mutex::new("free".to_owned())));
+    let (locked, in_panic) =
+        crate::vars!(orders, stock, cart, shared, nested, optional).run(|| {
+            // All held by this thread, as by a thread that panics holding them; `shared` is
+            // only read, so it can be read again.
+            let _orders = orders.lock().unwrap();
+            let _stock = stock.write().unwrap();
+            let _cart = cart.lock().unwrap();
+            let _shared = shared.read().unwrap();
+            let _second = nested[1].lock().unwrap();
+            (capture_scopes(), capture_scopes_in_panic())
+        });
+    let in_panic: Vec<CapturedScope> = in_panic.into_iter().map(CapturedScope::from).collect();
+    for scopes in [locked, in_panic] {
+        let values: Vec<Value> = scopes[0].vars.iter().map(|v| v.value.to_value()).collect();
+        assert_eq!(
+            values,
+            [
+                Value::from("<locked>"),
+                Value::from("<locked>"),
+                Value::from("<locked>"),
+                serde_json::json!({"items": ["sku_2"]}),
+                serde_json::json!([1, "<locked>"]),
+                Value::from("free"),
+            ]
+        );
+    }
+    let free = crate::vars!(orders, cart).run(capture_scopes);
+    assert_eq!(free[0].vars[0].value, serde_json::json!(["ord_1"]));
+    assert_eq!(
+        free[0].vars[1].value,
+        serde_json::json!({"items": ["sku_1"]})
+    );
+}
+
+#[test]
+fn a_poisoned_lock_shows_its_value_under_a_notice() {
+    use std::sync::{Arc, Mutex, RwLock};
+    #[derive(Serialize)]
+    struct Cart {
+        items: Vec<&'static str>,
+    }
+    let visits = Arc::new(Mutex::new(5u32));
+    let cart = Arc::new(RwLock::new(Cart {
+        items: vec!["sku_1"],
+    }));
+    let poisoned = std::thread::scope(|s| {
+        s.spawn(|| {
+            let _visits = visits.lock().unwrap();
+            let _cart = cart.write().unwrap();
+            panic!("poisons both");
+        })
+        .join()
+    });
+    assert!(poisoned.is_err() && visits.is_poisoned() && cart.is_poisoned());
+    let scopes = crate::vars!(visits, cart).run(capture_scopes);
+    assert_eq!(
+        scopes[0].vars[0].value,
+        serde_json::json!({"<poisoned>": 5})
+    );
+    assert_eq!(
+        scopes[0].vars[1].value,
+        serde_json::json!({"<poisoned>": {"items": ["sku_1"]}})
+    );
+}
+
+#[test]
 fn a_panicking_debug_becomes_an_error_in_formatting() {
     struct Bad;
     impl fmt::Debug for Bad {
