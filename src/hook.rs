@@ -17,7 +17,9 @@
 //! Only capture: the panic message and location, the thread's name, the stack as raw
 //! addresses (about ten microseconds), and the registered frame variables
 //! ([`vars!`](crate::vars); values whose capture runs user code are formatted on a helper
-//! thread while this one waits, since a panic inside a panic hook aborts the process).
+//! thread while this one waits, since a panic inside a panic hook aborts the process; it
+//! waits at most [`HookBuilder::format_timeout`], since that code may wait for a lock the
+//! panicking thread holds).
 //! No symbol is resolved, nothing is rendered and nothing is written in the hook. The
 //! capture goes to this crate's reporting thread, which resolves symbols (with a cache),
 //! builds the report through the filter and delivers it; the hook that was installed
@@ -84,6 +86,7 @@ pub struct HookBuilder {
     debug: bool,
     queue: usize,
     flush_timeout: Duration,
+    format_timeout: Duration,
     warm_up: bool,
 }
 
@@ -98,6 +101,7 @@ impl Default for HookBuilder {
             debug: false,
             queue: 64,
             flush_timeout: Duration::from_secs(5),
+            format_timeout: Duration::from_secs(2),
             warm_up: false,
         }
     }
@@ -172,6 +176,16 @@ impl HookBuilder {
     /// reports (default 5 seconds).
     pub fn flush_timeout(mut self, timeout: Duration) -> Self {
         self.flush_timeout = timeout;
+        self
+    }
+
+    /// How long the hook waits for the registered values whose capture runs user code
+    /// (`Serialize`, `Debug`) to be formatted (default 2 seconds). Such code may wait for a
+    /// lock that the panicking thread holds, which it only releases when the panic unwinds,
+    /// after the hook; values not formatted by then are reported as not captured, the first
+    /// of them named as the one that did not finish.
+    pub fn format_timeout(mut self, timeout: Duration) -> Self {
+        self.format_timeout = timeout;
         self
     }
 
@@ -300,6 +314,7 @@ struct Config {
     environment: Environment,
     debug: bool,
     flush_timeout: Duration,
+    format_timeout: Duration,
     warm_up: bool,
 }
 
@@ -334,6 +349,7 @@ impl State {
             environment,
             debug: builder.debug,
             flush_timeout: builder.flush_timeout,
+            format_timeout: builder.format_timeout,
             warm_up: builder.warm_up,
         };
         let state = Self {
@@ -491,7 +507,7 @@ fn hook(info: &std::panic::PanicHookInfo<'_>) {
         message,
         thread: std::thread::current().name().map(str::to_owned),
         backtrace: trace::Trace::capture(),
-        scopes: scope::capture_scopes_in_panic(),
+        scopes: scope::capture_scopes_in_panic(state.config.format_timeout),
         spans: span_scopes(),
         time: jiff::Timestamp::now(),
         sequence: 0,

@@ -185,6 +185,41 @@ fn a_poisoned_registered_lock_is_shown_as_poisoned() {
     ]);
 }
 
+#[derive(Serialize)]
+struct Account {
+    owner: String,
+    balance: Mutex<u64>,
+}
+
+#[test]
+fn a_serialize_waiting_for_a_lock_the_panicking_thread_holds_is_reported_as_timed_out() {
+    let Some(child) = in_child(|| {
+        let hook = install();
+        panics_on_a_worker(|| {
+            let account = Account {
+                owner: "alice".to_owned(),
+                balance: Mutex::new(120),
+            };
+            let order_id = "ord_9";
+            safe_report::vars!(order_id, account).run(|| {
+                // `Serialize for Mutex` waits for this guard, which is only released when
+                // the panic unwinds out of this closure, after the hook returned.
+                let _balance = account.balance.lock().unwrap();
+                panic!("overdrawn");
+            })
+        });
+        drop(hook);
+    }) else {
+        return;
+    };
+    child.assert_reported(&[
+        "overdrawn",
+        "order_id = \"ord_9\"",
+        "account = Error in formatting",
+    ]);
+    assert!(child.stderr.contains("did not finish"), "{}", child.stderr);
+}
+
 #[test]
 fn a_panicking_debug_in_a_registered_value_is_an_error_in_formatting() {
     let Some(child) = in_child(|| {

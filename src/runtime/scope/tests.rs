@@ -1,7 +1,10 @@
 //! Tests of registering and capturing frame variables.
 
 use std::fmt;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Waker;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -9,6 +12,11 @@ use serde_json::Value;
 use super::collect::{capture_scopes_in_panic, format_guarded};
 use super::*;
 use crate::limits::DEFAULT_SUBSTITUTE;
+
+/// As the panic hook captures, with no deadline for the helper thread.
+fn in_panic() -> Vec<SiteScope> {
+    capture_scopes_in_panic(Duration::MAX)
+}
 
 fn names(scope: &CapturedScope) -> Vec<&str> {
     scope.vars.iter().map(|v| v.name.as_ref()).collect()
@@ -159,7 +167,7 @@ fn values_behind_locks_are_read_without_waiting_for_the_lock() {
             let _cart = cart.lock().unwrap();
             let _shared = shared.read().unwrap();
             let _second = nested[1].lock().unwrap();
-            (capture_scopes(), capture_scopes_in_panic())
+            (capture_scopes(), in_panic())
         });
     let in_panic: Vec<CapturedScope> = in_panic.into_iter().map(CapturedScope::from).collect();
     for scopes in [locked, in_panic] {
@@ -227,10 +235,7 @@ fn a_panicking_debug_becomes_an_error_in_formatting() {
     let fine = 5i64;
     for vars in [
         crate::vars!(bad, fine).run(capture_scopes).remove(0).vars,
-        crate::vars!(bad, fine)
-            .run(capture_scopes_in_panic)
-            .remove(0)
-            .vars,
+        crate::vars!(bad, fine).run(in_panic).remove(0).vars,
     ] {
         let error = vars[0].error.as_deref().unwrap();
         assert!(error.contains("cannot print"), "{error}");
@@ -285,8 +290,82 @@ fn values_that_run_user_code_are_formatted_on_a_helper_thread() {
         }
     }
     let probe = OnWhichThread;
-    let scopes = crate::vars!(probe).run(capture_scopes_in_panic);
+    let scopes = crate::vars!(probe).run(in_panic);
     assert_eq!(scopes[0].vars[0].value, Value::from("safe-report-format"));
+}
+
+/// A value whose `Serialize` waits for its own lock, and says whether it started and ended.
+struct Account {
+    balance: Mutex<u64>,
+    started: AtomicBool,
+    serialized: AtomicBool,
+}
+
+impl Account {
+    fn new() -> Self {
+        Self {
+            balance: Mutex::new(120),
+            started: AtomicBool::new(false),
+            serialized: AtomicBool::new(false),
+        }
+    }
+}
+
+impl Serialize for Account {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.started.store(true, Ordering::SeqCst);
+        let balance = *self.balance.lock().unwrap();
+        self.serialized.store(true, Ordering::SeqCst);
+        s.serialize_u64(balance)
+    }
+}
+
+#[test]
+fn in_the_hook_a_value_whose_formatting_waits_for_this_thread_is_reported_as_not_finished() {
+    let account = Account::new();
+    let order_id = "ord_1";
+    let after = vec!["x"];
+    let cart = Opaque;
+    let scopes = crate::vars!(order_id, account, after, cart).run(|| {
+        // As a thread that panics holding the lock: it lets go only after the hook.
+        let _held = account.balance.lock().unwrap();
+        capture_scopes_in_panic(Duration::from_millis(200))
+    });
+    // Leaving the scope waited for a read still going on: none is left behind.
+    assert_eq!(
+        account.started.load(Ordering::SeqCst),
+        account.serialized.load(Ordering::SeqCst)
+    );
+    let vars = &scopes[0].vars;
+    assert_eq!(vars[0].value, Value::from("ord_1"));
+    let late = vars[1].error.as_deref().unwrap();
+    assert!(late.contains("did not finish within 200ms"), "{late}");
+    assert_eq!(vars[2].value, serde_json::json!(["x"]));
+    let next = vars[3].error.as_deref().unwrap();
+    assert!(next.contains("formatting of `account` before it"), "{next}");
+}
+
+#[derive(Debug)]
+struct Opaque;
+
+#[test]
+fn leaving_an_inner_scope_does_not_wait_for_the_read_of_an_outer_value() {
+    let account = Account::new();
+    let scopes = crate::vars!(account).run(|| {
+        let held = account.balance.lock().unwrap();
+        let inner = 1u8;
+        // The helper is still reading `account` when this scope ends; this thread lets go
+        // of the lock only after that, so waiting here would never end.
+        let scopes = crate::vars!(inner).run(|| capture_scopes_in_panic(Duration::ZERO));
+        drop(held);
+        scopes
+    });
+    assert_eq!(
+        account.started.load(Ordering::SeqCst),
+        account.serialized.load(Ordering::SeqCst)
+    );
+    assert!(scopes[0].vars[0].error.is_some());
+    assert_eq!(scopes[1].vars[0].value, Value::from(1));
 }
 
 /// A future that is pending once, then ready.
