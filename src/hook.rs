@@ -40,11 +40,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use crate::model::{Capture, Environment, ErrorInfo};
+use crate::model::{Capture, Environment, ErrorInfo, panic_message};
 use crate::report::{ExceptionReporter, Report};
 use crate::runtime::scope::{self, CapturedScope, SiteScope};
+use crate::runtime::span_scopes;
 use crate::runtime::trace::{self, InApp};
-use crate::runtime::{panic_message, span_scopes};
 
 /// The error type shown for a panic.
 pub const PANIC_TYPE: &str = "panic";
@@ -146,9 +146,12 @@ impl HookBuilder {
         self
     }
 
-    /// Settings to include in every panic report (any serializable map or struct).
+    /// Settings to include in every panic report (any serializable map or struct). They are
+    /// serialized now; if that fails or panics, the reports show why instead (see
+    /// [`Capture::with_settings`]).
     pub fn settings<T: serde::Serialize + ?Sized>(mut self, settings: &T) -> Self {
-        self.settings = Some(Arc::new(Capture::settings_map(settings)));
+        let settings = scope::while_formatting(|| Capture::settings_map(settings));
+        self.settings = Some(Arc::new(settings));
         self
     }
 

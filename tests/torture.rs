@@ -289,3 +289,31 @@ fn a_debug_that_creates_a_traced_error_is_captured_once_without_recursing() {
     ]);
     assert_eq!(child.reports(), 1, "{}", child.stderr);
 }
+
+/// Settings whose `Serialize` panics.
+struct ExplodingSettings;
+
+impl Serialize for ExplodingSettings {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        panic!("settings exploded")
+    }
+}
+
+#[test]
+fn a_panic_in_the_settings_formatting_becomes_a_notice_in_the_report() {
+    let Some(child) = in_child(|| {
+        let hook = HookBuilder::new()
+            .in_app_include(["torture"])
+            .settings(&ExplodingSettings)
+            .install();
+        panics_on_a_worker(|| panic!("with broken settings"));
+        drop(hook);
+    }) else {
+        return;
+    };
+    child.assert_reported(&[
+        "with broken settings",
+        "SETTINGS = \"Error in formatting: the settings' formatting panicked: settings exploded\"",
+    ]);
+    assert_eq!(child.reports(), 1, "{}", child.stderr);
+}

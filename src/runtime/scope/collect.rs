@@ -48,11 +48,18 @@ impl Drop for Formatting {
 /// Runs `format`, user formatting code, as this crate's own: the panic hook ignores a panic
 /// in it, which becomes the error `the value's formatting panicked: <message>`.
 pub(crate) fn format_guarded<R>(format: impl FnOnce() -> R) -> Result<R, String> {
-    let _formatting = Formatting::enter();
-    catch_unwind(AssertUnwindSafe(format)).map_err(|payload| {
-        let message = crate::runtime::panic_message(payload.as_ref());
+    while_formatting(|| catch_unwind(AssertUnwindSafe(format))).map_err(|payload| {
+        let message = crate::model::panic_message(payload.as_ref());
         format!("the value's formatting panicked: {message}")
     })
+}
+
+/// Runs `format`, user formatting code whose panics the caller catches, with this thread
+/// marked as formatting: the panic hook ignores those panics (no report, and the hook
+/// installed before this crate's does not run either).
+pub(crate) fn while_formatting<R>(format: impl FnOnce() -> R) -> R {
+    let _formatting = Formatting::enter();
+    format()
 }
 
 /// Captures one value whose capture runs user code, turning a panic in its formatting into

@@ -38,7 +38,9 @@ mod registry;
 mod tests;
 
 pub use collect::capture_scopes;
-pub(crate) use collect::{capture_scopes_in_panic, capture_site_scopes, is_formatting};
+pub(crate) use collect::{
+    capture_scopes_in_panic, capture_site_scopes, is_formatting, while_formatting,
+};
 #[doc(hidden)]
 pub use macros::private;
 pub use plain::{Plain, PlainKey};
