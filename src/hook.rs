@@ -176,7 +176,7 @@ impl HookBuilder {
     }
 
     /// How long the flush at exit (and the hook, with `panic = "abort"`) waits for pending
-    /// reports (default 5 seconds).
+    /// reports (default 5 seconds; `Duration::MAX` waits as long as it takes).
     pub fn flush_timeout(mut self, timeout: Duration) -> Self {
         self.flush_timeout = timeout;
         self
@@ -186,7 +186,8 @@ impl HookBuilder {
     /// (`Serialize`, `Debug`) to be formatted (default 2 seconds). Such code may wait for a
     /// lock that the panicking thread holds, which it only releases when the panic unwinds,
     /// after the hook; values not formatted by then are reported as not captured, the first
-    /// of them named as the one that did not finish.
+    /// of them named as the one that did not finish. `Duration::MAX` waits as long as it
+    /// takes.
     pub fn format_timeout(mut self, timeout: Duration) -> Self {
         self.format_timeout = timeout;
         self
@@ -397,17 +398,25 @@ impl State {
     }
 
     fn wait_delivered(&self, sequence: u64, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+        // `None`: no deadline (`Duration::MAX` and the like, which `+` would panic on).
+        let deadline = Instant::now().checked_add(timeout);
         let mut progress = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
         while progress.delivered < sequence {
-            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                return false;
+            progress = match deadline {
+                None => self
+                    .delivered
+                    .wait(progress)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                        return false;
+                    };
+                    self.delivered
+                        .wait_timeout(progress, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
             };
-            progress = self
-                .delivered
-                .wait_timeout(progress, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
         }
         true
     }

@@ -12,7 +12,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use safe_report::panic::{HookBuilder, HookGuard};
+use safe_report::mail::{AdminNotifier, MailConfig, Mailer, MemoryBackend};
+use safe_report::panic::{Destination, HookBuilder, HookGuard};
 use serde::Serialize;
 
 /// Set in the child to the name of the test whose scenario it runs.
@@ -239,6 +240,36 @@ fn a_panicking_debug_in_a_registered_value_is_an_error_in_formatting() {
         "explodes = Error in formatting: the value's formatting panicked: Debug exploded",
     ]);
     assert_eq!(child.reports(), 1, "{}", child.stderr);
+}
+
+#[test]
+fn flushes_without_a_deadline_wait_for_the_report_without_overflowing() {
+    let Some(child) = in_child(|| {
+        let outbox = MemoryBackend::new();
+        let config = MailConfig::builder()
+            .admins(["ops@example.com"])
+            .build()
+            .unwrap();
+        let mailer = Mailer::builder(config)
+            .backend(outbox.clone())
+            .build()
+            .unwrap();
+        // `Instant::now() + Duration::MAX` would panic; these wait as long as it takes.
+        let hook = HookBuilder::new()
+            .in_app_include(["torture"])
+            .flush_timeout(Duration::MAX)
+            .format_timeout(Duration::MAX)
+            .destination(Destination::Stderr)
+            .destination(Destination::Notifier(AdminNotifier::new(mailer.clone())))
+            .install();
+        panics_on_a_worker(|| panic!("flushed without a deadline"));
+        drop(hook);
+        assert!(mailer.flush(Duration::MAX));
+        eprintln!("torture: {} mailed", outbox.len());
+    }) else {
+        return;
+    };
+    child.assert_reported(&["flushed without a deadline", "torture: 1 mailed"]);
 }
 
 /// A value whose `Debug` registers a variable of its own, creates a traced error there, and
