@@ -348,3 +348,65 @@ fn a_panic_in_the_settings_formatting_becomes_a_notice_in_the_report() {
     ]);
     assert_eq!(child.reports(), 1, "{}", child.stderr);
 }
+
+#[cfg(feature = "tracing")]
+mod tracing_spans {
+    use super::*;
+    use safe_report::integrations::tracing::ReportLayer;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    #[test]
+    fn a_panicking_debug_recorded_into_a_span_is_an_error_in_formatting() {
+        let Some(child) = in_child(|| {
+            let subscriber = tracing_subscriber::registry().with(ReportLayer::new());
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+            let hook = install();
+            panics_on_a_worker(|| {
+                let span = tracing::info_span!(
+                    "checkout",
+                    order_id = "ord_5",
+                    note = tracing::field::Empty
+                );
+                let _entered = span.enter();
+                span.record("note", tracing::field::debug(Explodes));
+                panic!("after recording");
+            });
+            drop(hook);
+        }) else {
+            return;
+        };
+        child.assert_reported(&[
+            "after recording",
+            "order_id = \"ord_5\"",
+            "note = Error in formatting",
+            "Debug exploded",
+        ]);
+        assert_eq!(child.reports(), 1, "{}", child.stderr);
+    }
+
+    #[test]
+    fn a_panic_in_another_layer_holding_a_span_lock_does_not_block_the_hook() {
+        let Some(child) = in_child(|| {
+            // The fmt layer formats recorded values while it holds the span's extensions
+            // lock; a panic there reaches the hook with that lock held by this thread.
+            let subscriber = tracing_subscriber::registry()
+                .with(tracing_subscriber::fmt::layer().with_writer(std::io::sink))
+                .with(ReportLayer::new());
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+            let hook = install();
+            panics_on_a_worker(|| {
+                let span = tracing::info_span!(
+                    "checkout",
+                    order_id = "ord_6",
+                    note = tracing::field::Empty
+                );
+                let _entered = span.enter();
+                span.record("note", tracing::field::debug(Explodes));
+            });
+            drop(hook);
+        }) else {
+            return;
+        };
+        child.assert_reported(&["Debug exploded", "order_id = \"ord_6\""]);
+    }
+}

@@ -41,6 +41,9 @@ pub use collect::capture_scopes;
 pub(crate) use collect::{
     capture_scopes_in_panic, capture_site_scopes, is_formatting, while_formatting,
 };
+// For integrations that format values themselves (the `tracing` layer); unused without them.
+#[allow(unused_imports)]
+pub(crate) use collect::format_guarded;
 #[doc(hidden)]
 pub use macros::private;
 pub use plain::{Plain, PlainKey};
