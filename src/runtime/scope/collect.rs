@@ -173,7 +173,7 @@ fn read_on_helper(
 ) -> Vec<Result<CapturedValue, String>> {
     let lent: Vec<Lent> = places
         .iter()
-        .filter_map(|&(scope, var)| pending.lend(&pending.scopes[scope], var))
+        .filter_map(|&(scope, var)| pending.lend(scope, var))
         .collect();
     let progress = Arc::new(Progress {
         state: Mutex::new((Vec::with_capacity(lent.len()), false)),

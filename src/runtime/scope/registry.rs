@@ -279,9 +279,13 @@ pub(super) struct PendingScope<'s> {
 }
 
 impl Pending<'_> {
-    /// Lends variable `var` of `scope` to another thread, which reads it with [`Lent::read`]
-    /// until the loan is recalled (`None` if there is no such variable).
-    pub(super) fn lend(&self, scope: &PendingScope<'_>, var: usize) -> Option<Lent> {
+    /// Lends variable `var` of scope `scope` (indices into `scopes` and its `vars`) to
+    /// another thread, which reads it with [`Lent::read`] until the loan is recalled (`None`
+    /// if there is no such variable).
+    pub(super) fn lend(&self, scope: usize, var: usize) -> Option<Lent> {
+        // Only scopes of this thread, found by this call: the ones `Registered::drop` of
+        // this thread waits for.
+        let scope = self.scopes.get(scope)?;
         let var = scope.vars.get(var)?;
         Some(Lent {
             // The lifetime is erased so that the helper thread can hold it: the value is only
