@@ -17,7 +17,9 @@
 //! Only capture: the panic message and location, the thread's name, the stack as raw
 //! addresses (about ten microseconds), and the registered frame variables
 //! ([`vars!`](crate::vars); values whose capture runs user code are formatted on a helper
-//! thread while this one waits, since a panic inside a panic hook aborts the process).
+//! thread while this one waits, since a panic inside a panic hook aborts the process; it
+//! waits at most [`HookBuilder::format_timeout`], since that code may wait for a lock the
+//! panicking thread holds).
 //! No symbol is resolved, nothing is rendered and nothing is written in the hook. The
 //! capture goes to this crate's reporting thread, which resolves symbols (with a cache),
 //! builds the report through the filter and delivers it; the hook that was installed
@@ -39,11 +41,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use crate::model::redacted::Count;
-use crate::model::{Capture, Environment, ErrorInfo};
+use crate::model::{Capture, Environment, ErrorInfo, panic_message};
 use crate::report::{ExceptionReporter, Report};
 use crate::runtime::scope::{self, CapturedScope, SiteScope};
+use crate::runtime::span_scopes;
 use crate::runtime::trace::{self, InApp};
-use crate::runtime::{panic_message, span_scopes};
 
 /// The error type shown for a panic.
 pub const PANIC_TYPE: &str = "panic";
@@ -86,6 +88,7 @@ pub struct HookBuilder {
     debug: bool,
     queue: usize,
     flush_timeout: Duration,
+    format_timeout: Duration,
     warm_up: bool,
 }
 
@@ -122,6 +125,7 @@ impl Default for HookBuilder {
             debug: false,
             queue: 64,
             flush_timeout: Duration::from_secs(5),
+            format_timeout: Duration::from_secs(2),
             warm_up: false,
         }
     }
@@ -166,9 +170,12 @@ impl HookBuilder {
         self
     }
 
-    /// Settings to include in every panic report (any serializable map or struct).
+    /// Settings to include in every panic report (any serializable map or struct). They are
+    /// serialized now; if that fails or panics, the reports show why instead (see
+    /// [`Capture::with_settings`]).
     pub fn settings<T: serde::Serialize + ?Sized>(mut self, settings: &T) -> Self {
-        self.settings = Some(Arc::new(Capture::settings_map(settings)));
+        let settings = scope::while_formatting(|| Capture::settings_map(settings));
+        self.settings = Some(Arc::new(settings));
         self
     }
 
@@ -193,9 +200,20 @@ impl HookBuilder {
     }
 
     /// How long the flush at exit (and the hook, with `panic = "abort"`) waits for pending
-    /// reports (default 5 seconds).
+    /// reports (default 5 seconds; `Duration::MAX` waits as long as it takes).
     pub fn flush_timeout(mut self, timeout: Duration) -> Self {
         self.flush_timeout = timeout;
+        self
+    }
+
+    /// How long the hook waits for the registered values whose capture runs user code
+    /// (`Serialize`, `Debug`) to be formatted (default 2 seconds). Such code may wait for a
+    /// lock that the panicking thread holds, which it only releases when the panic unwinds,
+    /// after the hook; values not formatted by then are reported as not captured, the first
+    /// of them named as the one that did not finish. `Duration::MAX` waits as long as it
+    /// takes.
+    pub fn format_timeout(mut self, timeout: Duration) -> Self {
+        self.format_timeout = timeout;
         self
     }
 
@@ -324,6 +342,7 @@ struct Config {
     environment: Environment,
     debug: bool,
     flush_timeout: Duration,
+    format_timeout: Duration,
     warm_up: bool,
 }
 
@@ -358,6 +377,7 @@ impl State {
             environment,
             debug: builder.debug,
             flush_timeout: builder.flush_timeout,
+            format_timeout: builder.format_timeout,
             warm_up: builder.warm_up,
         };
         let state = Self {
@@ -404,17 +424,25 @@ impl State {
     }
 
     fn wait_delivered(&self, sequence: u64, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+        // `None`: no deadline (`Duration::MAX` and the like, which `+` would panic on).
+        let deadline = Instant::now().checked_add(timeout);
         let mut progress = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
         while progress.delivered < sequence {
-            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                return false;
+            progress = match deadline {
+                None => self
+                    .delivered
+                    .wait(progress)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                        return false;
+                    };
+                    self.delivered
+                        .wait_timeout(progress, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
             };
-            progress = self
-                .delivered
-                .wait_timeout(progress, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
         }
         true
     }
@@ -517,7 +545,7 @@ fn hook(info: &std::panic::PanicHookInfo<'_>) {
         message,
         thread: std::thread::current().name().map(str::to_owned),
         backtrace: trace::Trace::capture(),
-        scopes: scope::capture_scopes_in_panic(),
+        scopes: scope::capture_scopes_in_panic(state.config.format_timeout),
         spans: span_scopes(),
         time: jiff::Timestamp::now(),
         sequence: 0,

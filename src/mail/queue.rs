@@ -507,7 +507,8 @@ impl Mailer {
     }
 
     fn request_flush(&self, all: bool, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+        // `None`: no deadline (`Duration::MAX` and the like).
+        let deadline = Instant::now().checked_add(timeout);
         let (ack, done) = mpsc::channel();
         let mut job = Job::Flush { all, ack };
         // The queue may be full: retry enqueueing until the deadline (this is the one call
@@ -515,15 +516,21 @@ impl Mailer {
         loop {
             match self.handle.sender.try_send(job) {
                 Ok(()) => break,
-                Err(TrySendError::Full(back)) if Instant::now() < deadline => {
+                Err(TrySendError::Full(back))
+                    if deadline.is_none_or(|deadline| Instant::now() < deadline) =>
+                {
                     job = back;
                     std::thread::sleep(Duration::from_millis(1));
                 }
                 Err(_) => return false,
             }
         }
-        done.recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or(false)
+        match deadline {
+            Some(deadline) => done
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or(false),
+            None => done.recv().unwrap_or(false),
+        }
     }
 
     /// Counters since the mailer started.

@@ -31,6 +31,17 @@ impl fmt::Debug for ErrorInfo {
     }
 }
 
+/// The message of a panic payload: the `&str` or `String` it carries, or a placeholder.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "Box<dyn Any>".to_owned()
+    }
+}
+
 impl ErrorInfo {
     /// An error with a type name and a message.
     pub fn new(type_name: Option<String>, message: Option<String>) -> Self {

@@ -36,6 +36,7 @@ mod request;
 pub(crate) mod value;
 
 pub use environment::Environment;
+pub(crate) use error::panic_message;
 pub use error::{Cause, ErrorInfo};
 pub use frame::{Frame, SensitiveNames, Variable};
 pub use load::CaptureError;
@@ -44,6 +45,7 @@ pub use request::{RequestInfo, UploadedFile};
 pub use value::{CapturedKind, CapturedRef, CapturedValue, Entries, Items};
 
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -173,9 +175,9 @@ impl Capture {
     /// Sets the settings from any serializable value whose form is a map or a struct.
     ///
     /// A value that cannot be turned into a JSON object (a map with keys that are not
-    /// strings or numbers, a `Serialize` impl that fails, a value that is not a map) is not
-    /// lost silently: the settings then hold one entry, `SETTINGS`, whose value is
-    /// `Error in formatting: …` with the reason.
+    /// strings or numbers, a `Serialize` impl that fails or panics, a value that is not a
+    /// map) is not lost silently: the settings then hold one entry, `SETTINGS`, whose value
+    /// is `Error in formatting: …` with the reason.
     ///
     /// ```
     /// #[derive(serde::Serialize)]
@@ -239,28 +241,27 @@ impl Capture {
 }
 
 fn settings_object<T: Serialize + ?Sized>(settings: &T) -> Map<String, Value> {
-    match serde_json::to_value(settings) {
-        Ok(Value::Object(map)) => map,
-        Ok(other) => {
-            let mut map = Map::new();
-            map.insert(
-                "SETTINGS".to_owned(),
-                Value::String(format!(
-                    "Error in formatting: settings must be a map or a struct, not {}",
-                    value_kind(&other)
-                )),
-            );
-            map
-        }
-        Err(error) => {
-            let mut map = Map::new();
-            map.insert(
-                "SETTINGS".to_owned(),
-                Value::String(format!("Error in formatting: {error}")),
-            );
-            map
-        }
-    }
+    // The settings' `Serialize` is the application's code: a panic in it becomes the notice,
+    // as an error does, instead of taking down whoever sets the settings.
+    let serialized = catch_unwind(AssertUnwindSafe(|| serde_json::to_value(settings)));
+    let reason = match serialized {
+        Ok(Ok(Value::Object(map))) => return map,
+        Ok(Ok(other)) => format!(
+            "settings must be a map or a struct, not {}",
+            value_kind(&other)
+        ),
+        Ok(Err(error)) => error.to_string(),
+        Err(payload) => format!(
+            "the settings' formatting panicked: {}",
+            panic_message(payload.as_ref())
+        ),
+    };
+    let mut map = Map::new();
+    map.insert(
+        "SETTINGS".to_owned(),
+        Value::String(format!("Error in formatting: {reason}")),
+    );
+    map
 }
 
 fn value_kind(value: &Value) -> &'static str {

@@ -24,14 +24,3 @@ pub(crate) use delivery::on_delivery_thread;
 pub use spans::set_span_source;
 pub(crate) use spans::span_scopes;
 pub use traced::{ResultExt, Traced};
-
-/// The message of a panic payload: the `&str` or `String` it carries, or a placeholder.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_owned()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "Box<dyn Any>".to_owned()
-    }
-}

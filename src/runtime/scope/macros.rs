@@ -3,7 +3,7 @@
 /// Support for [`vars!`](crate::vars); not part of the public API.
 #[doc(hidden)]
 pub mod private {
-    use super::super::{How, Plain, Site};
+    use super::super::{How, Lock, Plain, Site};
     use serde::Serialize;
     use std::fmt;
     use std::marker::PhantomData;
@@ -15,8 +15,13 @@ pub mod private {
         Probe(PhantomData)
     }
 
-    // Autoref specialisation: `(&&&probe).capture()` takes the first impl that applies.
+    // Autoref specialisation: `(&&&&probe).capture()` takes the first impl that applies.
+    // Locks come before `Serialize`: serde's `Serialize` for `Mutex` and `RwLock` waits
+    // for the lock, which the panicking thread may hold.
     pub trait ViaPlain<T> {
+        fn capture(self) -> How<T>;
+    }
+    pub trait ViaLock<T> {
         fn capture(self) -> How<T>;
     }
     pub trait ViaSerialize<T> {
@@ -26,9 +31,17 @@ pub mod private {
         fn capture(self) -> How<T>;
     }
 
-    impl<T: Plain + Sync> ViaPlain<T> for &&&Probe<T> {
+    impl<T: Plain> ViaPlain<T> for &&&&Probe<T> {
         fn capture(self) -> How<T> {
             How::plain()
+        }
+    }
+    impl<T: Lock> ViaLock<T> for &&&Probe<T>
+    where
+        T::Value: Serialize,
+    {
+        fn capture(self) -> How<T> {
+            How::locked()
         }
     }
     impl<T: Serialize + Sync> ViaSerialize<T> for &&Probe<T> {
@@ -62,8 +75,10 @@ pub mod private {
 /// `vars!(a, b)` registers the locals `a` and `b`; `vars!(total = order.total())` registers
 /// the value of an expression under a name. Standard types (strings, numbers, booleans,
 /// options, vectors and maps of them, `serde_json::Value`) are captured by this crate;
-/// other types through `Serialize` when they implement it (so their fields can be
-/// filtered by name), else through `Debug`. Registered values must be `Sync`.
+/// values behind a `Mutex` or `RwLock` are read without waiting for the lock (a held lock
+/// shows `"<locked>"`, see [`Lock`](crate::runtime::scope::Lock)); other types through
+/// `Serialize` when they implement it (so their fields can be filtered by name), else
+/// through `Debug`. Registered values must be `Sync`.
 ///
 /// ```
 /// #[derive(serde::Serialize)]
@@ -111,8 +126,10 @@ macro_rules! __safe_report_var {
                 reference,
                 {
                     #[allow(unused_imports)]
-                    use $crate::runtime::scope::private::{ViaDebug, ViaPlain, ViaSerialize};
-                    (&&&$crate::runtime::scope::private::probe(reference)).capture()
+                    use $crate::runtime::scope::private::{
+                        ViaDebug, ViaLock, ViaPlain, ViaSerialize,
+                    };
+                    (&&&&$crate::runtime::scope::private::probe(reference)).capture()
                 },
             ),
         }

@@ -32,15 +32,22 @@
 mod collect;
 mod macros;
 mod plain;
+mod read;
 mod registry;
 #[cfg(test)]
 mod tests;
 
 pub use collect::capture_scopes;
-pub(crate) use collect::{capture_scopes_in_panic, capture_site_scopes, is_formatting};
+pub(crate) use collect::{
+    capture_scopes_in_panic, capture_site_scopes, is_formatting, while_formatting,
+};
+// For integrations that format values themselves (the `tracing` layer); unused without them.
+#[allow(unused_imports)]
+pub(crate) use collect::format_guarded;
 #[doc(hidden)]
 pub use macros::private;
 pub use plain::{Plain, PlainKey};
+pub use read::Lock;
 pub use registry::{How, Var, has_scopes};
 
 use std::fmt;

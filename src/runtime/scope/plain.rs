@@ -1,8 +1,12 @@
 //! The standard types this crate captures with its own code: numbers, strings, options,
-//! lists and maps of them, and `serde_json::Value`. No user code runs and nothing can panic.
+//! lists and maps of them, locks holding them, and `serde_json::Value`. No user code runs,
+//! nothing can panic and nothing waits.
+
+use std::sync::{Mutex, RwLock};
 
 use serde_json::Value;
 
+use super::read::capture_locked;
 use crate::model::CapturedValue;
 use crate::model::value::Builder;
 
@@ -12,7 +16,9 @@ use crate::model::value::Builder;
 // specialisation).
 // ---------------------------------------------------------------------------------------
 
-/// Types this crate captures with its own code (no user code runs, nothing can panic).
+/// Types this crate captures with its own code (no user code runs, nothing can panic, and
+/// nothing waits: a `Mutex` or `RwLock` is read with `try_lock`/`try_read`, see
+/// [`Lock`](super::Lock)).
 ///
 /// Implemented for the standard types only (sealed): others are captured through
 /// `Serialize` or `Debug`, whose code may panic and is run where a panic is caught.
@@ -114,6 +120,21 @@ plain_pointers! {
     impl<T> for &T;
     impl<T> for Box<T>;
     impl<T: Send> for std::sync::Arc<T>;
+}
+
+// Locks are read without waiting (see `read.rs`): `"<locked>"` while a thread holds one.
+impl<T: Plain + Send + ?Sized> sealed::Sealed for Mutex<T> {}
+impl<T: Plain + Send + ?Sized> Plain for Mutex<T> {
+    fn capture(&self, into: &mut Builder) {
+        capture_locked(self, into, T::capture);
+    }
+}
+
+impl<T: Plain + Send + ?Sized> sealed::Sealed for RwLock<T> {}
+impl<T: Plain + Send + ?Sized> Plain for RwLock<T> {
+    fn capture(&self, into: &mut Builder) {
+        capture_locked(self, into, T::capture);
+    }
 }
 
 impl<T: Plain> sealed::Sealed for Option<T> {}

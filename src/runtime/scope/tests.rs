@@ -1,14 +1,22 @@
 //! Tests of registering and capturing frame variables.
 
 use std::fmt;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Waker;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::collect::capture_scopes_in_panic;
+use super::collect::{capture_scopes_in_panic, format_guarded};
 use super::*;
 use crate::limits::DEFAULT_SUBSTITUTE;
+
+/// As the panic hook captures, with no deadline for the helper thread.
+fn in_panic() -> Vec<SiteScope> {
+    capture_scopes_in_panic(Duration::MAX)
+}
 
 fn names(scope: &CapturedScope) -> Vec<&str> {
     scope.vars.iter().map(|v| v.name.as_ref()).collect()
@@ -133,6 +141,89 @@ fn standard_types_are_captured_as_serde_would_serialize_them() {
 }
 
 #[test]
+fn values_behind_locks_are_read_without_waiting_for_the_lock() {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, RwLock};
+    #[derive(Serialize)]
+    struct Cart {
+        items: Vec<&'static str>,
+    }
+    let orders = Arc::new(Mutex::new(vec!["ord_1"]));
+    let stock = RwLock::new(HashMap::from([("sku_1".to_owned(), 3u32)]));
+    let cart = Mutex::new(Cart {
+        items: vec!["sku_1"],
+    });
+    let shared = Arc::new(RwLock::new(Cart {
+        items: vec!["sku_2"],
+    }));
+    let nested = vec![Mutex::new(1u8), Mutex::new(2u8)];
+    let optional = Some(Arc::new(Mutex::new("free".to_owned())));
+    let (locked, in_panic) =
+        crate::vars!(orders, stock, cart, shared, nested, optional).run(|| {
+            // All held by this thread, as by a thread that panics holding them; `shared` is
+            // only read, so it can be read again.
+            let _orders = orders.lock().unwrap();
+            let _stock = stock.write().unwrap();
+            let _cart = cart.lock().unwrap();
+            let _shared = shared.read().unwrap();
+            let _second = nested[1].lock().unwrap();
+            (capture_scopes(), in_panic())
+        });
+    let in_panic: Vec<CapturedScope> = in_panic.into_iter().map(CapturedScope::from).collect();
+    for scopes in [locked, in_panic] {
+        let values: Vec<Value> = scopes[0].vars.iter().map(|v| v.value.to_value()).collect();
+        assert_eq!(
+            values,
+            [
+                Value::from("<locked>"),
+                Value::from("<locked>"),
+                Value::from("<locked>"),
+                serde_json::json!({"items": ["sku_2"]}),
+                serde_json::json!([1, "<locked>"]),
+                Value::from("free"),
+            ]
+        );
+    }
+    let free = crate::vars!(orders, cart).run(capture_scopes);
+    assert_eq!(free[0].vars[0].value, serde_json::json!(["ord_1"]));
+    assert_eq!(
+        free[0].vars[1].value,
+        serde_json::json!({"items": ["sku_1"]})
+    );
+}
+
+#[test]
+fn a_poisoned_lock_shows_its_value_under_a_notice() {
+    use std::sync::{Arc, Mutex, RwLock};
+    #[derive(Serialize)]
+    struct Cart {
+        items: Vec<&'static str>,
+    }
+    let visits = Arc::new(Mutex::new(5u32));
+    let cart = Arc::new(RwLock::new(Cart {
+        items: vec!["sku_1"],
+    }));
+    let poisoned = std::thread::scope(|s| {
+        s.spawn(|| {
+            let _visits = visits.lock().unwrap();
+            let _cart = cart.write().unwrap();
+            panic!("poisons both");
+        })
+        .join()
+    });
+    assert!(poisoned.is_err() && visits.is_poisoned() && cart.is_poisoned());
+    let scopes = crate::vars!(visits, cart).run(capture_scopes);
+    assert_eq!(
+        scopes[0].vars[0].value,
+        serde_json::json!({"<poisoned>": 5})
+    );
+    assert_eq!(
+        scopes[0].vars[1].value,
+        serde_json::json!({"<poisoned>": {"items": ["sku_1"]}})
+    );
+}
+
+#[test]
 fn a_panicking_debug_becomes_an_error_in_formatting() {
     struct Bad;
     impl fmt::Debug for Bad {
@@ -144,15 +235,49 @@ fn a_panicking_debug_becomes_an_error_in_formatting() {
     let fine = 5i64;
     for vars in [
         crate::vars!(bad, fine).run(capture_scopes).remove(0).vars,
-        crate::vars!(bad, fine)
-            .run(capture_scopes_in_panic)
-            .remove(0)
-            .vars,
+        crate::vars!(bad, fine).run(in_panic).remove(0).vars,
     ] {
         let error = vars[0].error.as_deref().unwrap();
         assert!(error.contains("cannot print"), "{error}");
         assert_eq!(vars[1].value, Value::from(5));
     }
+}
+
+#[test]
+fn a_value_whose_formatting_captures_again_is_captured_once() {
+    struct Reentrant;
+    impl fmt::Debug for Reentrant {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            // A capture from inside the formatting (a `Traced` created here) sees nothing,
+            // instead of formatting this value again, and again.
+            let inner = 1u8;
+            let seen = crate::vars!(inner).run(capture_scopes);
+            write!(f, "Reentrant(saw {} scopes)", seen.len())
+        }
+    }
+    let reentrant = Reentrant;
+    let scopes = crate::vars!(reentrant).run(capture_scopes);
+    assert_eq!(
+        scopes[0].vars[0].value,
+        Value::from("Reentrant(saw 0 scopes)")
+    );
+    assert!(!is_formatting());
+}
+
+#[test]
+fn formatting_inside_formatting_leaves_the_outer_mark_in_place() {
+    let outer = format_guarded(|| {
+        assert_eq!(format_guarded(is_formatting), Ok(true));
+        // Still marked: a panic from here on is the value's, not the application's.
+        is_formatting()
+    });
+    assert_eq!(outer, Ok(true));
+    assert!(!is_formatting());
+    let panicked = format_guarded(|| -> () { panic!("cannot print") });
+    assert_eq!(
+        panicked,
+        Err("the value's formatting panicked: cannot print".to_owned())
+    );
 }
 
 #[test]
@@ -165,8 +290,82 @@ fn values_that_run_user_code_are_formatted_on_a_helper_thread() {
         }
     }
     let probe = OnWhichThread;
-    let scopes = crate::vars!(probe).run(capture_scopes_in_panic);
+    let scopes = crate::vars!(probe).run(in_panic);
     assert_eq!(scopes[0].vars[0].value, Value::from("safe-report-format"));
+}
+
+/// A value whose `Serialize` waits for its own lock, and says whether it started and ended.
+struct Account {
+    balance: Mutex<u64>,
+    started: AtomicBool,
+    serialized: AtomicBool,
+}
+
+impl Account {
+    fn new() -> Self {
+        Self {
+            balance: Mutex::new(120),
+            started: AtomicBool::new(false),
+            serialized: AtomicBool::new(false),
+        }
+    }
+}
+
+impl Serialize for Account {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.started.store(true, Ordering::SeqCst);
+        let balance = *self.balance.lock().unwrap();
+        self.serialized.store(true, Ordering::SeqCst);
+        s.serialize_u64(balance)
+    }
+}
+
+#[test]
+fn in_the_hook_a_value_whose_formatting_waits_for_this_thread_is_reported_as_not_finished() {
+    let account = Account::new();
+    let order_id = "ord_1";
+    let after = vec!["x"];
+    let cart = Opaque;
+    let scopes = crate::vars!(order_id, account, after, cart).run(|| {
+        // As a thread that panics holding the lock: it lets go only after the hook.
+        let _held = account.balance.lock().unwrap();
+        capture_scopes_in_panic(Duration::from_millis(200))
+    });
+    // Leaving the scope waited for a read still going on: none is left behind.
+    assert_eq!(
+        account.started.load(Ordering::SeqCst),
+        account.serialized.load(Ordering::SeqCst)
+    );
+    let vars = &scopes[0].vars;
+    assert_eq!(vars[0].value, Value::from("ord_1"));
+    let late = vars[1].error.as_deref().unwrap();
+    assert!(late.contains("did not finish within 200ms"), "{late}");
+    assert_eq!(vars[2].value, serde_json::json!(["x"]));
+    let next = vars[3].error.as_deref().unwrap();
+    assert!(next.contains("formatting of `account` before it"), "{next}");
+}
+
+#[derive(Debug)]
+struct Opaque;
+
+#[test]
+fn leaving_an_inner_scope_does_not_wait_for_the_read_of_an_outer_value() {
+    let account = Account::new();
+    let scopes = crate::vars!(account).run(|| {
+        let held = account.balance.lock().unwrap();
+        let inner = 1u8;
+        // The helper is still reading `account` when this scope ends; this thread lets go
+        // of the lock only after that, so waiting here would never end.
+        let scopes = crate::vars!(inner).run(|| capture_scopes_in_panic(Duration::ZERO));
+        drop(held);
+        scopes
+    });
+    assert_eq!(
+        account.started.load(Ordering::SeqCst),
+        account.serialized.load(Ordering::SeqCst)
+    );
+    assert!(scopes[0].vars[0].error.is_some());
+    assert_eq!(scopes[1].vars[0].value, Value::from(1));
 }
 
 /// A future that is pending once, then ready.
