@@ -388,14 +388,21 @@ fn the_catalog_page_is_current() {
 }
 
 /// Generated tokens and near misses for the tests outside the crate, one line each:
-/// `id<TAB>token` and `id<TAB>near miss`.
+/// `id<TAB>anchor kind<TAB>characters that may stay visible<TAB>token` (a webhook URL's
+/// host and path stay) and `id<TAB>near miss`.
 #[test]
 fn the_token_corpus_is_current() {
     let mut tokens_out = String::new();
     let mut near_out = String::new();
     for format in FORMATS {
+        let kind = match format.anchor {
+            Anchor::Prefix(_) => "prefix",
+            Anchor::Inside(_) => "inside",
+            Anchor::Keyword(_) => "keyword",
+        };
         for token in tokens(format, 3) {
-            writeln!(tokens_out, "{}\t{token}", format.id).unwrap();
+            let (visible, _) = hidden_part(format, &token);
+            writeln!(tokens_out, "{}\t{kind}\t{visible}\t{token}", format.id).unwrap();
         }
         writeln!(near_out, "{}\t{}", format.id, format.near_miss).unwrap();
     }

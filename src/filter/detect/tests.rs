@@ -321,3 +321,15 @@ fn multibyte_text_is_cut_on_character_boundaries() {
     let text = "пароль password=секрет и всё";
     assert_eq!(scrub(text), format!("пароль password={SUB} и всё"));
 }
+
+#[test]
+fn runs_of_zeros_in_ids_are_not_card_numbers() {
+    for id in [
+        "api-00000000-0000-0000-0000-000000000000",
+        "access-production-00000000-0000-0000-0000-000000000000",
+        "0000 0000 0000 0000",
+    ] {
+        assert_eq!(scrub(id), id);
+    }
+    assert_eq!(scrub("card 4111 1111 1111 1111"), format!("card {SUB}"));
+}
