@@ -387,6 +387,36 @@ fn the_catalog_page_is_current() {
     check_generated("docs/credential-formats.md", &catalog_markdown());
 }
 
+/// The README's list: per family, its services.
+fn readme_list() -> String {
+    let mut families: Vec<Family> = FORMATS.iter().map(|format| format.family).collect();
+    families.sort();
+    families.dedup();
+    let mut out = format!("{} formats:\n\n", FORMATS.len());
+    for family in families {
+        let mut services: Vec<&str> = Vec::new();
+        for format in FORMATS.iter().filter(|format| format.family == family) {
+            if !services.contains(&format.service) {
+                services.push(format.service);
+            }
+        }
+        writeln!(out, "- **{}**: {}", family.label(), services.join(", ")).unwrap();
+    }
+    out
+}
+
+#[test]
+fn the_readme_list_is_current() {
+    const START: &str = "<!-- credential-catalog:start -->\n";
+    const END: &str = "<!-- credential-catalog:end -->";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let start = readme.find(START).expect("README marks the list's start") + START.len();
+    let end = readme.find(END).expect("README marks the list's end");
+    let expected = format!("{}{}{}", &readme[..start], readme_list(), &readme[end..]);
+    check_generated("README.md", &expected);
+}
+
 /// Generated tokens and near misses for the tests outside the crate, one line each:
 /// `id<TAB>anchor kind<TAB>characters that may stay visible<TAB>token` (a webhook URL's
 /// host and path stay) and `id<TAB>near miss`.
