@@ -45,7 +45,7 @@ use crate::model::{Capture, Environment, ErrorInfo, panic_message};
 use crate::report::{ExceptionReporter, Report};
 use crate::runtime::scope::{self, CapturedScope, SiteScope};
 use crate::runtime::span_scopes;
-use crate::runtime::trace::{self, InApp};
+use crate::runtime::trace::{self, InApp, PanicLocation};
 
 /// The error type shown for a panic.
 pub const PANIC_TYPE: &str = "panic";
@@ -330,6 +330,9 @@ struct PanicEvent {
     scopes: Vec<SiteScope>,
     spans: Vec<CapturedScope>,
     time: jiff::Timestamp,
+    /// Where the panic happened, for the frame of the function that panicked (the trace
+    /// may not know: no debug information).
+    location: Option<PanicLocation>,
     /// For the hook to wait on under `panic = "abort"`.
     sequence: u64,
 }
@@ -344,6 +347,52 @@ struct Config {
     flush_timeout: Duration,
     format_timeout: Duration,
     warm_up: bool,
+}
+
+impl Config {
+    fn new(builder: HookBuilder) -> Self {
+        let mut environment = Environment::current();
+        environment.application = builder.application.clone();
+        Self {
+            destinations: if builder.destinations.is_empty() {
+                vec![Destination::Stderr]
+            } else {
+                builder.destinations
+            },
+            reporter: builder.reporter.unwrap_or_default(),
+            in_app: builder.in_app,
+            settings: builder.settings,
+            environment,
+            debug: builder.debug,
+            flush_timeout: builder.flush_timeout,
+            format_timeout: builder.format_timeout,
+            warm_up: builder.warm_up,
+        }
+    }
+
+    /// Resolves a panic's trace and builds its capture.
+    fn capture(&self, event: PanicEvent) -> Capture {
+        let mut frames =
+            trace::resolve_to_frames(&event.backtrace, &self.in_app, event.scopes, event.spans);
+        if let Some(location) = &event.location {
+            trace::place_location(&mut frames, location);
+        }
+        let mut environment = self.environment.clone();
+        environment.server_time = Some(
+            event
+                .time
+                .to_zoned(jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC)),
+        );
+        environment.thread = event.thread;
+        Capture {
+            debug: self.debug,
+            error: ErrorInfo::new(Some(PANIC_TYPE.to_owned()), Some(event.message)),
+            frames,
+            request: None,
+            settings: self.settings.clone(),
+            environment: Some(environment),
+        }
+    }
 }
 
 struct State {
@@ -363,25 +412,8 @@ struct Progress {
 impl State {
     fn start(builder: HookBuilder) -> Self {
         let (sender, receiver) = sync_channel::<PanicEvent>(builder.queue);
-        let mut environment = Environment::current();
-        environment.application = builder.application.clone();
-        let config = Config {
-            destinations: if builder.destinations.is_empty() {
-                vec![Destination::Stderr]
-            } else {
-                builder.destinations
-            },
-            reporter: builder.reporter.unwrap_or_default(),
-            in_app: builder.in_app,
-            settings: builder.settings,
-            environment,
-            debug: builder.debug,
-            flush_timeout: builder.flush_timeout,
-            format_timeout: builder.format_timeout,
-            warm_up: builder.warm_up,
-        };
         let state = Self {
-            config,
+            config: Config::new(builder),
             sender,
             progress: Mutex::new(Progress::default()),
             delivered: Condvar::new(),
@@ -449,27 +481,7 @@ impl State {
 
     /// Resolves a panic's trace and builds its capture.
     fn capture(&self, event: PanicEvent) -> Capture {
-        let frames = trace::resolve_to_frames(
-            &event.backtrace,
-            &self.config.in_app,
-            event.scopes,
-            event.spans,
-        );
-        let mut environment = self.config.environment.clone();
-        environment.server_time = Some(
-            event
-                .time
-                .to_zoned(jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC)),
-        );
-        environment.thread = event.thread;
-        Capture {
-            debug: self.config.debug,
-            error: ErrorInfo::new(Some(PANIC_TYPE.to_owned()), Some(event.message)),
-            frames,
-            request: None,
-            settings: self.config.settings.clone(),
-            environment: Some(environment),
-        }
+        self.config.capture(event)
     }
 
     fn deliver(&self, capture: Capture) {
@@ -548,6 +560,7 @@ fn hook(info: &std::panic::PanicHookInfo<'_>) {
         scopes: scope::capture_scopes_in_panic(state.config.format_timeout),
         spans: span_scopes(),
         time: jiff::Timestamp::now(),
+        location: info.location().map(PanicLocation::of),
         sequence: 0,
     };
     CAPTURE_TIME.set(Some(started.elapsed()));
@@ -584,4 +597,48 @@ fn hook(info: &std::panic::PanicHookInfo<'_>) {
         }
     }
     IN_HOOK.set(false);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_report_has_the_panic_location_on_its_top_frame_when_symbols_say_nothing() {
+        let config = Config::new(HookBuilder::new());
+        let line = line!(); // the panic location of this test
+        let event = PanicEvent {
+            message: "boom".to_owned(),
+            thread: None,
+            // No frame resolves (as in a build without debug information).
+            backtrace: trace::Trace::default(),
+            scopes: Vec::new(),
+            spans: Vec::new(),
+            time: jiff::Timestamp::UNIX_EPOCH,
+            location: Some(PanicLocation {
+                file: "src/hook.rs".to_owned(),
+                line,
+                column: 20,
+            }),
+            sequence: 0,
+        };
+        let capture = config.capture(event);
+        let top = capture
+            .frames
+            .last()
+            .expect("a frame for the panic location");
+        assert_eq!(top.file.as_deref(), Some("src/hook.rs"));
+        assert_eq!((top.line, top.column), (Some(line), Some(20)));
+        assert!(top.in_app);
+        // The source around it is read from disk (relative to the working directory).
+        let text = config.reporter.report(&capture).text().to_string();
+        assert!(
+            text.contains(&format!("File \"src/hook.rs\", line {line}")),
+            "{text}"
+        );
+        assert!(
+            text.contains("// the panic location of this test"),
+            "{text}"
+        );
+    }
 }
