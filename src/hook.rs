@@ -29,8 +29,11 @@
 //! [`handled_here`]; the hook then only keeps the capture for [`take_last_capture`],
 //! which the integration calls after catching the panic to report it with the request.
 //!
-//! With `panic = "abort"` the process ends when the hook returns, so the hook then waits
-//! for the report to be delivered (at most [`HookBuilder::flush_timeout`]).
+//! With `panic = "abort"` the process ends when the hook returns, and nothing is caught:
+//! the hook then reports every panic itself, inside [`handled_here`] too (where the web
+//! layer has it send the admin email with the request), and waits for the delivery to
+//! every destination, the emails of admin notifiers included (at most
+//! [`HookBuilder::flush_timeout`] in all).
 
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
@@ -288,7 +291,8 @@ pub fn dropped() -> u64 {
 
 /// Runs `f` as code whose panics are caught and reported by the caller (a web framework
 /// integration): a panic inside is captured for [`take_last_capture`] and not reported by
-/// the reporting thread.
+/// the reporting thread. With `panic = "abort"`, where nothing is caught, the hook reports
+/// it as any other panic.
 pub fn handled_here<R>(f: impl FnOnce() -> R) -> R {
     struct Leave;
     impl Drop for Leave {
@@ -299,6 +303,30 @@ pub fn handled_here<R>(f: impl FnOnce() -> R) -> R {
     HANDLED.set(HANDLED.get() + 1);
     let _leave = Leave;
     f()
+}
+
+/// What a catch site does with a panic it will never catch, since the process aborts
+/// (`panic = "abort"`): it reports the capture itself, from the hook, waiting at most the
+/// given time for delivery.
+pub(crate) type AbortReport = Box<dyn FnOnce(Capture, Duration)>;
+
+/// [`handled_here`], for a catch site that also says how to report a panic it will never
+/// catch (`panic = "abort"`); `on_abort` is `None` when the process unwinds.
+pub(crate) fn handled_here_reporting<R>(on_abort: Option<AbortReport>, f: impl FnOnce() -> R) -> R {
+    let Some(on_abort) = on_abort else {
+        return handled_here(f);
+    };
+    struct Restore(Option<AbortReport>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = ON_ABORT.try_with(|slot| slot.replace(self.0.take()));
+        }
+    }
+    let outer = ON_ABORT
+        .try_with(|slot| slot.replace(Some(on_abort)))
+        .unwrap_or(None);
+    let _restore = Restore(outer);
+    handled_here(f)
 }
 
 /// The capture the hook made of the most recent panic on this thread, taken (a second
@@ -316,6 +344,8 @@ thread_local! {
     static HANDLED: Cell<u32> = const { Cell::new(0) };
     /// Set while the hook runs on this thread (a panic inside it is not captured again).
     static IN_HOOK: Cell<bool> = const { Cell::new(false) };
+    /// How the innermost catch site reports a panic it will never catch (`panic = "abort"`).
+    static ON_ABORT: RefCell<Option<AbortReport>> = const { RefCell::new(None) };
     /// How long the last capture on this thread took.
     static CAPTURE_TIME: Cell<Option<Duration>> = const { Cell::new(None) };
 }
@@ -333,7 +363,18 @@ struct PanicEvent {
     /// Where the panic happened, for the frame of the function that panicked (the trace
     /// may not know: no debug information).
     location: Option<PanicLocation>,
-    /// For the hook to wait on under `panic = "abort"`.
+}
+
+/// What the hook hands to the reporting thread: a panic as captured, or (`panic =
+/// "abort"`, inside a catch site, which needs the capture too) already resolved.
+enum Pending {
+    Event(PanicEvent),
+    Resolved(Box<Capture>),
+}
+
+/// A panic for the reporting thread, numbered for the waits on its delivery.
+struct Job {
+    pending: Pending,
     sequence: u64,
 }
 
@@ -397,7 +438,7 @@ impl Config {
 
 struct State {
     config: Config,
-    sender: SyncSender<PanicEvent>,
+    sender: SyncSender<Job>,
     progress: Mutex<Progress>,
     delivered: Condvar,
     dropped: Mutex<u64>,
@@ -411,7 +452,7 @@ struct Progress {
 
 impl State {
     fn start(builder: HookBuilder) -> Self {
-        let (sender, receiver) = sync_channel::<PanicEvent>(builder.queue);
+        let (sender, receiver) = sync_channel::<Job>(builder.queue);
         let state = Self {
             config: Config::new(builder),
             sender,
@@ -424,10 +465,13 @@ impl State {
             .spawn(move || {
                 // What destinations log here is never turned into a report of its own.
                 crate::runtime::mark_delivery_thread();
-                for event in receiver {
+                for job in receiver {
                     let Some(state) = STATE.get() else { continue };
-                    let sequence = event.sequence;
-                    let capture = state.capture(event);
+                    let sequence = job.sequence;
+                    let capture = match job.pending {
+                        Pending::Event(event) => state.capture(event),
+                        Pending::Resolved(capture) => *capture,
+                    };
                     // A failing destination must not stop the thread.
                     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         state.deliver(capture);
@@ -530,7 +574,65 @@ impl State {
     }
 }
 
-/// The hook itself: capture, hand off, never panic, never block on I/O.
+/// Hands a panic to the reporting thread and returns its number. When the queue is full
+/// the panic is counted as dropped and kept for a catch site, or, with `panic = "abort"`,
+/// where nothing is caught and nothing else will run, delivered on this thread.
+fn submit(state: &State, pending: Pending) -> u64 {
+    let sequence = {
+        let mut progress = state
+            .progress
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        progress.submitted += 1;
+        progress.submitted
+    };
+    let job = Job { pending, sequence };
+    if let Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) =
+        state.sender.try_send(job)
+    {
+        let capture = match job.pending {
+            Pending::Event(event) if !cfg!(panic = "abort") => {
+                *state.dropped.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+                // Keep it for a catch site, at least.
+                LAST.with(|last| *last.borrow_mut() = Some(event));
+                None
+            }
+            Pending::Event(event) => Some(state.capture(event)),
+            Pending::Resolved(capture) => Some(*capture),
+        };
+        if let Some(capture) = capture {
+            state.deliver(capture);
+        }
+        let mut progress = state
+            .progress
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        progress.delivered = progress.delivered.max(sequence);
+        drop(progress);
+        state.delivered.notify_all();
+    }
+    sequence
+}
+
+/// A point in time that waits are measured against; `None` is no deadline (a timeout
+/// such as `Duration::MAX`, which `Instant + Duration` would panic on).
+struct Deadline(Option<Instant>);
+
+impl Deadline {
+    fn after(timeout: Duration) -> Self {
+        Self(Instant::now().checked_add(timeout))
+    }
+
+    /// The time left (zero once passed; `Duration::MAX` without a deadline).
+    fn left(&self) -> Duration {
+        self.0.map_or(Duration::MAX, |deadline| {
+            deadline.saturating_duration_since(Instant::now())
+        })
+    }
+}
+
+/// The hook itself: capture, hand off, never panic, never block on I/O (but with
+/// `panic = "abort"`, wait for the delivery, within the flush timeout).
 fn hook(info: &std::panic::PanicHookInfo<'_>) {
     // Panics of this crate's own formatting of variables are reported as formatting errors.
     if scope::is_formatting() || IN_HOOK.get() {
@@ -561,38 +663,41 @@ fn hook(info: &std::panic::PanicHookInfo<'_>) {
         spans: span_scopes(),
         time: jiff::Timestamp::now(),
         location: info.location().map(PanicLocation::of),
-        sequence: 0,
     };
     CAPTURE_TIME.set(Some(started.elapsed()));
-    if HANDLED.get() > 0 {
-        LAST.with(|last| *last.borrow_mut() = Some(event));
+    let handled = HANDLED.get() > 0;
+    if !cfg!(panic = "abort") {
+        if handled {
+            // The catch site reports it, with what it knows (the request).
+            LAST.with(|last| *last.borrow_mut() = Some(event));
+        } else {
+            submit(state, Pending::Event(event));
+        }
     } else {
-        let sequence = {
-            let mut progress = state
-                .progress
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            progress.submitted += 1;
-            progress.submitted
+        // The process ends when the hook returns: nothing will be caught, so the hook
+        // reports the panic to every destination and waits for the delivery.
+        let deadline = Deadline::after(state.config.flush_timeout);
+        let on_abort = if handled {
+            ON_ABORT
+                .try_with(|slot| slot.try_borrow_mut().ok()?.take())
+                .ok()
+                .flatten()
+        } else {
+            None
         };
-        match state.sender.try_send(PanicEvent { sequence, ..event }) {
-            Ok(()) => {
-                if cfg!(panic = "abort") {
-                    // The process ends when the hook returns: wait for the report.
-                    state.wait_delivered(sequence, state.config.flush_timeout);
-                }
+        let sequence = match on_abort {
+            Some(on_abort) => {
+                let capture = state.capture(event);
+                let sequence = submit(state, Pending::Resolved(Box::new(capture.clone())));
+                on_abort(capture, deadline.left());
+                sequence
             }
-            Err(TrySendError::Full(event) | TrySendError::Disconnected(event)) => {
-                *state.dropped.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-                let mut progress = state
-                    .progress
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                progress.delivered = progress.delivered.max(event.sequence);
-                drop(progress);
-                state.delivered.notify_all();
-                // Keep it for a catch site, at least.
-                LAST.with(|last| *last.borrow_mut() = Some(event));
+            None => submit(state, Pending::Event(event)),
+        };
+        state.wait_delivered(sequence, deadline.left());
+        for destination in &state.config.destinations {
+            if let Destination::Notifier(notifier) = destination {
+                notifier.mailer().flush_all(deadline.left());
             }
         }
     }
@@ -620,7 +725,6 @@ mod tests {
                 line,
                 column: 20,
             }),
-            sequence: 0,
         };
         let capture = config.capture(event);
         let top = capture

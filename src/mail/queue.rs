@@ -476,6 +476,12 @@ impl Mailer {
         self.request_flush(false, timeout)
     }
 
+    /// As [`flush`](Self::flush), and also sends the pending digests and summaries (their
+    /// windows cut short), still accepting emails: for a process about to abort.
+    pub(crate) fn flush_all(&self, timeout: Duration) -> bool {
+        self.request_flush(true, timeout)
+    }
+
     /// Stops accepting emails, then waits at most `timeout` for the worker to deliver what
     /// is queued and every pending digest and summary (their windows cut short). Returns
     /// `true` when everything was delivered.
