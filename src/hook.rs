@@ -332,7 +332,9 @@ pub(crate) fn handled_here_reporting<R>(on_abort: Option<AbortReport>, f: impl F
 /// The capture the hook made of the most recent panic on this thread, taken (a second
 /// call returns `None`). Symbols are resolved now, on the calling thread.
 pub fn take_last_capture() -> Option<Capture> {
-    let event = LAST.with(|last| last.borrow_mut().take())?;
+    let event = LAST
+        .try_with(|last| last.try_borrow_mut().ok()?.take())
+        .ok()??;
     let state = STATE.get()?;
     Some(state.capture(event))
 }
@@ -594,7 +596,7 @@ fn submit(state: &State, pending: Pending) -> u64 {
             Pending::Event(event) if !cfg!(panic = "abort") => {
                 *state.dropped.lock().unwrap_or_else(PoisonError::into_inner) += 1;
                 // Keep it for a catch site, at least.
-                LAST.with(|last| *last.borrow_mut() = Some(event));
+                keep_last(event);
                 None
             }
             Pending::Event(event) => Some(state.capture(event)),
@@ -612,6 +614,17 @@ fn submit(state: &State, pending: Pending) -> u64 {
         state.delivered.notify_all();
     }
     sequence
+}
+
+/// Keeps a capture for [`take_last_capture`]. Neither a thread whose locals are being
+/// destroyed nor a capture being taken right now makes the hook panic (which would abort):
+/// the capture is then not kept.
+fn keep_last(event: PanicEvent) {
+    let _ = LAST.try_with(|last| {
+        if let Ok(mut last) = last.try_borrow_mut() {
+            *last = Some(event);
+        }
+    });
 }
 
 /// A point in time that waits are measured against; `None` is no deadline (a timeout
@@ -669,7 +682,7 @@ fn hook(info: &std::panic::PanicHookInfo<'_>) {
     if !cfg!(panic = "abort") {
         if handled {
             // The catch site reports it, with what it knows (the request).
-            LAST.with(|last| *last.borrow_mut() = Some(event));
+            keep_last(event);
         } else {
             submit(state, Pending::Event(event));
         }
