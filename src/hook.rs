@@ -453,6 +453,15 @@ struct Progress {
 }
 
 impl State {
+    /// Records that the report with this sequence number has been delivered, and wakes
+    /// whoever waits for it.
+    fn mark_delivered(&self, sequence: u64) {
+        let mut progress = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
+        progress.delivered = progress.delivered.max(sequence);
+        drop(progress);
+        self.delivered.notify_all();
+    }
+
     fn start(builder: HookBuilder) -> Self {
         let (sender, receiver) = sync_channel::<Job>(builder.queue);
         let state = Self {
@@ -478,12 +487,7 @@ impl State {
                     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         state.deliver(capture);
                     }));
-                    let mut progress = state
-                        .progress
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner);
-                    progress.delivered = progress.delivered.max(sequence);
-                    state.delivered.notify_all();
+                    state.mark_delivered(sequence);
                 }
             });
         if spawned.is_err() {
@@ -605,13 +609,7 @@ fn submit(state: &State, pending: Pending) -> u64 {
         if let Some(capture) = capture {
             state.deliver(capture);
         }
-        let mut progress = state
-            .progress
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        progress.delivered = progress.delivered.max(sequence);
-        drop(progress);
-        state.delivered.notify_all();
+        state.mark_delivered(sequence);
     }
     sequence
 }

@@ -171,8 +171,8 @@ struct Catalog {
     shortest_inside: usize,
     /// The `Inside` literals that end a webhook URL's host and path
     /// (`hooks.slack.com/services/`), with their formats: what follows them is known to be
-    /// secret by this context alone. Each holds [`WEBHOOK`].
-    url_paths: Vec<(&'static [u8], Vec<usize>)>,
+    /// secret by this context alone. Each holds [`WEBHOOK`], at the offset kept beside it.
+    url_paths: Vec<(&'static [u8], usize, Vec<usize>)>,
     /// The keywords of `Keyword` formats, without regard to ASCII case.
     keywords: AhoCorasick,
     /// Per keyword: its format.
@@ -212,7 +212,10 @@ impl Catalog {
             .literals
             .iter()
             .filter(|(_, literal, _)| literal.ends_with(b"/"))
-            .map(|(_, literal, formats)| (*literal, formats.clone()))
+            .map(|(_, literal, formats)| {
+                let hook = memchr::memmem::find(literal, WEBHOOK).unwrap_or(0);
+                (*literal, hook, formats.clone())
+            })
             .collect();
         let keywords = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
@@ -314,9 +317,8 @@ pub(super) fn scan(text: &str, shape: Shape, spans: &mut Vec<Span>) {
     if shape.context_only {
         if shape.separators {
             for hook in memchr::memmem::find_iter(bytes, WEBHOOK) {
-                for (literal, formats) in &catalog.url_paths {
-                    let offset = memchr::memmem::find(literal, WEBHOOK).unwrap_or(0);
-                    let Some(at) = hook.checked_sub(offset) else {
+                for (literal, offset, formats) in &catalog.url_paths {
+                    let Some(at) = hook.checked_sub(*offset) else {
                         continue;
                     };
                     if bytes[at..].starts_with(literal) {
