@@ -52,6 +52,9 @@ const ROUTES: [&str; 4] = ["/", "/panic", "/login", "/error"];
 
 #[tokio::main]
 pub async fn main() -> Result<(), Box<dyn Error>> {
+    // This file, compressed, in the binary: a deployed build shows source lines without
+    // its source on the host.
+    safe_report::embed_sources!("examples/demo.rs").install();
     // The panic hook captures each panic's frames and registered variables; the layer
     // joins that capture with the request.
     let _hook = safe_report::panic::HookBuilder::new().install();

@@ -59,5 +59,40 @@ pub use model::{
     SensitiveNames, UploadedFile, Variable,
 };
 pub use render::negotiate;
+#[cfg(feature = "embed-sources")]
+pub use report::EmbeddedSources;
 pub use report::{ExceptionReporter, Format, Report};
 pub use runtime::{ResultExt, Traced};
+
+/// The application's own source files, compressed, in its binary (feature `embed-sources`),
+/// so that reports from a deployed build show source lines where the files are not on disk.
+///
+/// With no argument it embeds every `.rs` file under the crate's `src`; otherwise the files
+/// and directories named, relative to the crate's `Cargo.toml`. The files are read when the
+/// crate is compiled, and it is rebuilt when one of them changes. Call
+/// [`EmbeddedSources::install`] once, early in `main`:
+///
+/// ```
+/// # fn main() {
+/// safe_report::embed_sources!().install();
+/// // or: safe_report::embed_sources!("src", "examples/demo.rs").install();
+/// # }
+/// ```
+///
+/// A file on disk is still preferred to its embedded copy; the filter hides secrets in
+/// source lines from either. What it adds to the binary is measured in
+/// `docs/production.md`.
+#[cfg(feature = "embed-sources")]
+#[macro_export]
+macro_rules! embed_sources {
+    ($($path:literal),* $(,)?) => {
+        $crate::EmbeddedSources::from_macro($crate::__private::embed_sources_blob!($($path),*))
+    };
+}
+
+/// What the crate's macros expand to; not public API.
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(feature = "embed-sources")]
+    pub use safe_report_macros::embed_sources_blob;
+}

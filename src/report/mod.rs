@@ -14,6 +14,8 @@
 //! assert!(!text.contains("abc123456789"));
 //! ```
 
+#[cfg(feature = "embed-sources")]
+mod embedded;
 mod format;
 mod lookup;
 mod model;
@@ -22,6 +24,8 @@ mod settings_cache;
 mod source;
 mod view;
 
+#[cfg(feature = "embed-sources")]
+pub use embedded::{EmbeddedSources, EmbeddedSourcesError};
 pub use model::{
     CauseSection, Entry, EnvironmentSection, FileEntry, Location, Report, ReportFrame,
     RequestSection, UNKNOWN_USER,

@@ -153,6 +153,8 @@ impl SourceCache {
         state.bytes = 0;
     }
 
+    /// The file at `path`, read from disk, or else (feature `embed-sources`) the installed
+    /// embedded file it stands for.
     pub(crate) fn get(&self, path: &Path) -> Option<Arc<SourceFile>> {
         {
             let state = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
@@ -160,7 +162,9 @@ impl SourceCache {
                 return entry.clone();
             }
         }
-        let file = read_source(path).map(Arc::new);
+        let file = read_source(path)
+            .or_else(|| embedded_source(path))
+            .map(Arc::new);
         let mut state = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let size = file.as_ref().map_or(0, |f| f.byte_size());
         if state.bytes + size <= MAX_CACHED_SOURCE {
@@ -178,6 +182,16 @@ fn read_source(path: &Path) -> Option<SourceFile> {
     }
     let bytes = std::fs::read(path).ok()?;
     Some(SourceFile::from_bytes(&bytes))
+}
+
+#[cfg(feature = "embed-sources")]
+fn embedded_source(path: &Path) -> Option<SourceFile> {
+    super::embedded::lookup(path.to_str()?)
+}
+
+#[cfg(not(feature = "embed-sources"))]
+fn embedded_source(_: &Path) -> Option<SourceFile> {
+    None
 }
 
 #[cfg(test)]
