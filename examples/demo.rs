@@ -62,7 +62,14 @@ pub async fn main() -> Result<(), Box<dyn Error>> {
         std::env::var("SAFE_REPORT_DEBUG").as_deref(),
         Ok("1" | "true" | "yes" | "on")
     );
-    let mailer = Mailer::new(mail_config()?)?;
+    let config = mail_config()?;
+    if !debug {
+        // Like Django's `check --deploy`: what would go wrong in production, on stderr.
+        for issue in safe_report::check_deploy(&config, debug) {
+            eprintln!("safe-report check: {issue}");
+        }
+    }
+    let mailer = Mailer::new(config)?;
     let _flush_at_exit = mailer.shutdown_guard(Duration::from_secs(5));
 
     let addr = std::env::var("SAFE_REPORT_DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:8000".into());

@@ -332,11 +332,30 @@ pub(crate) fn handled_here_reporting<R>(on_abort: Option<AbortReport>, f: impl F
 /// The capture the hook made of the most recent panic on this thread, taken (a second
 /// call returns `None`). Symbols are resolved now, on the calling thread.
 pub fn take_last_capture() -> Option<Capture> {
+    take_last_panic().map(PendingPanic::resolve)
+}
+
+/// A panic the hook captured for a catch site, its symbols not resolved yet: a catch site
+/// on an async runtime's thread hands it to the report worker to resolve.
+pub(crate) struct PendingPanic {
+    event: PanicEvent,
+    state: &'static State,
+}
+
+impl PendingPanic {
+    /// The capture, with the trace's symbols resolved now, on the calling thread.
+    pub(crate) fn resolve(self) -> Capture {
+        self.state.capture(self.event)
+    }
+}
+
+/// [`take_last_capture`] without resolving the symbols.
+pub(crate) fn take_last_panic() -> Option<PendingPanic> {
     let event = LAST
         .try_with(|last| last.try_borrow_mut().ok()?.take())
         .ok()??;
     let state = STATE.get()?;
-    Some(state.capture(event))
+    Some(PendingPanic { event, state })
 }
 
 thread_local! {

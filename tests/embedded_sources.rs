@@ -98,3 +98,23 @@ fn by_default_the_crate_src_directory_is_embedded() {
         "{paths:?}"
     );
 }
+
+/// The deploy check's question about line tables, asked from this test's code (built with
+/// debug information): the caller's frame has its file and line. `.ci/deploy` checks a
+/// release build without them.
+#[test]
+fn a_test_build_has_line_tables_for_its_own_code() {
+    assert_eq!(
+        safe_report::runtime::trace::caller_has_line_tables(),
+        Some(true)
+    );
+    let config = safe_report::MailConfig::builder()
+        .admins(["ops@example.com"])
+        .build()
+        .unwrap();
+    let issues = safe_report::check_deploy(&config, false);
+    assert!(
+        issues.iter().all(|issue| issue.id != "build.W001"),
+        "{issues:?}"
+    );
+}

@@ -51,6 +51,12 @@ impl fmt::Display for DeployIssue {
 /// | `mail.W007` | warning | the backend is the console or null backend |
 /// | `mail.W008` | warning | flood control is off |
 /// | `mail.W009` | warning | an SMTP timeout is longer than 2 minutes |
+/// | `build.W001` | warning | debug off, and the application's code has no line tables: frames show no file or line |
+///
+/// `build.W001` looks at the code that calls `check_deploy` (see
+/// [`caller_has_line_tables`](crate::runtime::trace::caller_has_line_tables)), so call it
+/// from the application's crate; this resolves a few addresses, which loads the debug
+/// information as the first report would.
 ///
 /// ```
 /// use safe_report::mail::{MailConfig, check_deploy};
@@ -72,6 +78,7 @@ impl fmt::Display for DeployIssue {
 /// assert!(check_deploy(&good, false).is_empty());
 /// # Ok::<(), safe_report::mail::ConfigError>(())
 /// ```
+#[inline(never)]
 pub fn check_deploy(config: &MailConfig, debug: bool) -> Vec<DeployIssue> {
     let mut issues = Vec::new();
     let mut add = |id, severity, message: String, hint| {
@@ -181,6 +188,14 @@ pub fn check_deploy(config: &MailConfig, debug: bool) -> Vec<DeployIssue> {
                 "An SMTP timeout of {smtp} is longer than 2 minutes: a stalled server holds up every report."
             ),
             "Use connect_timeout and timeout of at most a minute or two.",
+        );
+    }
+    if !debug && crate::runtime::trace::caller_has_line_tables() == Some(false) {
+        add(
+            "build.W001",
+            Severity::Warning,
+            "The application's code has no line tables: report frames show no file or line, except the panic's own location.".to_owned(),
+            "Set debug = \"line-tables-only\" for the application's package in [profile.release.package.<name>], and split the debug information off if the binary must stay small (docs/production.md).",
         );
     }
     issues

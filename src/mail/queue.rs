@@ -515,6 +515,11 @@ impl Mailer {
     fn request_flush(&self, all: bool, timeout: Duration) -> bool {
         // `None`: no deadline (`Duration::MAX` and the like).
         let deadline = Instant::now().checked_add(timeout);
+        // Reports still being built on the report worker (a web request's, say) are
+        // submitted first.
+        if !crate::runtime::background::wait_idle(timeout) {
+            return false;
+        }
         let (ack, done) = mpsc::channel();
         let mut job = Job::Flush { all, ack };
         // The queue may be full: retry enqueueing until the deadline (this is the one call

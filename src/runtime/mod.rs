@@ -11,6 +11,7 @@
 //! assert_eq!(scopes[0].vars[0].name, "order_id");
 //! ```
 
+pub mod background;
 mod delivery;
 pub mod scope;
 mod spans;

@@ -208,6 +208,35 @@ pub fn warm_up() {
         });
 }
 
+/// Whether the code that called into this crate has line tables: the first frame outside
+/// this crate and the stack-walking library resolves to a file and a line. `None` when that
+/// frame has no name either (a binary stripped of its symbols). [`check_deploy`] asks this
+/// of the application.
+///
+/// It resolves a few addresses of the calling thread's stack: the first resolution in a
+/// process loads the debug information, as the first report would.
+///
+/// [`check_deploy`]: crate::check_deploy
+#[inline(never)]
+pub fn caller_has_line_tables() -> Option<bool> {
+    let trace = Trace::capture();
+    let resolved = resolve_shared(&trace);
+    let ours = |function: &str| {
+        let function = function.trim_start_matches('<');
+        ["safe_report::", "backtrace::"]
+            .iter()
+            .any(|prefix| function.starts_with(prefix))
+    };
+    let caller = resolved
+        .iter()
+        .find(|address| !address.symbols.iter().any(|symbol| ours(&symbol.function)))?;
+    let symbol = caller.symbols.first()?;
+    if &*symbol.function == "<unknown>" {
+        return None;
+    }
+    Some(symbol.file.is_some() && symbol.line.is_some())
+}
+
 /// Which frames are application code: function paths starting with an included prefix
 /// (and no excluded one). Without included prefixes, everything that is not a well-known
 /// library, not the standard library and not a registry crate is application code.

@@ -1,10 +1,18 @@
 //! What the layer does when something fails: build the capture from the snapshot, answer
 //! with the technical page (debug) or the production page, mail the report.
+//!
+//! The slow part of a report (resolving the trace's symbols, filtering, rendering) runs on
+//! the report worker, never on the async runtime's thread that served the request: the
+//! production page is answered at once, and the debug page's future waits for its body.
 
 use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use http::{Request, Response, StatusCode};
+use tokio::sync::oneshot;
 
 use super::body::{BodySnapshot, PageBody};
 use super::error::ReportedError;
@@ -12,24 +20,96 @@ use super::layer::Config;
 use super::overrides::{Overrides, take_current};
 use super::pages::{DebugPageRenderer, page, technical_404};
 use super::snapshot::Snapshot;
+use crate::hook::PendingPanic;
 use crate::mail::Level;
-use crate::model::Capture;
+use crate::model::{Capture, RequestInfo};
 use crate::render::negotiate;
-use crate::report::ExceptionReporter;
+use crate::report::{ExceptionReporter, Format};
+use crate::runtime::background;
 
-/// The capture of a panic just caught on this thread: the panic hook's (frames with their
-/// symbols and registered variables) when it is installed, else one made from the payload.
-pub(crate) fn panic_capture(payload: &(dyn Any + Send)) -> Capture {
-    crate::panic::take_last_capture().unwrap_or_else(|| {
-        let message = if let Some(text) = payload.downcast_ref::<&str>() {
-            (*text).to_owned()
-        } else if let Some(text) = payload.downcast_ref::<String>() {
-            text.clone()
-        } else {
-            "Box<dyn Any>".to_owned()
-        };
-        Capture::error(crate::panic::PANIC_TYPE, message)
-    })
+/// A failure whose capture is not built yet: its symbols are resolved where it is reported.
+pub(crate) enum Caught {
+    /// A panic the hook captured.
+    Panic(PendingPanic),
+    /// An error value with its unresolved stack.
+    Error(ReportedError),
+    /// A capture made already (a panic without the hook: its message alone).
+    Ready(Box<Capture>),
+}
+
+impl Caught {
+    /// The capture, with symbols resolved now, on the calling thread.
+    fn resolve(self) -> Capture {
+        match self {
+            Caught::Panic(panic) => panic.resolve(),
+            Caught::Error(error) => error.capture(),
+            Caught::Ready(capture) => *capture,
+        }
+    }
+}
+
+/// A panic just caught on this thread: the panic hook's capture (frames and registered
+/// variables, symbols not resolved yet) when it is installed, else one made from the
+/// payload.
+pub(crate) fn caught_panic(payload: &(dyn Any + Send)) -> Caught {
+    match crate::panic::take_last_panic() {
+        Some(panic) => Caught::Panic(panic),
+        None => {
+            let message = if let Some(text) = payload.downcast_ref::<&str>() {
+                (*text).to_owned()
+            } else if let Some(text) = payload.downcast_ref::<String>() {
+                text.clone()
+            } else {
+                "Box<dyn Any>".to_owned()
+            };
+            Caught::Ready(Box::new(Capture::error(crate::panic::PANIC_TYPE, message)))
+        }
+    }
+}
+
+/// The layer's answer to a failure: a response now, or a debug page being rendered on the
+/// report worker.
+pub(crate) enum Answer<B> {
+    Now(Response<B>),
+    Later(PendingPage),
+}
+
+/// A debug page the report worker renders; the future polls it.
+pub(crate) struct PendingPage {
+    body: oneshot::Receiver<String>,
+    status: StatusCode,
+    format: Format,
+    config: Arc<Config>,
+}
+
+impl PendingPage {
+    pub(crate) fn poll<B: PageBody>(&mut self, cx: &mut Context<'_>) -> Poll<Response<B>> {
+        match Pin::new(&mut self.body).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(body)) => Poll::Ready(page(self.status, self.format, body)),
+            // The rendering failed (a renderer that panicked): the production page.
+            Poll::Ready(Err(_)) => {
+                Poll::Ready(self.config.pages.response(self.status, self.format))
+            }
+        }
+    }
+}
+
+/// What a capture gets from the request, taken on the request's thread.
+struct RequestParts {
+    request: RequestInfo,
+    debug: bool,
+}
+
+impl RequestParts {
+    fn apply(self, mut capture: Capture, config: &Config) -> Capture {
+        capture.request = Some(self.request);
+        capture.debug = self.debug;
+        if config.settings.is_some() {
+            capture.settings.clone_from(&config.settings);
+        }
+        capture
+    }
 }
 
 /// What the layer holds of a request until its response is known.
@@ -79,18 +159,20 @@ impl InFlight {
         response.status().as_u16() < 400
     }
 
-    /// The response to hand back for the inner service's `response`.
-    pub(crate) fn answer<B: PageBody>(&self, response: Response<B>) -> Response<B> {
+    /// The answer to hand back for the inner service's `response`.
+    pub(crate) fn answer<B: PageBody>(&self, response: Response<B>) -> Answer<B> {
         if Self::is_happy(&response) {
-            return response;
+            return Answer::Now(response);
         }
         let status = response.status();
         let error = response.extensions().get::<ReportedError>().cloned();
         match (status, error) {
-            (StatusCode::NOT_FOUND, error) => self.not_found(response, error),
-            (_, Some(error)) => self.failed(error.capture(), status),
-            (status, None) if status.is_server_error() => self.server_error_response(response),
-            _ => response,
+            (StatusCode::NOT_FOUND, error) => Answer::Now(self.not_found(response, error)),
+            (_, Some(error)) => self.failed(Caught::Error(error), status),
+            (status, None) if status.is_server_error() => {
+                Answer::Now(self.server_error_response(response))
+            }
+            _ => Answer::Now(response),
         }
     }
 
@@ -120,39 +202,65 @@ impl InFlight {
     }
 
     /// A panic in the handler: always a 500.
-    pub(crate) fn panicked<B: PageBody>(&self, capture: Capture) -> Response<B> {
-        self.failed(capture, StatusCode::INTERNAL_SERVER_ERROR)
+    pub(crate) fn panicked<B: PageBody>(&self, caught: Caught) -> Answer<B> {
+        self.failed(caught, StatusCode::INTERNAL_SERVER_ERROR)
     }
 
-    fn capture(&self, mut capture: Capture, overrides: &Overrides) -> Capture {
-        capture.request = Some(self.snapshot.request_info(overrides, self.route()));
-        capture.debug = self.config.debug;
-        if self.config.settings.is_some() {
-            capture.settings.clone_from(&self.config.settings);
+    fn request_parts(&self, overrides: &Overrides) -> RequestParts {
+        RequestParts {
+            request: self.snapshot.request_info(overrides, self.route()),
+            debug: self.config.debug,
         }
-        capture
+    }
+
+    fn capture(&self, capture: Capture, overrides: &Overrides) -> Capture {
+        self.request_parts(overrides).apply(capture, &self.config)
     }
 
     /// A panic or an error value: the technical page in debug mode; otherwise the
-    /// production page, and for a server error the admins' email.
-    fn failed<B: PageBody>(&self, capture: Capture, status: StatusCode) -> Response<B> {
+    /// production page, and for a server error the admins' email. The capture is resolved,
+    /// filtered and rendered on the report worker.
+    fn failed<B: PageBody>(&self, caught: Caught, status: StatusCode) -> Answer<B> {
         let overrides = self.overrides();
-        let capture = self.capture(capture, &overrides);
+        let parts = self.request_parts(&overrides);
         let format = negotiate(self.snapshot.accept());
-        let config = &self.config;
+        let config = Arc::clone(&self.config);
         // As Django, a 403 gets the 403 page even in debug mode.
         if config.debug && status != StatusCode::FORBIDDEN {
-            let filter = overrides.filter.as_deref();
-            let body = match overrides.renderer.as_ref().or(config.renderer.as_ref()) {
-                Some(renderer) => renderer.render(&capture, filter, format),
-                None => DebugPageRenderer::render(&config.reporter, &capture, filter, format),
+            let (sender, body) = oneshot::channel();
+            let pending = PendingPage {
+                body,
+                status,
+                format,
+                config: Arc::clone(&config),
             };
-            return page(status, format, body);
+            let render = move || {
+                let capture = parts.apply(caught.resolve(), &config);
+                let filter = overrides.filter.as_deref();
+                let body = match overrides.renderer.as_ref().or(config.renderer.as_ref()) {
+                    Some(renderer) => renderer.render(&capture, filter, format),
+                    None => DebugPageRenderer::render(&config.reporter, &capture, filter, format),
+                };
+                let _ = sender.send(body);
+            };
+            // With the worker's queue full, the page is rendered here: debug mode is for
+            // development, and a page is owed.
+            if let Err(render) = background::submit(Box::new(render)) {
+                render();
+            }
+            return Answer::Later(pending);
         }
-        if status.is_server_error() {
-            self.notify(status, capture, &overrides);
+        if status.is_server_error() && config.notifier.is_some() {
+            let message = self.log_message(status);
+            let report = move || {
+                let capture = parts.apply(caught.resolve(), &config);
+                notify(&config, message, capture, &overrides);
+            };
+            if background::submit(Box::new(report)).is_err() {
+                background::count_dropped();
+            }
         }
-        config.pages.response(status, format)
+        Answer::Now(self.config.pages.response(status, format))
     }
 
     /// A 5xx without an error value: handed back unchanged, and (debug off) mailed as
@@ -174,21 +282,7 @@ impl InFlight {
     }
 
     fn notify(&self, status: StatusCode, capture: Capture, overrides: &Overrides) {
-        let Some(notifier) = &self.config.notifier else {
-            return;
-        };
-        let message = self.log_message(status);
-        match (&overrides.filter, self.config.reporter_chosen) {
-            (Some(filter), _) => notifier
-                .clone()
-                .reporter(ExceptionReporter::with_shared_filter(Arc::clone(filter)))
-                .notify(Level::Error, message, capture),
-            (None, true) => notifier
-                .clone()
-                .reporter(self.config.reporter.clone())
-                .notify(Level::Error, message, capture),
-            (None, false) => notifier.notify(Level::Error, message, capture),
-        };
+        notify(&self.config, self.log_message(status), capture, overrides);
     }
 
     /// A 404. Debug mode: the technical 404 page when the handler gave no body of its own
@@ -228,4 +322,24 @@ impl InFlight {
         }
         response
     }
+}
+
+/// Mails `capture` to the admins with the log `message`, through the request's filter when
+/// it has one.
+fn notify(config: &Config, message: String, capture: Capture, overrides: &Overrides) {
+    let Some(notifier) = &config.notifier else {
+        return;
+    };
+    match (&overrides.filter, config.reporter_chosen) {
+        (Some(filter), _) => notifier
+            .clone()
+            .reporter(ExceptionReporter::with_shared_filter(Arc::clone(filter)))
+            .notify(Level::Error, message, capture),
+        (None, true) => notifier.clone().reporter(config.reporter.clone()).notify(
+            Level::Error,
+            message,
+            capture,
+        ),
+        (None, false) => notifier.notify(Level::Error, message, capture),
+    };
 }

@@ -15,10 +15,9 @@ use pin_project_lite::pin_project;
 use tower::Service;
 
 use super::body::{BodySnapshot, Collected, Omitted, PageBody, ReplayBody, RequestBody};
-use super::failure::{InFlight, panic_capture};
+use super::failure::{Answer, Caught, InFlight, PendingPage, caught_panic};
 use super::layer::Config;
 use super::overrides::with_overrides;
-use crate::model::Capture;
 use crate::panic::handled_here_reporting;
 
 pin_project! {
@@ -45,7 +44,9 @@ pin_project! {
         // The cold states are boxed, to keep the future small on the happy path.
         Buffering { buffering: Box<Buffering<S, B>> },
         Running { #[pin] future: S::Future },
-        Panicked { capture: Option<Box<Capture>> },
+        Panicked { caught: Option<Box<Caught>> },
+        // A debug page the report worker renders.
+        AwaitingPage { page: Box<PendingPage> },
         Done,
     }
 }
@@ -249,9 +250,9 @@ fn call_into<S, B>(
         }))
     });
     if let Err(payload) = called {
-        let capture = panic_capture(payload.as_ref());
+        let caught = caught_panic(payload.as_ref());
         *state = State::Panicked {
-            capture: Some(Box::new(capture)),
+            caught: Some(Box::new(caught)),
         };
     }
 }
@@ -305,24 +306,51 @@ where
                             if happy {
                                 return polled;
                             }
-                            return polled
-                                .map(|result| result.map(|response| in_flight.answer(response)));
+                            let Poll::Ready(Ok(response)) = polled else {
+                                return polled;
+                            };
+                            match in_flight.answer(response) {
+                                Answer::Now(response) => return Poll::Ready(Ok(response)),
+                                Answer::Later(page) => this.state.set(State::AwaitingPage {
+                                    page: Box::new(page),
+                                }),
+                            }
                         }
                         Err(payload) => {
                             // Take the hook's capture before anything else can panic here.
-                            let capture = panic_capture(payload.as_ref());
+                            let caught = caught_panic(payload.as_ref());
                             // The inner future is dropped now; a panic in its drop is caught too.
                             let mut state = this.state.as_mut();
                             let _ = catch_unwind(AssertUnwindSafe(move || state.set(State::Done)));
                             drop(payload);
-                            return Poll::Ready(Ok(in_flight.panicked(capture)));
+                            match in_flight.panicked(caught) {
+                                Answer::Now(response) => return Poll::Ready(Ok(response)),
+                                Answer::Later(page) => this.state.set(State::AwaitingPage {
+                                    page: Box::new(page),
+                                }),
+                            }
                         }
                     }
                 }
-                StateProj::Panicked { capture } => {
-                    let capture = capture.take().map(|capture| *capture).unwrap_or_default();
+                StateProj::Panicked { caught } => {
+                    let caught = caught
+                        .take()
+                        .map_or_else(|| Caught::Ready(Box::default()), |caught| *caught);
                     this.state.set(State::Done);
-                    return Poll::Ready(Ok(in_flight.panicked(capture)));
+                    match in_flight.panicked(caught) {
+                        Answer::Now(response) => return Poll::Ready(Ok(response)),
+                        Answer::Later(page) => this.state.set(State::AwaitingPage {
+                            page: Box::new(page),
+                        }),
+                    }
+                }
+                StateProj::AwaitingPage { page } => {
+                    let response = match page.poll(cx) {
+                        Poll::Ready(response) => response,
+                        Poll::Pending => return Poll::Pending,
+                    };
+                    this.state.set(State::Done);
+                    return Poll::Ready(Ok(response));
                 }
                 StateProj::Done => panic!("ResponseFuture polled after completion"),
             }
