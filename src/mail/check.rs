@@ -75,7 +75,8 @@ impl fmt::Display for DeployIssue {
 ///     .subject_prefix("[shop] ")
 ///     .email_url("smtps://app:s3cret@smtp.example.com")
 ///     .build()?;
-/// assert!(check_deploy(&good, false).is_empty());
+/// // Nothing about mail (`build.W001` depends on how this example was compiled).
+/// assert!(check_deploy(&good, false).iter().all(|issue| !issue.id.starts_with("mail.")));
 /// # Ok::<(), safe_report::mail::ConfigError>(())
 /// ```
 #[inline(never)]
