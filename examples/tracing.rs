@@ -27,4 +27,6 @@ fn main() {
     });
     let subscriber = tracing_subscriber::registry().with(layer);
     tracing::subscriber::with_default(subscriber, || sign_in("alice", "hunter2-secret"));
+    // The report is built on the report worker: wait for it before exiting.
+    safe_report::runtime::background::flush(std::time::Duration::from_secs(10));
 }

@@ -22,6 +22,14 @@ fn collecting() -> (
     (reports, subscriber)
 }
 
+/// The captures, once the report worker has built every one of them.
+fn built(reports: &Mutex<Vec<Capture>>) -> std::sync::MutexGuard<'_, Vec<Capture>> {
+    assert!(safe_report::runtime::background::flush(
+        std::time::Duration::from_secs(60)
+    ));
+    reports.lock().unwrap()
+}
+
 fn frame<'c>(capture: &'c Capture, name_suffix: &str) -> &'c Frame {
     capture
         .frames
@@ -64,7 +72,7 @@ fn span_fields_become_frame_variables_and_a_password_shows_as_the_substitute() {
     // Built at run time, so that the value is not in the source lines the report shows.
     let password = ["hunter2", "long", "secret"].join("-");
     tracing::subscriber::with_default(subscriber, || login("alice", &password));
-    let reports = reports.lock().unwrap();
+    let reports = built(&reports);
     assert_eq!(reports.len(), 1);
     let capture = &reports[0];
     assert_eq!(
@@ -178,7 +186,7 @@ fn a_field_whose_debug_panics_is_an_error_in_formatting_and_the_span_goes_on() {
         span.record("order", "ord_5");
         tracing::error!(attempt = 2, "checkout failed");
     });
-    let reports = reports.lock().unwrap();
+    let reports = built(&reports);
     let checkout = frame(&reports[0], "tracing_layer::checkout");
     assert_eq!(var(checkout, "order"), "ord_5");
     let note = checkout.vars.iter().find(|v| v.name == "note").unwrap();
@@ -207,7 +215,7 @@ fn a_cloned_layer_keeps_its_configuration_and_its_own_spans() {
         });
         tracing::error!("outer failed");
     });
-    let reports = reports.lock().unwrap();
+    let reports = built(&reports);
     let orders: Vec<_> = reports
         .iter()
         .map(|capture| var(frame(capture, "tracing_layer::checkout"), "order"))

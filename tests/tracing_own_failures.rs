@@ -47,6 +47,10 @@ fn install(level: tracing::Level) -> (Reports, Logs, tracing::subscriber::Defaul
 }
 
 fn messages(reports: &Reports) -> Vec<String> {
+    // Reports are built on the report worker: wait for the ones handed to it.
+    assert!(safe_report::runtime::background::flush(
+        Duration::from_secs(60)
+    ));
     reports
         .lock()
         .unwrap()

@@ -40,6 +40,8 @@
 //!     let _entered = span.enter();
 //!     tracing::error!(attempt = 3, "login failed");
 //! });
+//! // The report is built on the report worker.
+//! safe_report::runtime::background::flush(std::time::Duration::from_secs(60));
 //! let reports = reports.lock().unwrap();
 //! let frame = reports[0].frames.iter().find(|f| f.function.ends_with("login")).unwrap();
 //! assert_eq!(frame.vars[1].value, safe_report::DEFAULT_SUBSTITUTE);
@@ -131,6 +133,11 @@ impl ReportLayer {
     }
 
     /// Reports events at `level` or more severe (default: ERROR) to `sink`, as captures.
+    ///
+    /// The thread that logged only takes the event's fields and the stack's addresses;
+    /// the symbols are resolved and `sink` is called on the report worker
+    /// ([`runtime::background`](crate::runtime::background)), whose
+    /// [`flush`](crate::runtime::background::flush) waits for it.
     #[must_use]
     pub fn on_error(mut self, sink: impl Fn(Capture) + Send + Sync + 'static) -> Self {
         self.on_error = Some(Arc::new(sink));
@@ -460,51 +467,68 @@ where
             message: Some(&mut message),
         });
         let metadata = event.metadata();
-        let symbols = trace::resolve(&trace::Trace::capture());
-        let mut frames = trace::to_frames(&symbols, &self.in_app, scopes);
-        // The innermost frames are the dispatch of the event (the macro's closure, tracing's
-        // dispatcher, this layer): the event happened in the frame that called the macro.
-        if let Some(dispatch) = frames
-            .iter()
-            .position(|frame| frame.function.starts_with("tracing_core::event::Event::"))
-        {
-            frames.truncate(dispatch.max(1));
-        }
-        while frames.len() > 1 && frames.last().is_some_and(is_dispatch) {
-            frames.pop();
-        }
-        // The event's fields go to the frame of its call site; when that frame is not in
-        // the trace (no debug information), to a frame of their own.
-        let file = metadata.file().unwrap_or("<unknown>");
-        let line = metadata.line();
-        match frames.last_mut().filter(|frame| {
-            frame.line == line && frame.file.as_deref().is_some_and(|f| f.ends_with(file))
-        }) {
-            Some(site) => site.vars.extend(vars),
-            None => frames.push(Frame {
-                function: metadata
-                    .module_path()
-                    .unwrap_or(metadata.target())
-                    .to_owned(),
-                file: Some(file.to_owned()),
-                line,
-                column: None,
-                in_app: true,
-                vars,
-                sensitive_variables: None,
-            }),
-        }
-        let capture = Capture {
-            error: ErrorInfo::new(
-                None,
-                Some(message.unwrap_or_else(|| metadata.name().to_owned())),
-            ),
-            frames,
-            environment: Some(crate::model::Environment::current()),
-            ..Capture::default()
+        // Only the stack's addresses here; the symbols are resolved on the report worker.
+        let stack = trace::Trace::capture();
+        let environment = crate::model::Environment::current();
+        let message = message.unwrap_or_else(|| metadata.name().to_owned());
+        let in_app = self.in_app.clone();
+        let sink = Arc::clone(sink);
+        let report = move || {
+            let symbols = trace::resolve(&stack);
+            let frames = event_frames(trace::to_frames(&symbols, &in_app, scopes), metadata, vars);
+            sink(Capture {
+                error: ErrorInfo::new(None, Some(message)),
+                frames,
+                environment: Some(environment),
+                ..Capture::default()
+            });
         };
-        sink(capture);
+        if crate::runtime::background::submit(Box::new(report)).is_err() {
+            crate::runtime::background::count_dropped();
+        }
     }
+}
+
+/// An event's frames: the trace's, less the dispatch of the event, with the event's fields
+/// on the frame of its call site.
+fn event_frames(
+    mut frames: Vec<Frame>,
+    metadata: &'static tracing::Metadata<'static>,
+    vars: Vec<Variable>,
+) -> Vec<Frame> {
+    // The innermost frames are the dispatch of the event (the macro's closure, tracing's
+    // dispatcher, this layer): the event happened in the frame that called the macro.
+    if let Some(dispatch) = frames
+        .iter()
+        .position(|frame| frame.function.starts_with("tracing_core::event::Event::"))
+    {
+        frames.truncate(dispatch.max(1));
+    }
+    while frames.len() > 1 && frames.last().is_some_and(is_dispatch) {
+        frames.pop();
+    }
+    // The event's fields go to the frame of its call site; when that frame is not in the
+    // trace (no debug information), to a frame of their own.
+    let file = metadata.file().unwrap_or("<unknown>");
+    let line = metadata.line();
+    match frames.last_mut().filter(|frame| {
+        frame.line == line && frame.file.as_deref().is_some_and(|f| f.ends_with(file))
+    }) {
+        Some(site) => site.vars.extend(vars),
+        None => frames.push(Frame {
+            function: metadata
+                .module_path()
+                .unwrap_or(metadata.target())
+                .to_owned(),
+            file: Some(file.to_owned()),
+            line,
+            column: None,
+            in_app: true,
+            vars,
+            sensitive_variables: None,
+        }),
+    }
+    frames
 }
 
 /// Whether an event is about this crate's own work: logged by this crate (a mail worker

@@ -517,7 +517,7 @@ impl Mailer {
         let deadline = Instant::now().checked_add(timeout);
         // Reports still being built on the report worker (a web request's, say) are
         // submitted first.
-        if !crate::runtime::background::wait_idle(timeout) {
+        if !crate::runtime::background::flush(timeout) {
             return false;
         }
         let (ack, done) = mpsc::channel();
