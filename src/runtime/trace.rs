@@ -272,12 +272,18 @@ const LIBRARY_PREFIXES: &[&str] = &[
     "test::",
     "__rust",
     "___rust",
+    "__libc_start",
+];
+
+/// Symbols, whole, of code that is never the application's: the C runtime's and the
+/// panic machinery's (`main` is the C entry point; the program's is `crate::main`).
+const LIBRARY_SYMBOLS: &[&str] = &[
     "rust_begin_unwind",
     "main",
     "_start",
-    "__libc_start",
     "start_thread",
     "clone",
+    "clone3",
 ];
 
 impl InApp {
@@ -321,7 +327,7 @@ impl InApp {
         if self
             .exclude
             .iter()
-            .any(|prefix| path.starts_with(prefix.as_str()))
+            .any(|prefix| under_prefix(path, prefix))
         {
             return false;
         }
@@ -329,23 +335,30 @@ impl InApp {
             return self
                 .include
                 .iter()
-                .any(|prefix| path.starts_with(prefix.as_str()));
+                .any(|prefix| under_prefix(path, prefix));
         }
         let library_file = file.is_some_and(is_library_file);
         !library_file
             && !LIBRARY_PREFIXES
                 .iter()
                 .any(|prefix| path.starts_with(prefix))
+            && !LIBRARY_SYMBOLS.contains(&path)
     }
 }
 
-/// `shop` means the crate `shop`: `shop::`.
+/// A prefix is a path of whole segments: `shop` and `shop::` both mean the crate `shop`.
 fn normalise_prefix(prefix: String) -> String {
-    if prefix.ends_with("::") || prefix.contains("::") {
-        prefix
-    } else {
-        format!("{prefix}::")
+    match prefix.strip_suffix("::") {
+        Some(path) => path.to_owned(),
+        None => prefix,
     }
+}
+
+/// Whether `path` is the path `prefix` or lies under it, on a `::` boundary: `main` takes
+/// in `main` and `main::run`, not `maintenance::run`; `shop::pay` not `shop::payments`.
+fn under_prefix(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with("::") || rest.starts_with('<'))
 }
 
 /// The path a function belongs to: for `<T as Trait>::method` and `<T>::method`, `T`.
@@ -1008,6 +1021,22 @@ mod tests {
         assert!(rules.is_in_app("<shop::Cart as core::fmt::Debug>::fmt", None));
         assert!(!rules.is_in_app("shop::vendor::client", None));
         assert!(!rules.is_in_app("shopping::x", None));
+        // Whole segments only, for prefixes of one segment and of several.
+        let rules = InApp::default().include(["main", "shop::pay"]);
+        assert!(rules.is_in_app("main", None));
+        assert!(rules.is_in_app("main::run", None));
+        assert!(!rules.is_in_app("maintenance::run", None));
+        assert!(rules.is_in_app("shop::pay::charge", None));
+        assert!(!rules.is_in_app("shop::payments::charge", None));
+        let rules = InApp::default().include(["shop::"]).exclude(["shop::vendor::"]);
+        assert!(rules.is_in_app("shop::vendorless::x", None));
+        assert!(!rules.is_in_app("shop::vendor::x", None));
+        // Without prefixes: the C runtime's symbols are library code, whole names only.
+        let rules = InApp::default();
+        assert!(!rules.is_in_app("main", None));
+        assert!(!rules.is_in_app("clone3", None));
+        assert!(rules.is_in_app("maintenance::run", None));
+        assert!(rules.is_in_app("cloner::copy", None));
         assert!(
             !InApp::default().is_in_app("serde::de::x", Some("/home/u/.cargo/registry/src/x.rs"))
         );
