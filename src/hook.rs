@@ -228,17 +228,45 @@ impl HookBuilder {
     }
 
     /// Installs the hook, chaining the one installed before. Only the first call in a
-    /// process installs anything; later calls return a guard for the same hook.
+    /// process installs anything: a later call keeps the hook installed first, says on
+    /// standard error that this builder's settings are not used, and returns a guard for
+    /// that hook ([`try_install`](Self::try_install) returns an error instead).
     ///
-    /// The guard flushes pending reports when dropped.
+    /// The guard flushes pending reports when dropped; it does not uninstall the hook,
+    /// which stays for the life of the process (a panic hook that another one chained
+    /// cannot be taken out safely).
     pub fn install(self) -> HookGuard {
+        let flush_timeout = self.flush_timeout;
+        self.try_install().unwrap_or_else(|AlreadyInstalled| {
+            eprintln!(
+                "safe-report: the panic hook was installed before; the settings of this \
+                 HookBuilder are not used"
+            );
+            HookGuard { flush_timeout }
+        })
+    }
+
+    /// Installs the hook as [`install`](Self::install) does, or returns
+    /// [`AlreadyInstalled`] when a hook of this crate was installed before in the process
+    /// (and keeps that one).
+    ///
+    /// ```
+    /// use safe_report::panic::{AlreadyInstalled, HookBuilder};
+    ///
+    /// let _hook = HookBuilder::new().install();
+    /// assert_eq!(HookBuilder::new().debug(true).try_install().err(), Some(AlreadyInstalled));
+    /// ```
+    pub fn try_install(self) -> Result<HookGuard, AlreadyInstalled> {
         let flush_timeout = self.flush_timeout;
         let mut installed = false;
         let state = STATE.get_or_init(|| {
             installed = true;
             Arc::new(State::start(self))
         });
-        if installed {
+        if !installed {
+            return Err(AlreadyInstalled);
+        }
+        {
             if state.config.warm_up {
                 trace::warm_up();
             }
@@ -250,9 +278,14 @@ impl HookBuilder {
                 }
             }));
         }
-        HookGuard { flush_timeout }
+        Ok(HookGuard { flush_timeout })
     }
 }
+
+/// The panic hook of this crate was installed before in the process; the first one stays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the panic hook of safe-report is already installed")]
+pub struct AlreadyInstalled;
 
 /// Flushes pending panic reports when dropped (see [`HookBuilder::install`]).
 #[derive(Debug)]

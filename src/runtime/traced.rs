@@ -61,6 +61,28 @@ impl<E> Traced<E> {
     }
 }
 
+/// `?` wraps an error into `Traced<E>`, taking the stack and the registered variables
+/// where `?` was applied.
+///
+/// ```
+/// use safe_report::{Capture, Traced};
+///
+/// fn parse(text: &str) -> Result<u32, Traced<std::num::ParseIntError>> {
+///     let text = text.trim();
+///     safe_report::vars!(text).run(|| Ok(text.parse::<u32>()?))
+/// }
+///
+/// let error = parse("forty-two").unwrap_err();
+/// let capture = Capture::from_traced(&error);
+/// assert!(capture.frames.iter().any(|f| f.vars.iter().any(|v| v.name == "text")));
+/// ```
+impl<E: Error> From<E> for Traced<E> {
+    #[inline(never)]
+    fn from(error: E) -> Self {
+        Self::new(error)
+    }
+}
+
 impl<E: fmt::Display> fmt::Display for Traced<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.error, f)
@@ -178,7 +200,10 @@ impl Capture {
 
     /// A capture of an `anyhow::Error`: the chain as causes, and the frames of the
     /// backtrace it carries (anyhow captures one when `RUST_BACKTRACE` or
-    /// `RUST_LIB_BACKTRACE` is set). A [`Traced`] error inside gives its own frames.
+    /// `RUST_LIB_BACKTRACE` is set). A [`Traced`] error inside is not found here, since its
+    /// type depends on the error it wraps: take it out with
+    /// `error.downcast_ref::<Traced<MyError>>()` and report it with
+    /// [`from_traced`](Self::from_traced) for its own frames and variables.
     #[cfg(feature = "anyhow")]
     pub fn from_anyhow(error: &anyhow::Error) -> Self {
         let root: &(dyn Error + 'static) = error.as_ref();
