@@ -324,18 +324,11 @@ impl InApp {
     /// Whether a frame is application code.
     pub fn is_in_app(&self, function: &str, file: Option<&str>) -> bool {
         let path = subject_path(function);
-        if self
-            .exclude
-            .iter()
-            .any(|prefix| under_prefix(path, prefix))
-        {
+        if self.exclude.iter().any(|prefix| under_prefix(path, prefix)) {
             return false;
         }
         if !self.include.is_empty() {
-            return self
-                .include
-                .iter()
-                .any(|prefix| under_prefix(path, prefix));
+            return self.include.iter().any(|prefix| under_prefix(path, prefix));
         }
         let library_file = file.is_some_and(is_library_file);
         !library_file
@@ -1028,7 +1021,9 @@ mod tests {
         assert!(!rules.is_in_app("maintenance::run", None));
         assert!(rules.is_in_app("shop::pay::charge", None));
         assert!(!rules.is_in_app("shop::payments::charge", None));
-        let rules = InApp::default().include(["shop::"]).exclude(["shop::vendor::"]);
+        let rules = InApp::default()
+            .include(["shop::"])
+            .exclude(["shop::vendor::"]);
         assert!(rules.is_in_app("shop::vendorless::x", None));
         assert!(!rules.is_in_app("shop::vendor::x", None));
         // Without prefixes: the C runtime's symbols are library code, whole names only.
