@@ -620,7 +620,14 @@ impl State {
                 }
                 Destination::Callback(callback) => {
                     if let Some(report) = &report {
-                        callback(report);
+                        // User code: its panic is contained, and the destinations after it
+                        // still get the report.
+                        let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            callback(report);
+                        }));
+                        if called.is_err() {
+                            eprintln!("safe-report: a report callback panicked");
+                        }
                     }
                 }
                 Destination::Notifier(notifier) => {

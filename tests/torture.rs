@@ -410,3 +410,57 @@ mod tracing_spans {
         child.assert_reported(&["Debug exploded", "order_id = \"ord_6\""]);
     }
 }
+
+#[test]
+fn eight_threads_panicking_while_another_resolves_symbols_for_the_first_time_all_report() {
+    let Some(child) = in_child(|| {
+        let _hook = install();
+        // The first resolution of the process (it loads the debug information) runs on
+        // its own thread while the eight panic.
+        let resolving = std::thread::spawn(safe_report::runtime::trace::caller_has_line_tables);
+        let barrier = Arc::new(std::sync::Barrier::new(8));
+        let workers: Vec<_> = (0..8)
+            .map(|index| {
+                let barrier = Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    let worker_index = index;
+                    barrier.wait();
+                    safe_report::vars!(worker_index)
+                        .run(|| panic!("worker {worker_index} gave up"));
+                })
+            })
+            .collect();
+        for worker in workers {
+            assert!(worker.join().is_err());
+        }
+        let _ = resolving.join();
+    }) else {
+        return;
+    };
+    let expected: Vec<String> = (0..8).map(|i| format!("worker {i} gave up")).collect();
+    let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+    child.assert_reported(&expected);
+    assert_eq!(child.reports(), 8, "{}", child.stderr);
+}
+
+#[test]
+fn a_panic_inside_a_destination_while_it_renders_the_report_is_contained() {
+    let Some(child) = in_child(|| {
+        let _hook = HookBuilder::new()
+            .in_app_include(["torture"])
+            .destination(Destination::Callback(std::sync::Arc::new(|_report| {
+                panic!("the destination failed while rendering")
+            })))
+            .destination(Destination::Stderr)
+            .install();
+        panics_on_a_worker(|| panic!("reported despite a failing destination"));
+        // The reporting thread goes on: a second panic is reported too.
+        panics_on_a_worker(|| panic!("and the next one as well"));
+    }) else {
+        return;
+    };
+    child.assert_reported(&[
+        "reported despite a failing destination",
+        "and the next one as well",
+    ]);
+}
