@@ -175,6 +175,24 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 2_000,
+            ..Default::default()
+        })]
+
+        /// Generated texts, weighted towards the bytes that are escaped and multi-byte
+        /// characters at every alignment: the same output as askama's escaper.
+        #[test]
+        fn generated_texts_escape_like_askama(
+            text in proptest::string::string_regex("([<>&\"'a-z0-9 é€😀\u{0}]{0,40}){0,8}").unwrap(),
+            any_text in ".{0,300}",
+        ) {
+            proptest::prop_assert_eq!(escaped(&text), askama_escaped(&text));
+            proptest::prop_assert_eq!(escaped(&any_text), askama_escaped(&any_text));
+        }
+    }
+
     /// A writer that escapes what it is given again, with the escaper under test.
     struct EscapingAgain(String);
 
