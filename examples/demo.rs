@@ -48,7 +48,7 @@ struct Settings {
 
 const DATABASE_URL: &str = "postgres://shop:hunter2-db-pass@db.internal/shop";
 
-const ROUTES: [&str; 4] = ["/", "/panic", "/login", "/error"];
+const ROUTES: [&str; 5] = ["/", "/panic", "/login", "/error", "/log-error"];
 
 #[tokio::main]
 pub async fn main() -> Result<(), Box<dyn Error>> {
@@ -70,6 +70,10 @@ pub async fn main() -> Result<(), Box<dyn Error>> {
         }
     }
     let mailer = Mailer::new(config)?;
+    // `log::error!` records become admin emails too, as Django's AdminEmailHandler does.
+    let _ = safe_report::integrations::log::ReportLogger::new()
+        .notify(AdminNotifier::new(mailer.clone()))
+        .install();
     let _flush_at_exit = mailer.shutdown_guard(Duration::from_secs(5));
 
     let addr = std::env::var("SAFE_REPORT_DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:8000".into());
@@ -118,6 +122,7 @@ fn app(debug: bool, mailer: Mailer) -> Router {
             ),
         )
         .route("/error", get(order))
+        .route("/log-error", get(log_error))
         .layer(
             ErrorReportLayer::new()
                 .debug(debug)
@@ -144,6 +149,7 @@ async fn index() -> Html<&'static str> {
   <ul>
     <li><a href="/panic">/panic</a>: a panic two calls deep, with a card number in a variable</li>
     <li><a href="/error">/error</a>: an error with two causes, returned through <code>?</code></li>
+    <li><a href="/log-error">/log-error</a>: an error logged through the <code>log</code> crate, answered with 200</li>
     <li><a href="/no-such-page">/no-such-page</a>: a broken link</li>
   </ul>
   <form method="post" action="/login">
@@ -176,6 +182,12 @@ fn place_order(order_id: &str, card_number: &str) -> &'static str {
 fn charge(order_id: &str, card_number: &str) -> &'static str {
     let last_digits = &card_number[card_number.len().saturating_sub(4)..];
     panic!("the payment gateway refused order {order_id} (card ending in {last_digits})");
+}
+
+/// `GET /log-error`: a failure the handler logs and gets over; the log record is reported.
+async fn log_error() -> &'static str {
+    log::error!("inventory sync failed for sku-17");
+    "the inventory sync failed and was logged; the admins get an email\n"
 }
 
 #[derive(serde::Deserialize)]

@@ -371,3 +371,17 @@ async fn debug_404_shows_the_path_and_the_routes_and_mails_nobody() {
     assert_eq!(referred.send().await.unwrap().status(), 404);
     assert!(demo.emails_after(Duration::from_millis(300)).is_empty());
 }
+
+#[tokio::test]
+async fn an_error_logged_through_the_log_crate_mails_the_admins() {
+    let demo = start(&[]);
+    let answer = get(demo.addr, "/log-error", None).await;
+    assert_eq!(answer.status, 200);
+    let emails = demo.wait_for_emails(1);
+    assert_eq!(emails.len(), 1, "{}", demo.stdout());
+    assert_eq!(
+        emails[0].subject,
+        "[safe-report] ERROR: inventory sync failed for sku-17"
+    );
+    assert!(emails[0].text.contains("log_error"), "{}", emails[0].text);
+}

@@ -5,9 +5,14 @@
 //!   mails reports to the admins and broken links to the managers.
 //! - [`tracing`] (feature `tracing`): span fields as frame variables, ERROR events as
 //!   reports.
+//! - [`log`] (feature `log`): ERROR records as reports, in front of the application's own
+//!   logger.
 
 #[cfg(feature = "tower")]
 pub mod tower;
 
 #[cfg(feature = "tracing")]
 pub mod tracing;
+
+#[cfg(feature = "log")]
+pub mod log;

@@ -475,7 +475,18 @@ where
         let sink = Arc::clone(sink);
         let report = move || {
             let symbols = trace::resolve(&stack);
-            let frames = event_frames(trace::to_frames(&symbols, &in_app, scopes), metadata, vars);
+            let site = trace::CallSite {
+                module: metadata.module_path().unwrap_or(metadata.target()),
+                file: metadata.file(),
+                line: metadata.line(),
+            };
+            let frames = trace::event_frames(
+                trace::to_frames(&symbols, &in_app, scopes),
+                |frame| frame.function.starts_with("tracing_core::event::Event::"),
+                is_dispatch,
+                &site,
+                vars,
+            );
             sink(Capture {
                 error: ErrorInfo::new(None, Some(message)),
                 frames,
@@ -487,48 +498,6 @@ where
             crate::runtime::background::count_dropped();
         }
     }
-}
-
-/// An event's frames: the trace's, less the dispatch of the event, with the event's fields
-/// on the frame of its call site.
-fn event_frames(
-    mut frames: Vec<Frame>,
-    metadata: &'static tracing::Metadata<'static>,
-    vars: Vec<Variable>,
-) -> Vec<Frame> {
-    // The innermost frames are the dispatch of the event (the macro's closure, tracing's
-    // dispatcher, this layer): the event happened in the frame that called the macro.
-    if let Some(dispatch) = frames
-        .iter()
-        .position(|frame| frame.function.starts_with("tracing_core::event::Event::"))
-    {
-        frames.truncate(dispatch.max(1));
-    }
-    while frames.len() > 1 && frames.last().is_some_and(is_dispatch) {
-        frames.pop();
-    }
-    // The event's fields go to the frame of its call site; when that frame is not in the
-    // trace (no debug information), to a frame of their own.
-    let file = metadata.file().unwrap_or("<unknown>");
-    let line = metadata.line();
-    match frames.last_mut().filter(|frame| {
-        frame.line == line && frame.file.as_deref().is_some_and(|f| f.ends_with(file))
-    }) {
-        Some(site) => site.vars.extend(vars),
-        None => frames.push(Frame {
-            function: metadata
-                .module_path()
-                .unwrap_or(metadata.target())
-                .to_owned(),
-            file: Some(file.to_owned()),
-            line,
-            column: None,
-            in_app: true,
-            vars,
-            sensitive_variables: None,
-        }),
-    }
-    frames
 }
 
 /// Whether an event is about this crate's own work: logged by this crate (a mail worker

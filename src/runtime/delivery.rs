@@ -17,7 +17,7 @@ pub(crate) fn mark_delivery_thread() {
 }
 
 /// Whether the calling thread delivers reports.
-#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
 pub(crate) fn on_delivery_thread() -> bool {
     // While the thread is being torn down its locals may be gone: not a delivery thread
     // then, as nothing of ours runs there any more.

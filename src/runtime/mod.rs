@@ -19,7 +19,7 @@ pub mod trace;
 mod traced;
 
 pub(crate) use delivery::mark_delivery_thread;
-#[cfg(feature = "tracing")]
+#[cfg(any(feature = "tracing", feature = "log"))]
 pub(crate) use delivery::on_delivery_thread;
 #[doc(hidden)]
 pub use spans::set_span_source;

@@ -95,7 +95,7 @@ const RUNTIME_START: &str = "__rust_begin_short_backtrace";
 /// Resolves a trace, innermost frame first, up to the frame where std starts running the
 /// program's code (the frames outside it are the runtime's and are neither resolved nor
 /// reported, so the first report does not load the C library's debug information).
-#[cfg(feature = "tracing")]
+#[cfg(any(feature = "tracing", feature = "log"))]
 pub(crate) fn resolve(trace: &Trace) -> Vec<Symbol> {
     resolve_shared(trace)
         .iter()
@@ -235,6 +235,50 @@ pub fn caller_has_line_tables() -> Option<bool> {
         return None;
     }
     Some(symbol.file.is_some() && symbol.line.is_some())
+}
+
+/// Where a logging macro was called, as it recorded it.
+#[cfg(any(feature = "tracing", feature = "log"))]
+pub(crate) struct CallSite<'a> {
+    pub(crate) module: &'a str,
+    pub(crate) file: Option<&'a str>,
+    pub(crate) line: Option<u32>,
+}
+
+/// A log event's frames (outermost first): the trace's, less the machinery that delivered
+/// the event (from the outermost frame that `enters` on, then the innermost frames that are
+/// `dispatch`), with the event's fields on the frame of its call site; when that frame is
+/// not in the trace (no debug information), on a frame of their own.
+#[cfg(any(feature = "tracing", feature = "log"))]
+pub(crate) fn event_frames(
+    mut frames: Vec<Frame>,
+    enters: impl Fn(&Frame) -> bool,
+    dispatch: impl Fn(&Frame) -> bool,
+    site: &CallSite<'_>,
+    vars: Vec<crate::model::Variable>,
+) -> Vec<Frame> {
+    if let Some(entry) = frames.iter().position(enters) {
+        frames.truncate(entry.max(1));
+    }
+    while frames.len() > 1 && frames.last().is_some_and(&dispatch) {
+        frames.pop();
+    }
+    let file = site.file.unwrap_or("<unknown>");
+    match frames.last_mut().filter(|frame| {
+        frame.line == site.line && frame.file.as_deref().is_some_and(|f| f.ends_with(file))
+    }) {
+        Some(frame) => frame.vars.extend(vars),
+        None => frames.push(Frame {
+            function: site.module.to_owned(),
+            file: Some(file.to_owned()),
+            line: site.line,
+            column: None,
+            in_app: true,
+            vars,
+            sensitive_variables: None,
+        }),
+    }
+    frames
 }
 
 /// Which frames are application code: function paths starting with an included prefix
