@@ -14,8 +14,8 @@
 #   split        app-lines, then `objcopy` moves the line tables into a file found by
 #                `.gnu_debuglink` (size: the binary; the debug file after the `+`)
 #   packed       app-lines with `split-debuginfo = "packed"` (the `.dwp` after the `+`)
-# each with the demo's own source embedded (`embed_sources!`, the default) and, as
-# `…/no-embed`, without it (`SAFE_REPORT_EMBED_SOURCES=0`).
+# each with the demo's own source embedded (`embed_sources!`, the default); `none/no-embed`
+# is the default build without it (`SAFE_REPORT_EMBED_SOURCES=0`).
 #
 # A report is timed as the time of a `/panic` request to the debug page (the symbols are
 # resolved and the page rendered before it is answered); memory is the server's RSS after
@@ -61,7 +61,7 @@ measure() {
     shift
     local dir="$work/deploy"
     rm -rf "$dir" && mkdir "$dir" && cp "$@" "$dir/"
-    if [ "$name" = split ] || [ "$name" = split/no-embed ]; then
+    if [ "$name" = split ]; then
         objcopy --only-keep-debug "$dir/demo" "$dir/demo.debug"
         objcopy --strip-debug --add-gnu-debuglink="$dir/demo.debug" "$dir/demo"
     fi
@@ -99,13 +99,12 @@ build() { cargo build --quiet --release --example demo "$@"; }
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| build              | size (MB)     | first (ms) | warm (ms) | +RSS (MB) | panicking frame    |"
 echo "|---|---|---|---|---|---|"
-for embed in "" /no-embed; do
-    if [ -n "$embed" ]; then export SAFE_REPORT_EMBED_SOURCES=0; else unset SAFE_REPORT_EMBED_SOURCES; fi
-    build && measure "none$embed" "$bin/demo"
-    build "${app_lines[@]}" && measure "app-lines$embed" "$bin/demo"
-    measure "split$embed" "$bin/demo"
-    build "${app_lines[@]}" --config 'profile.release.package.safe-report.split-debuginfo="packed"'
-    measure "packed$embed" "$bin/demo" "$bin/demo.dwp"
-    build "${all_lines[@]}" && measure "all-lines$embed" "$bin/demo"
-done
+# Embedding adds the same bytes to every build: it is measured on the default one.
+SAFE_REPORT_EMBED_SOURCES=0 build && measure "none/no-embed" "$bin/demo"
+build && measure none "$bin/demo"
+build "${app_lines[@]}" && measure app-lines "$bin/demo"
+measure split "$bin/demo"
+build "${app_lines[@]}" --config 'profile.release.package.safe-report.split-debuginfo="packed"'
+measure packed "$bin/demo" "$bin/demo.dwp"
+build "${all_lines[@]}" && measure all-lines "$bin/demo"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
