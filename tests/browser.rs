@@ -299,6 +299,94 @@ impl Page {
     }
 }
 
+/// Finds every heading whose box overlaps the box of the element after it, at the page's
+/// current viewport. Headings are `h1`..`h6` and whatever else titles a part of the page
+/// (table captions, legends, `role="heading"`). The element after a heading is the first
+/// element that follows it in document order, outside it, with a box (elements not shown
+/// are passed over). Each overlap is described with both elements' texts and boxes.
+const HEADING_OVERLAPS: &str = r#"(() => {
+  const headings = 'h1, h2, h3, h4, h5, h6, caption, legend, [role="heading"]';
+  const shown = (element) => {
+    const box = element.getBoundingClientRect();
+    return box.width > 0 && box.height > 0 && getComputedStyle(element).visibility !== 'hidden';
+  };
+  const after = (element) => {
+    let at = element;
+    while (at && at !== document.body) {
+      if (at.nextElementSibling) {
+        at = at.nextElementSibling;
+        if (shown(at)) return at;
+      } else {
+        at = at.parentElement;
+      }
+    }
+    return null;
+  };
+  const describe = (element) => {
+    const box = element.getBoundingClientRect();
+    let name = element.tagName.toLowerCase();
+    if (element.id) name += '#' + element.id;
+    else if (element.classList.length) name += '.' + [...element.classList].join('.');
+    const text = (element.innerText || '').trim().replace(/\s+/g, ' ').slice(0, 50);
+    return `${name} "${text}" [x ${Math.round(box.left)}..${Math.round(box.right)}, ` +
+      `y ${Math.round(box.top)}..${Math.round(box.bottom)}]`;
+  };
+  const overlaps = [];
+  for (const heading of document.querySelectorAll(headings)) {
+    if (!shown(heading)) continue;
+    const next = after(heading);
+    if (!next) continue;
+    const a = heading.getBoundingClientRect();
+    const b = next.getBoundingClientRect();
+    const wide = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+    const high = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+    if (wide > 0.5 && high > 0.5) {
+      overlaps.push(`${describe(heading)} overlaps ${describe(next)} by ${Math.round(high)} px`);
+    }
+  }
+  return overlaps;
+})()"#;
+
+/// Text the page cuts off at `width`: text left of the viewport, which no scrolling
+/// reaches, and a page wider than the viewport (text past its right edge needs sideways
+/// scrolling). Text inside elements that scroll or clip on purpose (source lines, the
+/// copy-and-paste text area) is not counted.
+const HIDDEN_TEXT: &str = r#"(() => {
+  const width = document.documentElement.clientWidth;
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.textContent.trim()) continue;
+    const parent = node.parentElement;
+    if (parent.closest('textarea, div.context')) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    for (const box of range.getClientRects()) {
+      if (box.width > 0 && (box.left < -0.5 || box.right > width + 0.5)) {
+        found.push(`"${node.textContent.trim().slice(0, 40)}" in ${parent.tagName.toLowerCase()} ` +
+          `at x ${Math.round(box.left)}..${Math.round(box.right)} (viewport ${width} px)`);
+        break;
+      }
+    }
+  }
+  const scroll = document.documentElement.scrollWidth;
+  if (scroll > width) found.push(`the page is ${scroll} px wide in a viewport of ${width} px`);
+  return found;
+})()"#;
+
+/// Lays the page out `width` CSS pixels wide.
+fn set_viewport(page: &mut Page, width: u32, height: u32) {
+    page.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}),
+    );
+    let seen = page.eval("document.documentElement.clientWidth");
+    assert!(
+        seen.as_f64().unwrap() <= f64::from(width),
+        "the viewport is {seen} px wide, not {width}"
+    );
+}
+
 fn displayed(page: &mut Page, id: &str) -> bool {
     page.eval(&format!(
         "getComputedStyle(document.getElementById({id:?})).display !== 'none'"
@@ -307,15 +395,7 @@ fn displayed(page: &mut Page, id: &str) -> bool {
 
 #[test]
 fn the_debug_page_works_in_chromium() {
-    let Some(binary) = find_chromium() else {
-        assert!(
-            std::env::var("SAFE_REPORT_REQUIRE_BROWSER").as_deref() != Ok("1"),
-            "SAFE_REPORT_REQUIRE_BROWSER=1 but no Chromium was found"
-        );
-        eprintln!(
-            "skipped: no Chromium found (install Debian's `chromium` package, as .ci/run does, \
-             or set SAFE_REPORT_CHROMIUM)"
-        );
+    let Some(binary) = chromium_or_skip() else {
         return;
     };
     let demo = web::Demo::start("demo_process", &[("SAFE_REPORT_DEBUG", "1")]);
@@ -408,6 +488,68 @@ fn the_debug_page_works_in_chromium() {
     );
     page.screenshot("interactive-again.png");
 
+    let errors = page.javascript_errors();
+    assert!(errors.is_empty(), "JavaScript errors: {errors:#?}");
+}
+
+/// Skips (returns `None`) when there is no Chromium and none is required.
+fn chromium_or_skip() -> Option<PathBuf> {
+    let binary = find_chromium();
+    if binary.is_none() {
+        assert!(
+            std::env::var("SAFE_REPORT_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "SAFE_REPORT_REQUIRE_BROWSER=1 but no Chromium was found"
+        );
+        eprintln!(
+            "skipped: no Chromium found (install Debian's `chromium` package, as .ci/run does, \
+             or set SAFE_REPORT_CHROMIUM)"
+        );
+    }
+    binary
+}
+
+/// No heading of the debug page is drawn over what follows it, on a desktop screen and on a
+/// phone's, with every part of the page open; and at phone width no text is cut off.
+#[test]
+fn the_debug_page_headings_do_not_overlap_what_follows() {
+    let Some(binary) = chromium_or_skip() else {
+        return;
+    };
+    let demo = web::Demo::start("demo_process", &[("SAFE_REPORT_DEBUG", "1")]);
+    let chromium = Chromium::launch(&binary);
+    let mut page = Page::connect(&chromium.endpoint);
+    page.call(
+        "Page.navigate",
+        json!({"url": format!("http://{}/panic", demo.addr)}),
+    );
+    page.wait_for("Page.loadEventFired");
+    assert_eq!(page.eval("document.title"), json!("panic at /panic"));
+    // Every part open: the source around each line, every frame's variables.
+    page.eval(
+        "document.querySelectorAll('ol.pre-context, ol.post-context') \
+         .forEach(list => list.style.display = 'block'); \
+         document.querySelectorAll('details').forEach(details => details.open = true)",
+    );
+    let mut problems = Vec::new();
+    for (width, height) in [(1280, 1600), (390, 844)] {
+        set_viewport(&mut page, width, height);
+        page.eval("document.getElementById('requestinfo').scrollIntoView()");
+        page.screenshot(&format!("request-information-{width}.png"));
+        let overlaps = page.eval(HEADING_OVERLAPS);
+        for overlap in overlaps.as_array().unwrap() {
+            problems.push(format!("at {width} px: {}", overlap.as_str().unwrap()));
+        }
+    }
+    set_viewport(&mut page, 390, 844);
+    let hidden = page.eval(HIDDEN_TEXT);
+    for text in hidden.as_array().unwrap() {
+        problems.push(format!("at 390 px: {}", text.as_str().unwrap()));
+    }
+    assert!(
+        problems.is_empty(),
+        "headings overlap what follows them, or text is cut off:\n{}",
+        problems.join("\n")
+    );
     let errors = page.javascript_errors();
     assert!(errors.is_empty(), "JavaScript errors: {errors:#?}");
 }
