@@ -308,7 +308,7 @@ const HEADING_OVERLAPS: &str = r#"(() => {
   const headings = 'h1, h2, h3, h4, h5, h6, caption, legend, [role="heading"]';
   const shown = (element) => {
     const box = element.getBoundingClientRect();
-    return box.width > 0 && box.height > 0 && getComputedStyle(element).visibility !== 'hidden';
+    return element.checkVisibility({visibilityProperty: true}) && box.width > 0 && box.height > 0;
   };
   const after = (element) => {
     let at = element;
@@ -410,9 +410,40 @@ fn the_debug_page_works_in_chromium() {
     assert_eq!(page.eval("document.title"), json!("panic at /panic"));
     page.screenshot("debug-page.png");
 
-    // The innermost frame with source around its line: hidden until its line is clicked.
+    // The caret under the panic's column: `panic!` starts at column 5 of its line in
+    // examples/demo.rs; the caret is drawn under that character.
+    let caret = page.eval(
+        "(() => { const carets = [...document.querySelectorAll('#browserTraceback pre.caret')]; \
+         if (carets.length !== 1) return {count: carets.length}; \
+         const caret = carets[0]; const line = caret.previousElementSibling; \
+         const column = Number(caret.title.replace('column ', '')); \
+         const at = (node, index) => { const r = document.createRange(); \
+           r.setStart(node, index); r.setEnd(node, index + 1); return r.getBoundingClientRect(); }; \
+         const text = line.firstChild; const mark = caret.firstChild; \
+         return {count: 1, column, character: text.data[column - 1], \
+                 lineX: at(text, column - 1).left, caretX: at(mark, mark.data.length - 1).left, \
+                 caretText: mark.data.trim(), caretBelow: caret.getBoundingClientRect().top >= line.getBoundingClientRect().bottom - 0.5, \
+                 file: caret.closest('li.frame').querySelector('.fname').textContent}; })()",
+    );
+    assert_eq!(caret["count"], json!(1), "one caret on the page: {caret}");
+    assert_eq!(caret["column"], json!(5), "{caret}");
+    assert_eq!(caret["character"], json!("p"), "{caret}");
+    assert_eq!(caret["caretText"], json!("^"), "{caret}");
+    assert_eq!(caret["caretBelow"], json!(true), "{caret}");
+    let drift = caret["lineX"].as_f64().unwrap() - caret["caretX"].as_f64().unwrap();
+    assert!(
+        drift.abs() < 1.0,
+        "the caret is not under column 5: {caret}"
+    );
+    assert!(
+        caret["file"].as_str().unwrap().ends_with("demo.rs"),
+        "{caret}"
+    );
+
+    // The innermost application frame: its source around its line is hidden until its
+    // line is clicked.
     let frame = page.eval(
-        "(() => { const lists = [...document.querySelectorAll('#browserTraceback ol.pre-context')]; \
+        "(() => { const lists = [...document.querySelectorAll('#browserTraceback li.frame.user ol.pre-context')]; \
          return lists[lists.length - 1].id.slice(3); })()",
     );
     let frame = frame.as_str().unwrap().to_owned();

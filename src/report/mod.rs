@@ -238,6 +238,7 @@ impl ExceptionReporter {
             code_lines: Vec::new(),
             files: HashMap::new(),
             detail: RedactionSummary::default(),
+            caret_prefixes: Vec::new(),
         }
     }
 }
@@ -259,6 +260,10 @@ struct Builder<'a> {
     files: HashMap<String, Option<Arc<SourceFile>>>,
     /// Redactions in the parts the text report leaves out (variables, surrounding lines).
     detail: RedactionSummary,
+    /// For each frame with a known column (by id): its source line up to the column, as
+    /// read. The caret is placed once every pass over the report is done, if the line is
+    /// still shown as it was up to there.
+    caret_prefixes: Vec<(usize, String)>,
 }
 
 /// A source line as shown, with what filtering it counted.
@@ -461,6 +466,7 @@ impl<'a> Builder<'a> {
             detail.add_many(Rule::ReverseLookup, in_detail);
         }
         report.trim_values();
+        place_carets(&mut report, &self.caret_prefixes);
         report.redactions = summary;
         report.detail_redactions = detail;
         (report, message)
@@ -645,7 +651,7 @@ impl<'a> Builder<'a> {
         }
         vars.sort_by(|a, b| a.name.cmp(&b.name));
 
-        let file = frame.file.as_deref().unwrap_or("<unknown>");
+        let file = frame.file.as_deref().unwrap_or(UNKNOWN_FILE);
         let source = frame
             .line
             .filter(|&line| line > 0)
@@ -654,6 +660,15 @@ impl<'a> Builder<'a> {
         let context = source.as_ref().and_then(|(line, file)| {
             Some((file, file.context(*line as usize - 1, CONTEXT_BEFORE)?))
         });
+        let id = self.next_id;
+        self.next_id += 1;
+        if let Some((_, context)) = &context
+            && let Some(prefix) = frame
+                .column
+                .and_then(|column| line_before(context.line, column))
+        {
+            self.caret_prefixes.push((id, prefix.to_owned()));
+        }
         let (pre_context_lineno, pre_context, context_line, post_context) = match context {
             // The text report shows only the frame's own line.
             Some((file, context)) if self.with_variables => {
@@ -684,13 +699,13 @@ impl<'a> Builder<'a> {
                 Vec::new(),
             ),
         };
-        let id = self.next_id;
-        self.next_id += 1;
         ReportFrame {
             id,
             function: self.text(&frame.function, TextKind::Free),
             file: self.text(file, TextKind::Free),
             line: frame.line,
+            column: frame.column,
+            caret: None,
             in_app: frame.in_app,
             pre_context_lineno,
             pre_context,
@@ -750,6 +765,43 @@ impl<'a> Builder<'a> {
                 .map(|time| time.strftime("%a, %d %b %Y %H:%M:%S %z").to_string()),
         );
         EnvironmentSection { lines }
+    }
+}
+
+/// The file name of a frame whose file is not known.
+const UNKNOWN_FILE: &str = "<unknown>";
+
+/// The part of `line` before the 1-based character `column`, when the line has a
+/// character there.
+fn line_before(line: &str, column: u32) -> Option<&str> {
+    let before = usize::try_from(column).ok()?.checked_sub(1)?;
+    let (at, _) = line.char_indices().nth(before)?;
+    Some(&line[..at])
+}
+
+/// Gives each frame of `prefixes` its caret, if its line as shown still starts with what
+/// the source had before the column (a hidden value or a cut there would misplace it).
+fn place_carets(report: &mut Report, prefixes: &[(usize, String)]) {
+    if prefixes.is_empty() {
+        return;
+    }
+    let frames = report
+        .causes
+        .iter_mut()
+        .flat_map(|cause| cause.frames.iter_mut())
+        .chain(report.frames.iter_mut());
+    for frame in frames {
+        let Some((_, prefix)) = prefixes.iter().find(|(id, _)| *id == frame.id) else {
+            continue;
+        };
+        let shown = &frame.context_line;
+        if shown.starts_with(prefix.as_str()) && shown.len() > prefix.len() {
+            let padding = prefix
+                .chars()
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            frame.caret = Some(padding);
+        }
     }
 }
 
