@@ -410,6 +410,65 @@ fn the_debug_page_works_in_chromium() {
     assert_eq!(page.eval("document.title"), json!("panic at /panic"));
     page.screenshot("debug-page.png");
 
+    // Library frames are folded away; the application frames are shown.
+    let frames = page.eval(
+        "(() => { const shown = (e) => e.checkVisibility() && e.getBoundingClientRect().height > 0; \
+         const library = [...document.querySelectorAll('#browserTraceback li.frame.library')]; \
+         const user = [...document.querySelectorAll('#browserTraceback li.frame.user')]; \
+         const toggles = [...document.querySelectorAll('#browserTraceback li.library-frames > details')]; \
+         return {library: library.length, libraryShown: library.filter(shown).length, \
+                 user: user.length, userShown: user.filter(shown).length, \
+                 toggles: toggles.map(d => ({open: d.open, \
+                   frames: d.querySelectorAll('li.frame.library').length, \
+                   summary: d.querySelector('summary').innerText.trim()}))}; })()",
+    );
+    let library = frames["library"].as_u64().unwrap();
+    assert!(
+        library > 0,
+        "the demo's panic has no library frames: {frames}"
+    );
+    assert_eq!(
+        frames["libraryShown"],
+        json!(0),
+        "library frames shown: {frames}"
+    );
+    assert!(frames["user"].as_u64().unwrap() >= 3, "{frames}");
+    assert_eq!(frames["userShown"], frames["user"], "{frames}");
+    let toggles = frames["toggles"].as_array().unwrap();
+    let mut folded = 0;
+    for toggle in toggles {
+        let n = toggle["frames"].as_u64().unwrap();
+        folded += n;
+        assert_eq!(toggle["open"], json!(false), "{frames}");
+        let plural = if n == 1 { "" } else { "s" };
+        assert_eq!(
+            toggle["summary"],
+            json!(format!("Show {n} library frame{plural}")),
+            "{frames}"
+        );
+    }
+    assert_eq!(folded, library, "every library frame is behind a toggle");
+    let first = "#browserTraceback li.library-frames > details";
+    page.click(&format!("{first} > summary"));
+    let opened = page.eval(&format!(
+        "(() => {{ const d = document.querySelector({first:?}); \
+         const frames = [...d.querySelectorAll('li.frame.library')]; \
+         return {{open: d.open, shown: frames.filter(f => f.checkVisibility() && f.getBoundingClientRect().height > 0).length, \
+                  frames: frames.length, summary: d.querySelector('summary').innerText.trim()}}; }})()"
+    ));
+    assert_eq!(opened["open"], json!(true), "{opened}");
+    assert_eq!(opened["shown"], opened["frames"], "{opened}");
+    assert!(
+        opened["summary"].as_str().unwrap().starts_with("Hide "),
+        "{opened}"
+    );
+    page.screenshot("library-frames.png");
+    page.click(&format!("{first} > summary"));
+    assert_eq!(
+        page.eval(&format!("document.querySelector({first:?}).open")),
+        json!(false)
+    );
+
     // The caret under the panic's column: `panic!` starts at column 5 of its line in
     // examples/demo.rs; the caret is drawn under that character.
     let caret = page.eval(
@@ -555,7 +614,8 @@ fn the_debug_page_headings_do_not_overlap_what_follows() {
     );
     page.wait_for("Page.loadEventFired");
     assert_eq!(page.eval("document.title"), json!("panic at /panic"));
-    // Every part open: the source around each line, every frame's variables.
+    // Every part open: the source around each line, every frame's variables, every
+    // library frame.
     page.eval(
         "document.querySelectorAll('ol.pre-context, ol.post-context') \
          .forEach(list => list.style.display = 'block'); \

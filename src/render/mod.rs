@@ -31,7 +31,34 @@ struct HtmlView<'a> {
     is_email: bool,
 }
 
+/// Frames of a trace shown one after the other: application frames, or a run of library
+/// frames that the browser page folds away behind a "Show N library frames" toggle.
+struct FrameRun<'f> {
+    frames: &'f [ReportFrame],
+    /// Folded: library frames, on the browser page, in a trace that has application frames.
+    folded: bool,
+}
+
 impl HtmlView<'_> {
+    /// `frames` in runs, in their order. The browser page folds each run of library frames
+    /// when the trace has an application frame; the email shows every frame.
+    fn runs<'f>(&self, frames: &'f [ReportFrame]) -> Vec<FrameRun<'f>> {
+        let fold = !self.is_email && frames.iter().any(|frame| frame.in_app);
+        if !fold {
+            return vec![FrameRun {
+                frames,
+                folded: false,
+            }];
+        }
+        frames
+            .chunk_by(|a, b| a.in_app == b.in_app)
+            .map(|run| FrameRun {
+                frames: run,
+                folded: !run[0].in_app,
+            })
+            .collect()
+    }
+
     /// The blank text before the caret under `frame`'s line: on the browser page only.
     fn caret<'f>(&self, frame: &'f ReportFrame) -> Option<&'f str> {
         if self.is_email {
@@ -168,5 +195,86 @@ mod tests {
             assert_eq!(frame.caret_padding(), None, "{}", frame.function);
         }
         assert!(!report.html().to_string().contains("class=\"caret\""));
+    }
+
+    #[test]
+    fn library_frames_are_folded_behind_a_toggle_on_the_browser_page() {
+        let capture = Capture::error("E", "boom")
+            .with_frame(Frame::new("std::rt::lang_start", "/rustc/std/rt.rs", 1).in_app(false))
+            .with_frame(Frame::new("tokio::run", "/cargo/tokio/rt.rs", 2).in_app(false))
+            .with_frame(Frame::new("shop::handler", "src/handler.rs", 3))
+            .with_frame(Frame::new("serde::de", "/cargo/serde/de.rs", 4).in_app(false))
+            .with_frame(Frame::new("shop::parse", "src/parse.rs", 5));
+        let report = ExceptionReporter::default().report(&capture);
+        let page = Document::parse_document(&report.html().to_string());
+        let toggles = select(&page, "#browserTraceback li.library-frames > details");
+        assert_eq!(toggles.len(), 2);
+        for (toggle, n, label) in [
+            (&toggles[0], 2, "Show 2 library frames"),
+            (&toggles[1], 1, "Show 1 library frame"),
+        ] {
+            assert_eq!(toggle.attr("open"), None);
+            let summary = toggle
+                .select(&Selector::parse(":scope > summary .when-closed").unwrap())
+                .next()
+                .unwrap();
+            assert_eq!(text(&summary), "Show");
+            let whole: String = toggle
+                .select(&Selector::parse(":scope > summary").unwrap())
+                .next()
+                .map(|s| text(&s))
+                .unwrap()
+                .replace("ShowHide", "Show");
+            assert_eq!(whole, label);
+            let inside = toggle
+                .select(&Selector::parse("li.frame.library").unwrap())
+                .count();
+            assert_eq!(inside, n);
+        }
+        // The order of the frames is kept; application frames are not folded.
+        let order: Vec<String> = select(&page, "#browserTraceback li.frame")
+            .iter()
+            .map(|frame| {
+                let name = text(frame);
+                name.split(", in ")
+                    .nth(1)
+                    .unwrap()
+                    .lines()
+                    .next()
+                    .unwrap()
+                    .trim()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "std::rt::lang_start",
+                "tokio::run",
+                "shop::handler",
+                "serde::de",
+                "shop::parse"
+            ]
+        );
+        assert_eq!(
+            select(&page, "#browserTraceback details li.frame.user").len(),
+            0
+        );
+
+        // The email shows every frame, unfolded.
+        let email = Document::parse_document(&report.html().for_email().to_string());
+        assert_eq!(select(&email, "li.library-frames").len(), 0);
+        assert_eq!(select(&email, "li.frame").len(), 5);
+    }
+
+    #[test]
+    fn a_trace_of_library_frames_only_is_not_folded() {
+        let capture = Capture::error("E", "boom")
+            .with_frame(Frame::new("std::rt::lang_start", "/rustc/std/rt.rs", 1).in_app(false))
+            .with_frame(Frame::new("core::panicking", "/rustc/core/p.rs", 2).in_app(false));
+        let report = ExceptionReporter::default().report(&capture);
+        let page = Document::parse_document(&report.html().to_string());
+        assert_eq!(select(&page, "li.library-frames").len(), 0);
+        assert_eq!(select(&page, "#browserTraceback li.frame.library").len(), 2);
     }
 }
