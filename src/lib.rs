@@ -58,6 +58,6 @@ pub use model::{
     Capture, CaptureError, Cause, Environment, ErrorInfo, Frame, RawText, RequestInfo,
     SensitiveNames, UploadedFile, Variable,
 };
-pub use render::negotiate;
+pub use render::{EditorLinks, negotiate};
 pub use report::{ExceptionReporter, Format, Report};
 pub use runtime::{ResultExt, Traced};

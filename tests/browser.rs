@@ -398,7 +398,17 @@ fn the_debug_page_works_in_chromium() {
     let Some(binary) = chromium_or_skip() else {
         return;
     };
-    let demo = web::Demo::start("demo_process", &[("SAFE_REPORT_DEBUG", "1")]);
+    // Editor links to VS Code, with the demo's sources mapped to where a developer has them.
+    let sources = env!("CARGO_MANIFEST_DIR");
+    let path_map = format!("{sources}=/home/dev/safe-report");
+    let demo = web::Demo::start(
+        "demo_process",
+        &[
+            ("SAFE_REPORT_DEBUG", "1"),
+            ("SAFE_REPORT_EDITOR", "vscode"),
+            ("SAFE_REPORT_EDITOR_PATH_MAP", &path_map),
+        ],
+    );
     let chromium = Chromium::launch(&binary);
     let mut page = Page::connect(&chromium.endpoint);
 
@@ -498,6 +508,44 @@ fn the_debug_page_works_in_chromium() {
         caret["file"].as_str().unwrap().ends_with("demo.rs"),
         "{caret}"
     );
+
+    // Editor links: every frame with a file and a line links to it in VS Code, through the
+    // path map; the innermost application frame points at the panic's line and column.
+    let links = page.eval(
+        "[...document.querySelectorAll('#browserTraceback li.frame')].map(f => { \
+           const a = f.querySelector(':scope > a.editor'); \
+           return {file: f.querySelector('.fname').textContent, \
+                   href: a ? a.getAttribute('href') : null, \
+                   protocol: a ? new URL(a.href).protocol : null, \
+                   text: a ? a.textContent : null, user: f.classList.contains('user')}; })",
+    );
+    let links = links.as_array().unwrap();
+    let user: Vec<&Value> = links.iter().filter(|l| l["user"] == json!(true)).collect();
+    for link in &user {
+        assert_eq!(link["protocol"], json!("vscode:"), "{link}");
+        assert_eq!(link["text"], json!("Open in VS Code"), "{link}");
+        let href = link["href"].as_str().unwrap();
+        assert!(
+            href.starts_with("vscode://file/home/dev/safe-report/"),
+            "the path map was not applied: {link}"
+        );
+        assert!(href.contains("examples/demo.rs:"), "{link}");
+    }
+    let panic_line = include_str!("../examples/demo.rs")
+        .lines()
+        .position(|line| line.contains("panic!(\"the payment gateway refused order"))
+        .expect("the demo's panic")
+        + 1;
+    let innermost = user.last().unwrap()["href"].as_str().unwrap();
+    assert!(
+        innermost.ends_with(&format!("/examples/demo.rs:{panic_line}:5")),
+        "{innermost}"
+    );
+    for link in links {
+        if let Some(href) = link["href"].as_str() {
+            assert!(href.starts_with("vscode://file/"), "{link}");
+        }
+    }
 
     // The innermost application frame: its source around its line is hidden until its
     // line is clicked.
@@ -614,6 +662,11 @@ fn the_debug_page_headings_do_not_overlap_what_follows() {
     );
     page.wait_for("Page.loadEventFired");
     assert_eq!(page.eval("document.title"), json!("panic at /panic"));
+    // Without SAFE_REPORT_EDITOR, no editor links.
+    assert_eq!(
+        page.eval("document.querySelectorAll('a.editor').length"),
+        json!(0)
+    );
     // Every part open: the source around each line, every frame's variables, every
     // library frame.
     page.eval(

@@ -5,9 +5,11 @@
 //! escape every value (askama's HTML escaping on `.html` files); the text template does
 //! not escape. Every rendering ends with the redaction summary.
 
+pub mod editor;
 mod escape;
 mod negotiate;
 
+pub use editor::{EditorError, EditorLinks};
 pub use negotiate::negotiate;
 
 use std::fmt;
@@ -57,6 +59,18 @@ impl HtmlView<'_> {
                 folded: !run[0].in_app,
             })
             .collect()
+    }
+
+    /// The link to `frame`'s line in an editor, and its text: on the browser page only.
+    fn editor<'f>(&self, frame: &'f ReportFrame) -> Option<(&'f str, &'static str)> {
+        if self.is_email {
+            None
+        } else {
+            frame
+                .editor
+                .as_ref()
+                .map(|(url, label)| (url.as_str(), *label))
+        }
     }
 
     /// The blank text before the caret under `frame`'s line: on the browser page only.
@@ -121,7 +135,7 @@ mod tests {
 
     use scraper::{Html as Document, Selector};
 
-    use crate::{Capture, ExceptionReporter, Frame};
+    use crate::{Capture, EditorLinks, ExceptionReporter, Frame};
 
     const SOURCE: &str = "fn checkout() {\n\
         \tlet total = price(order)?;\n\
@@ -276,5 +290,57 @@ mod tests {
         let page = Document::parse_document(&report.html().to_string());
         assert_eq!(select(&page, "li.library-frames").len(), 0);
         assert_eq!(select(&page, "#browserTraceback li.frame.library").len(), 2);
+    }
+
+    #[test]
+    fn editor_links_are_on_the_browser_page_only() {
+        let links = EditorLinks::new("idea")
+            .unwrap()
+            .map_path("/app", "/home/me/shop");
+        let capture = Capture::error("E", "boom")
+            .with_frame(Frame::new("shop::a", "/app/src/a.rs", 7).column(3))
+            .with_frame(Frame::new("shop::b", "relative.rs", 8));
+        let mut unknown = Frame::new("shop::c", "x", 9);
+        unknown.file = None;
+        let capture = capture.with_frame(unknown);
+        let reporter = ExceptionReporter::default()
+            .source_root("/app/src")
+            .editor(links);
+        let report = reporter.report(&capture);
+        let page = Document::parse_document(&report.html().to_string());
+        let hrefs: Vec<&str> = select(&page, "li.frame > a.editor")
+            .iter()
+            .map(|a| a.attr("href").unwrap())
+            .collect();
+        assert_eq!(
+            hrefs,
+            [
+                "idea://open?file=/home/me/shop/src/a.rs&line=7",
+                "idea://open?file=/home/me/shop/src/relative.rs&line=8",
+            ]
+        );
+        assert_eq!(
+            text(&select(&page, "li.frame > a.editor")[0]),
+            "Open in IntelliJ IDEA"
+        );
+        let email = report.html().for_email().to_string();
+        assert!(!email.contains("idea:"), "{email}");
+        assert!(!report.text().to_string().contains("idea:"));
+        assert!(!report.json().to_string().contains("idea:"));
+    }
+
+    #[test]
+    fn editor_links_use_the_file_name_as_filtered() {
+        let links = EditorLinks::new("vscode").unwrap();
+        let capture = Capture::error("E", "boom").with_frame(Frame::new(
+            "shop::a",
+            "/srv/postgres://shop:db-pass-123456@db/src/a.rs",
+            7,
+        ));
+        let report = ExceptionReporter::default().editor(links).report(&capture);
+        let href = report.frames[0].editor_url().unwrap();
+        assert!(!report.frames[0].file.contains("db-pass-123456"));
+        assert!(!href.contains("db-pass-123456"), "{href}");
+        assert!(href.starts_with("vscode://file/srv/"), "{href}");
     }
 }

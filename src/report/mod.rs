@@ -53,6 +53,7 @@ use crate::filter::{
 use crate::limits::{MAX_FRAMES, MAX_VARS_PER_FRAME};
 use crate::model::value::{Kind, Tree};
 use crate::model::{Capture, Environment, Frame, SensitiveNames};
+use crate::render::EditorLinks;
 use request::Body;
 
 /// Turns captures into redacted reports (Django's `ExceptionReporter`).
@@ -65,12 +66,14 @@ pub struct ExceptionReporter {
     source_root: Option<PathBuf>,
     sources: Arc<SourceCache>,
     settings_cache: Option<Arc<SettingsCache>>,
+    editor: Option<Arc<EditorLinks>>,
 }
 
 impl std::fmt::Debug for ExceptionReporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ExceptionReporter")
             .field("source_root", &self.source_root)
+            .field("editor", &self.editor)
             .finish_non_exhaustive()
     }
 }
@@ -94,6 +97,7 @@ impl ExceptionReporter {
             source_root: None,
             sources: SourceCache::shared(),
             settings_cache: Some(Arc::new(SettingsCache::default())),
+            editor: None,
         }
     }
 
@@ -113,6 +117,39 @@ impl ExceptionReporter {
     pub fn source_root(mut self, root: impl Into<PathBuf>) -> Self {
         self.source_root = Some(root.into());
         self
+    }
+
+    /// Links each frame of the browser page to its line in an editor (not in emails).
+    /// `EditorLinks::from_env` reads the editor from `SAFE_REPORT_EDITOR` and
+    /// `SAFE_REPORT_EDITOR_PATH_MAP`; see [`render::editor`](crate::render::editor).
+    ///
+    /// ```
+    /// use safe_report::{Capture, EditorLinks, ExceptionReporter, Frame};
+    ///
+    /// let reporter = ExceptionReporter::default()
+    ///     .editor(EditorLinks::new("vscode")?.map_path("/app", "/home/me/src/shop"));
+    /// let capture = Capture::error("E", "boom")
+    ///     .with_frame(Frame::new("shop::cart", "/app/src/cart.rs", 12));
+    /// let report = reporter.report(&capture);
+    /// assert_eq!(
+    ///     report.frames[0].editor_url(),
+    ///     Some("vscode://file/home/me/src/shop/src/cart.rs:12")
+    /// );
+    /// assert!(report.html().to_string().contains(
+    ///     r#"<a class="editor" href="vscode://file/home/me/src/shop/src/cart.rs:12">Open in VS Code</a>"#
+    /// ));
+    /// assert!(!report.html().for_email().to_string().contains("vscode:"));
+    /// # Ok::<(), safe_report::render::EditorError>(())
+    /// ```
+    #[must_use]
+    pub fn editor(mut self, links: EditorLinks) -> Self {
+        self.editor = Some(Arc::new(links));
+        self
+    }
+
+    /// The editor links, if any (see [`editor`](Self::editor)).
+    pub fn editor_links(&self) -> Option<&EditorLinks> {
+        self.editor.as_deref()
     }
 
     /// Uses `cache` for source files instead of the process-wide one.
@@ -230,6 +267,7 @@ impl ExceptionReporter {
             settings_cache: self.settings_cache.as_deref().filter(|_| own_filter),
             filter,
             source_root: self.source_root.as_deref(),
+            editor: self.editor.as_deref(),
             sources: &self.sources,
             cx: FilterContext::new(capture, filter),
             settings_forms: None,
@@ -247,6 +285,7 @@ struct Builder<'a> {
     filter: &'a dyn ReporterFilter,
     settings_cache: Option<&'a SettingsCache>,
     source_root: Option<&'a Path>,
+    editor: Option<&'a EditorLinks>,
     sources: &'a SourceCache,
     cx: FilterContext<'a>,
     /// The forms of the values the settings section hid, when it came from the cache.
@@ -467,6 +506,9 @@ impl<'a> Builder<'a> {
         }
         report.trim_values();
         place_carets(&mut report, &self.caret_prefixes);
+        if let Some(editor) = self.editor {
+            link_frames(&mut report, editor, self.source_root);
+        }
         report.redactions = summary;
         report.detail_redactions = detail;
         (report, message)
@@ -706,6 +748,7 @@ impl<'a> Builder<'a> {
             line: frame.line,
             column: frame.column,
             caret: None,
+            editor: None,
             in_app: frame.in_app,
             pre_context_lineno,
             pre_context,
@@ -726,11 +769,7 @@ impl<'a> Builder<'a> {
     }
 
     fn resolve(&self, file: &str) -> PathBuf {
-        let path = Path::new(file);
-        match self.source_root {
-            Some(root) if path.is_relative() => root.join(path),
-            _ => path.to_path_buf(),
-        }
+        resolve(self.source_root, file)
     }
 
     fn environment(&mut self, captured: Option<&Environment>) -> EnvironmentSection {
@@ -765,6 +804,37 @@ impl<'a> Builder<'a> {
                 .map(|time| time.strftime("%a, %d %b %Y %H:%M:%S %z").to_string()),
         );
         EnvironmentSection { lines }
+    }
+}
+
+/// `file` resolved against `root` when it is relative.
+fn resolve(root: Option<&Path>, file: &str) -> PathBuf {
+    let path = Path::new(file);
+    match root {
+        Some(root) if path.is_relative() => root.join(path),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Links every frame with a file and a line to that line in `editor`. Done last, from the
+/// file names as the report shows them (after every pass that may hide a part of them).
+fn link_frames(report: &mut Report, editor: &EditorLinks, source_root: Option<&Path>) {
+    let frames = report
+        .causes
+        .iter_mut()
+        .flat_map(|cause| cause.frames.iter_mut())
+        .chain(report.frames.iter_mut());
+    for frame in frames {
+        let Some(line) = frame.line.filter(|_| frame.file != UNKNOWN_FILE) else {
+            continue;
+        };
+        let path = resolve(source_root, &frame.file);
+        let Some(path) = path.to_str() else {
+            continue;
+        };
+        frame.editor = editor
+            .url(path, line, frame.column)
+            .map(|url| (url, editor.label()));
     }
 }
 

@@ -145,6 +145,10 @@ pub struct ReportFrame {
     /// exactly as in the source up to that column, so that the caret points at it.
     #[serde(skip)]
     pub(crate) caret: Option<String>,
+    /// The link to the line in an editor and the link's text, when the reporter has
+    /// [`EditorLinks`](crate::render::EditorLinks).
+    #[serde(skip)]
+    pub(crate) editor: Option<(String, &'static str)>,
     /// Application code (`true`) or library code.
     pub in_app: bool,
     /// The 1-based number of the first line of `pre_context`.
@@ -194,6 +198,12 @@ impl ReportFrame {
     /// ```
     pub fn caret_padding(&self) -> Option<&str> {
         self.caret.as_deref()
+    }
+
+    /// The link to this frame's line in the editor the reporter was given (see
+    /// [`ExceptionReporter::editor`](crate::ExceptionReporter::editor)), if any.
+    pub fn editor_url(&self) -> Option<&str> {
+        self.editor.as_ref().map(|(url, _)| url.as_str())
     }
 
     /// The frame's line number as text, or `?`.
