@@ -12,6 +12,8 @@
 //! |---|---|---|
 //! | `SAFE_REPORT_DEMO_ADDR` | where to listen (`127.0.0.1:0` picks a port) | `127.0.0.1:8000` |
 //! | `SAFE_REPORT_DEBUG` | `1` for debug mode | off |
+//! | `SAFE_REPORT_EDITOR` | link each frame of the debug page to your editor: `vscode`, `idea`, `zed`, or a URL template with `{path}` and `{line}` | no links |
+//! | `SAFE_REPORT_EDITOR_PATH_MAP` | where the demo's sources are on your machine, `DEPLOYED=LOCAL[, …]` (`/app=/home/me/src/safe-report`) | as the demo names them |
 //! | `SAFE_REPORT_EMAIL_URL` | where mail goes | `console:` (printed on stdout) |
 //! | `SAFE_REPORT_ADMINS` | who gets error reports | `admin@example.com` |
 //! | `SAFE_REPORT_MANAGERS` | who gets broken-link reports | the admins |
@@ -62,6 +64,7 @@ pub async fn main() -> Result<(), Box<dyn Error>> {
         std::env::var("SAFE_REPORT_DEBUG").as_deref(),
         Ok("1" | "true" | "yes" | "on")
     );
+    let editor = safe_report::EditorLinks::from_env()?;
     let config = mail_config()?;
     if !debug {
         // Like Django's `check --deploy`: what would go wrong in production, on stderr.
@@ -85,7 +88,7 @@ pub async fn main() -> Result<(), Box<dyn Error>> {
     );
     axum::serve(
         listener,
-        app(debug, mailer).into_make_service_with_connect_info::<SocketAddr>(),
+        app(debug, mailer, editor).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;
@@ -110,7 +113,22 @@ fn mail_config() -> Result<MailConfig, Box<dyn Error>> {
 }
 
 /// The shop behind the error-report layer.
-fn app(debug: bool, mailer: Mailer) -> Router {
+fn app(debug: bool, mailer: Mailer, editor: Option<safe_report::EditorLinks>) -> Router {
+    let mut layer = ErrorReportLayer::new()
+        .debug(debug)
+        .notifier(AdminNotifier::new(mailer.clone()))
+        .broken_links(BrokenLinkReporter::new(mailer))
+        .routes(ROUTES)
+        .settings(&Settings {
+            DEBUG: debug,
+            DATABASE_URL,
+            SECRET_KEY: "demo-secret-key-9f8e7d6c5b4a",
+            PAYMENT_GATEWAY: "https://pay.example.com/v1",
+            ORDERS_PER_PAGE: 20,
+        });
+    if let Some(editor) = editor {
+        layer = layer.editor(editor);
+    }
     Router::new()
         .route("/", get(index))
         .route("/panic", get(checkout))
@@ -123,20 +141,7 @@ fn app(debug: bool, mailer: Mailer) -> Router {
         )
         .route("/error", get(order))
         .route("/log-error", get(log_error))
-        .layer(
-            ErrorReportLayer::new()
-                .debug(debug)
-                .notifier(AdminNotifier::new(mailer.clone()))
-                .broken_links(BrokenLinkReporter::new(mailer))
-                .routes(ROUTES)
-                .settings(&Settings {
-                    DEBUG: debug,
-                    DATABASE_URL,
-                    SECRET_KEY: "demo-secret-key-9f8e7d6c5b4a",
-                    PAYMENT_GATEWAY: "https://pay.example.com/v1",
-                    ORDERS_PER_PAGE: 20,
-                }),
-        )
+        .layer(layer)
 }
 
 async fn index() -> Html<&'static str> {

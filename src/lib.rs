@@ -58,7 +58,7 @@ pub use model::{
     Capture, CaptureError, Cause, Environment, ErrorInfo, Frame, RawText, RequestInfo,
     SensitiveNames, UploadedFile, Variable,
 };
-pub use render::negotiate;
+pub use render::{EditorLinks, negotiate};
 #[cfg(feature = "embed-sources")]
 pub use report::EmbeddedSources;
 pub use report::{ExceptionReporter, Format, Report};

@@ -299,6 +299,94 @@ impl Page {
     }
 }
 
+/// Finds every heading whose box overlaps the box of the element after it, at the page's
+/// current viewport. Headings are `h1`..`h6` and whatever else titles a part of the page
+/// (table captions, legends, `role="heading"`). The element after a heading is the first
+/// element that follows it in document order, outside it, with a box (elements not shown
+/// are passed over). Each overlap is described with both elements' texts and boxes.
+const HEADING_OVERLAPS: &str = r#"(() => {
+  const headings = 'h1, h2, h3, h4, h5, h6, caption, legend, [role="heading"]';
+  const shown = (element) => {
+    const box = element.getBoundingClientRect();
+    return element.checkVisibility({visibilityProperty: true}) && box.width > 0 && box.height > 0;
+  };
+  const after = (element) => {
+    let at = element;
+    while (at && at !== document.body) {
+      if (at.nextElementSibling) {
+        at = at.nextElementSibling;
+        if (shown(at)) return at;
+      } else {
+        at = at.parentElement;
+      }
+    }
+    return null;
+  };
+  const describe = (element) => {
+    const box = element.getBoundingClientRect();
+    let name = element.tagName.toLowerCase();
+    if (element.id) name += '#' + element.id;
+    else if (element.classList.length) name += '.' + [...element.classList].join('.');
+    const text = (element.innerText || '').trim().replace(/\s+/g, ' ').slice(0, 50);
+    return `${name} "${text}" [x ${Math.round(box.left)}..${Math.round(box.right)}, ` +
+      `y ${Math.round(box.top)}..${Math.round(box.bottom)}]`;
+  };
+  const overlaps = [];
+  for (const heading of document.querySelectorAll(headings)) {
+    if (!shown(heading)) continue;
+    const next = after(heading);
+    if (!next) continue;
+    const a = heading.getBoundingClientRect();
+    const b = next.getBoundingClientRect();
+    const wide = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+    const high = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+    if (wide > 0.5 && high > 0.5) {
+      overlaps.push(`${describe(heading)} overlaps ${describe(next)} by ${Math.round(high)} px`);
+    }
+  }
+  return overlaps;
+})()"#;
+
+/// Text the page cuts off at `width`: text left of the viewport, which no scrolling
+/// reaches, and a page wider than the viewport (text past its right edge needs sideways
+/// scrolling). Text inside elements that scroll or clip on purpose (source lines, the
+/// copy-and-paste text area) is not counted.
+const HIDDEN_TEXT: &str = r#"(() => {
+  const width = document.documentElement.clientWidth;
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.textContent.trim()) continue;
+    const parent = node.parentElement;
+    if (parent.closest('textarea, div.context')) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    for (const box of range.getClientRects()) {
+      if (box.width > 0 && (box.left < -0.5 || box.right > width + 0.5)) {
+        found.push(`"${node.textContent.trim().slice(0, 40)}" in ${parent.tagName.toLowerCase()} ` +
+          `at x ${Math.round(box.left)}..${Math.round(box.right)} (viewport ${width} px)`);
+        break;
+      }
+    }
+  }
+  const scroll = document.documentElement.scrollWidth;
+  if (scroll > width) found.push(`the page is ${scroll} px wide in a viewport of ${width} px`);
+  return found;
+})()"#;
+
+/// Lays the page out `width` CSS pixels wide.
+fn set_viewport(page: &mut Page, width: u32, height: u32) {
+    page.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}),
+    );
+    let seen = page.eval("document.documentElement.clientWidth");
+    assert!(
+        seen.as_f64().unwrap() <= f64::from(width),
+        "the viewport is {seen} px wide, not {width}"
+    );
+}
+
 fn displayed(page: &mut Page, id: &str) -> bool {
     page.eval(&format!(
         "getComputedStyle(document.getElementById({id:?})).display !== 'none'"
@@ -307,18 +395,20 @@ fn displayed(page: &mut Page, id: &str) -> bool {
 
 #[test]
 fn the_debug_page_works_in_chromium() {
-    let Some(binary) = find_chromium() else {
-        assert!(
-            std::env::var("SAFE_REPORT_REQUIRE_BROWSER").as_deref() != Ok("1"),
-            "SAFE_REPORT_REQUIRE_BROWSER=1 but no Chromium was found"
-        );
-        eprintln!(
-            "skipped: no Chromium found (install Debian's `chromium` package, as .ci/run does, \
-             or set SAFE_REPORT_CHROMIUM)"
-        );
+    let Some(binary) = chromium_or_skip() else {
         return;
     };
-    let demo = web::Demo::start("demo_process", &[("SAFE_REPORT_DEBUG", "1")]);
+    // Editor links to VS Code, with the demo's sources mapped to where a developer has them.
+    let sources = env!("CARGO_MANIFEST_DIR");
+    let path_map = format!("{sources}=/home/dev/safe-report");
+    let demo = web::Demo::start(
+        "demo_process",
+        &[
+            ("SAFE_REPORT_DEBUG", "1"),
+            ("SAFE_REPORT_EDITOR", "vscode"),
+            ("SAFE_REPORT_EDITOR_PATH_MAP", &path_map),
+        ],
+    );
     let chromium = Chromium::launch(&binary);
     let mut page = Page::connect(&chromium.endpoint);
 
@@ -330,9 +420,137 @@ fn the_debug_page_works_in_chromium() {
     assert_eq!(page.eval("document.title"), json!("panic at /panic"));
     page.screenshot("debug-page.png");
 
-    // The innermost frame with source around its line: hidden until its line is clicked.
+    // Library frames are folded away; the application frames are shown.
+    let frames = page.eval(
+        "(() => { const shown = (e) => e.checkVisibility() && e.getBoundingClientRect().height > 0; \
+         const library = [...document.querySelectorAll('#browserTraceback li.frame.library')]; \
+         const user = [...document.querySelectorAll('#browserTraceback li.frame.user')]; \
+         const toggles = [...document.querySelectorAll('#browserTraceback li.library-frames > details')]; \
+         return {library: library.length, libraryShown: library.filter(shown).length, \
+                 user: user.length, userShown: user.filter(shown).length, \
+                 toggles: toggles.map(d => ({open: d.open, \
+                   frames: d.querySelectorAll('li.frame.library').length, \
+                   summary: d.querySelector('summary').innerText.trim()}))}; })()",
+    );
+    let library = frames["library"].as_u64().unwrap();
+    assert!(
+        library > 0,
+        "the demo's panic has no library frames: {frames}"
+    );
+    assert_eq!(
+        frames["libraryShown"],
+        json!(0),
+        "library frames shown: {frames}"
+    );
+    assert!(frames["user"].as_u64().unwrap() >= 3, "{frames}");
+    assert_eq!(frames["userShown"], frames["user"], "{frames}");
+    let toggles = frames["toggles"].as_array().unwrap();
+    let mut folded = 0;
+    for toggle in toggles {
+        let n = toggle["frames"].as_u64().unwrap();
+        folded += n;
+        assert_eq!(toggle["open"], json!(false), "{frames}");
+        let plural = if n == 1 { "" } else { "s" };
+        assert_eq!(
+            toggle["summary"],
+            json!(format!("Show {n} library frame{plural}")),
+            "{frames}"
+        );
+    }
+    assert_eq!(folded, library, "every library frame is behind a toggle");
+    let first = "#browserTraceback li.library-frames > details";
+    page.click(&format!("{first} > summary"));
+    let opened = page.eval(&format!(
+        "(() => {{ const d = document.querySelector({first:?}); \
+         const frames = [...d.querySelectorAll('li.frame.library')]; \
+         return {{open: d.open, shown: frames.filter(f => f.checkVisibility() && f.getBoundingClientRect().height > 0).length, \
+                  frames: frames.length, summary: d.querySelector('summary').innerText.trim()}}; }})()"
+    ));
+    assert_eq!(opened["open"], json!(true), "{opened}");
+    assert_eq!(opened["shown"], opened["frames"], "{opened}");
+    assert!(
+        opened["summary"].as_str().unwrap().starts_with("Hide "),
+        "{opened}"
+    );
+    page.screenshot("library-frames.png");
+    page.click(&format!("{first} > summary"));
+    assert_eq!(
+        page.eval(&format!("document.querySelector({first:?}).open")),
+        json!(false)
+    );
+
+    // The caret under the panic's column: `panic!` starts at column 5 of its line in
+    // examples/demo.rs; the caret is drawn under that character.
+    let caret = page.eval(
+        "(() => { const carets = [...document.querySelectorAll('#browserTraceback pre.caret')]; \
+         if (carets.length !== 1) return {count: carets.length}; \
+         const caret = carets[0]; const line = caret.previousElementSibling; \
+         const column = Number(caret.title.replace('column ', '')); \
+         const at = (node, index) => { const r = document.createRange(); \
+           r.setStart(node, index); r.setEnd(node, index + 1); return r.getBoundingClientRect(); }; \
+         const text = line.firstChild; const mark = caret.firstChild; \
+         return {count: 1, column, character: text.data[column - 1], \
+                 lineX: at(text, column - 1).left, caretX: at(mark, mark.data.length - 1).left, \
+                 caretText: mark.data.trim(), caretBelow: caret.getBoundingClientRect().top >= line.getBoundingClientRect().bottom - 0.5, \
+                 file: caret.closest('li.frame').querySelector('.fname').textContent}; })()",
+    );
+    assert_eq!(caret["count"], json!(1), "one caret on the page: {caret}");
+    assert_eq!(caret["column"], json!(5), "{caret}");
+    assert_eq!(caret["character"], json!("p"), "{caret}");
+    assert_eq!(caret["caretText"], json!("^"), "{caret}");
+    assert_eq!(caret["caretBelow"], json!(true), "{caret}");
+    let drift = caret["lineX"].as_f64().unwrap() - caret["caretX"].as_f64().unwrap();
+    assert!(
+        drift.abs() < 1.0,
+        "the caret is not under column 5: {caret}"
+    );
+    assert!(
+        caret["file"].as_str().unwrap().ends_with("demo.rs"),
+        "{caret}"
+    );
+
+    // Editor links: every frame with a file and a line links to it in VS Code, through the
+    // path map; the innermost application frame points at the panic's line and column.
+    let links = page.eval(
+        "[...document.querySelectorAll('#browserTraceback li.frame')].map(f => { \
+           const a = f.querySelector(':scope > a.editor'); \
+           return {file: f.querySelector('.fname').textContent, \
+                   href: a ? a.getAttribute('href') : null, \
+                   protocol: a ? new URL(a.href).protocol : null, \
+                   text: a ? a.textContent : null, user: f.classList.contains('user')}; })",
+    );
+    let links = links.as_array().unwrap();
+    let user: Vec<&Value> = links.iter().filter(|l| l["user"] == json!(true)).collect();
+    for link in &user {
+        assert_eq!(link["protocol"], json!("vscode:"), "{link}");
+        assert_eq!(link["text"], json!("Open in VS Code"), "{link}");
+        let href = link["href"].as_str().unwrap();
+        assert!(
+            href.starts_with("vscode://file/home/dev/safe-report/"),
+            "the path map was not applied: {link}"
+        );
+        assert!(href.contains("examples/demo.rs:"), "{link}");
+    }
+    let panic_line = include_str!("../examples/demo.rs")
+        .lines()
+        .position(|line| line.contains("panic!(\"the payment gateway refused order"))
+        .expect("the demo's panic")
+        + 1;
+    let innermost = user.last().unwrap()["href"].as_str().unwrap();
+    assert!(
+        innermost.ends_with(&format!("/examples/demo.rs:{panic_line}:5")),
+        "{innermost}"
+    );
+    for link in links {
+        if let Some(href) = link["href"].as_str() {
+            assert!(href.starts_with("vscode://file/"), "{link}");
+        }
+    }
+
+    // The innermost application frame: its source around its line is hidden until its
+    // line is clicked.
     let frame = page.eval(
-        "(() => { const lists = [...document.querySelectorAll('#browserTraceback ol.pre-context')]; \
+        "(() => { const lists = [...document.querySelectorAll('#browserTraceback li.frame.user ol.pre-context')]; \
          return lists[lists.length - 1].id.slice(3); })()",
     );
     let frame = frame.as_str().unwrap().to_owned();
@@ -408,6 +626,74 @@ fn the_debug_page_works_in_chromium() {
     );
     page.screenshot("interactive-again.png");
 
+    let errors = page.javascript_errors();
+    assert!(errors.is_empty(), "JavaScript errors: {errors:#?}");
+}
+
+/// Skips (returns `None`) when there is no Chromium and none is required.
+fn chromium_or_skip() -> Option<PathBuf> {
+    let binary = find_chromium();
+    if binary.is_none() {
+        assert!(
+            std::env::var("SAFE_REPORT_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "SAFE_REPORT_REQUIRE_BROWSER=1 but no Chromium was found"
+        );
+        eprintln!(
+            "skipped: no Chromium found (install Debian's `chromium` package, as .ci/run does, \
+             or set SAFE_REPORT_CHROMIUM)"
+        );
+    }
+    binary
+}
+
+/// No heading of the debug page is drawn over what follows it, on a desktop screen and on a
+/// phone's, with every part of the page open; and at phone width no text is cut off.
+#[test]
+fn the_debug_page_headings_do_not_overlap_what_follows() {
+    let Some(binary) = chromium_or_skip() else {
+        return;
+    };
+    let demo = web::Demo::start("demo_process", &[("SAFE_REPORT_DEBUG", "1")]);
+    let chromium = Chromium::launch(&binary);
+    let mut page = Page::connect(&chromium.endpoint);
+    page.call(
+        "Page.navigate",
+        json!({"url": format!("http://{}/panic", demo.addr)}),
+    );
+    page.wait_for("Page.loadEventFired");
+    assert_eq!(page.eval("document.title"), json!("panic at /panic"));
+    // Without SAFE_REPORT_EDITOR, no editor links.
+    assert_eq!(
+        page.eval("document.querySelectorAll('a.editor').length"),
+        json!(0)
+    );
+    // Every part open: the source around each line, every frame's variables, every
+    // library frame.
+    page.eval(
+        "document.querySelectorAll('ol.pre-context, ol.post-context') \
+         .forEach(list => list.style.display = 'block'); \
+         document.querySelectorAll('details').forEach(details => details.open = true)",
+    );
+    let mut problems = Vec::new();
+    for (width, height) in [(1280, 1600), (390, 844)] {
+        set_viewport(&mut page, width, height);
+        page.eval("document.getElementById('requestinfo').scrollIntoView()");
+        page.screenshot(&format!("request-information-{width}.png"));
+        let overlaps = page.eval(HEADING_OVERLAPS);
+        for overlap in overlaps.as_array().unwrap() {
+            problems.push(format!("at {width} px: {}", overlap.as_str().unwrap()));
+        }
+    }
+    set_viewport(&mut page, 390, 844);
+    let hidden = page.eval(HIDDEN_TEXT);
+    for text in hidden.as_array().unwrap() {
+        problems.push(format!("at 390 px: {}", text.as_str().unwrap()));
+    }
+    assert!(
+        problems.is_empty(),
+        "headings overlap what follows them, or text is cut off:\n{}",
+        problems.join("\n")
+    );
     let errors = page.javascript_errors();
     assert!(errors.is_empty(), "JavaScript errors: {errors:#?}");
 }

@@ -54,6 +54,7 @@ fn capture() -> Capture {
         )
         .with_frame(
             Frame::new("shop::charge", "src/checkout.rs", 15)
+                .column(13)
                 .var("total", 4200)
                 .var("gateway", serde_json::json!({"url": "https://payments.example/v1", "api_key": "sk_live_4eC39HqLyjWDarjtT1zdp7dc"})),
         )

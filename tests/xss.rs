@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use safe_report::{
-    Capture, Cause, Environment, ExceptionReporter, Frame, RequestInfo, UploadedFile, Variable,
+    Capture, Cause, EditorLinks, Environment, ExceptionReporter, Frame, RequestInfo, UploadedFile,
+    Variable,
 };
 use scraper::{Html, Selector};
 use serde_json::json;
@@ -655,5 +656,56 @@ fn the_checks_catch_injected_markup() {
         }
         // And the page compared with itself is fine.
         assert!(compare(&reference, &reference, is_email, Some(PLACEHOLDER)).is_empty());
+    }
+}
+
+/// A hostile file name in a frame, with editor links on: the frame still has exactly one
+/// editor link, to the configured editor, with the file name percent-encoded in it; the
+/// page has the same elements as with a harmless file name.
+#[test]
+fn file_names_cannot_turn_editor_links_into_anything_else() {
+    let editors = [
+        ("vscode", "vscode://file/"),
+        ("idea", "idea://open?file="),
+        ("zed", "zed://file/"),
+        (
+            "https://code.example/open?file={path}&line={line}",
+            "https://code.example/open?file=",
+        ),
+    ];
+    let links = Selector::parse("li.frame > a.editor").unwrap();
+    for (editor, start) in editors {
+        let reporter = ExceptionReporter::default().editor(EditorLinks::new(editor).unwrap());
+        let page_for = |file: &str| {
+            let capture = Capture::error("E", "boom").with_frame(Frame::new(
+                "shop::handler",
+                format!("/app/{file}"),
+                7,
+            ));
+            reporter.report(&capture).html().to_string()
+        };
+        let reference = parse(&page_for(PLACEHOLDER));
+        for payload in PAYLOADS {
+            let html = page_for(payload);
+            let document = Html::parse_document(&html);
+            let hrefs: Vec<&str> = document
+                .select(&links)
+                .map(|a| a.value().attr("href").unwrap())
+                .collect();
+            assert_eq!(hrefs.len(), 1, "{editor} {payload:?}: {hrefs:?}");
+            let href = hrefs[0];
+            let rest = href
+                .strip_prefix(start)
+                .unwrap_or_else(|| panic!("{editor} {payload:?}: {href}"));
+            let path = rest.split(['&', ':']).next().unwrap();
+            assert!(
+                path.bytes().all(|b| b.is_ascii_alphanumeric()
+                    || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/' | b'%')),
+                "{editor} {payload:?}: {href}"
+            );
+            let parsed = parse(&html);
+            assert_eq!(parsed.elements, reference.elements, "{editor} {payload:?}");
+            assert_eq!(parsed.scripts, reference.scripts, "{editor} {payload:?}");
+        }
     }
 }

@@ -67,6 +67,13 @@ impl Frame {
         self
     }
 
+    /// Sets the 1-based column on the line (the browser page marks it with a caret).
+    #[must_use]
+    pub fn column(mut self, column: u32) -> Self {
+        self.column = Some(column);
+        self
+    }
+
     /// Attaches a variable.
     #[must_use]
     pub fn var(

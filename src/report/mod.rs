@@ -57,6 +57,7 @@ use crate::filter::{
 use crate::limits::{MAX_FRAMES, MAX_VARS_PER_FRAME};
 use crate::model::value::{Kind, Tree};
 use crate::model::{Capture, Environment, Frame, SensitiveNames};
+use crate::render::EditorLinks;
 use request::Body;
 
 /// Turns captures into redacted reports (Django's `ExceptionReporter`).
@@ -69,12 +70,14 @@ pub struct ExceptionReporter {
     source_root: Option<PathBuf>,
     sources: Arc<SourceCache>,
     settings_cache: Option<Arc<SettingsCache>>,
+    editor: Option<Arc<EditorLinks>>,
 }
 
 impl std::fmt::Debug for ExceptionReporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ExceptionReporter")
             .field("source_root", &self.source_root)
+            .field("editor", &self.editor)
             .finish_non_exhaustive()
     }
 }
@@ -98,6 +101,7 @@ impl ExceptionReporter {
             source_root: None,
             sources: SourceCache::shared(),
             settings_cache: Some(Arc::new(SettingsCache::default())),
+            editor: None,
         }
     }
 
@@ -117,6 +121,39 @@ impl ExceptionReporter {
     pub fn source_root(mut self, root: impl Into<PathBuf>) -> Self {
         self.source_root = Some(root.into());
         self
+    }
+
+    /// Links each frame of the browser page to its line in an editor (not in emails).
+    /// `EditorLinks::from_env` reads the editor from `SAFE_REPORT_EDITOR` and
+    /// `SAFE_REPORT_EDITOR_PATH_MAP`; see [`render::editor`](crate::render::editor).
+    ///
+    /// ```
+    /// use safe_report::{Capture, EditorLinks, ExceptionReporter, Frame};
+    ///
+    /// let reporter = ExceptionReporter::default()
+    ///     .editor(EditorLinks::new("vscode")?.map_path("/app", "/home/me/src/shop"));
+    /// let capture = Capture::error("E", "boom")
+    ///     .with_frame(Frame::new("shop::cart", "/app/src/cart.rs", 12));
+    /// let report = reporter.report(&capture);
+    /// assert_eq!(
+    ///     report.frames[0].editor_url(),
+    ///     Some("vscode://file/home/me/src/shop/src/cart.rs:12")
+    /// );
+    /// assert!(report.html().to_string().contains(
+    ///     r#"<a class="editor" href="vscode://file/home/me/src/shop/src/cart.rs:12">Open in VS Code</a>"#
+    /// ));
+    /// assert!(!report.html().for_email().to_string().contains("vscode:"));
+    /// # Ok::<(), safe_report::render::EditorError>(())
+    /// ```
+    #[must_use]
+    pub fn editor(mut self, links: EditorLinks) -> Self {
+        self.editor = Some(Arc::new(links));
+        self
+    }
+
+    /// The editor links, if any (see [`editor`](Self::editor)).
+    pub fn editor_links(&self) -> Option<&EditorLinks> {
+        self.editor.as_deref()
     }
 
     /// Uses `cache` for source files instead of the process-wide one.
@@ -234,6 +271,7 @@ impl ExceptionReporter {
             settings_cache: self.settings_cache.as_deref().filter(|_| own_filter),
             filter,
             source_root: self.source_root.as_deref(),
+            editor: self.editor.as_deref(),
             sources: &self.sources,
             cx: FilterContext::new(capture, filter),
             settings_forms: None,
@@ -242,6 +280,7 @@ impl ExceptionReporter {
             code_lines: Vec::new(),
             files: HashMap::new(),
             detail: RedactionSummary::default(),
+            caret_prefixes: Vec::new(),
         }
     }
 }
@@ -250,6 +289,7 @@ struct Builder<'a> {
     filter: &'a dyn ReporterFilter,
     settings_cache: Option<&'a SettingsCache>,
     source_root: Option<&'a Path>,
+    editor: Option<&'a EditorLinks>,
     sources: &'a SourceCache,
     cx: FilterContext<'a>,
     /// The forms of the values the settings section hid, when it came from the cache.
@@ -263,6 +303,10 @@ struct Builder<'a> {
     files: HashMap<String, Option<Arc<SourceFile>>>,
     /// Redactions in the parts the text report leaves out (variables, surrounding lines).
     detail: RedactionSummary,
+    /// For each frame with a known column (by id): its source line up to the column, as
+    /// read. The caret is placed once every pass over the report is done, if the line is
+    /// still shown as it was up to there.
+    caret_prefixes: Vec<(usize, String)>,
 }
 
 /// A source line as shown, with what filtering it counted.
@@ -465,6 +509,10 @@ impl<'a> Builder<'a> {
             detail.add_many(Rule::ReverseLookup, in_detail);
         }
         report.trim_values();
+        place_carets(&mut report, &self.caret_prefixes);
+        if let Some(editor) = self.editor {
+            link_frames(&mut report, editor, self.source_root);
+        }
         report.redactions = summary;
         report.detail_redactions = detail;
         (report, message)
@@ -649,7 +697,7 @@ impl<'a> Builder<'a> {
         }
         vars.sort_by(|a, b| a.name.cmp(&b.name));
 
-        let file = frame.file.as_deref().unwrap_or("<unknown>");
+        let file = frame.file.as_deref().unwrap_or(UNKNOWN_FILE);
         let source = frame
             .line
             .filter(|&line| line > 0)
@@ -658,6 +706,15 @@ impl<'a> Builder<'a> {
         let context = source.as_ref().and_then(|(line, file)| {
             Some((file, file.context(*line as usize - 1, CONTEXT_BEFORE)?))
         });
+        let id = self.next_id;
+        self.next_id += 1;
+        if let Some((_, context)) = &context
+            && let Some(prefix) = frame
+                .column
+                .and_then(|column| line_before(context.line, column))
+        {
+            self.caret_prefixes.push((id, prefix.to_owned()));
+        }
         let (pre_context_lineno, pre_context, context_line, post_context) = match context {
             // The text report shows only the frame's own line.
             Some((file, context)) if self.with_variables => {
@@ -688,13 +745,14 @@ impl<'a> Builder<'a> {
                 Vec::new(),
             ),
         };
-        let id = self.next_id;
-        self.next_id += 1;
         ReportFrame {
             id,
             function: self.text(&frame.function, TextKind::Free),
             file: self.text(file, TextKind::Free),
             line: frame.line,
+            column: frame.column,
+            caret: None,
+            editor: None,
             in_app: frame.in_app,
             pre_context_lineno,
             pre_context,
@@ -715,11 +773,7 @@ impl<'a> Builder<'a> {
     }
 
     fn resolve(&self, file: &str) -> PathBuf {
-        let path = Path::new(file);
-        match self.source_root {
-            Some(root) if path.is_relative() => root.join(path),
-            _ => path.to_path_buf(),
-        }
+        resolve(self.source_root, file)
     }
 
     fn environment(&mut self, captured: Option<&Environment>) -> EnvironmentSection {
@@ -754,6 +808,74 @@ impl<'a> Builder<'a> {
                 .map(|time| time.strftime("%a, %d %b %Y %H:%M:%S %z").to_string()),
         );
         EnvironmentSection { lines }
+    }
+}
+
+/// `file` resolved against `root` when it is relative.
+fn resolve(root: Option<&Path>, file: &str) -> PathBuf {
+    let path = Path::new(file);
+    match root {
+        Some(root) if path.is_relative() => root.join(path),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Links every frame with a file and a line to that line in `editor`. Done last, from the
+/// file names as the report shows them (after every pass that may hide a part of them).
+fn link_frames(report: &mut Report, editor: &EditorLinks, source_root: Option<&Path>) {
+    let frames = report
+        .causes
+        .iter_mut()
+        .flat_map(|cause| cause.frames.iter_mut())
+        .chain(report.frames.iter_mut());
+    for frame in frames {
+        let Some(line) = frame.line.filter(|_| frame.file != UNKNOWN_FILE) else {
+            continue;
+        };
+        let path = resolve(source_root, &frame.file);
+        let Some(path) = path.to_str() else {
+            continue;
+        };
+        frame.editor = editor
+            .url(path, line, frame.column)
+            .map(|url| (url, editor.label()));
+    }
+}
+
+/// The file name of a frame whose file is not known.
+const UNKNOWN_FILE: &str = "<unknown>";
+
+/// The part of `line` before the 1-based character `column`, when the line has a
+/// character there.
+fn line_before(line: &str, column: u32) -> Option<&str> {
+    let before = usize::try_from(column).ok()?.checked_sub(1)?;
+    let (at, _) = line.char_indices().nth(before)?;
+    Some(&line[..at])
+}
+
+/// Gives each frame of `prefixes` its caret, if its line as shown still starts with what
+/// the source had before the column (a hidden value or a cut there would misplace it).
+fn place_carets(report: &mut Report, prefixes: &[(usize, String)]) {
+    if prefixes.is_empty() {
+        return;
+    }
+    let frames = report
+        .causes
+        .iter_mut()
+        .flat_map(|cause| cause.frames.iter_mut())
+        .chain(report.frames.iter_mut());
+    for frame in frames {
+        let Some((_, prefix)) = prefixes.iter().find(|(id, _)| *id == frame.id) else {
+            continue;
+        };
+        let shown = &frame.context_line;
+        if shown.starts_with(prefix.as_str()) && shown.len() > prefix.len() {
+            let padding = prefix
+                .chars()
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            frame.caret = Some(padding);
+        }
     }
 }
 

@@ -136,6 +136,19 @@ pub struct ReportFrame {
     pub file: String,
     /// The 1-based line, if known.
     pub line: Option<u32>,
+    /// The 1-based column on the line, when known (the frame where a panic happened has
+    /// its location's), counted in characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    /// What goes before the caret that marks `column` under `context_line`: a space for
+    /// each character before the column (a tab for a tab). Set only when the line is shown
+    /// exactly as in the source up to that column, so that the caret points at it.
+    #[serde(skip)]
+    pub(crate) caret: Option<String>,
+    /// The link to the line in an editor and the link's text, when the reporter has
+    /// [`EditorLinks`](crate::render::EditorLinks).
+    #[serde(skip)]
+    pub(crate) editor: Option<(String, &'static str)>,
     /// Application code (`true`) or library code.
     pub in_app: bool,
     /// The 1-based number of the first line of `pre_context`.
@@ -164,6 +177,33 @@ impl ReportFrame {
     /// The frame's line number, or 0 when unknown.
     pub fn line_number(&self) -> u32 {
         self.line.unwrap_or(0)
+    }
+
+    /// The blank text to write under `context_line` before a caret (`^`) that marks
+    /// `column`, when the column is known and the line is shown as in the source up to it
+    /// (a hidden value before the column would move the caret off its character).
+    ///
+    /// ```
+    /// use safe_report::{Capture, ExceptionReporter, Frame};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # std::fs::write(dir.path().join("lib.rs"), "fn f() {\n\tlet x = y.unwrap();\n}\n").unwrap();
+    /// let frame = Frame::new("app::f", "lib.rs", 2).column(10); // `y`
+    /// let capture = Capture::error("E", "boom").with_frame(frame);
+    /// let report = ExceptionReporter::default()
+    /// #   .source_root(dir.path())
+    ///     .report(&capture);
+    /// let frame = &report.frames[0];
+    /// assert_eq!(frame.context_line, "\tlet x = y.unwrap();");
+    /// assert_eq!(frame.caret_padding(), Some("\t        "));
+    /// ```
+    pub fn caret_padding(&self) -> Option<&str> {
+        self.caret.as_deref()
+    }
+
+    /// The link to this frame's line in the editor the reporter was given (see
+    /// [`ExceptionReporter::editor`](crate::ExceptionReporter::editor)), if any.
+    pub fn editor_url(&self) -> Option<&str> {
+        self.editor.as_ref().map(|(url, _)| url.as_str())
     }
 
     /// The frame's line number as text, or `?`.

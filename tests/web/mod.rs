@@ -168,6 +168,9 @@ impl Demo {
             command.env_remove(name);
         }
         command.env_remove("SAFE_REPORT_DEBUG");
+        for name in safe_report::render::editor::ENV_VARS {
+            command.env_remove(name);
+        }
         for (name, value) in vars {
             command.env(name, value);
         }

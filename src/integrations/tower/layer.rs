@@ -12,6 +12,7 @@ use super::pages::{DebugPageRenderer, ProductionPages};
 use super::service::ErrorReport;
 use crate::filter::ReporterFilter;
 use crate::mail::{AdminNotifier, BrokenLinkReporter};
+use crate::render::EditorLinks;
 use crate::report::ExceptionReporter;
 
 /// Request bodies are buffered up to this many bytes by default.
@@ -40,6 +41,8 @@ pub(crate) struct Config {
     pub(crate) settings: Option<Arc<Map<String, Value>>>,
     pub(crate) pages: ProductionPages,
     pub(crate) user: Option<UserFn>,
+    /// Editor links chosen on the layer: given to `reporter`, also one chosen later.
+    pub(crate) editor: Option<EditorLinks>,
 }
 
 impl Default for Config {
@@ -58,6 +61,7 @@ impl Default for Config {
             settings: None,
             pages: ProductionPages::default(),
             user: None,
+            editor: None,
         }
     }
 }
@@ -119,8 +123,23 @@ impl ErrorReportLayer {
     /// the emails the notifier's.
     pub fn reporter(mut self, reporter: ExceptionReporter) -> Self {
         let config = self.config();
-        config.reporter = reporter;
+        config.reporter = match (&config.editor, reporter.editor_links()) {
+            (Some(links), None) => reporter.editor(links.clone()),
+            _ => reporter,
+        };
         config.reporter_chosen = true;
+        self
+    }
+
+    /// Links each frame of the debug page to its line in an editor (see
+    /// [`render::editor`](crate::render::editor); `EditorLinks::from_env` reads
+    /// `SAFE_REPORT_EDITOR` and `SAFE_REPORT_EDITOR_PATH_MAP`). A reporter chosen with
+    /// [`reporter`](Self::reporter) or [`filter`](Self::filter) gets them too, unless it
+    /// is chosen after this call with links of its own.
+    pub fn editor(mut self, links: EditorLinks) -> Self {
+        let config = self.config();
+        config.reporter = config.reporter.clone().editor(links.clone());
+        config.editor = Some(links);
         self
     }
 
@@ -228,5 +247,33 @@ impl<S> Layer<S> for ErrorReportLayer {
 
     fn layer(&self, inner: S) -> Self::Service {
         ErrorReport::new(inner, Arc::clone(&self.config))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SafeReporterFilter;
+
+    fn links() -> EditorLinks {
+        EditorLinks::new("zed").unwrap()
+    }
+
+    #[test]
+    fn editor_links_reach_a_reporter_chosen_before_or_after() {
+        let before = ErrorReportLayer::new()
+            .filter(SafeReporterFilter::default())
+            .editor(links());
+        assert_eq!(before.config.reporter.editor_links(), Some(&links()));
+        let after = ErrorReportLayer::new()
+            .editor(links())
+            .filter(SafeReporterFilter::default());
+        assert_eq!(after.config.reporter.editor_links(), Some(&links()));
+        let own = EditorLinks::new("idea").unwrap();
+        let chosen = ErrorReportLayer::new()
+            .editor(links())
+            .reporter(ExceptionReporter::default().editor(own.clone()));
+        assert_eq!(chosen.config.reporter.editor_links(), Some(&own));
+        assert_eq!(ErrorReportLayer::new().config.reporter.editor_links(), None);
     }
 }
