@@ -39,21 +39,8 @@ all_lines=(--config 'profile.release.debug="line-tables-only"'
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
-# Starts the demo in `dir` with the debug pages on; sets `server` and `addr`.
-start() {
-    local dir=$1
-    (cd "$dir" && SAFE_REPORT_DEMO_ADDR=127.0.0.1:0 SAFE_REPORT_DEBUG=1 exec ./demo \
-        >"$work/stdout" 2>/dev/null) &
-    server=$!
-    grep -q -m1 "listening on http://" < <(timeout 60 tail --pid="$server" -n +1 -f "$work/stdout")
-    addr=$(sed -n 's|.*listening on http://\([0-9.:]*\)/.*|\1|p' "$work/stdout" | head -n 1)
-}
-
-stop() {
-    kill "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-    server=
-}
+# shellcheck source=benches/demo-server.sh
+. benches/demo-server.sh
 
 # One row: the variant's name, then the files of the deployed directory (binary first).
 measure() {
@@ -72,14 +59,14 @@ measure() {
     done
     local first=() warm=() grown=() where="" i
     for ((i = 0; i < RUNS; i++)); do
-        start "$dir"
+        start_demo "$dir/demo" SAFE_REPORT_DEBUG=1
         local before after
         before=$(rss_kb "$server")
         first+=("$(curl -s --noproxy '*' -o "$work/page.html" -w '%{time_total}' "http://$addr/panic")")
         after=$(rss_kb "$server")
         grown+=("$(( (after - before) / 1024 ))")
         warm+=("$(curl -s --noproxy '*' -o /dev/null -w '%{time_total}' "http://$addr/panic")")
-        stop
+        stop_demo
     done
     # Where the page says the panic happened, and whether it shows the line's source.
     if grep -q 'demo.rs' "$work/page.html"; then where="file, line"; else where="no file"; fi

@@ -27,19 +27,8 @@ server=
 failing=
 trap '[ -n "$failing" ] && kill "$failing" 2>/dev/null; [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
 
-start() {
-    SAFE_REPORT_DEMO_ADDR=127.0.0.1:0 SAFE_REPORT_EMAIL_URL=console: "$demo" \
-        >"$work/stdout" 2>/dev/null &
-    server=$!
-    grep -q -m1 "listening on http://" < <(timeout 60 tail --pid="$server" -n +1 -f "$work/stdout")
-    addr=$(sed -n 's|.*listening on http://\([0-9.:]*\)/.*|\1|p' "$work/stdout" | head -n 1)
-}
-
-stop() {
-    kill "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-    server=
-}
+# shellcheck source=benches/demo-server.sh
+. benches/demo-server.sh
 
 # wrk's latency in µs at percentile $1 (50, 90 or 99) from its `--latency` output.
 percentile() {
@@ -55,11 +44,11 @@ alone=()
 loaded=()
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for ((round = 1; round <= ROUNDS; round++)); do
-    start
+    start_demo "$demo" SAFE_REPORT_EMAIL_URL=console:
     wrk -t1 -c4 -d"${DURATION}s" --latency "http://$addr/" >"$work/alone.txt"
-    stop
+    stop_demo
 
-    start
+    start_demo "$demo" SAFE_REPORT_EMAIL_URL=console:
     # The failing client: RATE requests a second for the whole run, one connection.
     urls=()
     for ((i = 0; i < RATE * (DURATION + 2); i++)); do
@@ -73,7 +62,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     wait "$failing" 2>/dev/null || true
     failing=
     reports=$(grep -c '^Subject: ' "$work/stdout" || true)
-    stop
+    stop_demo
 
     a=$(percentile 99 "$work/alone.txt")
     l=$(percentile 99 "$work/loaded.txt")

@@ -345,6 +345,7 @@ pub(crate) type AbortReport = Box<dyn FnOnce(Capture, Duration)>;
 
 /// [`handled_here`], for a catch site that also says how to report a panic it will never
 /// catch (`panic = "abort"`); `on_abort` is `None` when the process unwinds.
+#[cfg_attr(not(feature = "tower"), allow(dead_code))]
 pub(crate) fn handled_here_reporting<R>(on_abort: Option<AbortReport>, f: impl FnOnce() -> R) -> R {
     let Some(on_abort) = on_abort else {
         return handled_here(f);

@@ -823,12 +823,7 @@ fn resolve(root: Option<&Path>, file: &str) -> PathBuf {
 /// Links every frame with a file and a line to that line in `editor`. Done last, from the
 /// file names as the report shows them (after every pass that may hide a part of them).
 fn link_frames(report: &mut Report, editor: &EditorLinks, source_root: Option<&Path>) {
-    let frames = report
-        .causes
-        .iter_mut()
-        .flat_map(|cause| cause.frames.iter_mut())
-        .chain(report.frames.iter_mut());
-    for frame in frames {
+    for frame in report.all_frames_mut() {
         let Some(line) = frame.line.filter(|_| frame.file != UNKNOWN_FILE) else {
             continue;
         };
@@ -859,12 +854,7 @@ fn place_carets(report: &mut Report, prefixes: &[(usize, String)]) {
     if prefixes.is_empty() {
         return;
     }
-    let frames = report
-        .causes
-        .iter_mut()
-        .flat_map(|cause| cause.frames.iter_mut())
-        .chain(report.frames.iter_mut());
-    for frame in frames {
+    for frame in report.all_frames_mut() {
         let Some((_, prefix)) = prefixes.iter().find(|(id, _)| *id == frame.id) else {
             continue;
         };

@@ -290,6 +290,14 @@ pub struct EnvironmentSection {
 }
 
 impl Report {
+    /// Every frame of the report: the causes' and then its own.
+    pub(crate) fn all_frames_mut(&mut self) -> impl Iterator<Item = &mut ReportFrame> {
+        self.causes
+            .iter_mut()
+            .flat_map(|cause| cause.frames.iter_mut())
+            .chain(self.frames.iter_mut())
+    }
+
     /// The title: `Type at /path`, `Type`, `Report at /path` or `Report`.
     pub fn title(&self) -> String {
         let kind = self.exception_type.as_deref().unwrap_or("Report");

@@ -6,6 +6,12 @@
 //! caller, who decides (a debug page is then rendered in place; a production report is
 //! counted in [`dropped`] and left out). A job that panics is contained; the thread goes on.
 
+// Only the integrations hand work to the worker; without them it is never started.
+#![cfg_attr(
+    not(any(feature = "tower", feature = "tracing", feature = "log")),
+    allow(dead_code)
+)]
+
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};

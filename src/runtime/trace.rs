@@ -443,7 +443,13 @@ fn is_capture_machinery(function: &str) -> bool {
 /// capture and panic machinery at the top is dropped, application frames are marked, and
 /// the registered variables are attached to the frames of the functions that registered
 /// them.
-#[cfg(any(feature = "tracing", feature = "anyhow", feature = "eyre", test))]
+#[cfg(any(
+    feature = "tracing",
+    feature = "log",
+    feature = "anyhow",
+    feature = "eyre",
+    test
+))]
 pub(crate) fn to_frames(
     symbols: &[Symbol],
     in_app: &InApp,
