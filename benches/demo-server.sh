@@ -6,6 +6,8 @@
 start_demo() {
     local binary=$1
     shift
+    # The file exists before `tail` below opens it, whichever process runs first.
+    : >"$work/stdout"
     (cd "$(dirname "$binary")" && exec env SAFE_REPORT_DEMO_ADDR=127.0.0.1:0 "$@" \
         "./$(basename "$binary")" >"$work/stdout" 2>/dev/null) &
     server=$!
