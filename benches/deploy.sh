@@ -17,7 +17,8 @@
 # each with the demo's own source embedded (`embed_sources!`, the default); `none/no-embed`
 # is the default build without it (`SAFE_REPORT_EMBED_SOURCES=0`).
 #
-# A report is timed as the time of a `/panic` request to the debug page (the symbols are
+# Sizes are in KiB (the debug file's after a `+`). A report is timed as the time of a
+# `/panic` request to the debug page (the symbols are
 # resolved and the page rendered before it is answered); memory is the server's RSS after
 # the first report less its RSS before. Run it on a quiet machine.
 set -euo pipefail
@@ -55,17 +56,17 @@ measure() {
     local size extra=""
     size=$(stat -c %s "$dir/demo")
     for file in "$dir"/demo.debug "$dir"/demo.dwp; do
-        [ -f "$file" ] && extra=" + $(awk -v b="$(stat -c %s "$file")" 'BEGIN { printf "%.1f", b / 1048576 }')"
+        [ -f "$file" ] && extra=" + $(( $(stat -c %s "$file") / 1024 ))"
     done
     local first=() warm=() grown=() where="" i
     for ((i = 0; i < RUNS; i++)); do
         start_demo "$dir/demo" SAFE_REPORT_DEBUG=1
         local before after
         before=$(rss_kb "$server")
-        first+=("$(curl -s --noproxy '*' -o "$work/page.html" -w '%{time_total}' "http://$addr/panic")")
+        first+=("$(curl -s --noproxy '*' -H 'Accept: text/html' -o "$work/page.html" -w '%{time_total}' "http://$addr/panic")")
         after=$(rss_kb "$server")
         grown+=("$(( (after - before) / 1024 ))")
-        warm+=("$(curl -s --noproxy '*' -o /dev/null -w '%{time_total}' "http://$addr/panic")")
+        warm+=("$(curl -s --noproxy '*' -H 'Accept: text/html' -o /dev/null -w '%{time_total}' "http://$addr/panic")")
         stop_demo
     done
     # Where the page says the panic happened, and whether it shows the line's source.
@@ -74,8 +75,8 @@ measure() {
         grep -q -F '#[derive(serde::Deserialize)]' "$work/page.html"; then
         where="$where, source"
     fi
-    printf '| %-18s | %6.1f%-7s | %8.1f | %7.1f | %6s | %-18s |\n' "$name" \
-        "$(awk -v b="$size" 'BEGIN { print b / 1048576 }')" "$extra" \
+    printf '| %-18s | %9d%-7s | %8.1f | %7.1f | %6s | %-18s |\n' "$name" \
+        "$(( size / 1024 ))" "$extra" \
         "$(printf '%s\n' "${first[@]}" | median | awk '{ print $1 * 1000 }')" \
         "$(printf '%s\n' "${warm[@]}" | median | awk '{ print $1 * 1000 }')" \
         "$(printf '%s\n' "${grown[@]}" | median)" "$where"
@@ -84,7 +85,7 @@ measure() {
 build() { cargo build --quiet --release --example demo "$@"; }
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "| build              | size (MB)     | first (ms) | warm (ms) | +RSS (MB) | panicking frame    |"
+echo "| build              | size (KiB)       | first (ms) | warm (ms) | +RSS (MB) | panicking frame    |"
 echo "|---|---|---|---|---|---|"
 # Embedding adds the same bytes to every build: it is measured on the default one.
 SAFE_REPORT_EMBED_SOURCES=0 build && measure "none/no-embed" "$bin/demo"
