@@ -57,13 +57,21 @@ fn operations(c: &mut Criterion) {
             b.iter(|| black_box(reporter.render(black_box(&capture), Format::Text)))
         });
         group.bench_function(BenchmarkId::from_parameter("html"), |b| {
-            b.iter(|| black_box(reporter.report(black_box(&capture)).render_html()))
+            b.iter(|| black_box(reporter.report(black_box(&capture)).html().to_string()))
         });
         group.bench_function(BenchmarkId::from_parameter("email_html"), |b| {
-            b.iter(|| black_box(reporter.report(black_box(&capture)).render_email_html()))
+            b.iter(|| {
+                black_box(
+                    reporter
+                        .report(black_box(&capture))
+                        .html()
+                        .for_email()
+                        .to_string(),
+                )
+            })
         });
         group.bench_function(BenchmarkId::from_parameter("json"), |b| {
-            b.iter(|| black_box(reporter.report(black_box(&capture)).render_json()))
+            b.iter(|| black_box(reporter.report(black_box(&capture)).json().to_string()))
         });
         group.finish();
     }

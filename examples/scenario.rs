@@ -5,7 +5,9 @@
 //! ```
 //!
 //! With `--bench` it also times each operation on that capture and prints one line per
-//! operation: `op=<name> median_us=<x> p90_us=<y> iters=<n>`.
+//! operation: `op=<name> median_us=<x> p90_us=<y> iters=<n>`. With `--repeat <op> <n>` it
+//! runs one operation `n` times untimed, for counting its instructions
+//! (`benches/callgrind.sh`).
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -21,6 +23,7 @@ struct Args {
     source_root: Option<PathBuf>,
     out: PathBuf,
     bench: bool,
+    repeat: Option<(String, usize)>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -28,6 +31,7 @@ fn parse_args() -> Result<Args, String> {
     let mut source_root = None;
     let mut out = None;
     let mut bench = false;
+    let mut repeat = None;
     let mut args = std::env::args_os().skip(1);
     while let Some(arg) = args.next() {
         match arg.to_str() {
@@ -40,6 +44,14 @@ fn parse_args() -> Result<Args, String> {
                 out = Some(PathBuf::from(args.next().ok_or("--out needs a directory")?))
             }
             Some("--bench") => bench = true,
+            Some("--repeat") => {
+                let op = args.next().ok_or("--repeat needs an operation")?;
+                let times = args
+                    .next()
+                    .and_then(|n| n.to_str()?.parse().ok())
+                    .ok_or("--repeat needs an operation and a count")?;
+                repeat = Some((op.to_string_lossy().into_owned(), times));
+            }
             Some(flag) if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
             _ if capture.is_none() => capture = Some(PathBuf::from(arg)),
             _ => return Err(format!("unexpected argument {}", arg.to_string_lossy())),
@@ -50,6 +62,7 @@ fn parse_args() -> Result<Args, String> {
         source_root,
         out: out.unwrap_or_else(|| PathBuf::from(".")),
         bench,
+        repeat,
     })
 }
 
@@ -89,9 +102,9 @@ fn main() -> ExitCode {
     }
     for (name, content) in [
         ("report.txt", reporter.render(&capture, Format::Text)),
-        ("report.html", report.render_html()),
-        ("report-email.html", report.render_email_html()),
-        ("report.json", report.render_json()),
+        ("report.html", report.html().to_string()),
+        ("report-email.html", report.html().for_email().to_string()),
+        ("report.json", report.json().to_string()),
     ] {
         let path = args.out.join(name);
         if let Err(error) = std::fs::write(&path, content) {
@@ -100,7 +113,21 @@ fn main() -> ExitCode {
         }
     }
     if args.bench {
-        bench(&capture, &reporter);
+        for (name, op) in operations(&capture, &reporter) {
+            measure(name, op);
+        }
+    }
+    if let Some((name, times)) = &args.repeat {
+        let Some((_, mut op)) = operations(&capture, &reporter)
+            .into_iter()
+            .find(|(op, _)| op == name)
+        else {
+            eprintln!("scenario: no operation named {name}");
+            return ExitCode::FAILURE;
+        };
+        for _ in 0..*times {
+            op();
+        }
     }
     ExitCode::SUCCESS
 }
@@ -129,41 +156,72 @@ fn measure(name: &str, mut op: impl FnMut()) {
     );
 }
 
-fn bench(capture: &Capture, reporter: &ExceptionReporter) {
+type Operation<'a> = (&'static str, Box<dyn FnMut() + 'a>);
+
+/// The operations measured side by side with Django's, by the name its figures use.
+fn operations<'a>(capture: &'a Capture, reporter: &'a ExceptionReporter) -> Vec<Operation<'a>> {
     let filter = SafeReporterFilter::default();
-    let empty = serde_json::Map::new();
-    let settings = capture.settings.as_deref().unwrap_or(&empty);
-    measure("settings", || {
-        let mut cx = FilterContext::new(capture, &filter);
-        black_box(filter.safe_settings(black_box(settings), &mut cx));
-    });
+    let settings = capture.settings.clone().unwrap_or_default();
+    let mut ops: Vec<Operation<'a>> = vec![(
+        "settings",
+        Box::new(move || {
+            let mut cx = FilterContext::new(capture, &filter);
+            black_box(filter.safe_settings(black_box(&settings), &mut cx));
+        }),
+    )];
     if let Some(request) = &capture.request {
         let body = request
             .body
             .as_ref()
             .map(|b| b.as_bytes().to_vec())
             .unwrap_or_default();
-        measure("post", || {
-            let mut cx = FilterContext::new(capture, &filter);
-            let fields: Vec<(String, String)> = form_urlencoded::parse(black_box(&body))
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
-            black_box(filter.post_parameters(request, &fields, &mut cx));
-        });
+        let filter = SafeReporterFilter::default();
+        ops.push((
+            "post",
+            Box::new(move || {
+                let mut cx = FilterContext::new(capture, &filter);
+                let fields: Vec<(String, String)> = form_urlencoded::parse(black_box(&body))
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                black_box(filter.post_parameters(request, &fields, &mut cx));
+            }),
+        ));
     }
-    measure("data", || {
-        black_box(reporter.report(black_box(capture)));
-    });
-    measure("text", || {
-        black_box(reporter.render(black_box(capture), Format::Text));
-    });
-    measure("html", || {
-        black_box(reporter.report(black_box(capture)).render_html());
-    });
-    measure("email_html", || {
-        black_box(reporter.report(black_box(capture)).render_email_html());
-    });
-    measure("json", || {
-        black_box(reporter.report(black_box(capture)).render_json());
-    });
+    ops.push((
+        "data",
+        Box::new(|| {
+            black_box(reporter.report(black_box(capture)));
+        }),
+    ));
+    ops.push((
+        "text",
+        Box::new(|| {
+            black_box(reporter.render(black_box(capture), Format::Text));
+        }),
+    ));
+    ops.push((
+        "html",
+        Box::new(|| {
+            black_box(reporter.report(black_box(capture)).html().to_string());
+        }),
+    ));
+    ops.push((
+        "email_html",
+        Box::new(|| {
+            black_box(
+                reporter
+                    .report(black_box(capture))
+                    .html()
+                    .for_email()
+                    .to_string(),
+            );
+        }),
+    ));
+    ops.push((
+        "json",
+        Box::new(|| {
+            black_box(reporter.report(black_box(capture)).json().to_string());
+        }),
+    ));
+    ops
 }

@@ -23,7 +23,7 @@ fn main() {
     let reporter = ExceptionReporter::default();
     let layer = ReportLayer::new().on_error(move |capture| {
         // The text report with each frame's variables (the spans' fields).
-        eprintln!("{}", reporter.report(&capture).render_text_with_variables());
+        eprintln!("{}", reporter.report(&capture).text().with_variables());
     });
     let subscriber = tracing_subscriber::registry().with(layer);
     tracing::subscriber::with_default(subscriber, || sign_in("alice", "hunter2-secret"));

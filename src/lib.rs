@@ -23,34 +23,41 @@
 //!             .sensitive_variables(SensitiveNames::names(["card_number"])),
 //!     );
 //! let report = ExceptionReporter::default().report(&capture);
-//! for output in [report.render_text(), report.render_html(), report.render_json()] {
+//! for output in [report.text().to_string(), report.html().to_string(), report.json().to_string()] {
 //!     assert!(!output.contains("hunter2"));
 //!     assert!(!output.contains("abc123xyz"));
 //!     assert!(!output.contains("4111111111111111"));
 //! }
-//! assert!(report.render_html().contains("ord_42"));
+//! assert!(report.html().to_string().contains("ord_42"));
 //! ```
 #![deny(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
-pub mod capture;
 pub mod filter;
+pub mod hook;
 pub mod integrations;
+pub mod limits;
 pub mod mail;
+pub mod model;
 pub mod render;
 pub mod report;
-mod request;
+pub mod runtime;
 mod words;
 
-pub use capture::{
-    Capture, CaptureError, Cause, Environment, ErrorInfo, Frame, RawText, RequestInfo, ResultExt,
-    SensitiveNames, Traced, UploadedFile, Variable, panic,
-};
+/// The panic hook under its former name: [`hook`].
+#[doc(hidden)]
+pub use hook as panic;
+
 pub use filter::{
-    DEFAULT_SUBSTITUTE, Detector, FilterContext, Named, RedactionSummary, ReporterFilter, Rule,
-    SafeReporterFilter, SafeReporterFilterBuilder, Shown, TextKind,
+    Detector, FilterContext, Named, RedactionSummary, ReporterFilter, Rule, SafeReporterFilter,
+    SafeReporterFilterBuilder, Shown, TextKind,
 };
+pub use limits::{DEFAULT_SUBSTITUTE, MAX_INTERPRETED_BODY};
 pub use mail::{AdminNotifier, BrokenLinkReporter, MailConfig, Mailer, check_deploy};
-pub use render::{Format, negotiate};
-pub use report::{ExceptionReporter, Report};
-pub use request::MAX_INTERPRETED_BODY;
+pub use model::{
+    Capture, CaptureError, Cause, Environment, ErrorInfo, Frame, RawText, RequestInfo,
+    SensitiveNames, UploadedFile, Variable,
+};
+pub use render::negotiate;
+pub use report::{ExceptionReporter, Format, Report};
+pub use runtime::{ResultExt, Traced};

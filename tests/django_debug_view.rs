@@ -34,11 +34,11 @@ fn test_files() {
             "<file_data.txt (text/plain, 4 bytes)>"
         );
         for (label, output) in [
-            ("html", report.render_html()),
-            ("text", report.render_text()),
-            ("json", report.render_json()),
-            ("email html", report.render_email_html()),
-            ("email text", report.render_email_text()),
+            ("html", report.html().to_string()),
+            ("text", report.text().to_string()),
+            ("json", report.json().to_string()),
+            ("email html", report.html().for_email().to_string()),
+            ("email text", report.text().for_email().to_string()),
         ] {
             assert!(
                 output.contains("file_data.txt"),

@@ -302,11 +302,11 @@ impl Outputs {
     fn of(report: &Report) -> Self {
         Self {
             responses: [
-                ("html", report.render_html()),
-                ("json", report.render_json()),
+                ("html", report.html().to_string()),
+                ("json", report.json().to_string()),
             ],
-            email_texts: vec![report.render_email_text()],
-            email_html: report.render_email_html(),
+            email_texts: vec![report.text().for_email().to_string()],
+            email_html: report.html().for_email().to_string(),
         }
     }
 }
@@ -719,11 +719,11 @@ fn test_sensitive_function_keyword_arguments() {
 fn renderings(reporter: &ExceptionReporter, capture: &Capture) -> Vec<(&'static str, String)> {
     let report = reporter.report(capture);
     vec![
-        ("html", report.render_html()),
-        ("text", report.render_text()),
-        ("json", report.render_json()),
-        ("email html", report.render_email_html()),
-        ("email text", report.render_email_text()),
+        ("html", report.html().to_string()),
+        ("text", report.text().to_string()),
+        ("json", report.json().to_string()),
+        ("email html", report.html().for_email().to_string()),
+        ("email text", report.text().for_email().to_string()),
     ]
 }
 
@@ -740,7 +740,7 @@ fn test_dict_setting_with_non_str_key() {
     assert_eq!(report.settings.len(), 1);
     assert_eq!(report.settings[0].name, "FOOBAR");
     assert_eq!(report.settings[0].value, r#"{"42": null}"#);
-    assert!(report.render_html().contains("FOOBAR"));
+    assert!(report.html().to_string().contains("FOOBAR"));
 }
 
 /// `test_sensitive_settings`: settings whose names match the pattern are hidden, debug on.
@@ -777,6 +777,36 @@ fn test_settings_with_sensitive_keys() {
         for reporter in [django_reporter(), ExceptionReporter::default()] {
             for (label, body) in renderings(&reporter, &capture) {
                 contains(&body, "recursive", label);
+                lacks(&body, "should not be displayed", label);
+            }
+        }
+    }
+}
+
+/// Django matches its pattern with Python's case-insensitive `re`, which takes `ſ` for `s`,
+/// the Kelvin sign for `k`, and `İ` and `ı` for `i`: such names are hidden, nested too.
+#[test]
+fn names_spelled_with_letters_python_folds_are_hidden_like_django() {
+    let names = [
+        "PA\u{17F}\u{17F}WORD",
+        "THEME\u{17F}IGNATURE",
+        "ACCESS_TO\u{212A}EN",
+        "AP\u{130}_URL",
+        "ap\u{131}_url",
+        "\u{17F}ECRET_KEY",
+    ];
+    for name in names {
+        let settings = json!({
+            name: "should not be displayed",
+            "DATABASES": {"default": {name: "should not be displayed"}},
+        });
+        let capture = Capture::error("Exception", "")
+            .with_environment(Environment::default())
+            .with_debug(true)
+            .with_settings(&settings);
+        for reporter in [django_reporter(), ExceptionReporter::default()] {
+            for (label, body) in renderings(&reporter, &capture) {
+                contains(&body, "DATABASES", label);
                 lacks(&body, "should not be displayed", label);
             }
         }
@@ -849,7 +879,7 @@ fn test_cleanse_setting_recurses_in_dictionary_with_non_string_key() {
     assert_eq!(report.settings.len(), 1);
     assert_eq!(report.settings[0].name, "SETTINGS");
     assert!(report.settings[0].value.contains("Error in formatting"));
-    assert!(!report.render_html().contains("secret\""));
+    assert!(!report.html().to_string().contains("secret\""));
 }
 
 /// `test_cleanse_setting_recurses_in_list_tuples` (adapted: JSON has lists only, so Django's

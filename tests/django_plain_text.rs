@@ -27,7 +27,8 @@ fn value_error() -> Capture {
 fn text(capture: &Capture) -> String {
     ExceptionReporter::new(SafeReporterFilter::django())
         .report(capture)
-        .render_text()
+        .text()
+        .to_string()
 }
 
 #[track_caller]

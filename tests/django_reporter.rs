@@ -52,11 +52,11 @@ fn reporter_with_fresh_sources() -> ExceptionReporter {
 }
 
 fn html(capture: &Capture) -> String {
-    reporter().report(capture).render_html()
+    reporter().report(capture).html().to_string()
 }
 
 fn text(capture: &Capture) -> String {
-    reporter().report(capture).render_text()
+    reporter().report(capture).text().to_string()
 }
 
 #[track_caller]
@@ -211,14 +211,14 @@ fn test_innermost_exception_without_traceback() {
     assert_eq!(report.all_frames().count(), 1);
     assert!(report.causes[0].frames.is_empty());
 
-    let html = report.render_html();
+    let html = report.html().to_string();
     assert_in("<h1>RuntimeError</h1>", &html);
     assert_in(r#"<pre class="exception_value">Oops</pre>"#, &html);
     assert_in(
         "During handling of the above exception (My context), another exception occurred",
         &html,
     );
-    let text = report.render_text();
+    let text = report.text().to_string();
     assert_in("Exception Type: RuntimeError", &text);
     assert_in("Exception Value: Oops", &text);
     assert_in("Traceback (most recent call last):", &text);
@@ -365,7 +365,7 @@ fn test_reporting_frames_without_source() {
     assert_eq!(last.function, "funcName");
     assert_eq!(last.line, Some(2));
 
-    let html = report.render_html();
+    let html = report.html().to_string();
     assert_in(
         r#"<span class="fname">generated</span>, line 2, in funcName"#,
         &html,
@@ -380,7 +380,7 @@ fn test_reporting_frames_without_source() {
     );
     assert_in(
         "\"generated\", line 2, in funcName\n    <source code not available>",
-        &report.render_text(),
+        &report.text().to_string(),
     );
 }
 
@@ -400,7 +400,7 @@ fn test_reporting_frames_source_not_match() {
     assert_eq!(last.function, "funcName");
     assert_eq!(last.line, Some(2));
 
-    let html = report.render_html();
+    let html = report.html().to_string();
     assert_in(
         &format!(r#"<code class="fname">{file}</code>, line 2, in funcName"#),
         &html,
@@ -412,7 +412,7 @@ fn test_reporting_frames_source_not_match() {
     assert_not_in("wrong source", &html);
     assert_in(
         &format!("\"{file}\", line 2, in funcName\n    <source code not available>"),
-        &report.render_text(),
+        &report.text().to_string(),
     );
 }
 
@@ -476,10 +476,10 @@ fn test_non_utf8_values_handling() {
         .with_environment(Environment::default())
         .with_frame(Frame::new("non_utf8", file, 2));
     let report = reporter_with_fresh_sources().report(&capture);
-    let html = report.render_html();
+    let html = report.html().to_string();
     assert_in(r"VAL\xe9VAL", &html);
     assert_in(r"EXC\xe9EXC", &html);
-    assert_in(r"EXC\xe9EXC", &report.render_text());
+    assert_in(r"EXC\xe9EXC", &report.text().to_string());
 }
 
 /// `test_non_utf8_values_handling`, for a request header holding the byte 0xE9: the byte
@@ -500,7 +500,7 @@ fn test_non_utf8_values_handling_header_value() {
         meta[0].value, meta[1].value,
         "the byte and the text look the same"
     );
-    assert_in(r"VAL\xe9VAL", &report.render_text());
+    assert_in(r"VAL\xe9VAL", &report.text().to_string());
 }
 
 /// `test_local_variable_escaping`: markup in a variable is escaped.
@@ -622,10 +622,10 @@ fn test_get_raw_insecure_uri() {
         let request = report.request.as_ref().unwrap();
         assert_eq!(request.url, url);
         assert_eq!(request.path, path);
-        assert_in(&format!("Request URL: {url}\n"), &report.render_text());
+        assert_in(&format!("Request URL: {url}\n"), &report.text().to_string());
         assert_in(
             &format!(r#"<th scope="row">Request URL:</th><td>{url}</td>"#),
-            &report.render_html(),
+            &report.html().to_string(),
         );
     }
 }

@@ -111,20 +111,26 @@ fn email_text_report_matches_its_golden_file() {
 
 #[test]
 fn browser_page_matches_its_golden_file() {
-    check("report.html", &reporter().report(&capture()).render_html());
+    check(
+        "report.html",
+        &reporter().report(&capture()).html().to_string(),
+    );
 }
 
 #[test]
 fn email_html_matches_its_golden_file() {
     check(
         "report-email.html",
-        &reporter().report(&capture()).render_email_html(),
+        &reporter().report(&capture()).html().for_email().to_string(),
     );
 }
 
 #[test]
 fn json_report_matches_its_golden_file() {
-    check("report.json", &reporter().report(&capture()).render_json());
+    check(
+        "report.json",
+        &reporter().report(&capture()).json().to_string(),
+    );
 }
 
 #[test]
@@ -141,10 +147,10 @@ fn both_text_paths_agree_on_everything_including_the_counts() {
     let capture = capture();
     assert_eq!(
         reporter.render(&capture, Format::Text),
-        reporter.report(&capture).render_text()
+        reporter.report(&capture).text().to_string()
     );
     assert_eq!(
         reporter.render_email_text(&capture),
-        reporter.report(&capture).render_email_text()
+        reporter.report(&capture).text().for_email().to_string()
     );
 }

@@ -2097,14 +2097,17 @@ fn render(
     if which == Outputs::All {
         let report = reporter.report(capture);
         outputs.extend([
-            ("text (Report::render_text)", report.render_text()),
+            ("text (Report::render_text)", report.text().to_string()),
             (
                 "text with variables (Report::render_text_with_variables)",
-                report.render_text_with_variables(),
+                report.text().with_variables().to_string(),
             ),
-            ("browser HTML (render_html)", report.render_html()),
-            ("email HTML (render_email_html)", report.render_email_html()),
-            ("JSON (render_json)", report.render_json()),
+            ("browser HTML (render_html)", report.html().to_string()),
+            (
+                "email HTML (render_email_html)",
+                report.html().for_email().to_string(),
+            ),
+            ("JSON (render_json)", report.json().to_string()),
         ]);
     }
     outputs

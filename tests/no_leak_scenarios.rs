@@ -83,7 +83,7 @@ fn render_all(capture: &Capture) -> Vec<Output> {
             format: "text (Report::render_text)",
             family: Family::Text,
             shows_variables: false,
-            text: report.render_text(),
+            text: report.text().to_string(),
         },
         Output {
             format: "text (ExceptionReporter::render, Format::Text)",
@@ -101,13 +101,13 @@ fn render_all(capture: &Capture) -> Vec<Output> {
             format: "email text (Report::render_email_text)",
             family: Family::Text,
             shows_variables: false,
-            text: report.render_email_text(),
+            text: report.text().for_email().to_string(),
         },
         Output {
             format: "text with variables (Report::render_text_with_variables)",
             family: Family::Text,
             shows_variables: true,
-            text: report.render_text_with_variables(),
+            text: report.text().with_variables().to_string(),
         },
         Output {
             format: SUBJECT,
@@ -124,19 +124,19 @@ fn render_all(capture: &Capture) -> Vec<Output> {
             format: "browser HTML (render_html)",
             family: Family::Html,
             shows_variables: true,
-            text: report.render_html(),
+            text: report.html().to_string(),
         },
         Output {
             format: "email HTML (render_email_html)",
             family: Family::Html,
             shows_variables: true,
-            text: report.render_email_html(),
+            text: report.html().for_email().to_string(),
         },
         Output {
             format: "JSON (render_json)",
             family: Family::Json,
             shows_variables: true,
-            text: report.render_json(),
+            text: report.json().to_string(),
         },
     ]
 }

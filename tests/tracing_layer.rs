@@ -110,7 +110,10 @@ fn span_fields_become_frame_variables_and_a_password_shows_as_the_substitute() {
             .collect::<Vec<_>>()
     );
 
-    let text = ExceptionReporter::default().report(capture).render_html();
+    let text = ExceptionReporter::default()
+        .report(capture)
+        .html()
+        .to_string();
     assert!(!text.contains("hunter2-long-secret"));
     assert!(!text.contains("tok_abcdefghijklmnop"));
     assert!(text.contains("alice"));
@@ -153,4 +156,61 @@ fn traced_errors_see_the_entered_spans() {
         var(frame(&capture, "tracing_layer::fetch"), "url"),
         "https://a.example/b"
     );
+}
+
+/// A value whose `Debug` panics.
+struct Explodes;
+
+impl std::fmt::Debug for Explodes {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        panic!("Debug exploded")
+    }
+}
+
+#[test]
+fn a_field_whose_debug_panics_is_an_error_in_formatting_and_the_span_goes_on() {
+    let (reports, subscriber) = collecting();
+    tracing::subscriber::with_default(subscriber, || {
+        let span = tracing::info_span!("checkout", order = "ord_4", note = tracing::field::Empty);
+        let _entered = span.enter();
+        // Formatted by the layer outside any lock, the panic caught: `record` returns.
+        span.record("note", tracing::field::debug(Explodes));
+        span.record("order", "ord_5");
+        tracing::error!(attempt = 2, "checkout failed");
+    });
+    let reports = reports.lock().unwrap();
+    let checkout = frame(&reports[0], "tracing_layer::checkout");
+    assert_eq!(var(checkout, "order"), "ord_5");
+    let note = checkout.vars.iter().find(|v| v.name == "note").unwrap();
+    assert_eq!(
+        note.error.as_deref(),
+        Some("the value's formatting panicked: Debug exploded")
+    );
+}
+
+#[test]
+fn a_cloned_layer_keeps_its_configuration_and_its_own_spans() {
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&reports);
+    let layer = ReportLayer::new().on_error(move |capture| sink.lock().unwrap().push(capture));
+    let (first, second) = (layer.clone(), layer);
+    // Two registries number their spans alike: each layer keeps the fields of its own.
+    let outer = tracing_subscriber::registry().with(first);
+    let inner = tracing_subscriber::registry().with(second);
+    tracing::subscriber::with_default(outer, || {
+        let span = tracing::info_span!("checkout", order = "ord_a");
+        let _entered = span.enter();
+        tracing::subscriber::with_default(inner, || {
+            let span = tracing::info_span!("checkout", order = "ord_b");
+            let _entered = span.enter();
+            tracing::error!("inner failed");
+        });
+        tracing::error!("outer failed");
+    });
+    let reports = reports.lock().unwrap();
+    let orders: Vec<_> = reports
+        .iter()
+        .map(|capture| var(frame(capture, "tracing_layer::checkout"), "order"))
+        .collect();
+    assert_eq!(orders, ["ord_b", "ord_a"]);
 }

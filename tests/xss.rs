@@ -409,14 +409,14 @@ fn check(field: Field, payload: &str) -> Vec<String> {
     let hostile = reporter.report(&capture(field, payload, multipart_name));
     let harmless = reporter.report(&capture(field, PLACEHOLDER, multipart_name));
     let mut problems = compare(
-        &hostile.render_html(),
-        &harmless.render_html(),
+        &hostile.html().to_string(),
+        &harmless.html().to_string(),
         false,
         shown_whole(field, payload).then_some(payload),
     );
     problems.extend(compare(
-        &hostile.render_email_html(),
-        &harmless.render_email_html(),
+        &hostile.html().for_email().to_string(),
+        &harmless.html().for_email().to_string(),
         true,
         shown_whole(field, payload).then_some(payload),
     ));
@@ -603,7 +603,8 @@ fn every_field_is_covered() {
     for &field in FIELDS {
         let html = reporter
             .report(&capture(field, PLACEHOLDER, true))
-            .render_html();
+            .html()
+            .to_string();
         assert!(
             parse(&html).text.contains(PLACEHOLDER),
             "{field:?} is not rendered"
@@ -614,7 +615,7 @@ fn every_field_is_covered() {
 #[test]
 fn the_pages_own_structure_is_as_expected() {
     let report = reporter().report(&capture(Field::ErrorMessage, PLACEHOLDER, true));
-    let page = parse(&report.render_html());
+    let page = parse(&report.html().to_string());
     assert_eq!(
         page.scripts.len(),
         1,
@@ -625,7 +626,7 @@ fn the_pages_own_structure_is_as_expected() {
         "copy-and-paste view"
     );
     assert!(!page.elements.contains_key("form"));
-    let email = parse(&report.render_email_html());
+    let email = parse(&report.html().for_email().to_string());
     assert!(email.scripts.is_empty(), "the email HTML has no script");
     assert!(!email.elements.contains_key("form"));
     assert!(!email.elements.contains_key("textarea"));
@@ -637,8 +638,8 @@ fn the_pages_own_structure_is_as_expected() {
 fn the_checks_catch_injected_markup() {
     let report = reporter().report(&capture(Field::ErrorMessage, PLACEHOLDER, true));
     for (is_email, reference) in [
-        (false, report.render_html()),
-        (true, report.render_email_html()),
+        (false, report.html().to_string()),
+        (true, report.html().for_email().to_string()),
     ] {
         for payload in [
             "<script>alert(1)</script>",

@@ -36,27 +36,21 @@ pub use rules::{RedactionSummary, Rule};
 pub use safe::{SafeReporterFilter, SafeReporterFilterBuilder};
 
 use std::borrow::Cow;
+use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::capture::value::{Kind, Leaf, Tree};
-use crate::capture::{Capture, CapturedRef, Frame, RequestInfo, SensitiveNames};
-
-/// Django's `cleansed_substitute`: exactly 20 asterisks, whatever the hidden value's length.
-pub const DEFAULT_SUBSTITUTE: &str = "********************";
-
-/// Values nested deeper than this are replaced by the substitute (fail closed).
-pub const MAX_DEPTH: usize = 64;
-
-/// Characters of a long string value that are filtered beyond what a report shows
-/// ([`MAX_VALUE_CHARS`](crate::report::MAX_VALUE_CHARS)), so that a secret which straddles
-/// the cut is still recognised. The rest of the string is never shown and not filtered.
-pub const FILTER_MARGIN_CHARS: usize = 2048;
+use crate::limits::{
+    DEFAULT_SUBSTITUTE, FILTER_MARGIN_CHARS, MAX_DEPTH, MAX_VALUE_CHARS, REVERSE_LOOKUP_MIN_CHARS,
+};
+use crate::model::redacted::Count;
+use crate::model::value::{Kind, Leaf, Tree};
+use crate::model::{Capture, CapturedRef, Frame, RequestInfo, SensitiveNames};
 
 /// The part of `text` worth filtering, when `text` is longer than a report can show.
 #[inline]
 pub(crate) fn shown_prefix(text: &str) -> Option<&str> {
-    let keep = crate::report::MAX_VALUE_CHARS + FILTER_MARGIN_CHARS;
+    let keep = MAX_VALUE_CHARS + FILTER_MARGIN_CHARS;
     if text.len() <= keep {
         return None;
     }
@@ -68,13 +62,9 @@ pub(crate) fn shown_prefix(text: &str) -> Option<&str> {
     Some(&text[..cut])
 }
 
-/// Hidden values shorter than this (in characters) are not looked up elsewhere in the
-/// report: short values such as `42` or `admin` would hide ordinary text.
-pub const REVERSE_LOOKUP_MIN_CHARS: usize = 8;
-
 /// State shared by the filter's section methods while one report is built: whether the
-/// filter is active, the redaction counts, and the values hidden so far.
-#[derive(Debug)]
+/// filter is active, the redaction counts, and the values hidden so far. `Debug` counts the
+/// hidden values and never shows them (nor the capture's values).
 pub struct FilterContext<'a> {
     capture: &'a Capture,
     active: bool,
@@ -84,6 +74,20 @@ pub struct FilterContext<'a> {
     hidden: HiddenValues,
     collect_hidden: bool,
     post_field_names: Vec<String>,
+}
+
+impl fmt::Debug for FilterContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FilterContext")
+            .field("capture", &self.capture)
+            .field("active", &self.active)
+            .field("summary", &self.summary)
+            .field("silent", &self.silent)
+            .field("hidden", &self.hidden)
+            .field("collect_hidden", &self.collect_hidden)
+            .field("post_field_names", &self.post_field_names)
+            .finish()
+    }
 }
 
 impl<'a> FilterContext<'a> {
@@ -308,10 +312,19 @@ impl<'a> FilterContext<'a> {
 
 /// The values remembered for the reverse lookup, kept end to end in one string (a report
 /// remembers dozens to hundreds of them; one allocation each cost more than finding them).
-#[derive(Debug, Default)]
+/// `Debug` counts them.
+#[derive(Default)]
 pub(crate) struct HiddenValues {
     text: String,
     ends: Vec<usize>,
+}
+
+impl fmt::Debug for HiddenValues {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("HiddenValues")
+            .field(&Count::new(self.len(), "value", "values"))
+            .finish()
+    }
 }
 
 impl HiddenValues {
@@ -863,7 +876,7 @@ fn cleanse_text<'v, F: ReporterFilter + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::CapturedValue;
+    use crate::model::CapturedValue;
 
     /// A value with sensitive keys, secrets and ordinary data, from `seed`.
     fn mixed_value(seed: &mut u64, depth: usize) -> Value {

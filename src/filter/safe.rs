@@ -4,7 +4,8 @@ use regex::Regex;
 
 use super::detect::{self, Detector, DetectorSet, TextKind};
 use super::names::{NameHit, NameRuleConfig, NameRules};
-use super::{DEFAULT_SUBSTITUTE, FilterContext, ReporterFilter, Rule};
+use super::{FilterContext, ReporterFilter, Rule};
+use crate::limits::DEFAULT_SUBSTITUTE;
 
 /// The default filter: Django's rules plus the beyond-Django rules, each switchable.
 ///

@@ -7,11 +7,23 @@
 //! itself (Django's `AdminEmailHandler`: the event's message is the report's message, its
 //! fields the variables of the event's frame).
 //!
+//! Events about this crate's own work are never reported: those it logs itself (target
+//! `safe_report::…`, such as a mail worker giving up on a report) and anything logged on
+//! the threads that deliver reports (what a mail library says while a delivery fails).
+//! Other layers of the subscriber still see them. Reporting them would mail a report
+//! through the path that just failed, and report that failure too.
+//!
 //! Names are checked when a field is recorded: a field whose name the filter hides
 //! (`password`, `api_key`, …) or that the span declares sensitive is stored as the
 //! substitute and never formatted. A span declares sensitive fields with a field named
 //! `sensitive_variables` (`"card_number, cvv"`, or `"__ALL__"`); spans inside it inherit
 //! the declaration, as in Django.
+//!
+//! Fields are formatted when recorded, outside every lock (the layer keeps them in a table
+//! of its own, not in the registry's span extensions), and a `Debug` that panics becomes
+//! `Error in formatting: …` instead of a panic out of `record`. The panic hook reads the
+//! table without waiting: a panic while another layer holds a span's lock (the fmt layer
+//! formats recorded values under it) cannot block the report.
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};
@@ -34,8 +46,9 @@
 //! assert_eq!(reports[0].error.message.as_deref(), Some("login failed"));
 //! ```
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -43,10 +56,11 @@ use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{LookupSpan, Registry};
 
-use crate::capture::scope::CapturedScope;
-use crate::capture::trace::{self, InApp};
-use crate::capture::{Capture, CapturedValue, ErrorInfo, Frame, SensitiveNames, Variable};
-use crate::filter::{DEFAULT_SUBSTITUTE, ReporterFilter, SafeReporterFilter};
+use crate::filter::{ReporterFilter, SafeReporterFilter};
+use crate::limits::DEFAULT_SUBSTITUTE;
+use crate::model::{Capture, CapturedValue, ErrorInfo, Frame, SensitiveNames, Variable};
+use crate::runtime::scope::{CapturedScope, format_guarded};
+use crate::runtime::trace::{self, InApp};
 
 /// The name of the span field that declares sensitive fields.
 pub const SENSITIVE_FIELD: &str = "sensitive_variables";
@@ -55,12 +69,27 @@ type Sink = Arc<dyn Fn(Capture) + Send + Sync>;
 
 /// A `tracing_subscriber` layer that keeps span fields for reports and reports ERROR
 /// events (see the [module docs](self)).
-#[derive(Clone)]
+///
+/// A clone has the same configuration and starts with no spans of its own (it belongs in
+/// another subscriber).
 pub struct ReportLayer {
     filter: Arc<dyn ReporterFilter>,
     on_error: Option<Sink>,
     in_app: InApp,
     level: Level,
+    spans: SpanTable,
+}
+
+impl Clone for ReportLayer {
+    fn clone(&self) -> Self {
+        Self {
+            filter: Arc::clone(&self.filter),
+            on_error: self.on_error.clone(),
+            in_app: self.in_app.clone(),
+            level: self.level,
+            spans: SpanTable::default(),
+        }
+    }
 }
 
 impl fmt::Debug for ReportLayer {
@@ -82,11 +111,14 @@ impl ReportLayer {
     /// A layer that keeps span fields, with the default filter's name rules, and reports
     /// nothing by itself until [`on_error`](Self::on_error) is set.
     pub fn new() -> Self {
+        // From now on, captures carry the fields of the spans a thread is in.
+        crate::runtime::set_span_source(current_span_scopes);
         Self {
             filter: Arc::new(SafeReporterFilter::default()),
             on_error: None,
             in_app: InApp::default(),
             level: Level::ERROR,
+            spans: SpanTable::default(),
         }
     }
 
@@ -129,14 +161,106 @@ impl ReportLayer {
     }
 }
 
-/// A span's fields, as its frame's variables (hidden ones already replaced).
-#[derive(Debug, Clone, Default)]
+/// The fields of the spans a layer has seen, by span id.
+///
+/// They are kept here rather than in the registry's span extensions: those sit behind one
+/// lock per span, which other layers hold while they run user code (the fmt layer formats
+/// recorded values under it), and the panic hook must never wait for a lock the panicking
+/// thread may hold. Only this module's code runs under this table's locks, for a lookup,
+/// an insert or a removal, never user code; the hook only tries them. Spans are spread over
+/// a few shards, so that threads creating spans rarely meet on one lock.
+struct SpanTable {
+    shards: [Mutex<HashMap<Id, SpanFields>>; SHARDS],
+}
+
+const SHARDS: usize = 16;
+
+/// How often the hook tries a shard's lock, yielding in between, before it goes without the
+/// span's fields (another thread holds it for a lookup or an insert at most).
+const TRIES: usize = 64;
+
+impl Default for SpanTable {
+    fn default() -> Self {
+        Self {
+            shards: std::array::from_fn(|_| Mutex::default()),
+        }
+    }
+}
+
+impl SpanTable {
+    fn shard(&self, id: &Id) -> &Mutex<HashMap<Id, SpanFields>> {
+        &self.shards[(id.into_u64() % SHARDS as u64) as usize]
+    }
+
+    fn lock(&self, id: &Id) -> MutexGuard<'_, HashMap<Id, SpanFields>> {
+        // No user code runs under the lock: a poisoned shard is still consistent.
+        self.shard(id)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn insert(&self, id: &Id, fields: SpanFields) {
+        self.lock(id).insert(id.clone(), fields);
+    }
+
+    fn remove(&self, id: &Id) {
+        self.lock(id).remove(id);
+    }
+
+    /// What the span declared sensitive, with the spans around it (`None` for a span this
+    /// layer has not seen).
+    fn sensitive(&self, id: &Id) -> Option<Option<SensitiveNames>> {
+        self.lock(id).get(id).map(|fields| fields.sensitive.clone())
+    }
+
+    /// Sets fields recorded after the span was created.
+    fn record(&self, id: &Id, recorded: Vec<Variable>) {
+        if let Some(fields) = self.lock(id).get_mut(id) {
+            for variable in recorded {
+                put_variable(&mut fields.vars, variable);
+            }
+        }
+    }
+
+    fn fields(&self, id: &Id) -> Option<SpanFields> {
+        self.lock(id).get(id).cloned()
+    }
+
+    /// The span's fields, without waiting for a thread that holds their shard (for the
+    /// panic hook): `None` if it cannot be had.
+    fn try_fields(&self, id: &Id) -> Option<SpanFields> {
+        for _ in 0..TRIES {
+            match self.shard(id).try_lock() {
+                Ok(shard) => return shard.get(id).cloned(),
+                Err(TryLockError::Poisoned(poisoned)) => {
+                    return poisoned.into_inner().get(id).cloned();
+                }
+                Err(TryLockError::WouldBlock) => std::thread::yield_now(),
+            }
+        }
+        None
+    }
+}
+
+/// A span's fields, as its frame's variables (hidden ones already replaced). `Debug` shows
+/// the variables' names and kinds, never their values.
+#[derive(Clone, Default)]
 struct SpanFields {
     vars: Vec<Variable>,
     /// What this span declared sensitive, joined with what the spans around it declared.
     sensitive: Option<SensitiveNames>,
     /// What this span itself declared.
     declared: Option<SensitiveNames>,
+}
+
+impl fmt::Debug for SpanFields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpanFields")
+            .field("vars", &self.vars)
+            .field("sensitive", &self.sensitive)
+            .field("declared", &self.declared)
+            .finish()
+    }
 }
 
 /// Finds a span's `sensitive_variables` declaration (before any field is recorded).
@@ -151,8 +275,11 @@ impl Visit for DeclarationFinder {
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == SENSITIVE_FIELD {
-            let text = format!("{value:?}");
-            self.0 = Some(parse_declaration(text.trim_matches('"')));
+            // A declaration that cannot be read declares everything: fail closed.
+            self.0 = Some(match format_guarded(|| format!("{value:?}")) {
+                Ok(text) => parse_declaration(text.trim_matches('"')),
+                Err(_) => SensitiveNames::All,
+            });
         }
     }
 }
@@ -185,19 +312,20 @@ impl Recorder<'_> {
             || self.filter.sensitive_name(name).is_some()
     }
 
-    fn put(&mut self, name: &'static str, value: impl FnOnce() -> CapturedValue) {
+    /// Records a field: its value, or why it could not be formatted.
+    fn put(&mut self, name: &'static str, value: impl FnOnce() -> Result<CapturedValue, String>) {
         if name == SENSITIVE_FIELD {
             return;
         }
-        let value = if self.hidden(name) {
-            CapturedValue::from(DEFAULT_SUBSTITUTE)
+        let variable = if self.hidden(name) {
+            Variable::new(name, DEFAULT_SUBSTITUTE)
         } else {
-            value()
+            match value() {
+                Ok(value) => Variable::new(name, value),
+                Err(reason) => Variable::formatting_failed(name, reason),
+            }
         };
-        match self.vars.iter_mut().find(|var| var.name == name) {
-            Some(existing) => existing.value = value,
-            None => self.vars.push(Variable::new(name, value)),
-        }
+        put_variable(self.vars, variable);
     }
 }
 
@@ -209,33 +337,40 @@ impl Visit for Recorder<'_> {
             *message = Some(value.to_owned());
             return;
         }
-        self.put(field.name(), || CapturedValue::from(value));
+        self.put(field.name(), || Ok(CapturedValue::from(value)));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field.name(), || CapturedValue::from(value));
+        self.put(field.name(), || Ok(CapturedValue::from(value)));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field.name(), || CapturedValue::from(value));
+        self.put(field.name(), || Ok(CapturedValue::from(value)));
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.put(field.name(), || CapturedValue::from(value));
+        self.put(field.name(), || Ok(CapturedValue::from(value)));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.put(field.name(), || CapturedValue::from(value));
+        self.put(field.name(), || Ok(CapturedValue::from(value)));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "message"
             && let Some(message) = self.message.as_deref_mut()
         {
-            *message = Some(format!("{value:?}"));
+            // User code (a `Display` in the message's arguments): a panic in it becomes a
+            // notice, as a field's does.
+            *message = Some(
+                format_guarded(|| format!("{value:?}"))
+                    .unwrap_or_else(|reason| format!("Error in formatting: {reason}")),
+            );
             return;
         }
-        self.put(field.name(), || CapturedValue::from(format!("{value:?}")));
+        self.put(field.name(), || {
+            format_guarded(|| format!("{value:?}")).map(CapturedValue::from)
+        });
     }
 }
 
@@ -243,16 +378,16 @@ impl<S> Layer<S> for ReportLayer
 where
     S: Subscriber + for<'lookup> LookupSpan<'lookup>,
 {
+    // User code (the fields' `Debug`) runs outside every lock: outside the span's
+    // extensions, which this layer does not use, and outside the table, taken only to read
+    // what a span declared and to store what was recorded.
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut finder = DeclarationFinder(None);
         attrs.record(&mut finder);
-        let inherited = span.parent().and_then(|parent| {
-            parent
-                .extensions()
-                .get::<SpanFields>()
-                .and_then(|f| f.sensitive.clone())
-        });
+        let inherited = span
+            .parent()
+            .and_then(|parent| self.spans.sensitive(&parent.id()).flatten());
         let sensitive = match (inherited, &finder.0) {
             (Some(mut outer), Some(own)) => {
                 outer.extend(own);
@@ -260,43 +395,52 @@ where
             }
             (outer, own) => outer.or_else(|| own.clone()),
         };
-        let mut fields = SpanFields {
-            vars: Vec::new(),
+        let mut vars = Vec::new();
+        attrs.record(&mut Recorder {
+            filter: self.filter.as_ref(),
+            sensitive: sensitive.as_ref(),
+            vars: &mut vars,
+            message: None,
+        });
+        let fields = SpanFields {
+            vars,
             sensitive,
             declared: finder.0,
         };
-        attrs.record(&mut Recorder {
-            filter: self.filter.as_ref(),
-            sensitive: fields.sensitive.as_ref(),
-            vars: &mut fields.vars,
-            message: None,
-        });
-        span.extensions_mut().insert(fields);
+        self.spans.insert(id, fields);
     }
 
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
-        let mut extensions = span.extensions_mut();
-        let Some(fields) = extensions.get_mut::<SpanFields>() else {
+    fn on_record(&self, id: &Id, values: &Record<'_>, _: Context<'_, S>) {
+        let Some(sensitive) = self.spans.sensitive(id) else {
             return;
         };
-        let sensitive = fields.sensitive.clone();
+        let mut recorded = Vec::new();
         values.record(&mut Recorder {
             filter: self.filter.as_ref(),
             sensitive: sensitive.as_ref(),
-            vars: &mut fields.vars,
+            vars: &mut recorded,
             message: None,
         });
+        self.spans.record(id, recorded);
+    }
+
+    fn on_close(&self, id: Id, _: Context<'_, S>) {
+        self.spans.remove(&id);
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let Some(sink) = &self.on_error else { return };
-        if *event.metadata().level() > self.level {
+        if *event.metadata().level() > self.level || is_own(event.metadata()) {
             return;
         }
         let scopes: Vec<CapturedScope> = ctx
             .event_scope(event)
-            .map(|scope| scope.from_root().map(|span| span_scope(&span)).collect())
+            .map(|scope| {
+                scope
+                    .from_root()
+                    .map(|span| span_scope(&span, self.spans.fields(&span.id())))
+                    .collect()
+            })
             .unwrap_or_default();
         let sensitive = scopes.iter().fold(None::<SensitiveNames>, |acc, scope| {
             match (acc, &scope.sensitive_variables) {
@@ -344,6 +488,7 @@ where
                     .to_owned(),
                 file: Some(file.to_owned()),
                 line,
+                column: None,
                 in_app: true,
                 vars,
                 sensitive_variables: None,
@@ -355,11 +500,24 @@ where
                 Some(message.unwrap_or_else(|| metadata.name().to_owned())),
             ),
             frames,
-            environment: Some(crate::capture::Environment::current()),
+            environment: Some(crate::model::Environment::current()),
             ..Capture::default()
         };
         sink(capture);
     }
+}
+
+/// Whether an event is about this crate's own work: logged by this crate (a mail worker
+/// giving up, a shutdown that timed out), or by anything on a thread that delivers reports
+/// (what a mail library logs while a delivery fails). Reporting it would send a report
+/// through the path that just failed, and report that failure in turn.
+fn is_own(metadata: &tracing::Metadata<'_>) -> bool {
+    const CRATE: &str = env!("CARGO_CRATE_NAME");
+    let target = metadata.target();
+    let ours = target
+        .strip_prefix(CRATE)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"));
+    ours || crate::runtime::on_delivery_thread()
 }
 
 /// A frame of the machinery that delivers an event to this layer.
@@ -389,15 +547,22 @@ fn is_dispatch(frame: &Frame) -> bool {
             .any(|prefix| frame.function.starts_with(prefix))
 }
 
+/// Sets `variable`, replacing a variable of the same name (a field recorded again).
+fn put_variable(vars: &mut Vec<Variable>, variable: Variable) {
+    match vars.iter_mut().find(|var| var.name == variable.name) {
+        Some(existing) => *existing = variable,
+        None => vars.push(variable),
+    }
+}
+
+/// A span as a frame's scope, with its fields as found in the table (none if they could
+/// not be read).
 fn span_scope<R: for<'a> LookupSpan<'a>>(
     span: &tracing_subscriber::registry::SpanRef<'_, R>,
+    fields: Option<SpanFields>,
 ) -> CapturedScope {
     let metadata = span.metadata();
-    let fields = span
-        .extensions()
-        .get::<SpanFields>()
-        .cloned()
-        .unwrap_or_default();
+    let fields = fields.unwrap_or_default();
     CapturedScope {
         function: format!("{}::{}", metadata.target(), metadata.name()),
         file: metadata.file().unwrap_or("<unknown>").to_owned(),
@@ -410,21 +575,45 @@ fn span_scope<R: for<'a> LookupSpan<'a>>(
 /// The entered spans of this thread, outermost first, as captured scopes (for the panic
 /// hook and [`Traced`](crate::Traced)). Empty without a `tracing_subscriber` registry as
 /// the current subscriber.
-pub(crate) fn current_span_scopes() -> Vec<CapturedScope> {
-    let current = tracing::Span::current();
-    let Some(id) = current.id() else {
-        return Vec::new();
-    };
+///
+/// Never waits for a lock: the spans come from the registry's lock-free storage, their
+/// fields from this layer's table, only tried (a span's variables are left out if its
+/// shard cannot be had).
+fn current_span_scopes() -> Vec<CapturedScope> {
     tracing::dispatcher::get_default(|dispatch| {
-        let Some(registry) = dispatch.downcast_ref::<Registry>() else {
+        let (Some(registry), Some(layer)) = (
+            dispatch.downcast_ref::<Registry>(),
+            dispatch.downcast_ref::<ReportLayer>(),
+        ) else {
             return Vec::new();
         };
-        let Some(span) = registry.span(&id) else {
+        let Some(span) = registry
+            .current_span()
+            .id()
+            .and_then(|id| registry.span(id))
+        else {
             return Vec::new();
         };
         span.scope()
             .from_root()
-            .map(|span| span_scope(&span))
+            .map(|span| span_scope(&span, layer.spans.try_fields(&span.id())))
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_span_fields_shows_names_only() {
+        let fields = SpanFields {
+            vars: vec![Variable::new("card", "mk7q-plant3d")],
+            ..SpanFields::default()
+        };
+        for shown in [format!("{fields:?}"), format!("{fields:#?}")] {
+            assert!(!shown.contains("mk7q"), "{shown}");
+            assert!(shown.contains("card"), "{shown}");
+        }
+    }
 }

@@ -52,11 +52,14 @@ use super::config::ConfigError;
 use super::flood::Fingerprint;
 use super::message::{Email, Level};
 use super::queue::{Audience, Composed, Mailer, Outcome};
-use crate::capture::{Capture, RequestInfo};
 use crate::filter::{FilterContext, ReporterFilter, SafeReporterFilter, TextKind};
+use crate::model::redacted::ByteLen;
+use crate::model::{Capture, RequestInfo};
 
-/// A request that ended in 404, as the broken-link rules see it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A request that ended in 404, as the broken-link rules see it. `Debug` shows the domain
+/// and the sizes of the rest (the path's query string, the referer and the client address
+/// may hold secrets or personal data).
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct NotFound {
     /// The host, with the port when it is not the default (Django's `get_host()`).
@@ -69,6 +72,18 @@ pub struct NotFound {
     pub user_agent: Option<String>,
     /// The client address.
     pub remote_addr: Option<String>,
+}
+
+impl std::fmt::Debug for NotFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotFound")
+            .field("domain", &self.domain)
+            .field("path", &ByteLen(self.path.len()))
+            .field("referer", &ByteLen::of(self.referer.as_deref()))
+            .field("user_agent", &ByteLen::of(self.user_agent.as_deref()))
+            .field("remote_addr", &ByteLen::of(self.remote_addr.as_deref()))
+            .finish()
+    }
 }
 
 impl NotFound {

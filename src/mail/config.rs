@@ -140,7 +140,8 @@ impl<T: fmt::Debug> fmt::Debug for Setting<T> {
     }
 }
 
-/// An email URL as given: `Debug` shows it with the credentials redacted.
+/// An email URL as given: `Debug` shows it with everything between its scheme and its last
+/// `@` redacted.
 #[derive(Clone)]
 struct RawUrl(String);
 
@@ -461,7 +462,8 @@ fn parse_env_duration(name: &str, value: &str) -> Result<Duration, ConfigError> 
 }
 
 /// A configuration value that cannot be used. Messages name the setting (the environment
-/// variable or builder method) and the bad value; URLs are shown with credentials redacted.
+/// variable or builder method) and the bad value; an email URL is shown with everything
+/// between its scheme and its last `@` redacted, or not at all when it does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -480,8 +482,17 @@ pub enum ConfigError {
     Url {
         /// The setting.
         setting: String,
-        /// The URL, credentials redacted.
+        /// The URL, everything between its scheme and its last `@` redacted.
         url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An email URL that does not parse. It is not shown, not even redacted: where its
+    /// credentials end is what cannot be known.
+    #[error("{setting}: not a valid email URL ({reason}); the value is not shown")]
+    UrlSyntax {
+        /// The setting.
+        setting: String,
         /// What is wrong with it.
         reason: String,
     },
@@ -514,6 +525,10 @@ impl ConfigError {
             ConfigError::Url { url, reason, .. } => ConfigError::Url {
                 setting: setting.to_owned(),
                 url,
+                reason,
+            },
+            ConfigError::UrlSyntax { reason, .. } => ConfigError::UrlSyntax {
+                setting: setting.to_owned(),
                 reason,
             },
             other => other,
@@ -639,5 +654,32 @@ mod tests {
                 .to_string()
                 .starts_with("SAFE_REPORT_EMAIL_INCLUDE_HTML: \"maybe\"")
         );
+    }
+
+    #[test]
+    fn a_malformed_url_in_the_environment_is_named_but_never_shown() {
+        for url in [
+            "smtp://bob:Zx1/Zx2@h.example.com",
+            "smtp://bob:Zx1#Zx2@h.example.com",
+            "smtp:bob:Zx1Zx2@host",
+            "smtp://bob:Zx1Zx2@host:port",
+        ] {
+            let builder = MailConfig::builder()
+                .vars([("SAFE_REPORT_EMAIL_URL", url)])
+                .unwrap();
+            let debug = format!("{builder:?} {builder:#?}");
+            let error = builder.build().unwrap_err();
+            let shown = format!("{error} {error:?} {error:#?} {debug}");
+            for part in ["Zx1", "Zx2", "bob"] {
+                assert!(!shown.contains(part), "{url}: {shown}");
+            }
+            assert!(
+                error.to_string().starts_with("SAFE_REPORT_EMAIL_URL: "),
+                "{error}"
+            );
+            let error = MailConfig::builder().email_url(url).build().unwrap_err();
+            assert!(error.to_string().starts_with("email_url: "), "{error}");
+            assert!(!error.to_string().contains("Zx1"), "{error}");
+        }
     }
 }

@@ -55,7 +55,8 @@ impl Default for BackendConfig {
 impl BackendConfig {
     /// Reads an email URL (`smtp://`, `smtps://`, `console:`, `file:///dir`, `null:`).
     ///
-    /// Errors name the problem and show the URL with its credentials redacted.
+    /// Errors name the problem. They show a URL that parses with everything between its
+    /// scheme and its last `@` redacted, and never show one that does not parse.
     pub fn from_url(url: &str) -> Result<Self, ConfigError> {
         parse(url, "email URL")
     }
@@ -301,18 +302,46 @@ fn duration_text(duration: Duration) -> String {
     }
 }
 
-/// The URL with user name and password replaced, for error messages.
+/// What an error says to add when an `@` sits outside the user name and password.
+const ENCODE_HINT: &str =
+    "a / # ? or @ in the user name or password must be percent-encoded (%2F %23 %3F %40)";
+
+/// The schemes an email URL may have.
+const SCHEMES: &[&str] = &["smtp", "smtps", "console", "file", "null", "dummy"];
+
+/// The URL for error messages: everything between the scheme and the last `@` replaced,
+/// however malformed the URL. An `@` ends the user name and password of a URL, and one that
+/// is not where a parser expects it (a password with an unencoded `/`, `#` or `?`, a
+/// missing `//`) still means that whatever comes before it may be a credential.
+///
+/// The scheme is kept when it is followed by `//` or is one this crate knows; otherwise
+/// (`bob:secret@host`) what looks like a scheme may be a user name, and is hidden too.
 pub(crate) fn redact_url(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-            match rest[..end].rfind('@') {
-                Some(at) => format!("{scheme}://[redacted]@{}", &rest[at + 1..]),
-                None => url.to_owned(),
-            }
-        }
-        None => url.to_owned(),
+    let url = url.trim();
+    let Some(at) = url.rfind('@') else {
+        return url.to_owned();
+    };
+    let kept = scheme_prefix(url).filter(|&end| end <= at).unwrap_or(0);
+    format!("{}[redacted]@{}", &url[..kept], &url[at + 1..])
+}
+
+/// The length of `scheme:` and the slashes after it, when `url` starts with a scheme that
+/// is followed by `//` or is a known one.
+fn scheme_prefix(url: &str) -> Option<usize> {
+    let colon = url.find(':')?;
+    let scheme = &url[..colon];
+    let well_formed = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    if !well_formed {
+        return None;
     }
+    let slashes = url[colon + 1..].bytes().take_while(|&b| b == b'/').count();
+    let known = SCHEMES
+        .iter()
+        .any(|known| scheme.eq_ignore_ascii_case(known));
+    (known || slashes >= 2).then_some(colon + 1 + slashes)
 }
 
 fn parse(raw: &str, setting: &str) -> Result<BackendConfig, ConfigError> {
@@ -321,7 +350,18 @@ fn parse(raw: &str, setting: &str) -> Result<BackendConfig, ConfigError> {
         url: redact_url(raw),
         reason,
     };
-    let url = url::Url::parse(raw.trim()).map_err(|e| error(e.to_string()))?;
+    // A URL that does not parse is never shown, not even redacted: which part holds a
+    // credential is exactly what cannot be known.
+    let url = url::Url::parse(raw.trim()).map_err(|parse_error| {
+        let mut reason = parse_error.to_string();
+        if raw.contains('@') {
+            reason = format!("{reason}; {ENCODE_HINT}");
+        }
+        ConfigError::UrlSyntax {
+            setting: setting.to_owned(),
+            reason,
+        }
+    })?;
     match url.scheme() {
         "console" => return Ok(BackendConfig::Console),
         "null" | "dummy" => return Ok(BackendConfig::Null),
@@ -331,12 +371,38 @@ fn parse(raw: &str, setting: &str) -> Result<BackendConfig, ConfigError> {
                 .map_err(|()| error("a file URL needs an absolute path".to_owned()))?;
             return Ok(BackendConfig::File(path));
         }
+        _ => {}
+    }
+    // An `@` in the path, query or fragment: the credentials held a `/`, `?` or `#` (or
+    // the `//` is missing), and some of them were read as something else.
+    if [
+        url.path(),
+        url.query().unwrap_or(""),
+        url.fragment().unwrap_or(""),
+    ]
+    .iter()
+    .any(|part| part.contains('@'))
+    {
+        return Err(error(format!(
+            "an @ outside the user name and password; {ENCODE_HINT}"
+        )));
+    }
+    match url.scheme() {
         "smtp" | "smtps" => {}
-        other => {
+        // Named only when `//` follows it: in `bob:secret@host` the "scheme" is the user name.
+        other if scheme_prefix(raw.trim()).is_some() => {
             return Err(error(format!(
                 "unknown scheme {other:?}; expected smtp, smtps, console, file or null"
             )));
         }
+        _ => {
+            return Err(error(
+                "unknown scheme; expected smtp, smtps, console, file or null".to_owned(),
+            ));
+        }
+    }
+    if url.fragment().is_some() {
+        return Err(error(format!("a fragment (#…); {ENCODE_HINT}")));
     }
     let host = url
         .host_str()
@@ -502,5 +568,118 @@ mod tests {
         assert!(SmtpConfig::new("127.0.0.2").is_loopback());
         assert!(SmtpConfig::new("::1").is_loopback());
         assert!(!SmtpConfig::new("smtp.example.com").is_loopback());
+    }
+
+    /// Display and Debug of the error of `url`, if it has one, with Debug of what it
+    /// parsed to otherwise.
+    fn shown(url: &str) -> String {
+        match BackendConfig::from_url(url) {
+            Err(error) => format!("{error} {error:?}"),
+            Ok(backend) => format!("{backend} {backend:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_urls_never_show_the_password() {
+        for (url, password) in [
+            ("smtp://bob:pa/ss@h.example.com", "pa/ss"),
+            ("smtp://bob:pa#ss@h.example.com", "pa#ss"),
+            ("smtp://bob:pa?ss@h.example.com", "pa?ss"),
+            ("smtp://bob:pa ss@h.example.com", "pa ss"),
+            ("smtp://bob:pa\\ss@h.example.com", "pa\\ss"),
+            ("smtp:bob:secret@host", "secret"),
+            ("smtp:/bob:secret@host", "secret"),
+            ("smtp:///bob:secret@host", "secret"),
+            ("smtps:bob:secret@host:465", "secret"),
+            ("bob:secret@host", "secret"),
+            ("//bob:secret@host", "secret"),
+            ("smtp//bob:secret@host", "secret"),
+            (" smtp://bob:secret@host:port ", "secret"),
+            ("smtp://bob:secret@host:99999", "secret"),
+            ("smtp://bob:secret@[::1", "secret"),
+            ("smtp://bob:secret@", "secret"),
+            ("smtp://bob:secret@/path", "secret"),
+            ("smtp://bob:se%ffcret@host", "se%ffcret"),
+            ("smtp://bob:p@ss/w#rd@host", "p@ss/w#rd"),
+            ("ftp:bob:secret@host", "secret"),
+            ("smtp://bob:secret@host?tls=maybe", "secret"),
+        ] {
+            let shown = shown(url);
+            assert!(!shown.contains(password), "{url}: {shown}");
+        }
+    }
+
+    #[test]
+    fn errors_say_that_special_characters_in_credentials_need_percent_encoding() {
+        let message = BackendConfig::from_url("smtp://bob:pa/ss@h.example.com")
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("percent-encoded"), "{message}");
+        assert!(message.contains("email URL"), "{message}");
+    }
+
+    #[test]
+    fn no_character_in_a_password_makes_it_shown() {
+        // Every ASCII punctuation character and a few others, at the start, in the middle
+        // and at the end of a password, in well-formed and malformed URLs: whatever the
+        // outcome, no part of the password (nor of the user name) is shown.
+        let specials: Vec<char> = (b'!'..=b'~')
+            .map(char::from)
+            .filter(|c| !c.is_ascii_alphanumeric())
+            .chain([' ', '\t', 'é', '\u{0}'])
+            .collect();
+        let templates = [
+            "smtp://Usr9:{}@h.example.com:587?tls=required",
+            "smtps://Usr9:{}@h.example.com",
+            "smtp:Usr9:{}@h.example.com",
+            "smtp:/Usr9:{}@h.example.com",
+            "Usr9:{}@h.example.com",
+            "smtp://Usr9:{}@",
+            "smtp://Usr9:{}@h.example.com:bad",
+            "smtp://Usr9:{}@h.example.com?tls=sometimes",
+            "smtp://Usr9:{}@[::1",
+            "file://Usr9:{}@h.example.com/x",
+            "  smtp://Usr9:{}@h.example.com  ",
+        ];
+        for template in templates {
+            for &c in &specials {
+                for password in [
+                    format!("{c}Pw1Pw2"),
+                    format!("Pw1{c}Pw2"),
+                    format!("Pw1Pw2{c}"),
+                    format!("Pw1{c}{c}Pw2{c}"),
+                ] {
+                    let url = template.replace("{}", &password);
+                    let shown = shown(&url);
+                    for part in ["Pw1", "Pw2"] {
+                        assert!(!shown.contains(part), "{url:?}: {shown}");
+                    }
+                    if !template.trim_start().starts_with("Usr9") {
+                        assert!(!shown.contains("Usr9"), "{url:?}: {shown}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn redacting_hides_everything_between_the_scheme_and_the_last_at() {
+        for (url, redacted) in [
+            ("smtp://bob:pw@h", "smtp://[redacted]@h"),
+            ("smtp://bob:p@w@h:25?x=1", "smtp://[redacted]@h:25?x=1"),
+            (
+                "smtp://bob:pa/ss@h.example.com",
+                "smtp://[redacted]@h.example.com",
+            ),
+            ("smtp://bob:pa#ss@h", "smtp://[redacted]@h"),
+            ("smtp:bob:secret@host", "smtp:[redacted]@host"),
+            ("smtp:///bob:secret@host", "smtp:///[redacted]@host"),
+            ("bob:secret@host", "[redacted]@host"),
+            ("//bob:secret@host", "[redacted]@host"),
+            ("smtp://h.example.com:25", "smtp://h.example.com:25"),
+            ("console:", "console:"),
+        ] {
+            assert_eq!(redact_url(url), redacted, "{url}");
+        }
     }
 }

@@ -57,7 +57,7 @@ use regex::Regex;
 
 use super::message::Level;
 use super::queue::Audience;
-use crate::capture::Capture;
+use crate::model::Capture;
 
 /// Flood-control limits; every knob has a default.
 ///

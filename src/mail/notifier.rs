@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::flood::Fingerprint;
 use super::message::{Email, Level};
 use super::queue::{Audience, Composed, Mailer, Outcome};
-use crate::capture::Capture;
+use crate::model::Capture;
 use crate::report::ExceptionReporter;
 
 /// The report as it goes into an email: the log message, the text, and HTML when asked for.
@@ -87,8 +87,8 @@ impl EmailRenderer for ExceptionReporter {
     /// ```
     fn render(&self, capture: &Capture, message: &str, include_html: bool) -> RenderedReport {
         let (report, message) = self.report_with_message(capture, message, include_html);
-        let html = include_html.then(|| report.render_email_html());
-        RenderedReport::new(message, report.render_email_text(), html)
+        let html = include_html.then(|| report.html().for_email().to_string());
+        RenderedReport::new(message, report.text().for_email().to_string(), html)
     }
 }
 

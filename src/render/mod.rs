@@ -1,4 +1,5 @@
-//! Views of a [`Report`]: text, browser HTML, email HTML and JSON, plus content negotiation.
+//! Writing the views of a [`Report`] (text, browser HTML, email HTML and JSON), plus content
+//! negotiation.
 //!
 //! The templates live in `templates/` and are compiled in by askama. The HTML templates
 //! escape every value (askama's HTML escaping on `.html` files); the text template does
@@ -7,11 +8,13 @@
 mod escape;
 mod negotiate;
 
-pub use negotiate::{Format, negotiate};
+pub use negotiate::negotiate;
+
+use std::fmt;
 
 use askama::Template;
 
-use crate::report::Report;
+use crate::report::{Html, Json, Report, Text};
 
 #[derive(Template)]
 #[template(path = "report.txt")]
@@ -28,91 +31,48 @@ struct HtmlView<'a> {
     is_email: bool,
 }
 
-fn render(template: &impl Template) -> String {
-    // Rendering into a String only fails if a value's Display fails, which none of ours do;
-    // fail closed with a fixed notice rather than panic.
-    template
-        .render()
-        .unwrap_or_else(|error| format!("[the report could not be rendered: {error}]"))
+/// Writes `template`; rendering only fails if a value's `Display` fails, which none of ours
+/// do: fail closed with a fixed notice rather than an error.
+fn write(template: &impl Template, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match template.render() {
+        Ok(text) => f.write_str(&text),
+        Err(error) => write!(f, "[the report could not be rendered: {error}]"),
+    }
 }
 
-impl Report {
-    /// The text report (Django's `technical_500.txt`): no variables, one source line per frame.
-    pub fn render_text(&self) -> String {
-        render(&TextView {
-            report: self,
-            is_email: false,
-            with_variables: false,
-        })
+impl fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write(
+            &TextView {
+                report: self.report,
+                is_email: self.email,
+                with_variables: self.variables,
+            },
+            f,
+        )
     }
+}
 
-    /// The text report with each frame's variables under its source line, for logs and
-    /// standard error where there is no HTML to show them (Django's text report leaves
-    /// them out). The redaction summary then counts the whole report.
-    ///
-    /// ```
-    /// use safe_report::{Capture, ExceptionReporter, Frame, SensitiveNames};
-    ///
-    /// let capture = Capture::error("PaymentError", "payment declined").with_frame(
-    ///     Frame::new("shop::charge", "src/charge.rs", 42)
-    ///         .var("order_id", "ord_42")
-    ///         .var("card_number", "4111111111111111")
-    ///         .sensitive_variables(SensitiveNames::names(["card_number"])),
-    /// );
-    /// let text = ExceptionReporter::default().report(&capture).render_text_with_variables();
-    /// assert!(text.contains("order_id = \"ord_42\""));
-    /// assert!(text.contains("card_number = \"********************\""));
-    /// assert!(!text.contains("4111111111111111"));
-    /// ```
-    pub fn render_text_with_variables(&self) -> String {
-        render(&TextView {
-            report: self,
-            is_email: false,
-            with_variables: true,
-        })
+impl fmt::Display for Html<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write(
+            &HtmlView {
+                report: self.report,
+                is_email: self.email,
+            },
+            f,
+        )
     }
+}
 
-    /// The text report for email: as [`render_text`](Self::render_text), without the
-    /// debug-mode footer.
-    pub fn render_email_text(&self) -> String {
-        render(&TextView {
-            report: self,
-            is_email: true,
-            with_variables: false,
-        })
-    }
-
-    /// The browser page (Django's `technical_500.html`): context lines expand on click,
-    /// variables in collapsed `<details>`, a copy-and-paste view. Self-contained: inline CSS
-    /// and JavaScript, no external assets.
-    pub fn render_html(&self) -> String {
-        render(&HtmlView {
-            report: self,
-            is_email: false,
-        })
-    }
-
-    /// The HTML for email: no script, no form, only each frame's own line, variables shown.
-    pub fn render_email_html(&self) -> String {
-        render(&HtmlView {
-            report: self,
-            is_email: true,
-        })
-    }
-
-    /// The report as pretty-printed JSON.
-    pub fn render_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|error| {
-            format!("{{\"error\": \"the report could not be serialized: {error}\"}}")
-        })
-    }
-
-    /// The report in `format`.
-    pub fn render(&self, format: Format) -> String {
-        match format {
-            Format::Html => self.render_html(),
-            Format::Text => self.render_text(),
-            Format::Json => self.render_json(),
+impl fmt::Display for Json<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match serde_json::to_string_pretty(self.report) {
+            Ok(json) => f.write_str(&json),
+            Err(error) => write!(
+                f,
+                "{{\"error\": \"the report could not be serialized: {error}\"}}"
+            ),
         }
     }
 }

@@ -3,33 +3,14 @@
 
 use mediatype::{MediaType, MediaTypeList, names};
 
-/// A report format a client can be answered in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Format {
-    /// The browser page (`text/html`).
-    Html,
-    /// The text report (`text/plain`).
-    Text,
-    /// The JSON report (`application/json`).
-    Json,
-}
+use crate::report::Format;
 
-impl Format {
-    /// The `Content-Type` of a response in this format.
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Format::Html => "text/html; charset=utf-8",
-            Format::Text => "text/plain; charset=utf-8",
-            Format::Json => "application/json",
-        }
-    }
-
-    fn offered(self) -> (&'static str, &'static str) {
-        match self {
-            Format::Html => ("text", "html"),
-            Format::Text => ("text", "plain"),
-            Format::Json => ("application", "json"),
-        }
+/// The media type each format is offered as.
+fn offered(format: Format) -> (&'static str, &'static str) {
+    match format {
+        Format::Html => ("text", "html"),
+        Format::Text => ("text", "plain"),
+        Format::Json => ("application", "json"),
     }
 }
 
@@ -125,7 +106,7 @@ pub fn negotiate(accept: Option<&str>) -> Format {
         .filter_map(|&format| {
             accepted
                 .iter()
-                .position(|media| media.matches(format.offered()))
+                .position(|media| media.matches(offered(format)))
                 .map(|rank| (rank, format))
         })
         .min_by_key(|&(rank, _)| rank)

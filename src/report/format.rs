@@ -6,13 +6,11 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::capture::raw_text::INVALID_BYTE_BASE;
-use crate::capture::value::{Kind, Leaf, Tree};
 use crate::filter::Shown;
+use crate::limits::MAX_VALUE_CHARS;
+use crate::model::raw_text::INVALID_BYTE_BASE;
+use crate::model::value::{Kind, Leaf, Tree};
 use crate::words::{HIGH, LOW, bytes_equal, word_at};
-
-/// Values whose formatted text is longer than this many characters are cut.
-pub const MAX_VALUE_CHARS: usize = 4096;
 
 const WIDTH: usize = 80;
 
@@ -499,7 +497,7 @@ mod tests {
 
     #[test]
     fn invalid_bytes_and_literal_backslashes_look_different() {
-        let raw = crate::capture::RawText(b"VAL\xe9VAL".to_vec());
+        let raw = crate::model::RawText(b"VAL\xe9VAL".to_vec());
         assert_eq!(quoted(&raw.to_marked_text()), r#""VAL\xe9VAL""#);
         assert_eq!(quoted(r"VAL\xe9VAL"), r#""VAL\\xe9VAL""#);
     }
@@ -590,7 +588,7 @@ mod tests {
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
         for _ in 0..3_000 {
             let value = rng.value(0);
-            let captured = crate::capture::CapturedValue::from(&value);
+            let captured = crate::model::CapturedValue::from(&value);
             let expected = format_value(&value);
             assert_eq!(format_value(captured.root()), expected, "{value:?}");
             assert_eq!(

@@ -16,7 +16,8 @@
 //! and searching costs a hash and a bit test per 5 bytes, whatever the forms.
 
 use super::{Report, quoted};
-use crate::filter::REVERSE_LOOKUP_MIN_CHARS;
+use crate::limits::REVERSE_LOOKUP_MIN_CHARS;
+use crate::model::redacted::Count;
 
 /// Window positions are this many bytes apart.
 const STRIDE: usize = 5;
@@ -82,8 +83,7 @@ pub(crate) fn sorted_forms_of<'s>(secrets: impl IntoIterator<Item = &'s str>) ->
     forms
 }
 
-/// A searcher for a set of forms.
-#[derive(Debug)]
+/// A searcher for a set of forms. `Debug` counts the forms and never shows them: they are the hidden values.
 pub(crate) struct Lookup<'f> {
     forms: Vec<&'f str>,
     /// One bit per hash of a window some form holds at one of its first [`STRIDE`] bytes.
@@ -93,6 +93,16 @@ pub(crate) struct Lookup<'f> {
     /// (the low [`OFFSET_BITS`]). One integer sorts several times faster than a tuple.
     windows: Vec<u64>,
     shortest: usize,
+}
+
+impl std::fmt::Debug for Lookup<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lookup")
+            .field("forms", &Count::new(self.forms.len(), "form", "forms"))
+            .field("windows", &self.windows.len())
+            .field("shortest", &self.shortest)
+            .finish_non_exhaustive()
+    }
 }
 
 fn window_at(bytes: &[u8], at: usize) -> u32 {
@@ -329,5 +339,15 @@ mod tests {
         let lookup = Lookup::new(forms).unwrap();
         let mut hits = Vec::new();
         assert!(!lookup.find_all(&"a".repeat(100_000), &mut hits));
+    }
+
+    #[test]
+    fn debug_counts_the_forms_and_never_shows_them() {
+        let forms = sorted_forms_of(["mk7q-plant3d-secret"]);
+        let lookup = Lookup::new(forms.iter().map(String::as_str)).unwrap();
+        for shown in [format!("{lookup:?}"), format!("{lookup:#?}")] {
+            assert!(!shown.contains("mk7q"), "{shown}");
+            assert!(shown.contains("forms"), "{shown}");
+        }
     }
 }

@@ -9,7 +9,7 @@
 //! let report = ExceptionReporter::default().report(&capture);
 //! assert_eq!(report.title(), "ValueError at /cart");
 //! assert_eq!(report.frames[0].vars[0].value, "\"********************\"");
-//! let text = report.render_text();
+//! let text = report.text().to_string();
 //! assert!(text.contains("USER: jacob"));
 //! assert!(!text.contains("abc123456789"));
 //! ```
@@ -17,10 +17,11 @@
 mod format;
 mod lookup;
 mod model;
+pub(crate) mod request;
 mod settings_cache;
 mod source;
+mod view;
 
-pub use format::MAX_VALUE_CHARS;
 pub use model::{
     CauseSection, Entry, EnvironmentSection, FileEntry, Location, Report, ReportFrame,
     RequestSection, UNKNOWN_USER,
@@ -29,6 +30,7 @@ pub use source::{
     CONTEXT_AFTER, CONTEXT_BEFORE, MAX_CACHED_SOURCE, MAX_SOURCE_FILE, SOURCE_NOT_AVAILABLE,
     SourceCache,
 };
+pub use view::{Format, Html, Json, Text};
 
 pub(crate) use format::{format_value, quoted};
 use lookup::{Lookup, forms_of, hide_everywhere, hide_in};
@@ -44,19 +46,14 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::capture::value::{Kind, Tree};
-use crate::capture::{Capture, Environment, Frame, SensitiveNames};
 use crate::filter::{
     FilterContext, Named, RedactionSummary, ReporterFilter, Rule, SafeReporterFilter, Shown,
     TextKind,
 };
-use crate::render::Format;
-use crate::request::{self, Body};
-
-/// Frames kept per trace; beyond this the outermost frames are left out (and counted).
-pub const MAX_FRAMES: usize = 512;
-/// Variables kept per frame; beyond this the rest are left out (and counted).
-pub const MAX_VARS_PER_FRAME: usize = 256;
+use crate::limits::{MAX_FRAMES, MAX_VARS_PER_FRAME};
+use crate::model::value::{Kind, Tree};
+use crate::model::{Capture, Environment, Frame, SensitiveNames};
+use request::Body;
 
 /// Turns captures into redacted reports (Django's `ExceptionReporter`).
 ///
@@ -149,7 +146,7 @@ impl ExceptionReporter {
         format: Format,
     ) -> String {
         match format {
-            Format::Text => self.build(capture, filter, false).render_text(),
+            Format::Text => self.build(capture, filter, false).text().to_string(),
             other => self.build(capture, filter, true).render(other),
         }
     }
@@ -168,7 +165,8 @@ impl ExceptionReporter {
         match format {
             Format::Text => self
                 .build(capture, self.filter.as_ref(), false)
-                .render_text(),
+                .text()
+                .to_string(),
             other => self.report(capture).render(other),
         }
     }
@@ -177,7 +175,9 @@ impl ExceptionReporter {
     /// [`render`](Self::render) does for text.
     pub fn render_email_text(&self, capture: &Capture) -> String {
         self.build(capture, self.filter.as_ref(), false)
-            .render_email_text()
+            .text()
+            .for_email()
+            .to_string()
     }
 
     /// The report of `capture` and `message`, the log message that goes with it (an
@@ -193,7 +193,7 @@ impl ExceptionReporter {
     /// let (report, message) = ExceptionReporter::default()
     ///     .report_with_message(&capture, "login failed with hunter2-pass", false);
     /// assert_eq!(message, "login failed with ********************");
-    /// assert!(report.render_text().contains("login failed"));
+    /// assert!(report.text().to_string().contains("login failed"));
     /// ```
     pub fn report_with_message(
         &self,
@@ -466,7 +466,7 @@ impl<'a> Builder<'a> {
         (report, message)
     }
 
-    fn request(&mut self, request: &crate::capture::RequestInfo) -> RequestSection {
+    fn request(&mut self, request: &crate::model::RequestInfo) -> RequestSection {
         let filter = self.filter;
         let parts = request::split_url(&request.url);
         let query = request::parse_pairs(parts.query.as_bytes());
@@ -763,7 +763,7 @@ fn remember_hidden_keys<'t>(
     substitute: &str,
     depth: usize,
 ) {
-    if depth > crate::filter::MAX_DEPTH {
+    if depth > crate::limits::MAX_DEPTH {
         return;
     }
     match value.kind() {

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::Entry;
 use super::lookup::sorted_forms_of;
 use crate::filter::{FilterContext, RedactionSummary};
+use crate::model::redacted::Count;
 
 /// What identifies a settings section: a 64-bit hash of the settings' content (names,
 /// values and their types, in order) and whether the filter was active.
@@ -20,7 +21,7 @@ pub(crate) struct SettingsCache {
     last: Mutex<Option<Cached>>,
 }
 
-#[derive(Debug)]
+/// `Debug` counts the forms of the hidden values and never shows them.
 struct Cached {
     /// The map the section was made from. While this weak reference exists its allocation
     /// is not reused and its value cannot change (`Arc::get_mut` fails, `Arc::make_mut`
@@ -30,6 +31,17 @@ struct Cached {
     entries: Arc<[Entry]>,
     summary: RedactionSummary,
     forms: Arc<[String]>,
+}
+
+impl std::fmt::Debug for Cached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cached")
+            .field("key", &self.key)
+            .field("entries", &self.entries.len())
+            .field("summary", &self.summary)
+            .field("forms", &Count::new(self.forms.len(), "form", "forms"))
+            .finish_non_exhaustive()
+    }
 }
 
 /// A settings section and the forms of the values it hid, both shared with the cache.
@@ -246,5 +258,20 @@ mod tests {
         assert!(!section(&second)[0].1.contains("pa55word-9"));
         let other = report(&reporter, &shared(json!({"DEBUG": true})));
         assert_eq!(section(&other), [("DEBUG".to_owned(), "true".to_owned())]);
+    }
+
+    #[test]
+    fn debug_never_shows_the_hidden_values_it_keeps() {
+        let reporter = ExceptionReporter::default();
+        let settings = shared(json!({"SECRET_KEY": "mk7q-plant3d-secret", "WORKERS": 4}));
+        report(&reporter, &settings);
+        let cache = reporter
+            .settings_cache
+            .as_ref()
+            .expect("a reporter has a cache");
+        for shown in [format!("{cache:?}"), format!("{cache:#?}")] {
+            assert!(!shown.contains("mk7q"), "{shown}");
+            assert!(shown.contains("forms"), "{shown}");
+        }
     }
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
-use crate::capture::raw_text::escape_invalid_utf8;
+use crate::model::raw_text::escape_invalid_utf8;
 
 /// Lines shown before the frame's line.
 pub const CONTEXT_BEFORE: usize = 7;
@@ -19,14 +19,22 @@ pub const MAX_CACHED_SOURCE: usize = 64 * 1024 * 1024;
 pub const SOURCE_NOT_AVAILABLE: &str = "<source code not available>";
 
 /// A source file split into lines (`\n`, `\r\n` and `\r` all end a line). Bytes that are
-/// not UTF-8 are shown as `\xNN`.
-#[derive(Debug)]
+/// not UTF-8 are shown as `\xNN`. `Debug` counts the lines: a source file may hold a
+/// private key.
 pub(crate) struct SourceFile {
     lines: Vec<String>,
     /// Whether each line is part of a PEM private key block (from its `BEGIN` line to its
     /// `END` line): such lines are hidden whole, since a key's body lines look like nothing
     /// in particular on their own.
     in_private_key: Vec<bool>,
+}
+
+impl std::fmt::Debug for SourceFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceFile")
+            .field("lines", &self.lines.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl SourceFile {
@@ -222,5 +230,13 @@ mod tests {
         assert_eq!(cache.get(&path).unwrap().lines[0], "one");
         cache.clear();
         assert_eq!(cache.get(&path).unwrap().lines[0], "changed");
+    }
+
+    #[test]
+    fn debug_counts_lines_and_never_shows_them() {
+        let file = SourceFile::from_bytes(b"const KEY: &str = \"mk7q-plant3d\";\n");
+        for shown in [format!("{file:?}"), format!("{file:#?}")] {
+            assert!(!shown.contains("mk7q"), "{shown}");
+        }
     }
 }

@@ -11,6 +11,8 @@ use http_body_util::combinators::{BoxBody, UnsyncBoxBody};
 use http_body_util::{BodyExt, Full};
 use mediatype::MediaType;
 
+use crate::model::redacted::ByteLen;
+
 /// A request body type the layer can hand on after it buffered the start of a body: the
 /// handler then reads the buffered bytes, followed by whatever had not arrived yet, as if
 /// nothing had read them.
@@ -186,8 +188,8 @@ impl PageBody for String {
     }
 }
 
-/// What the snapshot holds of the request body.
-#[derive(Debug, Clone, Default)]
+/// What the snapshot holds of the request body. `Debug` shows a buffered body's size only.
+#[derive(Clone, Default)]
 pub(crate) enum BodySnapshot {
     /// No body.
     #[default]
@@ -196,6 +198,19 @@ pub(crate) enum BodySnapshot {
     Buffered(Bytes),
     /// Not buffered, and why.
     Omitted(Omitted),
+}
+
+impl std::fmt::Debug for BodySnapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodySnapshot::Empty => f.write_str("Empty"),
+            BodySnapshot::Buffered(bytes) => f
+                .debug_tuple("Buffered")
+                .field(&ByteLen(bytes.len()))
+                .finish(),
+            BodySnapshot::Omitted(omitted) => f.debug_tuple("Omitted").field(omitted).finish(),
+        }
+    }
 }
 
 /// Why a body was not buffered. Turned into the report's note only when something fails.
@@ -371,5 +386,14 @@ mod tests {
             Omitted::OtherType { len: Some(3) }.note(None),
             "3 bytes of unknown type: the error-report layer buffers only form, multipart and JSON bodies"
         );
+    }
+
+    #[test]
+    fn debug_of_a_buffered_body_shows_its_size_only() {
+        let body = BodySnapshot::Buffered(Bytes::from_static(b"card=mk7q-plant3d"));
+        for shown in [format!("{body:?}"), format!("{body:#?}")] {
+            assert!(!shown.contains("mk7q"), "{shown}");
+            assert!(shown.contains("17"), "{shown}");
+        }
     }
 }

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use http::StatusCode;
 
-use crate::capture::{Capture, Cause, MAX_CAUSES, Traced};
+use crate::limits::MAX_CAUSES;
+use crate::model::{Capture, Cause};
+use crate::runtime::Traced;
 
 /// An error a handler answers with: the layer reports it as it reports a panic.
 ///

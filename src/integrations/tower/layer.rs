@@ -191,7 +191,11 @@ impl ErrorReportLayer {
 
     /// Settings every report shows (filtered like every other part of the report).
     pub fn settings<T: Serialize + ?Sized>(mut self, settings: &T) -> Self {
-        self.config().settings = Some(Arc::new(crate::capture::Capture::settings_map(settings)));
+        // A panic in the settings' `Serialize` becomes a notice in the settings, not a report.
+        let settings = crate::runtime::scope::while_formatting(|| {
+            crate::model::Capture::settings_map(settings)
+        });
+        self.config().settings = Some(Arc::new(settings));
         self
     }
 

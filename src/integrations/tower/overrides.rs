@@ -10,8 +10,8 @@ use http::Request;
 use tower::{Layer, Service};
 
 use super::pages::DebugPageRenderer;
-use crate::capture::SensitiveNames;
 use crate::filter::ReporterFilter;
+use crate::model::SensitiveNames;
 
 /// What a route or a handler changed for the report of its request.
 #[derive(Default, Clone)]
@@ -78,6 +78,15 @@ pub(crate) fn with_overrides<R>(
         return f();
     }
     with_overrides_held(before, overrides, f)
+}
+
+/// The settings of the request running on this thread, taken: for a panic that will never
+/// be caught (`panic = "abort"`), reported from the hook.
+pub(crate) fn take_current() -> Option<Box<Overrides>> {
+    if STATE.get() & HELD == 0 {
+        return None;
+    }
+    CURRENT.try_with(Cell::take).unwrap_or(None)
 }
 
 /// Takes what the route or the handler set into `slot`.

@@ -6,9 +6,9 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
 use super::body::PageBody;
-use crate::capture::Capture;
 use crate::filter::ReporterFilter;
-use crate::render::Format;
+use crate::model::Capture;
+use crate::report::Format;
 use crate::report::{ExceptionReporter, Report, RequestSection};
 
 /// Renders the technical 500 response: the counterpart of Django's

@@ -11,10 +11,12 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Number, Value};
 
+use super::redacted::{ByteLen, Count};
+
 /// Deeper than this, a captured value holds `null` instead of its contents. A report hides
-/// anything nested deeper than [`MAX_DEPTH`](crate::filter::MAX_DEPTH) anyway, and the
+/// anything nested deeper than [`MAX_DEPTH`](crate::limits::MAX_DEPTH) anyway, and the
 /// limit keeps capturing from recursing without bound.
-const MAX_CAPTURE_DEPTH: usize = crate::filter::MAX_DEPTH + 2;
+const MAX_CAPTURE_DEPTH: usize = crate::limits::MAX_DEPTH + 2;
 
 /// What stands for a string whose text would not fit in a value's 4 GiB of text.
 const TOO_LONG: &str = "[too long to capture]";
@@ -90,10 +92,11 @@ impl Node {
 ///
 /// Built from a `serde_json::Value` or a string, number or boolean, and read through
 /// [`root`](Self::root) or copied out with [`to_value`](Self::to_value). Its JSON form is
-/// the value itself.
+/// the value itself. `Debug` shows its kind and size (`CapturedValue(<map, 2 entries>)`),
+/// never what it holds.
 ///
 /// ```
-/// use safe_report::capture::{CapturedKind, CapturedValue};
+/// use safe_report::model::{CapturedKind, CapturedValue};
 /// use serde_json::json;
 ///
 /// let value = CapturedValue::from(json!({"order": "ord_42", "items": [1, 2]}));
@@ -167,11 +170,13 @@ impl Default for CapturedValue {
 
 impl fmt::Debug for CapturedValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.to_value(), f)
+        f.debug_tuple("CapturedValue")
+            .field(&self.root().outline())
+            .finish()
     }
 }
 
-/// A part of a [`CapturedValue`], borrowed.
+/// A part of a [`CapturedValue`], borrowed. `Debug` shows its kind and size only.
 #[derive(Clone, Copy)]
 pub struct CapturedRef<'a> {
     value: &'a CapturedValue,
@@ -180,8 +185,8 @@ pub struct CapturedRef<'a> {
     node: Node,
 }
 
-/// What a [`CapturedRef`] is.
-#[derive(Debug)]
+/// What a [`CapturedRef`] is. `Debug` shows the kind and size (`Str(<6 bytes>)`), never
+/// the value.
 pub enum CapturedKind<'a> {
     /// `null`.
     Null,
@@ -257,6 +262,11 @@ impl<'a> CapturedRef<'a> {
         }
     }
 
+    /// What `Debug` shows of this part: its kind and size.
+    pub(crate) fn outline(self) -> Outline<'a> {
+        Outline(self)
+    }
+
     /// Whether this part equals `other` as data.
     fn equals(self, other: &Value) -> bool {
         match (self.kind(), other) {
@@ -280,7 +290,45 @@ impl<'a> CapturedRef<'a> {
 
 impl fmt::Debug for CapturedRef<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.to_value(), f)
+        f.debug_tuple("CapturedRef").field(&self.outline()).finish()
+    }
+}
+
+/// A captured part as `Debug` shows it: `<str, 6 bytes>`, `<list, 2 items>`,
+/// `<map, 3 entries>`, `<number>`, `<bool>` or `<null>`.
+pub(crate) struct Outline<'a>(CapturedRef<'a>);
+
+impl fmt::Debug for Outline<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.kind() {
+            CapturedKind::Null => f.write_str("<null>"),
+            CapturedKind::Bool(_) => f.write_str("<bool>"),
+            CapturedKind::Number(_) => f.write_str("<number>"),
+            CapturedKind::Str(text) => write!(f, "<str, {}>", plural(text.len(), "byte", "bytes")),
+            CapturedKind::List(items) => {
+                write!(f, "<list, {}>", plural(items.len(), "item", "items"))
+            }
+            CapturedKind::Map(entries) => {
+                write!(f, "<map, {}>", plural(entries.len(), "entry", "entries"))
+            }
+        }
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+impl fmt::Debug for CapturedKind<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CapturedKind::Null => f.write_str("Null"),
+            CapturedKind::Bool(_) => f.debug_tuple("Bool").finish_non_exhaustive(),
+            CapturedKind::Number(_) => f.debug_tuple("Number").finish_non_exhaustive(),
+            CapturedKind::Str(text) => f.debug_tuple("Str").field(&ByteLen(text.len())).finish(),
+            CapturedKind::List(items) => f.debug_tuple("List").field(items).finish(),
+            CapturedKind::Map(entries) => f.debug_tuple("Map").field(entries).finish(),
+        }
     }
 }
 
@@ -290,8 +338,8 @@ impl PartialEq for CapturedRef<'_> {
     }
 }
 
-/// The items of a captured list.
-#[derive(Debug, Clone)]
+/// The items of a captured list. `Debug` shows how many are left.
+#[derive(Clone)]
 pub struct Items<'a> {
     value: &'a CapturedValue,
     next: u32,
@@ -319,8 +367,16 @@ impl<'a> Iterator for Items<'a> {
 
 impl ExactSizeIterator for Items<'_> {}
 
-/// The entries of a captured map, in order.
-#[derive(Debug, Clone)]
+impl fmt::Debug for Items<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Items")
+            .field(&Count::items(self.left as usize))
+            .finish()
+    }
+}
+
+/// The entries of a captured map, in order. `Debug` shows how many are left.
+#[derive(Clone)]
 pub struct Entries<'a> {
     value: &'a CapturedValue,
     next: u32,
@@ -348,6 +404,14 @@ impl<'a> Iterator for Entries<'a> {
 }
 
 impl ExactSizeIterator for Entries<'_> {}
+
+impl fmt::Debug for Entries<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Entries")
+            .field(&Count::entries(self.left as usize))
+            .finish()
+    }
+}
 
 impl PartialEq<Value> for CapturedValue {
     fn eq(&self, other: &Value) -> bool {
@@ -484,11 +548,22 @@ impl<'de> Deserialize<'de> for CapturedValue {
 
 /// Builds [`CapturedValue`]s: the nodes of one value, depth first, then
 /// [`finish`](Self::finish). One builder serves many values; its buffers are reused.
-#[derive(Debug, Default)]
+/// `Debug` shows sizes only.
+#[derive(Default)]
 pub struct Builder {
     nodes: Vec<Node>,
     text: String,
     depth: usize,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("nodes", &self.nodes.len())
+            .field("text", &ByteLen(self.text.len()))
+            .field("depth", &self.depth)
+            .finish()
+    }
 }
 
 const LIST: Shape = Shape::List { len: 0, end: 0 };
@@ -830,5 +905,14 @@ mod tests {
         let second = builder.finish();
         assert_eq!(first, sample());
         assert_eq!(second, "second");
+    }
+
+    #[test]
+    fn debug_of_a_builder_shows_sizes_only() {
+        let mut builder = Builder::default();
+        builder.str("mk7q-plant3d");
+        for shown in [format!("{builder:?}"), format!("{builder:#?}")] {
+            assert!(!shown.contains("mk7q"), "{shown}");
+        }
     }
 }

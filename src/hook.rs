@@ -17,7 +17,9 @@
 //! Only capture: the panic message and location, the thread's name, the stack as raw
 //! addresses (about ten microseconds), and the registered frame variables
 //! ([`vars!`](crate::vars); values whose capture runs user code are formatted on a helper
-//! thread while this one waits, since a panic inside a panic hook aborts the process).
+//! thread while this one waits, since a panic inside a panic hook aborts the process; it
+//! waits at most [`HookBuilder::format_timeout`], since that code may wait for a lock the
+//! panicking thread holds).
 //! No symbol is resolved, nothing is rendered and nothing is written in the hook. The
 //! capture goes to this crate's reporting thread, which resolves symbols (with a cache),
 //! builds the report through the filter and delivers it; the hook that was installed
@@ -27,8 +29,11 @@
 //! [`handled_here`]; the hook then only keeps the capture for [`take_last_capture`],
 //! which the integration calls after catching the panic to report it with the request.
 //!
-//! With `panic = "abort"` the process ends when the hook returns, so the hook then waits
-//! for the report to be delivered (at most [`HookBuilder::flush_timeout`]).
+//! With `panic = "abort"` the process ends when the hook returns, and nothing is caught:
+//! the hook then reports every panic itself, inside [`handled_here`] too (where the web
+//! layer has it send the admin email with the request), and waits for the delivery to
+//! every destination, the emails of admin notifiers included (at most
+//! [`HookBuilder::flush_timeout`] in all).
 
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
@@ -38,10 +43,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use super::scope::{self, CapturedScope, SiteScope};
-use super::trace::{self, InApp};
-use super::{Capture, Environment, ErrorInfo};
+use crate::model::redacted::Count;
+use crate::model::{Capture, Environment, ErrorInfo, panic_message};
 use crate::report::{ExceptionReporter, Report};
+use crate::runtime::scope::{self, CapturedScope, SiteScope};
+use crate::runtime::span_scopes;
+use crate::runtime::trace::{self, InApp, PanicLocation};
 
 /// The error type shown for a panic.
 pub const PANIC_TYPE: &str = "panic";
@@ -71,8 +78,9 @@ impl std::fmt::Debug for Destination {
     }
 }
 
-/// Configures and installs the panic hook (once per process).
-#[derive(Debug, Clone)]
+/// Configures and installs the panic hook (once per process). `Debug` shows how many
+/// settings there are, never their values.
+#[derive(Clone)]
 #[must_use]
 pub struct HookBuilder {
     destinations: Vec<Destination>,
@@ -83,7 +91,30 @@ pub struct HookBuilder {
     debug: bool,
     queue: usize,
     flush_timeout: Duration,
+    format_timeout: Duration,
     warm_up: bool,
+}
+
+impl std::fmt::Debug for HookBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HookBuilder")
+            .field("destinations", &self.destinations)
+            .field("reporter", &self.reporter)
+            .field("in_app", &self.in_app)
+            .field(
+                "settings",
+                &self
+                    .settings
+                    .as_ref()
+                    .map(|settings| Count::entries(settings.len())),
+            )
+            .field("application", &self.application)
+            .field("debug", &self.debug)
+            .field("queue", &self.queue)
+            .field("flush_timeout", &self.flush_timeout)
+            .field("warm_up", &self.warm_up)
+            .finish()
+    }
 }
 
 impl Default for HookBuilder {
@@ -97,6 +128,7 @@ impl Default for HookBuilder {
             debug: false,
             queue: 64,
             flush_timeout: Duration::from_secs(5),
+            format_timeout: Duration::from_secs(2),
             warm_up: false,
         }
     }
@@ -141,9 +173,12 @@ impl HookBuilder {
         self
     }
 
-    /// Settings to include in every panic report (any serializable map or struct).
+    /// Settings to include in every panic report (any serializable map or struct). They are
+    /// serialized now; if that fails or panics, the reports show why instead (see
+    /// [`Capture::with_settings`]).
     pub fn settings<T: serde::Serialize + ?Sized>(mut self, settings: &T) -> Self {
-        self.settings = Some(Arc::new(Capture::settings_map(settings)));
+        let settings = scope::while_formatting(|| Capture::settings_map(settings));
+        self.settings = Some(Arc::new(settings));
         self
     }
 
@@ -168,9 +203,20 @@ impl HookBuilder {
     }
 
     /// How long the flush at exit (and the hook, with `panic = "abort"`) waits for pending
-    /// reports (default 5 seconds).
+    /// reports (default 5 seconds; `Duration::MAX` waits as long as it takes).
     pub fn flush_timeout(mut self, timeout: Duration) -> Self {
         self.flush_timeout = timeout;
+        self
+    }
+
+    /// How long the hook waits for the registered values whose capture runs user code
+    /// (`Serialize`, `Debug`) to be formatted (default 2 seconds). Such code may wait for a
+    /// lock that the panicking thread holds, which it only releases when the panic unwinds,
+    /// after the hook; values not formatted by then are reported as not captured, the first
+    /// of them named as the one that did not finish. `Duration::MAX` waits as long as it
+    /// takes.
+    pub fn format_timeout(mut self, timeout: Duration) -> Self {
+        self.format_timeout = timeout;
         self
     }
 
@@ -245,7 +291,8 @@ pub fn dropped() -> u64 {
 
 /// Runs `f` as code whose panics are caught and reported by the caller (a web framework
 /// integration): a panic inside is captured for [`take_last_capture`] and not reported by
-/// the reporting thread.
+/// the reporting thread. With `panic = "abort"`, where nothing is caught, the hook reports
+/// it as any other panic.
 pub fn handled_here<R>(f: impl FnOnce() -> R) -> R {
     struct Leave;
     impl Drop for Leave {
@@ -258,10 +305,36 @@ pub fn handled_here<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// What a catch site does with a panic it will never catch, since the process aborts
+/// (`panic = "abort"`): it reports the capture itself, from the hook, waiting at most the
+/// given time for delivery.
+pub(crate) type AbortReport = Box<dyn FnOnce(Capture, Duration)>;
+
+/// [`handled_here`], for a catch site that also says how to report a panic it will never
+/// catch (`panic = "abort"`); `on_abort` is `None` when the process unwinds.
+pub(crate) fn handled_here_reporting<R>(on_abort: Option<AbortReport>, f: impl FnOnce() -> R) -> R {
+    let Some(on_abort) = on_abort else {
+        return handled_here(f);
+    };
+    struct Restore(Option<AbortReport>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = ON_ABORT.try_with(|slot| slot.replace(self.0.take()));
+        }
+    }
+    let outer = ON_ABORT
+        .try_with(|slot| slot.replace(Some(on_abort)))
+        .unwrap_or(None);
+    let _restore = Restore(outer);
+    handled_here(f)
+}
+
 /// The capture the hook made of the most recent panic on this thread, taken (a second
 /// call returns `None`). Symbols are resolved now, on the calling thread.
 pub fn take_last_capture() -> Option<Capture> {
-    let event = LAST.with(|last| last.borrow_mut().take())?;
+    let event = LAST
+        .try_with(|last| last.try_borrow_mut().ok()?.take())
+        .ok()??;
     let state = STATE.get()?;
     Some(state.capture(event))
 }
@@ -273,6 +346,8 @@ thread_local! {
     static HANDLED: Cell<u32> = const { Cell::new(0) };
     /// Set while the hook runs on this thread (a panic inside it is not captured again).
     static IN_HOOK: Cell<bool> = const { Cell::new(false) };
+    /// How the innermost catch site reports a panic it will never catch (`panic = "abort"`).
+    static ON_ABORT: RefCell<Option<AbortReport>> = const { RefCell::new(None) };
     /// How long the last capture on this thread took.
     static CAPTURE_TIME: Cell<Option<Duration>> = const { Cell::new(None) };
 }
@@ -287,7 +362,21 @@ struct PanicEvent {
     scopes: Vec<SiteScope>,
     spans: Vec<CapturedScope>,
     time: jiff::Timestamp,
-    /// For the hook to wait on under `panic = "abort"`.
+    /// Where the panic happened, for the frame of the function that panicked (the trace
+    /// may not know: no debug information).
+    location: Option<PanicLocation>,
+}
+
+/// What the hook hands to the reporting thread: a panic as captured, or (`panic =
+/// "abort"`, inside a catch site, which needs the capture too) already resolved.
+enum Pending {
+    Event(PanicEvent),
+    Resolved(Box<Capture>),
+}
+
+/// A panic for the reporting thread, numbered for the waits on its delivery.
+struct Job {
+    pending: Pending,
     sequence: u64,
 }
 
@@ -299,12 +388,59 @@ struct Config {
     environment: Environment,
     debug: bool,
     flush_timeout: Duration,
+    format_timeout: Duration,
     warm_up: bool,
+}
+
+impl Config {
+    fn new(builder: HookBuilder) -> Self {
+        let mut environment = Environment::current();
+        environment.application = builder.application.clone();
+        Self {
+            destinations: if builder.destinations.is_empty() {
+                vec![Destination::Stderr]
+            } else {
+                builder.destinations
+            },
+            reporter: builder.reporter.unwrap_or_default(),
+            in_app: builder.in_app,
+            settings: builder.settings,
+            environment,
+            debug: builder.debug,
+            flush_timeout: builder.flush_timeout,
+            format_timeout: builder.format_timeout,
+            warm_up: builder.warm_up,
+        }
+    }
+
+    /// Resolves a panic's trace and builds its capture.
+    fn capture(&self, event: PanicEvent) -> Capture {
+        let mut frames =
+            trace::resolve_to_frames(&event.backtrace, &self.in_app, event.scopes, event.spans);
+        if let Some(location) = &event.location {
+            trace::place_location(&mut frames, location);
+        }
+        let mut environment = self.environment.clone();
+        environment.server_time = Some(
+            event
+                .time
+                .to_zoned(jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC)),
+        );
+        environment.thread = event.thread;
+        Capture {
+            debug: self.debug,
+            error: ErrorInfo::new(Some(PANIC_TYPE.to_owned()), Some(event.message)),
+            frames,
+            request: None,
+            settings: self.settings.clone(),
+            environment: Some(environment),
+        }
+    }
 }
 
 struct State {
     config: Config,
-    sender: SyncSender<PanicEvent>,
+    sender: SyncSender<Job>,
     progress: Mutex<Progress>,
     delivered: Condvar,
     dropped: Mutex<u64>,
@@ -317,26 +453,19 @@ struct Progress {
 }
 
 impl State {
+    /// Records that the report with this sequence number has been delivered, and wakes
+    /// whoever waits for it.
+    fn mark_delivered(&self, sequence: u64) {
+        let mut progress = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
+        progress.delivered = progress.delivered.max(sequence);
+        drop(progress);
+        self.delivered.notify_all();
+    }
+
     fn start(builder: HookBuilder) -> Self {
-        let (sender, receiver) = sync_channel::<PanicEvent>(builder.queue);
-        let mut environment = Environment::current();
-        environment.application = builder.application.clone();
-        let config = Config {
-            destinations: if builder.destinations.is_empty() {
-                vec![Destination::Stderr]
-            } else {
-                builder.destinations
-            },
-            reporter: builder.reporter.unwrap_or_default(),
-            in_app: builder.in_app,
-            settings: builder.settings,
-            environment,
-            debug: builder.debug,
-            flush_timeout: builder.flush_timeout,
-            warm_up: builder.warm_up,
-        };
+        let (sender, receiver) = sync_channel::<Job>(builder.queue);
         let state = Self {
-            config,
+            config: Config::new(builder),
             sender,
             progress: Mutex::new(Progress::default()),
             delivered: Condvar::new(),
@@ -345,20 +474,20 @@ impl State {
         let spawned = std::thread::Builder::new()
             .name("safe-report-panics".to_owned())
             .spawn(move || {
-                for event in receiver {
+                // What destinations log here is never turned into a report of its own.
+                crate::runtime::mark_delivery_thread();
+                for job in receiver {
                     let Some(state) = STATE.get() else { continue };
-                    let sequence = event.sequence;
-                    let capture = state.capture(event);
+                    let sequence = job.sequence;
+                    let capture = match job.pending {
+                        Pending::Event(event) => state.capture(event),
+                        Pending::Resolved(capture) => *capture,
+                    };
                     // A failing destination must not stop the thread.
                     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         state.deliver(capture);
                     }));
-                    let mut progress = state
-                        .progress
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner);
-                    progress.delivered = progress.delivered.max(sequence);
-                    state.delivered.notify_all();
+                    state.mark_delivered(sequence);
                 }
             });
         if spawned.is_err() {
@@ -377,44 +506,32 @@ impl State {
     }
 
     fn wait_delivered(&self, sequence: u64, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+        // `None`: no deadline (`Duration::MAX` and the like, which `+` would panic on).
+        let deadline = Instant::now().checked_add(timeout);
         let mut progress = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
         while progress.delivered < sequence {
-            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                return false;
+            progress = match deadline {
+                None => self
+                    .delivered
+                    .wait(progress)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                        return false;
+                    };
+                    self.delivered
+                        .wait_timeout(progress, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
             };
-            progress = self
-                .delivered
-                .wait_timeout(progress, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
         }
         true
     }
 
     /// Resolves a panic's trace and builds its capture.
     fn capture(&self, event: PanicEvent) -> Capture {
-        let frames = trace::resolve_to_frames(
-            &event.backtrace,
-            &self.config.in_app,
-            event.scopes,
-            event.spans,
-        );
-        let mut environment = self.config.environment.clone();
-        environment.server_time = Some(
-            event
-                .time
-                .to_zoned(jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC)),
-        );
-        environment.thread = event.thread;
-        Capture {
-            debug: self.config.debug,
-            error: ErrorInfo::new(Some(PANIC_TYPE.to_owned()), Some(event.message)),
-            frames,
-            request: None,
-            settings: self.config.settings.clone(),
-            environment: Some(environment),
-        }
+        self.config.capture(event)
     }
 
     fn deliver(&self, capture: Capture) {
@@ -428,7 +545,7 @@ impl State {
             match destination {
                 Destination::Stderr => {
                     if let Some(report) = &report {
-                        eprintln!("{}", report.render_text_with_variables());
+                        eprintln!("{}", report.text().with_variables());
                     }
                 }
                 Destination::File(path) => {
@@ -439,7 +556,7 @@ impl State {
                             .append(true)
                             .open(path)
                             .and_then(|mut file| {
-                                writeln!(file, "{}", report.render_text_with_variables())
+                                writeln!(file, "{}", report.text().with_variables())
                             });
                         if let Err(error) = written {
                             eprintln!(
@@ -463,7 +580,70 @@ impl State {
     }
 }
 
-/// The hook itself: capture, hand off, never panic, never block on I/O.
+/// Hands a panic to the reporting thread and returns its number. When the queue is full
+/// the panic is counted as dropped and kept for a catch site, or, with `panic = "abort"`,
+/// where nothing is caught and nothing else will run, delivered on this thread.
+fn submit(state: &State, pending: Pending) -> u64 {
+    let sequence = {
+        let mut progress = state
+            .progress
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        progress.submitted += 1;
+        progress.submitted
+    };
+    let job = Job { pending, sequence };
+    if let Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) =
+        state.sender.try_send(job)
+    {
+        let capture = match job.pending {
+            Pending::Event(event) if !cfg!(panic = "abort") => {
+                *state.dropped.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+                // Keep it for a catch site, at least.
+                keep_last(event);
+                None
+            }
+            Pending::Event(event) => Some(state.capture(event)),
+            Pending::Resolved(capture) => Some(*capture),
+        };
+        if let Some(capture) = capture {
+            state.deliver(capture);
+        }
+        state.mark_delivered(sequence);
+    }
+    sequence
+}
+
+/// Keeps a capture for [`take_last_capture`]. Neither a thread whose locals are being
+/// destroyed nor a capture being taken right now makes the hook panic (which would abort):
+/// the capture is then not kept.
+fn keep_last(event: PanicEvent) {
+    let _ = LAST.try_with(|last| {
+        if let Ok(mut last) = last.try_borrow_mut() {
+            *last = Some(event);
+        }
+    });
+}
+
+/// A point in time that waits are measured against; `None` is no deadline (a timeout
+/// such as `Duration::MAX`, which `Instant + Duration` would panic on).
+struct Deadline(Option<Instant>);
+
+impl Deadline {
+    fn after(timeout: Duration) -> Self {
+        Self(Instant::now().checked_add(timeout))
+    }
+
+    /// The time left (zero once passed; `Duration::MAX` without a deadline).
+    fn left(&self) -> Duration {
+        self.0.map_or(Duration::MAX, |deadline| {
+            deadline.saturating_duration_since(Instant::now())
+        })
+    }
+}
+
+/// The hook itself: capture, hand off, never panic, never block on I/O (but with
+/// `panic = "abort"`, wait for the delivery, within the flush timeout).
 fn hook(info: &std::panic::PanicHookInfo<'_>) {
     // Panics of this crate's own formatting of variables are reported as formatting errors.
     if scope::is_formatting() || IN_HOOK.get() {
@@ -476,7 +656,7 @@ fn hook(info: &std::panic::PanicHookInfo<'_>) {
     }
     IN_HOOK.set(true);
     let started = Instant::now();
-    let message = super::panic_message(info.payload());
+    let message = panic_message(info.payload());
     let message = match info.location() {
         Some(location) => format!(
             "{message} (at {}:{}:{})",
@@ -490,43 +670,90 @@ fn hook(info: &std::panic::PanicHookInfo<'_>) {
         message,
         thread: std::thread::current().name().map(str::to_owned),
         backtrace: trace::Trace::capture(),
-        scopes: scope::capture_scopes_in_panic(),
-        spans: super::span_scopes(),
+        scopes: scope::capture_scopes_in_panic(state.config.format_timeout),
+        spans: span_scopes(),
         time: jiff::Timestamp::now(),
-        sequence: 0,
+        location: info.location().map(PanicLocation::of),
     };
     CAPTURE_TIME.set(Some(started.elapsed()));
-    if HANDLED.get() > 0 {
-        LAST.with(|last| *last.borrow_mut() = Some(event));
+    let handled = HANDLED.get() > 0;
+    if !cfg!(panic = "abort") {
+        if handled {
+            // The catch site reports it, with what it knows (the request).
+            keep_last(event);
+        } else {
+            submit(state, Pending::Event(event));
+        }
     } else {
-        let sequence = {
-            let mut progress = state
-                .progress
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            progress.submitted += 1;
-            progress.submitted
+        // The process ends when the hook returns: nothing will be caught, so the hook
+        // reports the panic to every destination and waits for the delivery.
+        let deadline = Deadline::after(state.config.flush_timeout);
+        let on_abort = if handled {
+            ON_ABORT
+                .try_with(|slot| slot.try_borrow_mut().ok()?.take())
+                .ok()
+                .flatten()
+        } else {
+            None
         };
-        match state.sender.try_send(PanicEvent { sequence, ..event }) {
-            Ok(()) => {
-                if cfg!(panic = "abort") {
-                    // The process ends when the hook returns: wait for the report.
-                    state.wait_delivered(sequence, state.config.flush_timeout);
-                }
+        let sequence = match on_abort {
+            Some(on_abort) => {
+                let capture = state.capture(event);
+                let sequence = submit(state, Pending::Resolved(Box::new(capture.clone())));
+                on_abort(capture, deadline.left());
+                sequence
             }
-            Err(TrySendError::Full(event) | TrySendError::Disconnected(event)) => {
-                *state.dropped.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-                let mut progress = state
-                    .progress
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                progress.delivered = progress.delivered.max(event.sequence);
-                drop(progress);
-                state.delivered.notify_all();
-                // Keep it for a catch site, at least.
-                LAST.with(|last| *last.borrow_mut() = Some(event));
+            None => submit(state, Pending::Event(event)),
+        };
+        state.wait_delivered(sequence, deadline.left());
+        for destination in &state.config.destinations {
+            if let Destination::Notifier(notifier) = destination {
+                notifier.mailer().flush_all(deadline.left());
             }
         }
     }
     IN_HOOK.set(false);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_report_has_the_panic_location_on_its_top_frame_when_symbols_say_nothing() {
+        let config = Config::new(HookBuilder::new());
+        let line = line!(); // the panic location of this test
+        let event = PanicEvent {
+            message: "boom".to_owned(),
+            thread: None,
+            // No frame resolves (as in a build without debug information).
+            backtrace: trace::Trace::default(),
+            scopes: Vec::new(),
+            spans: Vec::new(),
+            time: jiff::Timestamp::UNIX_EPOCH,
+            location: Some(PanicLocation {
+                file: "src/hook.rs".to_owned(),
+                line,
+                column: 20,
+            }),
+        };
+        let capture = config.capture(event);
+        let top = capture
+            .frames
+            .last()
+            .expect("a frame for the panic location");
+        assert_eq!(top.file.as_deref(), Some("src/hook.rs"));
+        assert_eq!((top.line, top.column), (Some(line), Some(20)));
+        assert!(top.in_app);
+        // The source around it is read from disk (relative to the working directory).
+        let text = config.reporter.report(&capture).text().to_string();
+        assert!(
+            text.contains(&format!("File \"src/hook.rs\", line {line}")),
+            "{text}"
+        );
+        assert!(
+            text.contains("// the panic location of this test"),
+            "{text}"
+        );
+    }
 }

@@ -14,18 +14,27 @@ use std::task::{Context, Poll, Waker};
 use mediatype::MediaType;
 use serde_json::Value;
 
-use crate::capture::{RequestInfo, UploadedFile};
+use crate::limits::MAX_INTERPRETED_BODY;
+use crate::model::redacted::ByteLen;
+use crate::model::{RequestInfo, UploadedFile};
 
-/// Request bodies larger than this are not interpreted (the report says so).
-pub const MAX_INTERPRETED_BODY: usize = 1024 * 1024;
-
-/// The parts of a URL a report needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The parts of a URL a report needs. `Debug` shows their sizes (a path or query string
+/// may hold a token).
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct UrlParts<'a> {
     /// The path, without query or fragment (`/api/v1/checkout/`).
     pub(crate) path: &'a str,
     /// The query string without `?`.
     pub(crate) query: &'a str,
+}
+
+impl std::fmt::Debug for UrlParts<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UrlParts")
+            .field("path", &ByteLen(self.path.len()))
+            .field("query", &ByteLen(self.query.len()))
+            .finish()
+    }
 }
 
 pub(crate) fn split_url(url: &str) -> UrlParts<'_> {
@@ -75,8 +84,9 @@ pub(crate) fn parse_cookies(request: &RequestInfo) -> Vec<(String, String)> {
     cookies
 }
 
-/// What a request body holds, as far as the report shows it.
-#[derive(Debug, Clone, PartialEq)]
+/// What a request body holds, as far as the report shows it. `Debug` shows field names
+/// and sizes, never values.
+#[derive(Clone, PartialEq)]
 pub(crate) enum Body {
     /// No body.
     None,
@@ -88,6 +98,28 @@ pub(crate) enum Body {
     Json(Value),
     /// A body that is not shown, and why.
     NotShown(String),
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fields = |fields: &[(String, String)]| {
+            fields
+                .iter()
+                .map(|(name, value)| (name.clone(), ByteLen(value.len())))
+                .collect::<Vec<_>>()
+        };
+        match self {
+            Body::None => f.write_str("None"),
+            Body::Form(form) => f.debug_tuple("Form").field(&fields(form)).finish(),
+            Body::Multipart(form, files) => f
+                .debug_tuple("Multipart")
+                .field(&fields(form))
+                .field(files)
+                .finish(),
+            Body::Json(_) => f.debug_tuple("Json").finish_non_exhaustive(),
+            Body::NotShown(reason) => f.debug_tuple("NotShown").field(reason).finish(),
+        }
+    }
 }
 
 pub(crate) fn content_type(request: &RequestInfo) -> Option<String> {
@@ -192,7 +224,7 @@ fn parse_multipart(content_type: &str, body: &[u8]) -> Result<Multipart, String>
             }
             None => fields.push((
                 name,
-                crate::capture::RawText(text).to_marked_text().into_owned(),
+                crate::model::RawText(text).to_marked_text().into_owned(),
             )),
         }
     }
@@ -289,5 +321,26 @@ mod tests {
                 ("c".to_owned(), "3".to_owned())
             ]
         );
+    }
+
+    #[test]
+    fn debug_shows_field_names_and_sizes_only() {
+        let request = RequestInfo::new("POST", "http://x/reset/mk7q-plant3d?token=mk7q-plant3d")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("card=mk7q-plant3d&amount=12");
+        let url = split_url(&request.url);
+        let form = parse_body(&request);
+        let json = Body::Json(serde_json::json!({"card": "mk7q-plant3d"}));
+        let multipart = Body::Multipart(vec![("card".into(), "mk7q-plant3d".into())], vec![]);
+        for shown in [
+            format!("{url:?} {form:?} {json:?} {multipart:?}"),
+            format!("{url:#?} {form:#?} {json:#?} {multipart:#?}"),
+        ] {
+            assert!(!shown.contains("mk7q"), "{shown}");
+            assert!(
+                shown.contains("card") && shown.contains("amount"),
+                "{shown}"
+            );
+        }
     }
 }

@@ -22,10 +22,8 @@ use std::fmt;
 
 use super::scope::{self, CapturedScope, SiteScope};
 use super::trace::{self, InApp, Trace};
-use super::{Capture, Cause, ErrorInfo};
-
-/// Causes followed at most (a chain longer than this, or a cycle, is cut).
-pub const MAX_CAUSES: usize = 64;
+use crate::limits::MAX_CAUSES;
+use crate::model::{Capture, Cause, ErrorInfo};
 
 /// An error with the stack (unresolved, about ten microseconds to take) and the registered
 /// frame variables of the place where it was created.
@@ -130,7 +128,7 @@ impl Capture {
         info.chain = causes(error.source());
         Capture {
             error: info,
-            environment: Some(super::Environment::current()),
+            environment: Some(crate::model::Environment::current()),
             ..Capture::default()
         }
     }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 ///
 /// Its JSON form is a string; bytes that are not UTF-8 are written as a list of numbers,
 /// and either form is read back. Shown to people, invalid bytes appear as `\xNN` escapes.
+/// `Debug` shows the length only (`RawText(<3 bytes>)`): the bytes may hold a secret.
 ///
 /// ```
 /// use safe_report::RawText;
@@ -94,7 +95,9 @@ pub(crate) fn mark_invalid_utf8(bytes: &[u8]) -> Cow<'_, str> {
 
 impl fmt::Debug for RawText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.to_text(), f)
+        f.debug_tuple("RawText")
+            .field(&super::redacted::ByteLen(self.len()))
+            .finish()
     }
 }
 

@@ -1,0 +1,335 @@
+use super::super::names::{NameRuleConfig, NameRules};
+use super::cards::{card_runs, next_four_digits};
+use super::*;
+use crate::limits::REVERSE_LOOKUP_MIN_CHARS;
+
+const SUB: &str = "********************";
+
+fn scrub(text: &str) -> String {
+    scrub_kind(text, TextKind::Free)
+}
+
+fn scrub_kind(text: &str, kind: TextKind) -> String {
+    let names = NameRules::new(&NameRuleConfig::default());
+    let mut spans = Vec::new();
+    scan(
+        text,
+        kind,
+        kind.detectors(DetectorSet::ALL),
+        &names,
+        SUB,
+        &mut spans,
+    );
+    merge(&mut spans);
+    apply(text, &spans, SUB)
+}
+
+#[test]
+fn text_that_is_not_shown_is_scanned_for_what_needs_context_only() {
+    // In a short text and in a long one (the two search paths).
+    for padding in ["", &*"lorem ipsum ".repeat(20)] {
+        let hidden = |secret: &str| {
+            let text = format!("{padding}{secret}{padding}");
+            scrub_kind(&text, TextKind::LookupOnly) != text
+        };
+        assert!(hidden("auth: Bearer abcdef123456"));
+        assert!(hidden("postgres://shop:hunter2-db-pass@db/shop"));
+        assert!(hidden("password=hunter2-pass"));
+        assert!(hidden("-----BEGIN PRIVATE KEY-----\nMIIabc"));
+        assert!(hidden(
+            "https://hooks.slack.com/services/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"
+        ));
+        assert!(hidden("auth:\tBasic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="));
+        for found in [
+            "auth: Bearer abcdef123456",
+            "postgres://shop:hunter2-db-pass@db/shop",
+            "password=hunter2-pass",
+            "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXX",
+            "hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXX",
+            "-----BEGIN PRIVATE KEY-----\nMIIabc",
+            "Bearer\tabcdef123456",
+        ] {
+            assert!(may_hold_unshown_secret(found), "{found}");
+        }
+        assert!(!may_hold_unshown_secret("sku-000-0001"));
+        assert!(!may_hold_unshown_secret("a=b"));
+        // Recognised by their shape wherever else they appear.
+        assert!(!hidden("id AKIAIOSFODNN7EXAMPLE."));
+        assert!(!hidden("card 4111111111111111"));
+        assert!(!hidden("stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc"));
+        // The same texts shown are scanned for everything.
+        let text = format!("{padding}id AKIAIOSFODNN7EXAMPLE.{padding}");
+        assert_ne!(scrub(&text), text);
+    }
+}
+
+#[test]
+fn url_passwords_are_hidden_and_user_names_kept() {
+    assert_eq!(
+        scrub("postgres://shop:hunter2-db-pass@db.internal/shop"),
+        format!("postgres://shop:{SUB}@db.internal/shop")
+    );
+    assert_eq!(
+        scrub("redis://:pw-123456@cache:6379/0"),
+        format!("redis://:{SUB}@cache:6379/0")
+    );
+    assert_eq!(
+        scrub("https://abcdef0123@o1.ingest.example.io/45"),
+        format!("https://{SUB}@o1.ingest.example.io/45")
+    );
+    assert_eq!(scrub("https://example.com/a@b"), "https://example.com/a@b");
+}
+
+#[test]
+fn pair_names_with_letters_python_folds_are_hidden() {
+    assert_eq!(
+        scrub("login failed: pa\u{17F}\u{17F}word=hunter2 for alice"),
+        format!("login failed: pa\u{17F}\u{17F}word={SUB} for alice")
+    );
+    assert_eq!(
+        scrub("GET /x?ap\u{131}_key=abc123&ref=cart"),
+        format!("GET /x?ap\u{131}_key={SUB}&ref=cart")
+    );
+    assert_eq!(
+        scrub_kind(
+            "const PA\u{17F}\u{17F}: &str = \"hunter2-hunter2\";",
+            TextKind::Code
+        ),
+        format!("const PA\u{17F}\u{17F}: &str = \"{SUB}\";")
+    );
+}
+
+#[test]
+fn query_parameters_and_pairs_with_sensitive_names_are_hidden() {
+    assert_eq!(
+        scrub("GET /x?utm=1&access_token=abc123&ref=cart"),
+        format!("GET /x?utm=1&access_token={SUB}&ref=cart")
+    );
+    assert_eq!(
+        scrub("POST https://api/v1?key=S3CR3T returned 502"),
+        format!("POST https://api/v1?key={SUB} returned 502")
+    );
+    assert_eq!(
+        scrub("replay api_key=abc.def.ghi..."),
+        format!("replay api_key={SUB}")
+    );
+    assert_eq!(
+        scrub("Authorization: Bearer abc\nnext"),
+        format!("Authorization: {SUB}\nnext")
+    );
+    assert_eq!(
+        scrub(r#"{"password": "hunter2", "user": "bob"}"#),
+        format!(r#"{{"password": "{SUB}", "user": "bob"}}"#)
+    );
+    assert_eq!(scrub("order=42 city: Berlin"), "order=42 city: Berlin");
+}
+
+#[test]
+fn code_lines_hide_only_quoted_literals() {
+    assert_eq!(
+        scrub_kind("let password = form.get(\"password\");", TextKind::Code),
+        "let password = form.get(\"password\");"
+    );
+    assert_eq!(
+        scrub_kind("const API_KEY: &str = \"abc123\";", TextKind::Code),
+        format!("const API_KEY: &str = \"{SUB}\";")
+    );
+}
+
+#[test]
+fn bearer_and_basic_credentials_are_hidden() {
+    assert_eq!(
+        scrub("sent Bearer eyXabc.def-ghi to upstream"),
+        format!("sent Bearer {SUB} to upstream")
+    );
+    assert_eq!(
+        scrub("basic dXNlcjpwYXNzd29yZA== ok"),
+        format!("basic {SUB} ok")
+    );
+    assert_eq!(scrub("basic information"), "basic information");
+}
+
+#[test]
+fn runs_of_four_digits_are_found_across_words() {
+    for (text, expected) in [
+        ("abcdefg1234", Some(7)),
+        ("abcdef12 34", None),
+        ("abcdefgh12345678", Some(8)),
+        ("1234", Some(0)),
+        ("xx123yyy4567zz", Some(8)),
+        ("abcde123|4abcdefgh", None),
+        ("abcdefg12345678", Some(7)),
+    ] {
+        assert_eq!(next_four_digits(text.as_bytes(), 0), expected, "{text}");
+    }
+}
+
+#[test]
+fn card_numbers_pass_luhn_and_other_numbers_stay() {
+    assert_eq!(scrub("card 4111 1111 1111 1111."), format!("card {SUB}."));
+    assert_eq!(scrub("card 4111-1111-1111-1111"), format!("card {SUB}"));
+    assert_eq!(scrub("4111111111111111"), SUB);
+    assert_eq!(scrub("4111111111111112"), "4111111111111112");
+    assert_eq!(scrub("id 5f0c6a1e-8f1b-4c5e"), "id 5f0c6a1e-8f1b-4c5e");
+    assert_eq!(scrub("+49 30 1234567"), "+49 30 1234567");
+}
+
+#[test]
+fn jwts_pem_keys_and_key_formats_are_hidden() {
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl";
+    assert_eq!(scrub(&format!("t={jwt}")), format!("t={SUB}"));
+    assert_eq!(
+        scrub(&format!("token {jwt} end")),
+        format!("token {SUB} end")
+    );
+    let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIabc\n-----END RSA PRIVATE KEY-----";
+    assert_eq!(scrub(&format!("k\n{pem}\nrest")), format!("k\n{SUB}\nrest"));
+    assert_eq!(
+        scrub("-----BEGIN PRIVATE KEY-----\nMIIabc truncated"),
+        SUB.to_string()
+    );
+    assert_eq!(scrub("id AKIAIOSFODNN7EXAMPLE."), format!("id {SUB}."));
+    assert_eq!(
+        scrub("gh ghp_R2d4Kq9Zx7LmP3vT8wYb1Nc6Hs5Jf0Ga2Ue4"),
+        format!("gh {SUB}")
+    );
+    assert_eq!(
+        scrub("stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
+        format!("stripe {SUB}")
+    );
+    assert_eq!(
+        scrub("slack xoxb-123456789012-1234567890123-Rk3vLmZ2pT9wXn4sYb7Hc1qA"),
+        format!("slack {SUB}")
+    );
+    assert_eq!(
+        scrub("https://hooks.slack.com/services/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"),
+        format!("https://hooks.slack.com/services/{SUB}")
+    );
+    // Placeholders from vendors' documentation are not random enough to be tokens.
+    assert_eq!(
+        scrub(&format!("gh ghp_{}", "a".repeat(36))),
+        format!("gh ghp_{}", "a".repeat(36))
+    );
+    assert_eq!(scrub("a task-runner"), "a task-runner");
+}
+
+#[test]
+fn card_numbers_are_found_at_every_offset_among_other_numbers() {
+    for card in [
+        "4111111111111111",
+        "4111 1111 1111 1111",
+        "4111-1111-1111-1111",
+    ] {
+        for before in 0..17 {
+            let text = format!(
+                "{}002.150 batch 2150 ok........ {card} 12/29 ...",
+                "x".repeat(before)
+            );
+            let shown = scrub(&text);
+            assert!(!shown.contains("4111"), "{shown}");
+            assert!(shown.contains("batch 2150 ok"), "{shown}");
+        }
+    }
+}
+
+#[test]
+fn each_trigger_finds_a_match_of_its_shortest_length() {
+    let examples = [
+        (Trigger::Scheme, "a://b:c@d".to_owned()),
+        (Trigger::Basic, "Basic QWxhZGRp".to_owned()),
+        (Trigger::Jwt, "eyJab.eyJcdefg".to_owned()),
+        (Trigger::Pem, "-----BEGIN PRIVATE KEY-----".to_owned()),
+    ];
+    for (trigger, text) in examples {
+        assert_eq!(text.len(), min_text_len(trigger), "{text}");
+        let shown = scrub(&text);
+        assert!(
+            !shown.contains(&text[text.len() - 4..]),
+            "{text} gave {shown}"
+        );
+    }
+}
+
+#[test]
+fn the_unshown_text_precheck_sees_each_byte_at_every_position() {
+    for len in 0..40 {
+        for at in 0..len {
+            for byte in 0u8..=0x7f {
+                let mut text = vec![b'x'; len];
+                text[at] = byte;
+                let text = String::from_utf8(text).unwrap();
+                let expected = len >= REVERSE_LOOKUP_MIN_CHARS
+                    && matches!(byte, b'=' | b':' | b' ' | b'\t' | b'/');
+                assert_eq!(may_hold_unshown_secret(&text), expected, "{text:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn sampling_finds_every_run_with_enough_digits() {
+    let in_run = |byte: u8| byte.is_ascii_digit() || matches!(byte, b' ' | b'-' | b'+');
+    let alphabet = b"1 -x";
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut runs_seen = 0;
+    for case in 0..50_000u64 {
+        // Mostly digits, so that runs of 13 digits are common.
+        let len = (next() % 90) as usize;
+        let text: Vec<u8> = (0..len)
+            .map(|_| match next() % 16 {
+                0 => alphabet[1 + (case % 3) as usize],
+                1 => b'x',
+                _ => b'1',
+            })
+            .collect();
+        let mut sampled = Vec::new();
+        card_runs(&text, |start, end| sampled.push((start, end)));
+        let mut expected = Vec::new();
+        let mut at = 0;
+        while at < text.len() {
+            let start = at;
+            while at < text.len() && in_run(text[at]) {
+                at += 1;
+            }
+            if text[start..at]
+                .iter()
+                .filter(|b| b.is_ascii_digit())
+                .count()
+                >= 13
+            {
+                expected.push((start, at));
+            }
+            at += 1;
+        }
+        assert_eq!(sampled, expected, "{}", String::from_utf8_lossy(&text));
+        runs_seen += expected.len();
+    }
+    assert!(
+        runs_seen > 10_000,
+        "the inputs hold long runs ({runs_seen})"
+    );
+}
+
+#[test]
+fn multibyte_text_is_cut_on_character_boundaries() {
+    let text = "пароль password=секрет и всё";
+    assert_eq!(scrub(text), format!("пароль password={SUB} и всё"));
+}
+
+#[test]
+fn runs_of_zeros_in_ids_are_not_card_numbers() {
+    for id in [
+        "api-00000000-0000-0000-0000-000000000000",
+        "access-production-00000000-0000-0000-0000-000000000000",
+        "0000 0000 0000 0000",
+    ] {
+        assert_eq!(scrub(id), id);
+    }
+    assert_eq!(scrub("card 4111 1111 1111 1111"), format!("card {SUB}"));
+}
