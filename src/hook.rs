@@ -32,7 +32,7 @@
 //! With `panic = "abort"` the process ends when the hook returns, and nothing is caught:
 //! the hook then reports every panic itself, inside [`handled_here`] too (where the web
 //! layer has it send the admin email with the request), and waits for the delivery to
-//! every destination, the emails of admin notifiers included (at most
+//! every destination, the emails of admin notifiers and the sinks' events included (at most
 //! [`HookBuilder::flush_timeout`] in all).
 
 use std::cell::{Cell, RefCell};
@@ -65,6 +65,9 @@ pub enum Destination {
     Callback(Arc<dyn Fn(&Report) + Send + Sync>),
     /// The admin notifier: an email to the admins (queued, flood-controlled).
     Notifier(crate::mail::AdminNotifier),
+    /// A sink: a Sentry-compatible server or a webhook (queued; the report, never the
+    /// capture, goes to its worker).
+    Sink(crate::sinks::Sink),
 }
 
 impl std::fmt::Debug for Destination {
@@ -74,6 +77,7 @@ impl std::fmt::Debug for Destination {
             Destination::File(path) => f.debug_tuple("File").field(path).finish(),
             Destination::Callback(_) => f.write_str("Callback(..)"),
             Destination::Notifier(_) => f.write_str("Notifier(..)"),
+            Destination::Sink(sink) => f.debug_tuple("Sink").field(sink).finish(),
         }
     }
 }
@@ -575,6 +579,11 @@ impl State {
                     let message = capture.error.message.clone().unwrap_or_default();
                     notifier.notify(crate::mail::Level::Critical, message, capture.clone());
                 }
+                Destination::Sink(sink) => {
+                    if let Some(report) = &report {
+                        sink.send(report, crate::sinks::Origin::Panic);
+                    }
+                }
             }
         }
     }
@@ -707,8 +716,14 @@ fn hook(info: &std::panic::PanicHookInfo<'_>) {
         };
         state.wait_delivered(sequence, deadline.left());
         for destination in &state.config.destinations {
-            if let Destination::Notifier(notifier) = destination {
-                notifier.mailer().flush_all(deadline.left());
+            match destination {
+                Destination::Notifier(notifier) => {
+                    notifier.mailer().flush_all(deadline.left());
+                }
+                Destination::Sink(sink) => {
+                    sink.flush(deadline.left());
+                }
+                _ => {}
             }
         }
     }

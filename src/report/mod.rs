@@ -14,6 +14,7 @@
 //! assert!(!text.contains("abc123456789"));
 //! ```
 
+mod fingerprint;
 mod format;
 mod lookup;
 mod model;
@@ -22,6 +23,7 @@ mod settings_cache;
 mod source;
 mod view;
 
+pub use fingerprint::{Fingerprint, normalise_message};
 pub use model::{
     CauseSection, Entry, EnvironmentSection, FileEntry, Location, Report, ReportFrame,
     RequestSection, UNKNOWN_USER,
@@ -691,6 +693,7 @@ impl<'a> Builder<'a> {
             function: self.text(&frame.function, TextKind::Free),
             file: self.text(file, TextKind::Free),
             line: frame.line,
+            column: frame.column,
             in_app: frame.in_app,
             pre_context_lineno,
             pre_context,

@@ -136,6 +136,9 @@ pub struct ReportFrame {
     pub file: String,
     /// The 1-based line, if known.
     pub line: Option<u32>,
+    /// The 1-based column, if known (the panic location's, on the frame that panicked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
     /// Application code (`true`) or library code.
     pub in_app: bool,
     /// The 1-based number of the first line of `pre_context`.

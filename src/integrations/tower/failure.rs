@@ -3,6 +3,7 @@
 
 use std::any::Any;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use http::{Request, Response, StatusCode};
 
@@ -16,6 +17,7 @@ use crate::mail::Level;
 use crate::model::Capture;
 use crate::render::negotiate;
 use crate::report::ExceptionReporter;
+use crate::sinks::Origin;
 
 /// The capture of a panic just caught on this thread: the panic hook's (frames with their
 /// symbols and registered variables) when it is installed, else one made from the payload.
@@ -88,7 +90,7 @@ impl InFlight {
         let error = response.extensions().get::<ReportedError>().cloned();
         match (status, error) {
             (StatusCode::NOT_FOUND, error) => self.not_found(response, error),
-            (_, Some(error)) => self.failed(error.capture(), status),
+            (_, Some(error)) => self.failed(error.capture(), status, Origin::Error),
             (status, None) if status.is_server_error() => self.server_error_response(response),
             _ => response,
         }
@@ -112,16 +114,30 @@ impl InFlight {
             in_flight.overrides = take_current();
             let overrides = in_flight.overrides();
             let capture = in_flight.capture(capture, &overrides);
-            in_flight.notify(StatusCode::INTERNAL_SERVER_ERROR, capture, &overrides);
+            in_flight.notify(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                capture,
+                &overrides,
+                Origin::Panic,
+            );
+            let deadline = Instant::now().checked_add(timeout);
+            let left = || {
+                deadline.map_or(Duration::MAX, |d| {
+                    d.saturating_duration_since(Instant::now())
+                })
+            };
             if let Some(notifier) = &in_flight.config.notifier {
-                notifier.mailer().flush_all(timeout);
+                notifier.mailer().flush_all(left());
+            }
+            for sink in &in_flight.config.sinks {
+                sink.flush(left());
             }
         })
     }
 
     /// A panic in the handler: always a 500.
     pub(crate) fn panicked<B: PageBody>(&self, capture: Capture) -> Response<B> {
-        self.failed(capture, StatusCode::INTERNAL_SERVER_ERROR)
+        self.failed(capture, StatusCode::INTERNAL_SERVER_ERROR, Origin::Panic)
     }
 
     fn capture(&self, mut capture: Capture, overrides: &Overrides) -> Capture {
@@ -135,7 +151,12 @@ impl InFlight {
 
     /// A panic or an error value: the technical page in debug mode; otherwise the
     /// production page, and for a server error the admins' email.
-    fn failed<B: PageBody>(&self, capture: Capture, status: StatusCode) -> Response<B> {
+    fn failed<B: PageBody>(
+        &self,
+        capture: Capture,
+        status: StatusCode,
+        origin: Origin,
+    ) -> Response<B> {
         let overrides = self.overrides();
         let capture = self.capture(capture, &overrides);
         let format = negotiate(self.snapshot.accept());
@@ -150,7 +171,7 @@ impl InFlight {
             return page(status, format, body);
         }
         if status.is_server_error() {
-            self.notify(status, capture, &overrides);
+            self.notify(status, capture, &overrides, origin);
         }
         config.pages.response(status, format)
     }
@@ -158,11 +179,12 @@ impl InFlight {
     /// A 5xx without an error value: handed back unchanged, and (debug off) mailed as
     /// Django mails a logged server error, `Report at /path` with the request.
     fn server_error_response<B>(&self, response: Response<B>) -> Response<B> {
-        if !self.config.debug && self.config.notifier.is_some() {
+        if !self.config.debug && (self.config.notifier.is_some() || !self.config.sinks.is_empty()) {
             let overrides = self.overrides();
             let message = self.log_message(response.status());
             let capture = self.capture(Capture::message(message), &overrides);
-            self.notify(response.status(), capture, &overrides);
+            let origin = Origin::Log(Level::Error);
+            self.notify(response.status(), capture, &overrides, origin);
         }
         response
     }
@@ -173,21 +195,29 @@ impl InFlight {
         format!("{reason}: {}", self.snapshot.path())
     }
 
-    fn notify(&self, status: StatusCode, capture: Capture, overrides: &Overrides) {
+    /// The admins' email and the sinks' reports of a server error.
+    fn notify(&self, status: StatusCode, capture: Capture, overrides: &Overrides, origin: Origin) {
+        let reporter = match (&overrides.filter, self.config.reporter_chosen) {
+            (Some(filter), _) => Some(ExceptionReporter::with_shared_filter(Arc::clone(filter))),
+            (None, true) => Some(self.config.reporter.clone()),
+            (None, false) => None,
+        };
+        for sink in &self.config.sinks {
+            let reporter = reporter.as_ref().unwrap_or(&self.config.reporter);
+            sink.capture(capture.clone(), reporter, origin);
+        }
         let Some(notifier) = &self.config.notifier else {
             return;
         };
         let message = self.log_message(status);
-        match (&overrides.filter, self.config.reporter_chosen) {
-            (Some(filter), _) => notifier
-                .clone()
-                .reporter(ExceptionReporter::with_shared_filter(Arc::clone(filter)))
-                .notify(Level::Error, message, capture),
-            (None, true) => notifier
-                .clone()
-                .reporter(self.config.reporter.clone())
-                .notify(Level::Error, message, capture),
-            (None, false) => notifier.notify(Level::Error, message, capture),
+        match reporter {
+            Some(reporter) => {
+                notifier
+                    .clone()
+                    .reporter(reporter)
+                    .notify(Level::Error, message, capture)
+            }
+            None => notifier.notify(Level::Error, message, capture),
         };
     }
 
