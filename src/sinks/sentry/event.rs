@@ -4,7 +4,7 @@
 //! | event | from the report |
 //! |---|---|
 //! | `exception.values` | the causes, oldest first, then the error: type, value, `mechanism` (`panic`, `generic` or `log`, `handled`, the chain's ids) and `stacktrace.frames` |
-//! | frame | `function`, `module` (the function's path), `filename`, `abs_path` (an absolute file), `lineno`, `colno`, `in_app`, `pre_context`/`context_line`/`post_context`, `vars` (within ~2 KB, see [`FRAME_VARS_BYTES`]) |
+//! | frame | `function`, `module` (the function's path), `filename`, `abs_path` (an absolute file), `lineno`, `colno`, `in_app`, `pre_context`/`context_line`/`post_context`, `vars` (within ~2 KB, see [`FRAME_VARS_BYTES`]: long values cut to one length) |
 //! | `request` | method, URL without query, `query_string` (pairs), `data` (form fields and files, or the JSON body), `cookies` (name/value pairs, Relay's form of the object), `headers` (pairs; not `Cookie`), `env.REMOTE_ADDR` only with the IP address on |
 //! | `user` | the request's user as `username`; `ip_address` only with the IP address on |
 //! | `contexts` | `os` (from the target), `runtime` (rustc and its version), `app` (the application), `safe_report` (what was hidden, per rule) |
@@ -26,9 +26,10 @@ use crate::sinks::Origin;
 /// The serialized size a frame's `vars` keep to: Relay keeps about 2,048 bytes of a frame's
 /// variables and drops the rest without choosing.
 pub(crate) const FRAME_VARS_BYTES: usize = 1800;
-/// A variable's value is cut to this many characters, so that one long value does not
-/// push the others out.
-pub(crate) const MAX_VAR_CHARS: usize = 400;
+/// A variable's value is cut to at most this many characters.
+pub(crate) const MAX_VAR_CHARS: usize = 1024;
+/// Variables are left out only when even this many characters of each do not fit.
+pub(crate) const MIN_VAR_CHARS: usize = 40;
 /// Sentry keeps tag values to 200 characters.
 const MAX_TAG_CHARS: usize = 200;
 
@@ -75,7 +76,13 @@ impl Meta {
                 .as_object_mut()
                 .expect("meta nodes are objects");
         }
-        node.insert(String::new(), entry);
+        // Remarks on one value go together (a cut value that was also substituted).
+        match (node.get_mut(""), entry) {
+            (Some(Value::Object(here)), Value::Object(more)) => here.extend(more),
+            (_, entry) => {
+                node.insert(String::new(), entry);
+            }
+        }
     }
 
     fn substituted(&mut self, path: &[&str], rule: &str) {
@@ -152,20 +159,6 @@ fn module_of(function: &str) -> Option<&str> {
     }
     let module = &function[..last?];
     (!module.is_empty() && !module.starts_with('<')).then_some(module)
-}
-
-fn title_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut upper = true;
-    for ch in name.chars() {
-        if upper {
-            out.extend(ch.to_uppercase());
-        } else {
-            out.extend(ch.to_lowercase());
-        }
-        upper = ch == '-';
-    }
-    out
 }
 
 impl<'a> Mapping<'a> {
@@ -391,39 +384,43 @@ impl<'a> Mapping<'a> {
         Value::Object(out)
     }
 
-    /// A frame's variables within [`FRAME_VARS_BYTES`]: each value cut to
-    /// [`MAX_VAR_CHARS`], then the smallest first until the budget is spent (the most
-    /// variables shown, none cut by the server at random); names stay sorted.
+    /// A frame's variables within [`FRAME_VARS_BYTES`]: every variable kept, and the long
+    /// values cut to one length, the longest that fits (at most [`MAX_VAR_CHARS`]), so
+    /// that short values stay whole; only when even [`MIN_VAR_CHARS`] each does not fit are
+    /// the largest left out. Names stay sorted.
     fn vars(&self, report: &Report, vars: &[Entry], path: &[&str], meta: &mut Meta) -> Value {
-        let mut shown: Vec<(usize, String, Option<usize>, usize)> = vars
-            .iter()
-            .enumerate()
-            .map(|(index, entry)| {
-                let (value, full) = cut(unquote(&entry.value), MAX_VAR_CHARS);
-                // The serialized size: both strings quoted, a colon and a comma.
-                let size = json_len(&entry.name) + json_len(&value) + 2;
-                (index, value, full, size)
-            })
-            .collect();
-        shown.sort_by_key(|&(index, _, _, size)| (size, index));
-        let mut budget = FRAME_VARS_BYTES.saturating_sub(2);
-        let mut kept: Vec<(usize, String, Option<usize>)> = Vec::new();
-        for (index, value, full, size) in shown {
-            if size <= budget {
-                budget -= size;
-                kept.push((index, value, full));
+        let values: Vec<&str> = vars.iter().map(|entry| unquote(&entry.value)).collect();
+        let size = |index: usize, cap: usize| {
+            json_len(&vars[index].name) + json_len(&cut(values[index], cap).0) + 2
+        };
+        let budget = FRAME_VARS_BYTES.saturating_sub(2);
+        let total = |kept: &[usize], cap: usize| kept.iter().map(|&i| size(i, cap)).sum::<usize>();
+        let mut kept: Vec<usize> = (0..vars.len()).collect();
+        while total(&kept, MIN_VAR_CHARS) > budget {
+            let largest = (0..kept.len())
+                .max_by_key(|&at| (size(kept[at], MIN_VAR_CHARS), at))
+                .expect("not empty while over the budget");
+            kept.remove(largest);
+        }
+        let (mut low, mut high) = (MIN_VAR_CHARS, MAX_VAR_CHARS);
+        while low < high {
+            let mid = (low + high).div_ceil(2);
+            if total(&kept, mid) <= budget {
+                low = mid;
+            } else {
+                high = mid - 1;
             }
         }
-        kept.sort_by_key(|&(index, ..)| index);
         let mut out = Map::new();
-        for (index, value, full) in &kept {
-            let name = vars[*index].name.as_str();
+        for &index in &kept {
+            let name = vars[index].name.as_str();
+            let (value, full) = cut(values[index], low);
             let mut here = path.to_vec();
             here.push(name);
             if let Some(full) = full {
                 meta.at(&here, json!({"len": full}));
             }
-            self.remark(report, meta, &here, name, value, Section::Variables);
+            self.remark(report, meta, &here, name, &value, Section::Variables);
             out.insert(name.to_owned(), json!(value));
         }
         if kept.len() < vars.len() {
@@ -457,16 +454,47 @@ impl<'a> Mapping<'a> {
             self.remark(report, meta, &path, &entry.name, value, Section::Post);
             data.insert(entry.name.clone(), json!(value));
         }
+        let mut files = Map::new();
         for file in &request.files {
-            data.insert(file.field.clone(), json!(file.description));
+            files.insert(file.field.clone(), json!(file.description));
         }
-        if !data.is_empty() {
-            out.insert("data".into(), Value::Object(data));
-        } else if let Some(body) = &request.json_body {
-            let value = serde_json::from_str(body).unwrap_or_else(|_| json!(body));
-            out.insert("data".into(), value);
-        } else if let Some(note) = &request.body_note {
-            out.insert("data".into(), json!(note));
+        // The form, or the JSON body (as JSON when its formatted text is JSON), with the
+        // uploaded files beside it; else why the body is not shown.
+        let body = request
+            .json_body
+            .as_ref()
+            .map(|body| serde_json::from_str(body).unwrap_or_else(|_| json!(body)));
+        let data = match body {
+            Some(Value::Object(mut object)) if data.is_empty() => {
+                for (field, file) in files {
+                    object.entry(field).or_insert(file);
+                }
+                Some(Value::Object(object))
+            }
+            Some(body) if data.is_empty() && files.is_empty() => Some(body),
+            Some(body) => {
+                data.extend(files);
+                data.insert("[body]".into(), body);
+                Some(Value::Object(data))
+            }
+            None if data.is_empty() && files.is_empty() => {
+                request.body_note.as_ref().map(|note| json!(note))
+            }
+            None => {
+                data.extend(files);
+                Some(Value::Object(data))
+            }
+        };
+        if let Some(data) = data {
+            if request.post.is_empty() {
+                self.remark_tree(
+                    report,
+                    meta,
+                    &mut vec!["request".into(), "data".into()],
+                    &data,
+                );
+            }
+            out.insert("data".into(), data);
         }
         if !request.cookies.is_empty() {
             // Name/value pairs: Relay's own form of the cookie object, in which a remark
@@ -496,7 +524,7 @@ impl<'a> Mapping<'a> {
             let index = headers.len().to_string();
             let path = ["request", "headers", &index, "1"];
             self.remark(report, meta, &path, &entry.name, value, Section::Headers);
-            headers.push(json!([title_case(&entry.name), value]));
+            headers.push(json!([entry.name, value]));
         }
         if !headers.is_empty() {
             out.insert("headers".into(), Value::Array(headers));
@@ -507,6 +535,32 @@ impl<'a> Mapping<'a> {
             out.insert("env".into(), json!({"REMOTE_ADDR": addr}));
         }
         Some(Value::Object(out))
+    }
+
+    /// Remarks on the substituted strings of a JSON body, by the names above them.
+    fn remark_tree(&self, report: &Report, meta: &mut Meta, path: &mut Vec<String>, value: &Value) {
+        match value {
+            Value::Object(members) => {
+                for (key, item) in members {
+                    path.push(key.clone());
+                    self.remark_tree(report, meta, path, item);
+                    path.pop();
+                }
+            }
+            Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    path.push(index.to_string());
+                    self.remark_tree(report, meta, path, item);
+                    path.pop();
+                }
+            }
+            Value::String(text) => {
+                let here: Vec<&str> = path.iter().map(String::as_str).collect();
+                let name = here.last().copied().unwrap_or("");
+                self.remark(report, meta, &here, name, text, Section::Post);
+            }
+            _ => {}
+        }
     }
 
     fn user(&self, report: &Report) -> Option<Value> {
