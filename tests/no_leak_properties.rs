@@ -25,8 +25,8 @@
 //!   secret shapes in comments and calls).
 //!
 //! Each case is rendered as text (`Report::render_text` and `ExceptionReporter::render`),
-//! email text, the email's log message (subject), browser HTML, email HTML, JSON and the
-//! Sentry event (with the `sentry` feature), and no
+//! email text, the email's log message (subject), browser HTML, email HTML, JSON, the
+//! Sentry event and the webhook body (with the `sentry` and `webhook` features), and no
 //! canary may appear in any of them: raw, HTML-escaped, URL-encoded or JSON-escaped. An
 //! ordinary setting must stay visible in every report.
 //!
@@ -2116,6 +2116,13 @@ fn render(
             sentry_config()
                 .event(&report, safe_report::sinks::Origin::Error)
                 .to_string(),
+        ));
+        #[cfg(feature = "webhook")]
+        outputs.push((
+            "webhook body (WebhookConfig::body)",
+            safe_report::sinks::WebhookConfig::new("https://hooks.example.invalid/report")
+                .expect("a URL")
+                .body(&report, safe_report::sinks::Origin::Error),
         ));
     }
     outputs

@@ -342,7 +342,7 @@ fn check_scenario(name: &str) {
     assert_visible(name, &outputs);
 }
 
-/// The outputs of a report that the HTTP sinks send: the Sentry event.
+/// The outputs of a report that the HTTP sinks send: the Sentry event, the webhook body.
 fn sink_outputs(capture: &Capture) -> Vec<Output> {
     #[allow(unused_mut)]
     let mut outputs = Vec::new();
@@ -358,6 +358,18 @@ fn sink_outputs(capture: &Capture) -> Vec<Output> {
             family: Family::Json,
             shows_variables: true,
             text: config.event(&report, Origin::Panic).to_string(),
+        });
+    }
+    #[cfg(feature = "webhook")]
+    {
+        use safe_report::sinks::{Origin, WebhookConfig};
+        let config = WebhookConfig::new("https://hooks.example.invalid/report").expect("a URL");
+        let report = reporter().report(capture);
+        outputs.push(Output {
+            format: "webhook body (WebhookConfig::body)",
+            family: Family::Json,
+            shows_variables: true,
+            text: config.body(&report, Origin::Panic),
         });
     }
     let _ = capture;

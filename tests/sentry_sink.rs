@@ -10,7 +10,8 @@
 //!   card number, the form password or the database password;
 //! - over the server's quota the sink waits as told (429 with `X-Sentry-Rate-Limits`),
 //!   sends nothing meanwhile, and counts what it held back;
-//! - while the server is down reports wait, and after its restart each arrives once.
+//! - while the server is down reports wait, and after its restart each arrives once;
+//! - with a spool, what waits survives a restart of the sink, on disk, filtered.
 //!
 //! Skipped with a message when tests/servers/sentry/install.sh has not been run, unless
 //! `SAFE_REPORT_REQUIRE_SENTRY=1`.
@@ -449,4 +450,61 @@ fn reports_queued_while_the_server_is_down_arrive_once_after_it_is_back() {
         ]
     );
     assert_eq!(sink.stats().failed, 0);
+}
+
+#[test]
+fn the_spool_keeps_what_waits_across_a_restart_of_the_sink_and_never_a_secret() {
+    let Some(mut server) = SentryServer::start(None) else {
+        return;
+    };
+    let spool = server.dir().join("spool");
+    let config = |dsn: &str| {
+        let queue =
+            QueueConfig::default().backoff(Duration::from_millis(20), Duration::from_millis(500));
+        SentryConfig::new(dsn)
+            .unwrap()
+            .queue(queue)
+            .spool(&spool, 10 * 1024 * 1024)
+    };
+    server.stop();
+    let first = Sink::sentry(config(server.dsn())).unwrap();
+    for n in 0..3 {
+        let capture = Capture::error("SpooledError", format!("report {n}")).with_frame(
+            safe_report::Frame::new("app::pay", "src/pay.rs", 7)
+                .var("password", "hunter2-spool-secret")
+                .var("order_id", "ord_42"),
+        );
+        first.capture(capture, &reporter(), Origin::Error);
+    }
+    wait_until("all three wait for a retry", || {
+        first.stats().awaiting_retry == 3
+    });
+    // The process ends with the server still down: what waits is on disk, filtered.
+    assert!(!first.shutdown(Duration::from_secs(5)));
+    drop(first);
+    let files: Vec<Vec<u8>> = std::fs::read_dir(&spool)
+        .unwrap()
+        .map(|entry| std::fs::read(entry.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(files.len(), 3);
+    for file in &files {
+        let text = String::from_utf8_lossy(file);
+        assert!(text.contains("ord_42"), "{text}");
+        assert!(!text.contains("hunter2-spool-secret"));
+        assert!(
+            !text.contains(server.public_key()),
+            "the DSN key is not spooled"
+        );
+    }
+
+    server.restart();
+    let second = Sink::sentry(config(server.dsn())).unwrap();
+    wait_until("the spooled reports are delivered", || {
+        second.stats().delivered == 3
+    });
+    assert!(second.shutdown(WAIT));
+    let events = server.wait_for_events(3, WAIT);
+    assert_valid(&server, &events);
+    assert_eq!(events.len(), 3, "each once");
+    assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0);
 }

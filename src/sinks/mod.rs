@@ -1,6 +1,6 @@
 //! Delivery to servers: a [`Sink`] sends filtered reports to a Sentry-compatible server
-//! (feature `sentry`) or a webhook (feature `webhook`), through one bounded queue and
-//! worker design that the mailer shares.
+//! (feature `sentry`, `Sink::sentry`) or a webhook (feature `webhook`, `Sink::webhook`),
+//! through one bounded queue and worker design that the mailer shares.
 //!
 //! Callers never wait: [`Sink::capture`] and [`Sink::send`] only try to enqueue. The
 //! worker builds the report through the filter (a [`Capture`] never leaves it any other
@@ -27,8 +27,12 @@
 pub(crate) mod queue;
 #[cfg(feature = "sentry")]
 pub mod sentry;
-#[cfg(feature = "sentry")]
+#[cfg(any(feature = "sentry", feature = "webhook"))]
+mod spool;
+#[cfg(any(feature = "sentry", feature = "webhook"))]
 mod transport;
+#[cfg(feature = "webhook")]
+mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +40,8 @@ use std::time::Duration;
 pub use queue::QueueConfig;
 #[cfg(feature = "sentry")]
 pub use sentry::{SentryConfig, SentryConfigError};
+#[cfg(feature = "webhook")]
+pub use webhook::{WebhookConfig, WebhookConfigError};
 
 use crate::mail::{Level, Outcome};
 use crate::model::Capture;
@@ -138,6 +144,13 @@ impl std::fmt::Debug for Sink {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SinkError {
+    /// The spool directory could not be opened or read.
+    #[error("the spool directory could not be opened")]
+    Spool {
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The worker thread could not be started.
     #[error("the {kind} worker thread could not be started")]
     Thread {
@@ -150,7 +163,7 @@ pub enum SinkError {
 }
 
 impl Sink {
-    #[cfg_attr(not(feature = "sentry"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "sentry", feature = "webhook")), allow(dead_code))]
     fn start<C>(
         kind: &'static str,
         thread: &str,
@@ -262,53 +275,86 @@ impl Drop for SinkGuard {
     }
 }
 
-/// One HTTP destination's encoding and reading of answers.
-#[cfg(feature = "sentry")]
+/// One HTTP destination: where requests go, and how a report is encoded.
+#[cfg(any(feature = "sentry", feature = "webhook"))]
 pub(crate) trait Endpoint: Send + 'static {
-    /// The request that carries `report`, and a name for log lines (an event id).
-    fn encode(&mut self, report: &Report, origin: Origin) -> (transport::Request, String);
+    /// The body that carries `report`, and a name for log lines (an event id).
+    fn encode(&mut self, report: &Report, origin: Origin) -> (Vec<u8>, String);
+    /// The URL and the headers of every request.
+    fn target(&self) -> (&str, &[(String, String)]);
     /// The kind of item in `X-Sentry-Rate-Limits`.
     fn category(&self) -> &'static str {
         "error"
     }
 }
 
-/// What an HTTP sink holds for a retry: the encoded request (from the filtered report only).
-#[cfg(feature = "sentry")]
+/// What an HTTP sink holds for a retry: the encoded body (from the filtered report only),
+/// and its spool file when it has one.
+#[cfg(any(feature = "sentry", feature = "webhook"))]
 pub(crate) struct Encoded {
-    request: transport::Request,
+    body: Vec<u8>,
     name: String,
+    spooled: Option<std::path::PathBuf>,
 }
 
-#[cfg(feature = "sentry")]
+/// Where an HTTP sink spools what waits for a retry (see [`spool`]).
+#[cfg(any(feature = "sentry", feature = "webhook"))]
+#[derive(Debug, Clone)]
+pub(crate) struct SpoolConfig {
+    pub(crate) dir: std::path::PathBuf,
+    pub(crate) max_bytes: u64,
+}
+
+#[cfg(any(feature = "sentry", feature = "webhook"))]
 pub(crate) struct HttpCourier<E> {
     client: transport::Client,
     endpoint: E,
+    spool: Option<spool::Spool>,
+    restored: Vec<(std::path::PathBuf, Vec<u8>)>,
 }
 
-#[cfg(feature = "sentry")]
+#[cfg(any(feature = "sentry", feature = "webhook"))]
 impl<E: Endpoint> HttpCourier<E> {
-    pub(crate) fn new(endpoint: E, timeout: Duration) -> Self {
-        Self {
+    pub(crate) fn new(
+        endpoint: E,
+        timeout: Duration,
+        spool: Option<&SpoolConfig>,
+    ) -> Result<Self, SinkError> {
+        let (spool, restored) = match spool {
+            Some(config) => {
+                let (spool, held) = spool::Spool::open(&config.dir, config.max_bytes)
+                    .map_err(|source| SinkError::Spool { source })?;
+                (Some(spool), held)
+            }
+            None => (None, Vec::new()),
+        };
+        Ok(Self {
             client: transport::Client::new(timeout),
             endpoint,
-        }
+            spool,
+            restored,
+        })
     }
 }
 
-#[cfg(feature = "sentry")]
+#[cfg(any(feature = "sentry", feature = "webhook"))]
 impl<E: Endpoint> queue::Courier for HttpCourier<E> {
     type Job = Job;
     type Item = Encoded;
 
     fn prepare(&mut self, job: Job) -> Result<Option<Encoded>, String> {
         let (report, origin) = job.report();
-        let (request, name) = self.endpoint.encode(&report, origin);
-        Ok(Some(Encoded { request, name }))
+        let (body, name) = self.endpoint.encode(&report, origin);
+        Ok(Some(Encoded {
+            body,
+            name,
+            spooled: None,
+        }))
     }
 
     fn attempt(&mut self, item: &Encoded) -> queue::Attempt {
-        match self.client.post(&item.request) {
+        let (url, headers) = self.endpoint.target();
+        match self.client.post(url, headers, &item.body) {
             Ok(answer) => transport::classify(&answer, self.endpoint.category()),
             Err(reason) => queue::Attempt::Retry {
                 reason,
@@ -319,5 +365,43 @@ impl<E: Endpoint> queue::Courier for HttpCourier<E> {
 
     fn describe(item: &Encoded) -> String {
         item.name.clone()
+    }
+
+    fn held(&mut self, item: &mut Encoded) {
+        let Some(spool) = &mut self.spool else {
+            return;
+        };
+        match spool.write(&item.body) {
+            Ok((path, removed)) => {
+                item.spooled = Some(path);
+                if removed > 0 {
+                    tracing::warn!(
+                        removed,
+                        "spool full: its oldest items are kept in memory only"
+                    );
+                }
+            }
+            Err(error) => tracing::warn!(%error, item = item.name, "cannot spool an item"),
+        }
+    }
+
+    fn left(&mut self, item: &Encoded) {
+        if let (Some(spool), Some(path)) = (&mut self.spool, &item.spooled) {
+            spool.remove(path);
+        }
+    }
+
+    fn restore(&mut self) -> Vec<Encoded> {
+        std::mem::take(&mut self.restored)
+            .into_iter()
+            .map(|(path, body)| Encoded {
+                name: format!(
+                    "spooled {}",
+                    path.file_name().and_then(|n| n.to_str()).unwrap_or("item")
+                ),
+                body,
+                spooled: Some(path),
+            })
+            .collect()
     }
 }

@@ -139,6 +139,17 @@ pub(crate) trait Courier: Send + 'static {
 
     /// Names an item in log lines (an email's subject, an event id): never its content.
     fn describe(item: &Self::Item) -> String;
+
+    /// Called when an item starts waiting for a retry (an HTTP sink spools it).
+    fn held(&mut self, _item: &mut Self::Item) {}
+
+    /// Called when an item leaves: delivered, or dropped.
+    fn left(&mut self, _item: &Self::Item) {}
+
+    /// Items waiting from before this worker (a spool), sent before anything new.
+    fn restore(&mut self) -> Vec<Self::Item> {
+        Vec::new()
+    }
 }
 
 /// Counters since the queue started, shared by the handles and the worker.
@@ -331,6 +342,22 @@ struct Worker<C: Courier> {
 
 impl<C: Courier> Worker<C> {
     fn run(mut self) {
+        let courier = &mut self.courier;
+        let restored = catch_unwind(AssertUnwindSafe(|| courier.restore())).unwrap_or_default();
+        let now = Instant::now();
+        for item in restored {
+            self.held.push_back(Held {
+                item,
+                since: now,
+                attempts: 0,
+            });
+        }
+        if !self.held.is_empty() {
+            self.retry_at = Some(now);
+            self.counters
+                .awaiting_retry
+                .store(self.held.len() as u64, Ordering::Relaxed);
+        }
         let tick = self.courier.tick();
         let mut next_tick = tick.map(|tick| later(Instant::now(), tick));
         loop {
@@ -435,13 +462,15 @@ impl<C: Courier> Worker<C> {
         }
     }
 
-    fn hold(&mut self, item: C::Item, attempts: u32) {
+    fn hold(&mut self, mut item: C::Item, attempts: u32) {
         if self.held.len() >= self.config.capacity
             && let Some(oldest) = self.held.pop_front()
         {
             let reason = format!("too many items waiting for a retry ({})", self.what);
             self.give_up(&oldest.item, &reason, false);
         }
+        let courier = &mut self.courier;
+        let _ = catch_unwind(AssertUnwindSafe(|| courier.held(&mut item)));
         self.held.push_back(Held {
             item,
             since: Instant::now(),
@@ -523,6 +552,7 @@ impl<C: Courier> Worker<C> {
         match &result {
             Attempt::Delivered { pause } => {
                 Counters::add(&self.counters.delivered);
+                self.courier.left(item);
                 tracing::debug!(item = C::describe(item), "{} delivered", self.what);
                 if let Some(pause) = pause {
                     self.wait_until = Some(later(Instant::now(), *pause));
@@ -540,7 +570,8 @@ impl<C: Courier> Worker<C> {
         result
     }
 
-    fn give_up(&self, item: &C::Item, reason: &str, rejected: bool) {
+    fn give_up(&mut self, item: &C::Item, reason: &str, rejected: bool) {
+        self.courier.left(item);
         Counters::add(&self.counters.failed);
         if rejected {
             Counters::add(&self.counters.rejected);

@@ -20,13 +20,6 @@ const MAX_ANSWER_BYTES: u64 = 64 * 1024;
 /// The longest wait a server can impose (a day): a wild header must not stop a sink.
 const MAX_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// One request to send.
-pub(crate) struct Request {
-    pub(crate) url: String,
-    pub(crate) headers: Vec<(&'static str, String)>,
-    pub(crate) body: Vec<u8>,
-}
-
 /// What a server answered, as far as delivery cares.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Answer {
@@ -50,16 +43,19 @@ impl Client {
         Self { agent }
     }
 
-    /// POSTs `request`; `Err` is a transport failure (no connection, a timeout, TLS),
+    /// POSTs `body`; `Err` is a transport failure (no connection, a timeout, TLS),
     /// described without the URL's credentials.
-    pub(crate) fn post(&self, request: &Request) -> Result<Answer, String> {
-        let mut builder = self.agent.post(&request.url);
-        for (name, value) in &request.headers {
-            builder = builder.header(*name, value);
+    pub(crate) fn post(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<Answer, String> {
+        let mut builder = self.agent.post(url);
+        for (name, value) in headers {
+            builder = builder.header(name.as_str(), value.as_str());
         }
-        let response = builder
-            .send(&request.body[..])
-            .map_err(|error| describe(&error))?;
+        let response = builder.send(body).map_err(|error| describe(&error))?;
         let header = |name: &str| {
             response
                 .headers()

@@ -32,8 +32,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::queue::QueueConfig;
-use super::transport::Request;
-use super::{Endpoint, HttpCourier, Origin, Sink, SinkError};
+use super::{Endpoint, HttpCourier, Origin, Sink, SinkError, SpoolConfig};
 use crate::filter::SafeReporterFilter;
 use crate::report::Report;
 
@@ -171,6 +170,7 @@ pub struct SentryConfig {
     send_client_ip: bool,
     queue: QueueConfig,
     timeout: Duration,
+    spool: Option<SpoolConfig>,
 }
 
 impl SentryConfig {
@@ -186,6 +186,7 @@ impl SentryConfig {
             send_client_ip: false,
             queue: QueueConfig::default(),
             timeout: Duration::from_secs(30),
+            spool: None,
         })
     }
 
@@ -254,6 +255,18 @@ impl SentryConfig {
         self
     }
 
+    /// Also keeps what waits for a retry in `dir`, at most `max_bytes` (the oldest go first),
+    /// and sends what a previous process left there first: an outage longer than the
+    /// process loses nothing. Only envelopes of filtered reports are written, one file each,
+    /// atomically; not the DSN. One process per directory.
+    pub fn spool(mut self, dir: impl Into<std::path::PathBuf>, max_bytes: u64) -> Self {
+        self.spool = Some(SpoolConfig {
+            dir: dir.into(),
+            max_bytes,
+        });
+        self
+    }
+
     /// The Sentry event of `report` (what the sink sends, without the envelope), with a
     /// fresh `event_id` and the current time.
     pub fn event(&self, report: &Report, origin: Origin) -> serde_json::Value {
@@ -269,43 +282,42 @@ impl SentryConfig {
 impl Sink {
     /// A sink sending to a Sentry-compatible server; starts its worker thread.
     pub fn sentry(config: SentryConfig) -> Result<Sink, SinkError> {
-        let queue = config.queue;
-        let timeout = config.timeout;
+        let (queue, timeout, spool) = (config.queue, config.timeout, config.spool.clone());
+        let headers = vec![
+            ("X-Sentry-Auth".to_owned(), config.dsn.auth()),
+            (
+                "Content-Type".to_owned(),
+                "application/x-sentry-envelope".to_owned(),
+            ),
+        ];
         let endpoint = SentryEndpoint {
             config,
+            headers,
             names: SafeReporterFilter::default(),
         };
-        Sink::start(
-            "Sentry event",
-            "safe-report-sentry",
-            queue,
-            HttpCourier::new(endpoint, timeout),
-        )
+        let courier = HttpCourier::new(endpoint, timeout, spool.as_ref())?;
+        Sink::start("Sentry event", "safe-report-sentry", queue, courier)
     }
 }
 
 struct SentryEndpoint {
     config: SentryConfig,
+    headers: Vec<(String, String)>,
     /// The default filter's name rules, to say which rule hid a value (`_meta`).
     names: SafeReporterFilter,
 }
 
 impl Endpoint for SentryEndpoint {
-    fn encode(&mut self, report: &Report, origin: Origin) -> (Request, String) {
+    fn encode(&mut self, report: &Report, origin: Origin) -> (Vec<u8>, String) {
         let id = event::new_event_id();
         let now = jiff::Timestamp::now();
         let event = event::Mapping::new(&self.config, &self.names).event(report, origin, &id, now);
         let payload = serde_json::to_vec(&event).unwrap_or_default();
-        let body = envelope(&id, now, &payload);
-        let request = Request {
-            url: self.config.dsn.envelope_url.clone(),
-            headers: vec![
-                ("X-Sentry-Auth", self.config.dsn.auth()),
-                ("Content-Type", "application/x-sentry-envelope".to_owned()),
-            ],
-            body,
-        };
-        (request, format!("event {id}"))
+        (envelope(&id, now, &payload), format!("event {id}"))
+    }
+
+    fn target(&self) -> (&str, &[(String, String)]) {
+        (&self.config.dsn.envelope_url, &self.headers)
     }
 }
 
