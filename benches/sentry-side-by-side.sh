@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # safe-report's Sentry sink beside sentry-rust 0.49 on the scenario-20 panic: both events go
-# to one Bugsink instance on 127.0.0.1 (strict schema), are read back through its API, and
+# to one Bugsink instance on 127.0.0.1, are read back through its API, and
 # counted: frames, application frames, frames with variables, frames with source lines,
 # planted tokens found in the stored event. The caller's cost of each (warm median) comes
 # from the two benchmarks' own runs: `op=panic_capture_and_enqueue` (benches/capture) and
 # `op=capture` (benches/sentry-peer).
+#
+# The instance checks events against Sentry's schema and only warns (`--validate warn`): in
+# strict mode sentry-rust's event is dropped (its `request.cookies` is a string), and there
+# would be nothing to count. The warnings are printed.
 #
 #   benches/sentry-side-by-side.sh [--iters N] [--warmup N]
 #
@@ -21,7 +25,7 @@ server=$out/server
 rm -rf "$server"
 stop() { "$py" tests/servers/sentry/bugsink.py stop --dir "$server" >/dev/null 2>&1 || true; }
 trap stop EXIT
-info=$("$py" tests/servers/sentry/bugsink.py start --dir "$server")
+info=$("$py" tests/servers/sentry/bugsink.py start --dir "$server" --validate warn)
 dsn=$(printf '%s' "$info" | "$py" -c 'import json, sys; print(json.load(sys.stdin)["dsn"])')
 echo "Bugsink on ${dsn#*@}"
 
@@ -55,10 +59,9 @@ EOF
 
 echo "== read back"
 "$py" tests/servers/sentry/bugsink.py events --dir "$server" >"$out/stored.jsonl"
-"$py" tests/servers/sentry/bugsink.py errors --dir "$server" >"$out/dropped.txt"
-if [ -s "$out/dropped.txt" ]; then
-    echo "dropped by Bugsink's strict schema (answered 200, not stored):"
-    cut -c1-300 "$out/dropped.txt"
+if grep -q "validation failed" "$server/server.log"; then
+    echo "schema warnings (in strict mode Bugsink drops such an event after answering 200):"
+    grep "validation failed" "$server/server.log" | cut -c1-300
 fi
 "$py" - "$out/stored.jsonl" tests/data/bench/planted.json <<'EOF'
 import json, sys

@@ -372,7 +372,10 @@ struct PanicEvent {
 }
 
 /// What the hook hands to the reporting thread: a panic as captured, or (`panic =
-/// "abort"`, inside a catch site, which needs the capture too) already resolved.
+/// "abort"`, inside a catch site, which needs the capture too) already resolved. A resolved
+/// panic goes to standard error, files and callbacks only: the catch site mails it and
+/// sends it to its sinks with the request, as it does when the process unwinds, and a
+/// second copy would be a second event.
 enum Pending {
     Event(PanicEvent),
     Resolved(Box<Capture>),
@@ -483,13 +486,13 @@ impl State {
                 for job in receiver {
                     let Some(state) = STATE.get() else { continue };
                     let sequence = job.sequence;
-                    let capture = match job.pending {
-                        Pending::Event(event) => state.capture(event),
-                        Pending::Resolved(capture) => *capture,
+                    let (capture, remote) = match job.pending {
+                        Pending::Event(event) => (state.capture(event), true),
+                        Pending::Resolved(capture) => (*capture, false),
                     };
                     // A failing destination must not stop the thread.
                     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        state.deliver(capture);
+                        state.deliver(capture, remote);
                     }));
                     state.mark_delivered(sequence);
                 }
@@ -538,7 +541,9 @@ impl State {
         self.config.capture(event)
     }
 
-    fn deliver(&self, capture: Capture) {
+    /// Delivers to every destination; without `remote`, only to the local ones (standard
+    /// error, files, callbacks).
+    fn deliver(&self, capture: Capture, remote: bool) {
         let needs_report = self
             .config
             .destinations
@@ -575,6 +580,7 @@ impl State {
                         callback(report);
                     }
                 }
+                Destination::Notifier(_) | Destination::Sink(_) if !remote => {}
                 Destination::Notifier(notifier) => {
                     let message = capture.error.message.clone().unwrap_or_default();
                     notifier.notify(crate::mail::Level::Critical, message, capture.clone());
@@ -612,11 +618,11 @@ fn submit(state: &State, pending: Pending) -> u64 {
                 keep_last(event);
                 None
             }
-            Pending::Event(event) => Some(state.capture(event)),
-            Pending::Resolved(capture) => Some(*capture),
+            Pending::Event(event) => Some((state.capture(event), true)),
+            Pending::Resolved(capture) => Some((*capture, false)),
         };
-        if let Some(capture) = capture {
-            state.deliver(capture);
+        if let Some((capture, remote)) = capture {
+            state.deliver(capture, remote);
         }
         state.mark_delivered(sequence);
     }

@@ -35,6 +35,9 @@ impl Received {
     }
 }
 
+/// A status and a `Retry-After` value to answer with.
+type Answer = (u16, Option<String>);
+
 /// A server answering each request with the next status of `script` (200 after it).
 struct Server {
     url: String,
@@ -49,7 +52,7 @@ impl Server {
             listener.local_addr().unwrap()
         );
         let received = Arc::new(Mutex::new(Vec::new()));
-        let script: Arc<Mutex<VecDeque<(u16, Option<String>)>>> = Arc::new(Mutex::new(
+        let script: Arc<Mutex<VecDeque<Answer>>> = Arc::new(Mutex::new(
             script
                 .iter()
                 .map(|(status, retry)| (*status, retry.map(str::to_owned)))

@@ -310,7 +310,7 @@ pub(crate) struct HttpCourier<E> {
     client: transport::Client,
     endpoint: E,
     spool: Option<spool::Spool>,
-    restored: Vec<(std::path::PathBuf, Vec<u8>)>,
+    restored: Vec<spool::Spooled>,
 }
 
 #[cfg(any(feature = "sentry", feature = "webhook"))]

@@ -18,6 +18,9 @@ use std::path::{Path, PathBuf};
 
 const SUFFIX: &str = "item";
 
+/// A spooled item: its file and its body.
+pub(crate) type Spooled = (PathBuf, Vec<u8>);
+
 pub(crate) struct Spool {
     dir: PathBuf,
     max_bytes: u64,
@@ -28,7 +31,7 @@ pub(crate) struct Spool {
 
 impl Spool {
     /// Opens (creating) `dir`; returns the spool and what it holds, oldest first.
-    pub(crate) fn open(dir: &Path, max_bytes: u64) -> io::Result<(Spool, Vec<(PathBuf, Vec<u8>)>)> {
+    pub(crate) fn open(dir: &Path, max_bytes: u64) -> io::Result<(Spool, Vec<Spooled>)> {
         fs::create_dir_all(dir)?;
         let mut names = Vec::new();
         for entry in fs::read_dir(dir)? {
