@@ -18,6 +18,7 @@
 //! | `SAFE_REPORT_ADMINS` | who gets error reports | `admin@example.com` |
 //! | `SAFE_REPORT_MANAGERS` | who gets broken-link reports | the admins |
 //! | `SAFE_REPORT_SERVER_EMAIL` and the other `SAFE_REPORT_*` mail variables | see `docs/mail.md` | |
+//! | `SAFE_REPORT_SENTRY_DSN` | also send every report to this Sentry-compatible server (built with `--features sentry`; see `docs/sentry.md`) | unset: email only |
 //!
 //! Routes: `GET /` links to the others; `GET /panic` panics two calls deep with the
 //! variables `order_id` and `card_number` (declared sensitive); `POST /login` (form
@@ -36,6 +37,8 @@ use axum::{Form, Router};
 use safe_report::SensitiveNames;
 use safe_report::integrations::tower::{ErrorReportLayer, ReportOverridesLayer, ReportedError};
 use safe_report::mail::{AdminNotifier, BrokenLinkReporter, MailConfig, Mailer};
+use safe_report::panic::Destination;
+use safe_report::sinks::Sink;
 
 /// The shop's settings, shown (filtered) in every report.
 #[derive(serde::Serialize)]
@@ -57,9 +60,21 @@ pub async fn main() -> Result<(), Box<dyn Error>> {
     // This file, compressed, in the binary: a deployed build shows source lines without
     // its source on the host.
     safe_report::embed_sources!("examples/demo.rs").install();
+    // Reports also go to a Sentry-compatible server when SAFE_REPORT_SENTRY_DSN is set.
+    let sentry = sentry_sink()?;
+    let _flush_sentry = sentry
+        .as_ref()
+        .map(|sink| sink.shutdown_guard(Duration::from_secs(5)));
     // The panic hook captures each panic's frames and registered variables; the layer
-    // joins that capture with the request.
-    let _hook = safe_report::panic::HookBuilder::new().install();
+    // joins that capture with the request. Panics outside requests go to standard error,
+    // and to Sentry.
+    let mut hook = safe_report::panic::HookBuilder::new();
+    if let Some(sink) = &sentry {
+        hook = hook
+            .destination(Destination::Stderr)
+            .destination(Destination::Sink(sink.clone()));
+    }
+    let _hook = hook.install();
     let debug = matches!(
         std::env::var("SAFE_REPORT_DEBUG").as_deref(),
         Ok("1" | "true" | "yes" | "on")
@@ -88,7 +103,7 @@ pub async fn main() -> Result<(), Box<dyn Error>> {
     );
     axum::serve(
         listener,
-        app(debug, mailer, editor).into_make_service_with_connect_info::<SocketAddr>(),
+        app(debug, mailer, editor, sentry).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;
@@ -112,8 +127,34 @@ fn mail_config() -> Result<MailConfig, Box<dyn Error>> {
         .build()?)
 }
 
+/// The Sentry sink, when `SAFE_REPORT_SENTRY_DSN` is set (and the `sentry` feature is on).
+#[cfg(feature = "sentry")]
+fn sentry_sink() -> Result<Option<Sink>, Box<dyn Error>> {
+    match safe_report::sinks::SentryConfig::from_env()? {
+        Some(config) => {
+            let sink = Sink::sentry(config.environment("demo"))?;
+            println!("reports also go to the Sentry DSN in SAFE_REPORT_SENTRY_DSN");
+            Ok(Some(sink))
+        }
+        None => Ok(None),
+    }
+}
+
+#[cfg(not(feature = "sentry"))]
+fn sentry_sink() -> Result<Option<Sink>, Box<dyn Error>> {
+    if std::env::var_os("SAFE_REPORT_SENTRY_DSN").is_some() {
+        println!("SAFE_REPORT_SENTRY_DSN is ignored: build the demo with --features sentry");
+    }
+    Ok(None)
+}
+
 /// The shop behind the error-report layer.
-fn app(debug: bool, mailer: Mailer, editor: Option<safe_report::EditorLinks>) -> Router {
+fn app(
+    debug: bool,
+    mailer: Mailer,
+    editor: Option<safe_report::EditorLinks>,
+    sentry: Option<Sink>,
+) -> Router {
     let mut layer = ErrorReportLayer::new()
         .debug(debug)
         .notifier(AdminNotifier::new(mailer.clone()))
@@ -128,6 +169,9 @@ fn app(debug: bool, mailer: Mailer, editor: Option<safe_report::EditorLinks>) ->
         });
     if let Some(editor) = editor {
         layer = layer.editor(editor);
+    }
+    if let Some(sink) = sentry {
+        layer = layer.sink(sink);
     }
     Router::new()
         .route("/", get(index))
@@ -233,10 +277,10 @@ struct QueryError {
     source: std::io::Error,
 }
 
-/// `GET /error`: an error with two causes, through `?`.
+/// `GET /error`: an error with two causes, through `?`, with the order id registered.
 async fn order() -> Result<String, ReportedError> {
-    let order = load_order("ord_42")?;
-    Ok(order)
+    let order_id = "ord_42";
+    safe_report::vars!(order_id).run(|| Ok(load_order(order_id)?))
 }
 
 fn load_order(order_id: &str) -> Result<String, OrderError> {

@@ -32,7 +32,7 @@
 //! With `panic = "abort"` the process ends when the hook returns, and nothing is caught:
 //! the hook then reports every panic itself, inside [`handled_here`] too (where the web
 //! layer has it send the admin email with the request), and waits for the delivery to
-//! every destination, the emails of admin notifiers included (at most
+//! every destination, the emails of admin notifiers and the sinks' events included (at most
 //! [`HookBuilder::flush_timeout`] in all).
 
 use std::cell::{Cell, RefCell};
@@ -65,6 +65,9 @@ pub enum Destination {
     Callback(Arc<dyn Fn(&Report) + Send + Sync>),
     /// The admin notifier: an email to the admins (queued, flood-controlled).
     Notifier(crate::mail::AdminNotifier),
+    /// A sink: a Sentry-compatible server or a webhook (queued; the report, never the
+    /// capture, goes to its worker).
+    Sink(crate::sinks::Sink),
 }
 
 impl std::fmt::Debug for Destination {
@@ -74,6 +77,7 @@ impl std::fmt::Debug for Destination {
             Destination::File(path) => f.debug_tuple("File").field(path).finish(),
             Destination::Callback(_) => f.write_str("Callback(..)"),
             Destination::Notifier(_) => f.write_str("Notifier(..)"),
+            Destination::Sink(sink) => f.debug_tuple("Sink").field(sink).finish(),
         }
     }
 }
@@ -421,7 +425,10 @@ struct PanicEvent {
 }
 
 /// What the hook hands to the reporting thread: a panic as captured, or (`panic =
-/// "abort"`, inside a catch site, which needs the capture too) already resolved.
+/// "abort"`, inside a catch site, which needs the capture too) already resolved. A resolved
+/// panic goes to standard error, files and callbacks only: the catch site mails it and
+/// sends it to its sinks with the request, as it does when the process unwinds, and a
+/// second copy would be a second event.
 enum Pending {
     Event(PanicEvent),
     Resolved(Box<Capture>),
@@ -532,13 +539,13 @@ impl State {
                 for job in receiver {
                     let Some(state) = STATE.get() else { continue };
                     let sequence = job.sequence;
-                    let capture = match job.pending {
-                        Pending::Event(event) => state.capture(event),
-                        Pending::Resolved(capture) => *capture,
+                    let (capture, remote) = match job.pending {
+                        Pending::Event(event) => (state.capture(event), true),
+                        Pending::Resolved(capture) => (*capture, false),
                     };
                     // A failing destination must not stop the thread.
                     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        state.deliver(capture);
+                        state.deliver(capture, remote);
                     }));
                     state.mark_delivered(sequence);
                 }
@@ -587,7 +594,9 @@ impl State {
         self.config.capture(event)
     }
 
-    fn deliver(&self, capture: Capture) {
+    /// Delivers to every destination; without `remote`, only to the local ones (standard
+    /// error, files, callbacks).
+    fn deliver(&self, capture: Capture, remote: bool) {
         let needs_report = self
             .config
             .destinations
@@ -631,9 +640,15 @@ impl State {
                         }
                     }
                 }
+                Destination::Notifier(_) | Destination::Sink(_) if !remote => {}
                 Destination::Notifier(notifier) => {
                     let message = capture.error.message.clone().unwrap_or_default();
                     notifier.notify(crate::mail::Level::Critical, message, capture.clone());
+                }
+                Destination::Sink(sink) => {
+                    if let Some(report) = &report {
+                        sink.send(report, crate::sinks::Origin::Panic);
+                    }
                 }
             }
         }
@@ -663,11 +678,11 @@ fn submit(state: &State, pending: Pending) -> u64 {
                 keep_last(event);
                 None
             }
-            Pending::Event(event) => Some(state.capture(event)),
-            Pending::Resolved(capture) => Some(*capture),
+            Pending::Event(event) => Some((state.capture(event), true)),
+            Pending::Resolved(capture) => Some((*capture, false)),
         };
-        if let Some(capture) = capture {
-            state.deliver(capture);
+        if let Some((capture, remote)) = capture {
+            state.deliver(capture, remote);
         }
         state.mark_delivered(sequence);
     }
@@ -767,8 +782,14 @@ fn hook(info: &std::panic::PanicHookInfo<'_>) {
         };
         state.wait_delivered(sequence, deadline.left());
         for destination in &state.config.destinations {
-            if let Destination::Notifier(notifier) = destination {
-                notifier.mailer().flush_all(deadline.left());
+            match destination {
+                Destination::Notifier(notifier) => {
+                    notifier.mailer().flush_all(deadline.left());
+                }
+                Destination::Sink(sink) => {
+                    sink.flush(deadline.left());
+                }
+                _ => {}
             }
         }
     }

@@ -42,6 +42,7 @@ pub mod model;
 pub mod render;
 pub mod report;
 pub mod runtime;
+pub mod sinks;
 mod words;
 
 /// The panic hook under its former name: [`hook`].

@@ -25,7 +25,8 @@
 //!   secret shapes in comments and calls).
 //!
 //! Each case is rendered as text (`Report::render_text` and `ExceptionReporter::render`),
-//! email text, the email's log message (subject), browser HTML, email HTML and JSON, and no
+//! email text, the email's log message (subject), browser HTML, email HTML, JSON, the
+//! Sentry event and the webhook body (with the `sentry` and `webhook` features), and no
 //! canary may appear in any of them: raw, HTML-escaped, URL-encoded or JSON-escaped. An
 //! ordinary setting must stay visible in every report.
 //!
@@ -2109,8 +2110,35 @@ fn render(
             ),
             ("JSON (render_json)", report.json().to_string()),
         ]);
+        #[cfg(feature = "sentry")]
+        outputs.push((
+            "Sentry event (SentryConfig::event)",
+            sentry_config()
+                .event(&report, safe_report::sinks::Origin::Error)
+                .to_string(),
+        ));
+        #[cfg(feature = "webhook")]
+        outputs.push((
+            "webhook body (WebhookConfig::body)",
+            safe_report::sinks::WebhookConfig::new("https://hooks.example.invalid/report")
+                .expect("a URL")
+                .body(&report, safe_report::sinks::Origin::Error),
+        ));
     }
     outputs
+}
+
+/// The Sentry sink's settings for the event output (the client's IP address sent too).
+#[cfg(feature = "sentry")]
+fn sentry_config() -> &'static safe_report::sinks::SentryConfig {
+    static CONFIG: std::sync::OnceLock<safe_report::sinks::SentryConfig> =
+        std::sync::OnceLock::new();
+    CONFIG.get_or_init(|| {
+        safe_report::sinks::SentryConfig::new("https://public@sentry.example.invalid/1")
+            .expect("a DSN")
+            .send_client_ip(true)
+            .tag("region", "eu-west")
+    })
 }
 
 /// The output that is an email's log message (subject and first line), not a report.

@@ -342,6 +342,63 @@ fn check_scenario(name: &str) {
     assert_visible(name, &outputs);
 }
 
+/// The outputs of a report that the HTTP sinks send: the Sentry event, the webhook body.
+fn sink_outputs(capture: &Capture) -> Vec<Output> {
+    #[allow(unused_mut)]
+    let mut outputs = Vec::new();
+    #[cfg(feature = "sentry")]
+    {
+        use safe_report::sinks::{Origin, SentryConfig};
+        let config = SentryConfig::new("https://public@sentry.example.invalid/1")
+            .expect("a DSN")
+            .send_client_ip(true);
+        let report = reporter().report(capture);
+        outputs.push(Output {
+            format: "Sentry event (SentryConfig::event)",
+            family: Family::Json,
+            shows_variables: true,
+            text: config.event(&report, Origin::Panic).to_string(),
+        });
+    }
+    #[cfg(feature = "webhook")]
+    {
+        use safe_report::sinks::{Origin, WebhookConfig};
+        let config = WebhookConfig::new("https://hooks.example.invalid/report").expect("a URL");
+        let report = reporter().report(capture);
+        outputs.push(Output {
+            format: "webhook body (WebhookConfig::body)",
+            family: Family::Json,
+            shows_variables: true,
+            text: config.body(&report, Origin::Panic),
+        });
+    }
+    let _ = capture;
+    outputs
+}
+
+/// What a sink sends holds no planted token, and the ordinary values beside them.
+fn check_sink_outputs(name: &str) {
+    let capture = load(name);
+    let outputs = sink_outputs(&capture);
+    assert_no_leaks(name, &outputs, &planted());
+    for output in &outputs {
+        for ordinary in ["ord_123000", "sku-000-0000", "alice", "Berlin", "SPRING25"] {
+            assert!(
+                output.text.contains(ordinary),
+                "{name}: {ordinary} is missing from {}",
+                output.format
+            );
+        }
+    }
+}
+
+#[test]
+fn what_the_sinks_send_of_each_scenario_leaks_no_planted_token() {
+    for name in ["scenario-1.json", "scenario-20.json", "scenario-100.json"] {
+        check_sink_outputs(name);
+    }
+}
+
 #[test]
 fn scenario_1_leaks_no_planted_token() {
     check_scenario("scenario-1.json");

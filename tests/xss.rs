@@ -8,7 +8,8 @@
 //! harmless placeholder in that field: the same elements and the same attributes (names and
 //! values), no script but the page's own (the email has none), no `on*` attribute, no
 //! `javascript:` link, no form; and the payload is there as text, so the field really was
-//! rendered.
+//! rendered. With the `sentry` feature, the Sentry event of each report keeps its structure
+//! whatever a field holds, and the payload is in it as data.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -708,4 +709,98 @@ fn file_names_cannot_turn_editor_links_into_anything_else() {
             assert_eq!(parsed.scripts, reference.scripts, "{editor} {payload:?}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The Sentry event: JSON, shown by a server's own pages. A payload must stay data: the event
+// has the same structure as with the placeholder, and the payload is there in a value.
+// ---------------------------------------------------------------------------------------
+
+/// The event's structure: objects and arrays as the kinds of structure they hold (the keys
+/// aside, since a payload may be a name; counts aside, since a payload with `;` is two
+/// cookies), every scalar as its type.
+#[cfg(feature = "sentry")]
+fn shape(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(_) => "bool".to_owned(),
+        Value::Number(_) => "number".to_owned(),
+        Value::String(_) => "string".to_owned(),
+        Value::Array(items) => {
+            let shapes: BTreeSet<String> = items.iter().map(shape).collect();
+            format!("[{}]", shapes.into_iter().collect::<Vec<_>>().join(","))
+        }
+        Value::Object(members) => {
+            let shapes: BTreeSet<String> = members.values().map(shape).collect();
+            format!("{{{}}}", shapes.into_iter().collect::<Vec<_>>().join(","))
+        }
+    }
+}
+
+#[cfg(feature = "sentry")]
+fn strings(value: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => out.push(text.clone()),
+        Value::Array(items) => items.iter().for_each(|item| strings(item, out)),
+        Value::Object(members) => {
+            for (key, item) in members {
+                out.push(key.clone());
+                strings(item, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(feature = "sentry")]
+#[test]
+fn the_sentry_event_keeps_every_payload_as_data() {
+    use safe_report::sinks::{Origin, SentryConfig};
+    let config = SentryConfig::new("https://public@sentry.example.invalid/1")
+        .unwrap()
+        .send_client_ip(true);
+    let reporter = reporter();
+    let mut problems = Vec::new();
+    let fields = [ERROR_FIELDS, REQUEST_FIELDS, FRAME_FIELDS, CONFIG_FIELDS].concat();
+    for field in fields {
+        for payload in PAYLOADS {
+            let multipart_name = fits_multipart_header(payload);
+            let hostile = reporter.report(&capture(field, payload, multipart_name));
+            let harmless = reporter.report(&capture(field, PLACEHOLDER, multipart_name));
+            let hostile = config.event(&hostile, Origin::Error);
+            let harmless = config.event(&harmless, Origin::Error);
+            // Written and read back as JSON, as a server does.
+            let hostile: serde_json::Value =
+                serde_json::from_str(&hostile.to_string()).expect("the event is JSON");
+            if shape(&hostile) != shape(&harmless) {
+                problems.push(format!(
+                    "{field:?} {payload:?}: the event's structure changed"
+                ));
+            }
+            // The client address goes only as an IP address, which no payload is.
+            if shown_whole(field, payload) && field != Field::RemoteAddr {
+                let mut found = Vec::new();
+                strings(&hostile, &mut found);
+                let (raw, escaped) = (normalized(payload), normalized(&quoted_inner(payload)));
+                if !found
+                    .iter()
+                    .map(|text| normalized(text))
+                    .any(|text| text.contains(&raw) || text.contains(&escaped))
+                {
+                    problems.push(format!(
+                        "{field:?} {payload:?}: the payload is not in the event {}",
+                        hostile["request"]
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

@@ -153,6 +153,23 @@ impl ReportLayer {
         })
     }
 
+    /// Reports events to `sink` (a Sentry-compatible server, a webhook; queued, never
+    /// blocks), built through this layer's filter on the sink's worker. Like
+    /// [`notify`](Self::notify), it replaces what [`on_error`](Self::on_error) set; to report
+    /// to both, call both from one `on_error` closure.
+    #[must_use]
+    pub fn sink(self, sink: crate::sinks::Sink) -> Self {
+        let reporter =
+            crate::report::ExceptionReporter::with_shared_filter(Arc::clone(&self.filter));
+        self.on_error(move |capture| {
+            sink.capture(
+                capture,
+                &reporter,
+                crate::sinks::Origin::Log(crate::mail::Level::Error),
+            );
+        })
+    }
+
     /// The least severe level reported (default: ERROR).
     #[must_use]
     pub fn level(mut self, level: Level) -> Self {

@@ -47,17 +47,14 @@
 //! ```
 
 use std::collections::HashMap;
-use std::fmt;
-use std::hash::{Hash, Hasher};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use jiff::Timestamp;
-use regex::Regex;
 
 use super::message::Level;
 use super::queue::Audience;
-use crate::model::Capture;
+pub use crate::report::{Fingerprint, normalise_message};
 
 /// Flood-control limits; every knob has a default.
 ///
@@ -176,115 +173,6 @@ impl Clock for ManualClock {
 
 fn after(time: Timestamp, duration: Duration) -> Timestamp {
     time.checked_add(duration).unwrap_or(Timestamp::MAX)
-}
-
-/// What identifies "the same error" for flood control.
-///
-/// ```
-/// use safe_report::{Capture, Frame};
-/// use safe_report::mail::Fingerprint;
-///
-/// // Same type and application frames, other lines and messages: the same error.
-/// let a = Capture::error("DbError", "timeout after 31 ms on shard 4")
-///     .with_frame(Frame::new("shop::orders::load", "src/orders.rs", 40));
-/// let b = Capture::error("DbError", "timeout after 57 ms on shard 9")
-///     .with_frame(Frame::new("shop::orders::load", "src/orders.rs", 41));
-/// assert_eq!(Fingerprint::of(&a, ""), Fingerprint::of(&b, ""));
-///
-/// // Without frames, the message counts, with numbers and ids normalised.
-/// let c = Capture::error("NotFound", "order 1234 not found");
-/// let d = Capture::error("NotFound", "order 98 not found");
-/// let e = Capture::error("NotFound", "customer 98 not found");
-/// assert_eq!(Fingerprint::of(&c, ""), Fingerprint::of(&d, ""));
-/// assert_ne!(Fingerprint::of(&c, ""), Fingerprint::of(&e, ""));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Fingerprint(u64);
-
-impl Fingerprint {
-    /// The fingerprint of `capture`; `message` (the log message) stands in when the
-    /// capture has neither application frames nor a message.
-    pub fn of(capture: &Capture, message: &str) -> Self {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        capture
-            .error
-            .type_name
-            .as_deref()
-            .unwrap_or("")
-            .hash(&mut hasher);
-        let mut app_frames = capture
-            .frames
-            .iter()
-            .filter(|frame| frame.in_app)
-            .peekable();
-        if app_frames.peek().is_some() {
-            "frames".hash(&mut hasher);
-            for frame in app_frames {
-                frame.function.hash(&mut hasher);
-                frame.file.as_deref().unwrap_or("").hash(&mut hasher);
-            }
-        } else {
-            "message".hash(&mut hasher);
-            let text = capture.error.message.as_deref().unwrap_or(message);
-            normalise_message(text).hash(&mut hasher);
-        }
-        Fingerprint(hasher.finish())
-    }
-
-    /// A fingerprint for any key (broken links use the domain and path).
-    pub fn of_key(key: &str) -> Self {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        "key".hash(&mut hasher);
-        key.hash(&mut hasher);
-        Fingerprint(hasher.finish())
-    }
-}
-
-impl fmt::Display for Fingerprint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}", self.0)
-    }
-}
-
-/// The message with variable parts replaced: UUIDs by `<uuid>`, hex values (`0x…`, or 8+
-/// hex digits with a digit among them) by `<hex>`, other runs of digits by `<n>`.
-///
-/// ```
-/// use safe_report::mail::normalise_message;
-///
-/// assert_eq!(
-///     normalise_message("user 42 (id 3f2a9c1e7b, req 0xdeadbeef) 550e8400-e29b-41d4-a716-446655440000"),
-///     "user <n> (id <hex>, req <hex>) <uuid>"
-/// );
-/// ```
-pub fn normalise_message(message: &str) -> String {
-    static PARTS: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
-            r"(?x)
-            (?P<uuid>\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b)
-            | (?P<hex0x>\b0[xX][0-9a-fA-F]+\b)
-            | (?P<hex>\b[0-9a-fA-F]{8,}\b)
-            | (?P<n>[0-9]+)",
-        )
-        .expect("a valid pattern")
-    });
-    PARTS
-        .replace_all(message, |caps: &regex::Captures<'_>| {
-            if caps.name("uuid").is_some() {
-                "<uuid>".to_owned()
-            } else if caps.name("hex0x").is_some() {
-                "<hex>".to_owned()
-            } else if let Some(hex) = caps.name("hex") {
-                if hex.as_str().bytes().any(|b| b.is_ascii_digit()) {
-                    "<hex>".to_owned()
-                } else {
-                    hex.as_str().to_owned()
-                }
-            } else {
-                "<n>".to_owned()
-            }
-        })
-        .into_owned()
 }
 
 /// What flood control decided for one occurrence.

@@ -15,12 +15,9 @@
 //! unwinds `main`) sends what is queued and every pending digest, waiting at most the given
 //! time.
 
-use std::collections::VecDeque;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lettre::message::Mailbox;
 
@@ -33,75 +30,8 @@ use super::flood::{
 use super::message::{Email, Level};
 use crate::filter::{FilterContext, ReporterFilter, SafeReporterFilter, TextKind};
 use crate::model::Capture;
-
-/// Queue and retry settings.
-///
-/// ```
-/// use std::time::Duration;
-/// use safe_report::mail::QueueConfig;
-///
-/// let queue = QueueConfig::default().capacity(1024).retry_for(Duration::from_secs(600));
-/// assert_eq!(queue.capacity, 1024);
-/// assert_eq!(QueueConfig::default().backoff_initial, Duration::from_secs(1));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct QueueConfig {
-    /// Emails waiting for the worker at most (default 256); more are dropped and counted.
-    /// Emails held for a retry are bounded by the same number.
-    pub capacity: usize,
-    /// How long an email is retried before it is dropped (default 1 hour).
-    pub retry_for: Duration,
-    /// The first retry delay (default 1 s); it doubles after each failed retry.
-    pub backoff_initial: Duration,
-    /// The longest retry delay (default 5 minutes).
-    pub backoff_max: Duration,
-    /// How often the worker looks for due digests and summaries (default 1 s).
-    pub tick: Duration,
-}
-
-impl Default for QueueConfig {
-    fn default() -> Self {
-        Self {
-            capacity: 256,
-            retry_for: Duration::from_secs(3600),
-            backoff_initial: Duration::from_secs(1),
-            backoff_max: Duration::from_secs(300),
-            tick: Duration::from_secs(1),
-        }
-    }
-}
-
-impl QueueConfig {
-    /// Sets the capacity (at least 1).
-    #[must_use]
-    pub fn capacity(mut self, capacity: usize) -> Self {
-        self.capacity = capacity.max(1);
-        self
-    }
-
-    /// Sets how long emails are retried.
-    #[must_use]
-    pub fn retry_for(mut self, retry_for: Duration) -> Self {
-        self.retry_for = retry_for;
-        self
-    }
-
-    /// Sets the first and the longest retry delay.
-    #[must_use]
-    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
-        self.backoff_initial = initial;
-        self.backoff_max = max.max(initial);
-        self
-    }
-
-    /// Sets how often the worker checks for due digests.
-    #[must_use]
-    pub fn tick(mut self, tick: Duration) -> Self {
-        self.tick = tick.max(Duration::from_millis(1));
-        self
-    }
-}
+pub use crate::sinks::QueueConfig;
+use crate::sinks::queue::{Attempt, Counters as QueueCounters, Courier, Outbox, Refused};
 
 /// Who an email is for: the admins (error reports) or the managers (broken links).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -181,23 +111,18 @@ pub(crate) struct Composed {
 
 type Compose = Box<dyn FnOnce(&MailConfig) -> Option<Composed> + Send>;
 
-enum Job {
-    Compose { key: Option<Key>, compose: Compose },
-    Flush { all: bool, ack: mpsc::Sender<bool> },
-    Stop,
+/// An email to compose on the worker, with its flood-control key.
+struct Job {
+    key: Option<Key>,
+    compose: Compose,
 }
 
+/// The mail counters beyond the queue's own.
 #[derive(Default)]
 struct Counters {
-    queued: AtomicU64,
-    sent: AtomicU64,
-    failed: AtomicU64,
-    retries: AtomicU64,
-    queue_full: AtomicU64,
     overflow_unreported: AtomicU64,
     repeats: AtomicU64,
     storm: AtomicU64,
-    awaiting_retry: AtomicU64,
 }
 
 /// What the worker shares with the handles.
@@ -215,9 +140,8 @@ impl State {
 }
 
 struct Handle {
-    sender: SyncSender<Job>,
+    outbox: Outbox<Job>,
     state: Arc<State>,
-    closed: AtomicBool,
 }
 
 /// The queue to the background mail worker (Django's `mail_admins`/`mail_managers`,
@@ -280,41 +204,26 @@ impl MailerBuilder {
             Some(backend) => backend,
             None => backend_for(&self.config.backend)?,
         };
-        let (sender, receiver) = mpsc::sync_channel(self.config.queue.capacity);
         let state = Arc::new(State {
             flood: Mutex::new(FloodControl::new(self.config.flood)),
             config: self.config,
             clock: self.clock,
             counters: Counters::default(),
         });
-        let worker = Worker::new(backend, receiver, Arc::clone(&state));
-        // Log through the subscriber of the thread that built the mailer, if it has one;
-        // otherwise through whatever global subscriber exists when something is logged.
-        let dispatch = tracing::dispatcher::get_default(|dispatch| {
-            (!dispatch.is::<tracing::subscriber::NoSubscriber>()).then(|| dispatch.clone())
-        });
-        let spawned = std::thread::Builder::new()
-            .name("safe-report-mail".to_owned())
-            .spawn(move || {
-                // What is logged here (a delivery given up, what the backend's libraries
-                // say) is never turned into a report.
-                crate::runtime::mark_delivery_thread();
-                match dispatch {
-                    Some(dispatch) => tracing::dispatcher::with_default(&dispatch, || worker.run()),
-                    None => worker.run(),
-                }
-            });
-        if let Err(error) = spawned {
-            return Err(BackendError::permanent(format!(
-                "the mail worker thread could not be started: {error}"
-            )));
-        }
+        let courier = MailCourier {
+            backend,
+            state: Arc::clone(&state),
+            labels: SafeReporterFilter::default(),
+        };
+        let queue = state.config.queue;
+        let outbox =
+            Outbox::start("safe-report-mail", "mail", queue, courier).map_err(|error| {
+                BackendError::permanent(format!(
+                    "the mail worker thread could not be started: {error}"
+                ))
+            })?;
         Ok(Mailer {
-            handle: Arc::new(Handle {
-                sender,
-                state,
-                closed: AtomicBool::new(false),
-            }),
+            handle: Arc::new(Handle { outbox, state }),
         })
     }
 }
@@ -417,7 +326,7 @@ impl Mailer {
         compose: Compose,
     ) -> Outcome {
         let state = &self.handle.state;
-        if self.handle.closed.load(Ordering::Relaxed) {
+        if self.handle.outbox.is_closed() {
             return Outcome::Closed;
         }
         if audience.is_some_and(|audience| audience.recipients(&state.config).is_empty()) {
@@ -445,13 +354,9 @@ impl Mailer {
             }
             _ => None,
         };
-        match self.handle.sender.try_send(Job::Compose { key, compose }) {
-            Ok(()) => {
-                state.counters.queued.fetch_add(1, Ordering::Relaxed);
-                Outcome::Queued
-            }
-            Err(TrySendError::Full(_)) => {
-                state.counters.queue_full.fetch_add(1, Ordering::Relaxed);
+        match self.handle.outbox.submit(Job { key, compose }) {
+            Ok(()) => Outcome::Queued,
+            Err(Refused::Full) => {
                 if state
                     .counters
                     .overflow_unreported
@@ -465,7 +370,7 @@ impl Mailer {
                 }
                 Outcome::QueueFull
             }
-            Err(TrySendError::Disconnected(_)) => Outcome::Closed,
+            Err(Refused::Closed) => Outcome::Closed,
         }
     }
 
@@ -486,10 +391,7 @@ impl Mailer {
     /// is queued and every pending digest and summary (their windows cut short). Returns
     /// `true` when everything was delivered.
     pub fn shutdown(&self, timeout: Duration) -> bool {
-        self.handle.closed.store(true, Ordering::Relaxed);
-        let delivered = self.request_flush(true, timeout);
-        let _ = self.handle.sender.try_send(Job::Stop);
-        delivered
+        self.handle.outbox.shutdown(timeout)
     }
 
     /// A guard that calls [`shutdown`](Self::shutdown) with `timeout` when dropped. Keep it
@@ -513,51 +415,29 @@ impl Mailer {
     }
 
     fn request_flush(&self, all: bool, timeout: Duration) -> bool {
-        // `None`: no deadline (`Duration::MAX` and the like).
-        let deadline = Instant::now().checked_add(timeout);
         // Reports still being built on the report worker (a web request's, say) are
         // submitted first.
         if !crate::runtime::background::flush(timeout) {
             return false;
         }
-        let (ack, done) = mpsc::channel();
-        let mut job = Job::Flush { all, ack };
-        // The queue may be full: retry enqueueing until the deadline (this is the one call
-        // that waits, and only as long as it is told).
-        loop {
-            match self.handle.sender.try_send(job) {
-                Ok(()) => break,
-                Err(TrySendError::Full(back))
-                    if deadline.is_none_or(|deadline| Instant::now() < deadline) =>
-                {
-                    job = back;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Err(_) => return false,
-            }
-        }
-        match deadline {
-            Some(deadline) => done
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .unwrap_or(false),
-            None => done.recv().unwrap_or(false),
-        }
+        self.handle.outbox.flush(all, timeout)
     }
 
     /// Counters since the mailer started.
     pub fn stats(&self) -> MailStats {
         let state = &self.handle.state;
         let c = &state.counters;
+        let q = self.handle.outbox.counters();
         MailStats {
-            queued: c.queued.load(Ordering::Relaxed),
-            sent: c.sent.load(Ordering::Relaxed),
-            failed: c.failed.load(Ordering::Relaxed),
-            retries: c.retries.load(Ordering::Relaxed),
-            queue_full: c.queue_full.load(Ordering::Relaxed),
+            queued: QueueCounters::get(&q.queued),
+            sent: QueueCounters::get(&q.delivered),
+            failed: QueueCounters::get(&q.failed),
+            retries: QueueCounters::get(&q.retries),
+            queue_full: QueueCounters::get(&q.queue_full),
             repeats: c.repeats.load(Ordering::Relaxed),
             storm: c.storm.load(Ordering::Relaxed),
             tracked_fingerprints: state.flood().tracked(),
-            awaiting_retry: c.awaiting_retry.load(Ordering::Relaxed),
+            awaiting_retry: QueueCounters::get(&q.awaiting_retry),
         }
     }
 }
@@ -581,102 +461,44 @@ impl Drop for ShutdownGuard {
     }
 }
 
-/// An email held for a retry.
-struct Held {
-    email: Email,
-    since: Instant,
-    attempts: u32,
-}
-
-struct Worker {
+/// The mail worker's part of the queue: composes emails, sends digests and summaries when
+/// they are due, and delivers through the backend.
+struct MailCourier {
     backend: Box<dyn MailBackend>,
-    receiver: Receiver<Job>,
     state: Arc<State>,
-    held: VecDeque<Held>,
-    retry_at: Option<Instant>,
-    backoff: Duration,
     labels: SafeReporterFilter,
 }
 
-/// `now + wait`, or a point about a century away when that overflows (a setting such as
-/// `Duration::MAX`): `Instant + Duration` panics on overflow, and the worker would stop
-/// (with `panic = "abort"`, the process).
-fn later(now: Instant, wait: Duration) -> Instant {
-    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
-    now.checked_add(wait)
-        .or_else(|| now.checked_add(CENTURY))
-        .unwrap_or(now)
-}
+impl Courier for MailCourier {
+    type Job = Job;
+    type Item = Email;
 
-impl Worker {
-    fn new(backend: Box<dyn MailBackend>, receiver: Receiver<Job>, state: Arc<State>) -> Self {
-        Self {
-            backoff: state.config.queue.backoff_initial,
-            backend,
-            receiver,
-            state,
-            held: VecDeque::new(),
-            retry_at: None,
-            labels: SafeReporterFilter::default(),
-        }
-    }
-
-    fn run(mut self) {
-        let tick = self.state.config.queue.tick;
-        let mut next_tick = later(Instant::now(), tick);
-        loop {
-            let wake = match self.retry_at {
-                Some(retry_at) => retry_at.min(next_tick),
-                None => next_tick,
-            };
-            match self
-                .receiver
-                .recv_timeout(wake.saturating_duration_since(Instant::now()))
-            {
-                Ok(Job::Compose { key, compose }) => self.compose(key, compose),
-                Ok(Job::Flush { all, ack }) => {
-                    self.tick(all);
-                    self.retry();
-                    let _ = ack.send(self.held.is_empty());
-                }
-                Ok(Job::Stop) => return,
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.tick(true);
-                    self.retry();
-                    return;
-                }
-            }
-            let now = Instant::now();
-            if now >= next_tick {
-                self.tick(false);
-                next_tick = later(now, tick);
-            }
-            if self.retry_at.is_some_and(|at| now >= at) {
-                self.retry();
-            }
-        }
-    }
-
-    fn compose(&mut self, key: Option<Key>, compose: Compose) {
+    fn prepare(&mut self, job: Job) -> Result<Option<Email>, String> {
         let config = &self.state.config;
-        match catch_unwind(AssertUnwindSafe(|| compose(config))) {
-            Ok(Some(composed)) => {
-                if let Some(key) = key {
-                    self.state.flood().set_title(key, &composed.title);
-                }
-                self.deliver(composed.email);
-            }
-            Ok(None) => {}
-            Err(_) => {
-                self.state.counters.failed.fetch_add(1, Ordering::Relaxed);
-                tracing::error!("building a report email panicked; that email was dropped");
-            }
+        let Some(composed) = (job.compose)(config) else {
+            return Ok(None);
+        };
+        if let Some(key) = job.key {
+            self.state.flood().set_title(key, &composed.title);
+        }
+        Ok(Some(composed.email))
+    }
+
+    fn attempt(&mut self, email: &Email) -> Attempt {
+        match self.backend.send(email) {
+            Ok(()) => Attempt::Delivered { pause: None },
+            Err(error) if error.is_transient() => Attempt::Retry {
+                reason: error.to_string(),
+                after: None,
+            },
+            Err(error) => Attempt::Reject {
+                reason: error.to_string(),
+            },
         }
     }
 
-    /// Sends the digests and summaries that are due (all of them with `all`).
-    fn tick(&mut self, all: bool) {
+    /// The digests and summaries that are due (all of them with `all`).
+    fn due(&mut self, all: bool) -> Vec<Email> {
         let now = self.state.clock.now();
         let dropped = self
             .state
@@ -688,13 +510,22 @@ impl Worker {
             flood.dropped(dropped, now);
             flood.due(now, all)
         };
-        for notice in notices {
-            if let Some(email) = self.notice_email(notice) {
-                self.deliver(email);
-            }
-        }
+        notices
+            .into_iter()
+            .filter_map(|notice| self.notice_email(notice))
+            .collect()
     }
 
+    fn tick(&self) -> Option<Duration> {
+        Some(self.state.config.queue.tick)
+    }
+
+    fn describe(email: &Email) -> String {
+        email.subject().to_owned()
+    }
+}
+
+impl MailCourier {
     fn notice_email(&self, notice: Notice) -> Option<Email> {
         let config = &self.state.config;
         let (audience, subject, text) = match notice {
@@ -754,104 +585,6 @@ impl Worker {
         }
         (summary.audience, subject, text)
     }
-
-    fn deliver(&mut self, email: Email) {
-        if !self.held.is_empty() {
-            // The backend is failing: keep the order, wait for the retry.
-            self.hold(email, 0);
-            return;
-        }
-        match self.attempt(&email) {
-            Ok(()) => {}
-            Err(error) if error.is_transient() => {
-                self.state.counters.retries.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(%error, retry_in_ms = self.backoff.as_millis() as u64, subject = email.subject(), "mail delivery failed; will retry");
-                self.hold(email, 1);
-                self.retry_at = Some(later(Instant::now(), self.backoff));
-            }
-            Err(error) => self.give_up(&email, &error.to_string()),
-        }
-    }
-
-    fn hold(&mut self, email: Email, attempts: u32) {
-        if self.held.len() >= self.state.config.queue.capacity
-            && let Some(oldest) = self.held.pop_front()
-        {
-            self.give_up(&oldest.email, "too many emails waiting for a retry");
-        }
-        self.held.push_back(Held {
-            email,
-            since: Instant::now(),
-            attempts,
-        });
-        self.state
-            .counters
-            .awaiting_retry
-            .store(self.held.len() as u64, Ordering::Relaxed);
-    }
-
-    /// Retries the held emails in order until one fails again.
-    fn retry(&mut self) {
-        let retry_for = self.state.config.queue.retry_for;
-        while let Some(front) = self.held.front_mut() {
-            if front.since.elapsed() > retry_for {
-                let held = self.held.pop_front().expect("front exists");
-                self.give_up(
-                    &held.email,
-                    &format!("not delivered after {} attempts", held.attempts),
-                );
-                continue;
-            }
-            front.attempts += 1;
-            let email = front.email.clone();
-            match self.attempt(&email) {
-                Ok(()) => {
-                    self.held.pop_front();
-                    self.backoff = self.state.config.queue.backoff_initial;
-                }
-                Err(error) if error.is_transient() => {
-                    self.state.counters.retries.fetch_add(1, Ordering::Relaxed);
-                    let queue = &self.state.config.queue;
-                    self.backoff = self.backoff.saturating_mul(2).min(queue.backoff_max);
-                    tracing::warn!(%error, retry_in_ms = self.backoff.as_millis() as u64, waiting = self.held.len(), "mail delivery failed again; will retry");
-                    self.retry_at = Some(later(Instant::now(), self.backoff));
-                    break;
-                }
-                Err(error) => {
-                    self.held.pop_front();
-                    self.give_up(&email, &error.to_string());
-                }
-            }
-        }
-        if self.held.is_empty() {
-            self.retry_at = None;
-            self.backoff = self.state.config.queue.backoff_initial;
-        }
-        self.state
-            .counters
-            .awaiting_retry
-            .store(self.held.len() as u64, Ordering::Relaxed);
-    }
-
-    fn attempt(&mut self, email: &Email) -> Result<(), BackendError> {
-        let backend = &mut self.backend;
-        let result = catch_unwind(AssertUnwindSafe(|| backend.send(email)))
-            .unwrap_or_else(|_| Err(BackendError::permanent("the mail backend panicked")));
-        if result.is_ok() {
-            self.state.counters.sent.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(subject = email.subject(), "mail delivered");
-        }
-        result
-    }
-
-    fn give_up(&self, email: &Email, reason: &str) {
-        self.state.counters.failed.fetch_add(1, Ordering::Relaxed);
-        tracing::error!(
-            reason,
-            subject = email.subject(),
-            "mail dropped: it could not be delivered"
-        );
-    }
 }
 
 fn digest_email(config: &MailConfig, digest: &Digest) -> (Audience, String, String) {
@@ -890,16 +623,4 @@ fn digest_email(config: &MailConfig, digest: &Digest) -> (Audience, String, Stri
         window = config.flood.window.as_secs(),
     );
     (digest.audience, subject, text)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_wait_too_long_for_an_instant_is_a_point_far_away_not_a_panic() {
-        let now = Instant::now();
-        assert!(later(now, Duration::MAX) > later(now, Duration::from_secs(86_400)));
-        assert_eq!(later(now, Duration::ZERO), now);
-    }
 }

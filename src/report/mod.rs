@@ -16,6 +16,7 @@
 
 #[cfg(feature = "embed-sources")]
 mod embedded;
+mod fingerprint;
 mod format;
 mod lookup;
 mod model;
@@ -26,6 +27,7 @@ mod view;
 
 #[cfg(feature = "embed-sources")]
 pub use embedded::{EmbeddedSources, EmbeddedSourcesError};
+pub use fingerprint::{Fingerprint, normalise_message};
 pub use model::{
     CauseSection, Entry, EnvironmentSection, FileEntry, Location, Report, ReportFrame,
     RequestSection, UNKNOWN_USER,

@@ -12,9 +12,17 @@
 //!
 //! ```text
 //! ./run.sh [--data DIR] [--iters N] [--warmup N] [--reports N] [--first-only] [--print-report]
+//!          [--sentry-dsn DSN]
 //! ```
 //!
 //! Prints `op=<name> median_us=<x> p90_us=<y> iters=<n>` lines, RSS lines and a leak check.
+//!
+//! `op=panic_capture_and_enqueue` is what a caller pays to hand the panic to the Sentry sink:
+//! the raise and catch (the hook's capture), taking the capture (symbols resolved), the
+//! request and settings attached, and the enqueue. The sink's worker (report through the
+//! filter, event, envelope, POST to a server on 127.0.0.1 that answers 200) runs after each
+//! timed call, untimed, so that every call finds the queue empty. With `--sentry-dsn`, one
+//! report of the panic is also sent to that server, for `benches/sentry-side-by-side.sh`.
 
 use std::hint::black_box;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -22,6 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use safe_report::panic::{HookBuilder, handled_here, last_capture_duration, take_last_capture};
+use safe_report::sinks::{Origin, SentryConfig, Sink};
 use safe_report::{Capture, ExceptionReporter, Format, RequestInfo, Traced};
 use serde_json::{Map, Value};
 
@@ -294,6 +303,61 @@ fn panic_report(w: &Workload, reporter: &ExceptionReporter, parts: &mut Parts) -
     report
 }
 
+/// Raises the chain as a panic, catches it, and queues it for the Sentry sink: what the
+/// caller pays (the report is built on the sink's worker).
+#[inline(never)]
+fn panic_enqueue(w: &Workload, reporter: &ExceptionReporter, sink: &Sink) {
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        handled_here(|| sensitive_post_parameters_wrapper(w, Fail::Panic))
+    }));
+    assert!(caught.is_err(), "the chain panics");
+    let capture = attach(take_last_capture().expect("the hook's capture"), w);
+    sink.capture(capture, reporter, Origin::Panic);
+}
+
+/// A server on 127.0.0.1 that answers every request with 200 (keeping the connection), as
+/// a Sentry server would; returns its DSN.
+fn answering_server() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = listener.local_addr().expect("an address").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut writer = stream.try_clone().expect("a stream");
+                let mut reader = BufReader::new(stream);
+                loop {
+                    let mut length = 0usize;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        if let Some((name, value)) = line.split_once(':')
+                            && name.eq_ignore_ascii_case("content-length")
+                        {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+                    if writer.write_all(answer.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://public@127.0.0.1:{port}/1")
+}
+
 /// Raises the chain as a `Result` error and returns the filtered text report.
 #[inline(never)]
 fn error_report(w: &Workload, reporter: &ExceptionReporter) -> String {
@@ -388,6 +452,7 @@ fn main() {
     let mut reports = 10_000usize;
     let mut first_only = false;
     let mut print_report = false;
+    let mut sentry_dsn: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut number = |flag: &str| -> usize {
@@ -402,9 +467,11 @@ fn main() {
             "--reports" => reports = number("--reports"),
             "--first-only" => first_only = true,
             "--print-report" => print_report = true,
+            "--sentry-dsn" => sentry_dsn = args.next(),
             other => panic!(
                 "unknown argument {other}; usage: safe-report-capture-bench [--data DIR] \
-                 [--iters N] [--warmup N] [--reports N] [--first-only] [--print-report]"
+                 [--iters N] [--warmup N] [--reports N] [--first-only] [--print-report] \
+                 [--sentry-dsn DSN]"
             ),
         }
     }
@@ -493,7 +560,35 @@ fn main() {
         each.iter().map(|p| p.render_text).collect(),
     );
 
-    // 4. Warm reports from a `Result` error.
+    // 4. The panic handed to the Sentry sink: the caller's part, warm.
+    if let Some(dsn) = &sentry_dsn {
+        let config = SentryConfig::new(dsn).expect("a usable DSN");
+        let sink = Sink::sentry(config).expect("a sink");
+        panic_enqueue(&w, &reporter, &sink);
+        let sent = sink.shutdown(Duration::from_secs(60));
+        println!("sentry_dsn_sent={sent} stats={:?}", sink.stats());
+    }
+    let sink =
+        Sink::sentry(SentryConfig::new(&answering_server()).expect("a DSN")).expect("a sink");
+    for _ in 0..warmup {
+        panic_enqueue(&w, &reporter, &sink);
+        sink.flush(Duration::from_secs(60));
+    }
+    let mut total = Vec::with_capacity(iters);
+    for _ in 0..iters {
+        let start = Instant::now();
+        panic_enqueue(&w, &reporter, &sink);
+        total.push(nanos(start));
+        sink.flush(Duration::from_secs(60));
+    }
+    print_op("panic_capture_and_enqueue", total);
+    let stats = sink.stats();
+    println!(
+        "sentry_sink delivered={} failed={} queue_full={}",
+        stats.delivered, stats.failed, stats.queue_full
+    );
+
+    // 5. Warm reports from a `Result` error.
     for _ in 0..warmup {
         black_box(error_report(&w, &reporter));
     }
@@ -505,7 +600,7 @@ fn main() {
     }
     print_op("error_text_report", total);
 
-    // 5. Memory over many reports.
+    // 6. Memory over many reports.
     rss("before_many_reports");
     for _ in 0..reports {
         black_box(panic_report(&w, &reporter, &mut parts));

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use http::{Request, Response, StatusCode};
 use tokio::sync::oneshot;
@@ -26,6 +27,7 @@ use crate::model::{Capture, RequestInfo};
 use crate::render::negotiate;
 use crate::report::{ExceptionReporter, Format};
 use crate::runtime::background;
+use crate::sinks::Origin;
 
 /// A failure whose capture is not built yet: its symbols are resolved where it is reported.
 pub(crate) enum Caught {
@@ -168,7 +170,7 @@ impl InFlight {
         let error = response.extensions().get::<ReportedError>().cloned();
         match (status, error) {
             (StatusCode::NOT_FOUND, error) => Answer::Now(self.not_found(response, error)),
-            (_, Some(error)) => self.failed(Caught::Error(error), status),
+            (_, Some(error)) => self.failed(Caught::Error(error), status, Origin::Error),
             (status, None) if status.is_server_error() => {
                 Answer::Now(self.server_error_response(response))
             }
@@ -194,16 +196,30 @@ impl InFlight {
             in_flight.overrides = take_current();
             let overrides = in_flight.overrides();
             let capture = in_flight.capture(capture, &overrides);
-            in_flight.notify(StatusCode::INTERNAL_SERVER_ERROR, capture, &overrides);
+            in_flight.notify(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                capture,
+                &overrides,
+                Origin::Panic,
+            );
+            let deadline = Instant::now().checked_add(timeout);
+            let left = || {
+                deadline.map_or(Duration::MAX, |d| {
+                    d.saturating_duration_since(Instant::now())
+                })
+            };
             if let Some(notifier) = &in_flight.config.notifier {
-                notifier.mailer().flush_all(timeout);
+                notifier.mailer().flush_all(left());
+            }
+            for sink in &in_flight.config.sinks {
+                sink.flush(left());
             }
         })
     }
 
     /// A panic in the handler: always a 500.
     pub(crate) fn panicked<B: PageBody>(&self, caught: Caught) -> Answer<B> {
-        self.failed(caught, StatusCode::INTERNAL_SERVER_ERROR)
+        self.failed(caught, StatusCode::INTERNAL_SERVER_ERROR, Origin::Panic)
     }
 
     fn request_parts(&self, overrides: &Overrides) -> RequestParts {
@@ -218,9 +234,9 @@ impl InFlight {
     }
 
     /// A panic or an error value: the technical page in debug mode; otherwise the
-    /// production page, and for a server error the admins' email. The capture is resolved,
-    /// filtered and rendered on the report worker.
-    fn failed<B: PageBody>(&self, caught: Caught, status: StatusCode) -> Answer<B> {
+    /// production page, and for a server error the admins' email and the sinks' reports.
+    /// The capture is resolved, filtered and rendered on the report worker.
+    fn failed<B: PageBody>(&self, caught: Caught, status: StatusCode, origin: Origin) -> Answer<B> {
         let overrides = self.overrides();
         let parts = self.request_parts(&overrides);
         let format = negotiate(self.snapshot.accept());
@@ -250,11 +266,11 @@ impl InFlight {
             }
             return Answer::Later(pending);
         }
-        if status.is_server_error() && config.notifier.is_some() {
+        if status.is_server_error() && (config.notifier.is_some() || !config.sinks.is_empty()) {
             let message = self.log_message(status);
             let report = move || {
                 let capture = parts.apply(caught.resolve(), &config);
-                notify(&config, message, capture, &overrides);
+                notify(&config, message, capture, &overrides, origin);
             };
             if background::submit(Box::new(report)).is_err() {
                 background::count_dropped();
@@ -266,11 +282,12 @@ impl InFlight {
     /// A 5xx without an error value: handed back unchanged, and (debug off) mailed as
     /// Django mails a logged server error, `Report at /path` with the request.
     fn server_error_response<B>(&self, response: Response<B>) -> Response<B> {
-        if !self.config.debug && self.config.notifier.is_some() {
+        if !self.config.debug && (self.config.notifier.is_some() || !self.config.sinks.is_empty()) {
             let overrides = self.overrides();
             let message = self.log_message(response.status());
             let capture = self.capture(Capture::message(message), &overrides);
-            self.notify(response.status(), capture, &overrides);
+            let origin = Origin::Log(Level::Error);
+            self.notify(response.status(), capture, &overrides, origin);
         }
         response
     }
@@ -281,8 +298,15 @@ impl InFlight {
         format!("{reason}: {}", self.snapshot.path())
     }
 
-    fn notify(&self, status: StatusCode, capture: Capture, overrides: &Overrides) {
-        notify(&self.config, self.log_message(status), capture, overrides);
+    /// The admins' email and the sinks' reports of a server error.
+    fn notify(&self, status: StatusCode, capture: Capture, overrides: &Overrides, origin: Origin) {
+        notify(
+            &self.config,
+            self.log_message(status),
+            capture,
+            overrides,
+            origin,
+        );
     }
 
     /// A 404. Debug mode: the technical 404 page when the handler gave no body of its own
@@ -324,22 +348,34 @@ impl InFlight {
     }
 }
 
-/// Mails `capture` to the admins with the log `message`, through the request's filter when
-/// it has one.
-fn notify(config: &Config, message: String, capture: Capture, overrides: &Overrides) {
+/// The sinks' reports and the admins' email of `capture` with the log `message`, through
+/// the request's filter when it has one.
+fn notify(
+    config: &Config,
+    message: String,
+    capture: Capture,
+    overrides: &Overrides,
+    origin: Origin,
+) {
+    let reporter = match (&overrides.filter, config.reporter_chosen) {
+        (Some(filter), _) => Some(ExceptionReporter::with_shared_filter(Arc::clone(filter))),
+        (None, true) => Some(config.reporter.clone()),
+        (None, false) => None,
+    };
+    for sink in &config.sinks {
+        let reporter = reporter.as_ref().unwrap_or(&config.reporter);
+        sink.capture(capture.clone(), reporter, origin);
+    }
     let Some(notifier) = &config.notifier else {
         return;
     };
-    match (&overrides.filter, config.reporter_chosen) {
-        (Some(filter), _) => notifier
-            .clone()
-            .reporter(ExceptionReporter::with_shared_filter(Arc::clone(filter)))
-            .notify(Level::Error, message, capture),
-        (None, true) => notifier.clone().reporter(config.reporter.clone()).notify(
-            Level::Error,
-            message,
-            capture,
-        ),
-        (None, false) => notifier.notify(Level::Error, message, capture),
+    match reporter {
+        Some(reporter) => {
+            notifier
+                .clone()
+                .reporter(reporter)
+                .notify(Level::Error, message, capture)
+        }
+        None => notifier.notify(Level::Error, message, capture),
     };
 }

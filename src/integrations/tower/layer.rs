@@ -14,6 +14,7 @@ use crate::filter::ReporterFilter;
 use crate::mail::{AdminNotifier, BrokenLinkReporter};
 use crate::render::EditorLinks;
 use crate::report::ExceptionReporter;
+use crate::sinks::Sink;
 
 /// Request bodies are buffered up to this many bytes by default.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -32,6 +33,7 @@ pub(crate) struct Config {
     pub(crate) reporter_chosen: bool,
     pub(crate) renderer: Option<Arc<dyn DebugPageRenderer>>,
     pub(crate) notifier: Option<AdminNotifier>,
+    pub(crate) sinks: Vec<Sink>,
     pub(crate) broken_links: Option<BrokenLinkReporter>,
     pub(crate) body_limit: usize,
     pub(crate) body_timeout: Option<Duration>,
@@ -53,6 +55,7 @@ impl Default for Config {
             reporter_chosen: false,
             renderer: None,
             notifier: None,
+            sinks: Vec::new(),
             broken_links: None,
             body_limit: DEFAULT_BODY_LIMIT,
             body_timeout: Some(DEFAULT_BODY_TIMEOUT),
@@ -93,6 +96,7 @@ impl std::fmt::Debug for ErrorReportLayer {
         f.debug_struct("ErrorReportLayer")
             .field("debug", &config.debug)
             .field("notifier", &config.notifier.is_some())
+            .field("sinks", &config.sinks.len())
             .field("broken_links", &config.broken_links.is_some())
             .field("body_limit", &config.body_limit)
             .field("body_timeout", &config.body_timeout)
@@ -161,6 +165,14 @@ impl ErrorReportLayer {
     /// notifier decides the audience: [`AdminNotifier::for_managers`] sends to managers).
     pub fn notifier(mut self, notifier: AdminNotifier) -> Self {
         self.config().notifier = Some(notifier);
+        self
+    }
+
+    /// Also sends a report of every server error to `sink` while debug mode is off (a
+    /// Sentry-compatible server, a webhook): the same reports the admins get, built through
+    /// the same filter on the sink's worker. Call it again for more sinks.
+    pub fn sink(mut self, sink: Sink) -> Self {
+        self.config().sinks.push(sink);
         self
     }
 
