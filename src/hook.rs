@@ -263,14 +263,11 @@ impl HookBuilder {
     pub fn try_install(self) -> Result<HookGuard, AlreadyInstalled> {
         let flush_timeout = self.flush_timeout;
         let mut installed = false;
-        let state = STATE.get_or_init(|| {
+        // The hook is set inside the initialisation: a thread that installs at the same
+        // time waits until it is set, so its own panics are captured.
+        STATE.get_or_init(|| {
             installed = true;
-            Arc::new(State::start(self))
-        });
-        if !installed {
-            return Err(AlreadyInstalled);
-        }
-        {
+            let state = Arc::new(State::start(self));
             if state.config.warm_up {
                 trace::warm_up();
             }
@@ -281,6 +278,10 @@ impl HookBuilder {
                     previous(info);
                 }
             }));
+            state
+        });
+        if !installed {
+            return Err(AlreadyInstalled);
         }
         Ok(HookGuard { flush_timeout })
     }
