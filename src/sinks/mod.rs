@@ -99,11 +99,13 @@ pub struct SinkStats {
 }
 
 /// A report to send: built already, or a capture the worker builds through the filter.
+#[cfg_attr(not(any(feature = "sentry", feature = "webhook")), allow(dead_code))]
 pub(crate) enum Source {
     Report(Box<Report>),
     Capture(Box<Capture>, ExceptionReporter),
 }
 
+#[cfg_attr(not(any(feature = "sentry", feature = "webhook")), allow(dead_code))]
 pub(crate) struct Job {
     pub(crate) source: Source,
     pub(crate) origin: Origin,
@@ -111,6 +113,7 @@ pub(crate) struct Job {
 
 impl Job {
     /// The report: a capture goes through the filter here, on the worker.
+    #[cfg_attr(not(any(feature = "sentry", feature = "webhook")), allow(dead_code))]
     pub(crate) fn report(self) -> (Report, Origin) {
         let report = match self.source {
             Source::Report(report) => *report,
