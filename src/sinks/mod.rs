@@ -24,9 +24,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-// Without a sink that sends (the `sentry` or `webhook` feature) the queue is never fed.
-#![cfg_attr(not(any(feature = "sentry", feature = "webhook")), allow(dead_code))]
-
 pub(crate) mod queue;
 #[cfg(feature = "sentry")]
 pub mod sentry;
