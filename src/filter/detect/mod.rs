@@ -16,7 +16,7 @@ mod url;
 
 use super::Rule;
 use super::names::NameRules;
-use assign::scan_pairs;
+use assign::{scan_marked, scan_pairs};
 use cards::{MIN_CARD_DIGITS, scan_card_numbers};
 use keys::*;
 use prefilter::*;
@@ -180,6 +180,9 @@ fn scan_long(
     if wants_pairs(detectors) {
         scan_pairs(text, kind, detectors, names, substitute, spans);
     }
+    if kind != TextKind::Code && detectors.contains(Detector::NameValueText) {
+        scan_marked(text, names, substitute, spans);
+    }
     if detectors.contains(Detector::CardNumber) {
         scan_card_numbers(bytes, spans);
     }
@@ -221,6 +224,12 @@ fn scan_short(
         .fold(0u32, |seen, &b| seen | BYTE_FLAGS[usize::from(b)]);
     if seen & SEPARATOR != 0 && wants_pairs(detectors) {
         scan_pairs(text, kind, detectors, names, substitute, spans);
+    }
+    if seen & (ANGLE | BYTE_FLAGS[usize::from(b'-')]) != 0
+        && kind != TextKind::Code
+        && detectors.contains(Detector::NameValueText)
+    {
+        scan_marked(text, names, substitute, spans);
     }
     if seen & DIGIT != 0
         && bytes.len() >= MIN_CARD_DIGITS

@@ -111,6 +111,8 @@ pub(super) const SEPARATOR: u32 = 1;
 pub(super) const DIGIT: u32 = 1 << 1;
 pub(super) const COLON: u32 = 1 << 2;
 pub(super) const BLANK: u32 = 1 << 3;
+/// `<`, which opens XML elements and `<-`.
+pub(super) const ANGLE: u32 = 1 << 24;
 /// A byte that cannot be part of a catalog token ([`super::catalog::TOKEN_BYTE`]).
 pub(super) const NOT_TOKEN: u32 = 1 << 31;
 
@@ -129,8 +131,9 @@ pub(super) const BYTE_FLAGS: [u32; 256] = {
     }
     flags[b' ' as usize] |= BLANK;
     flags[b'\t' as usize] |= BLANK;
+    flags[b'<' as usize] |= ANGLE;
     let own = b"-./JyearsicEARSICGN";
-    assert!(own.len() + 5 < 31, "one bit per kind, below NOT_TOKEN");
+    assert!(own.len() + 5 <= 24, "one bit per kind, below ANGLE");
     let mut index = 0;
     while index < own.len() {
         flags[own[index] as usize] |= 1 << (4 + index);

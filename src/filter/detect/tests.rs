@@ -321,3 +321,91 @@ fn multibyte_text_is_cut_on_character_boundaries() {
     let text = "пароль password=секрет и всё";
     assert_eq!(scrub(text), format!("пароль password={SUB} и всё"));
 }
+
+/// `text` with `secret` hidden, `secret` appearing once in it.
+fn hides_exactly(text: &str, secret: &str) {
+    let expected = text.replacen(secret, SUB, 1);
+    assert_eq!(scrub(text), expected, "in {text:?}");
+    // The same inside a long text (the other search path).
+    let padding = "lorem ipsum ".repeat(12);
+    let long = format!("{padding}{text}\n{padding}");
+    assert_eq!(scrub(&long), long.replacen(secret, SUB, 1), "long {text:?}");
+}
+
+#[test]
+fn assignments_hide_the_whole_value_in_every_syntax() {
+    for (text, secret) in [
+        ("password=s3cr3t-Value", "s3cr3t-Value"),
+        ("password: s3cr3t-Value", "s3cr3t-Value"),
+        (r#"{"password": "s3cr3t-Value"}"#, "s3cr3t-Value"),
+        (
+            r#""onePasswordToken" => "A3-XYZ123-ABCDEF""#,
+            "A3-XYZ123-ABCDEF",
+        ),
+        ("'api_key' => 'k/ey+v}al=ue'", "k/ey+v}al=ue"),
+        (r#"var azureClientSecret := "Zq8~abc.def""#, "Zq8~abc.def"),
+        ("azureClientSecret := Zq8abcdef", "Zq8abcdef"),
+        ("password <- 'r-s3cret'", "r-s3cret"),
+        ("db:\n  password: ab}c/d=e+f\n  host: x", "ab}c/d=e+f"),
+        ("[db]\npassword = \"ab}c/d=e+f\"\nport = 5432", "ab}c/d=e+f"),
+        ("[db]\npassword = ab}c/d=e+f\nport = 5432", "ab}c/d=e+f"),
+        ("DB_PASSWORD=ab}c/d=e+f\nDEBUG=1", "ab}c/d=e+f"),
+        ("export API_TOKEN=ab}c/d=e+f", "ab}c/d=e+f"),
+        ("export API_TOKEN=\"ab}c d=e+f\"", "ab}c d=e+f"),
+        ("<password>ab}c/d=e+f</password>", "ab}c/d=e+f"),
+        ("<db><password>s3 cr3t</password></db>", "s3 cr3t"),
+        (r#"<user name="bob" password="ab}c/d=e+f"/>"#, "ab}c/d=e+f"),
+        ("mysqldump --password s3cr3tValue db", "s3cr3tValue"),
+        ("tool --api-key=s3cr3tValue --verbose", "s3cr3tValue"),
+        ("mysql -u root -ps3cr3tValue shop", "s3cr3tValue"),
+        ("mysql -u root -p s3cr3tValue shop", "s3cr3tValue"),
+        ("curl -u alice:s3cr3tValue https://x", "s3cr3tValue"),
+        ("curl --user alice:s3cr3tValue https://x", "s3cr3tValue"),
+        (
+            "curl -H 'Authorization: Bearer abc.def/ghi' https://x",
+            "Bearer abc.def/ghi",
+        ),
+        ("GET /\nX-Api-Key: ab}c/d=e+f\nAccept: */*", "ab}c/d=e+f"),
+        ("Cookie: sid=abc; theme=dark", "sid=abc; theme=dark"),
+        (
+            "Authorization: Digest username=\"a\", response=\"b\"",
+            "Digest username=\"a\", response=\"b\"",
+        ),
+        (
+            "Server=db;User Id=app;Password=ab}c/d=e+f;Database=shop",
+            "ab}c/d=e+f",
+        ),
+        ("Driver={SQL};Uid=app;Pwd={ab;c}}d};", "{ab;c}}d}"),
+        (
+            "jdbc:sqlserver://db:1433;user=app;password=s3cr3t=/+x;",
+            "s3cr3t=/+x",
+        ),
+        (
+            "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=Zm9v/YmFy+cXV4==;EndpointSuffix=core.windows.net",
+            "Zm9v/YmFy+cXV4==",
+        ),
+        (
+            "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKey=Zm9v/YmFy+cXV4=",
+            "Zm9v/YmFy+cXV4=",
+        ),
+        (
+            "BlobEndpoint=https://a.blob.core.windows.net/;SharedAccessSignature=sv=2020&sig=Zm9v%2F",
+            "sv=2020&sig=Zm9v%2F",
+        ),
+    ] {
+        hides_exactly(text, secret);
+    }
+}
+
+#[test]
+fn flags_and_words_that_only_look_like_assignments_stay() {
+    for text in [
+        "grep -p pattern file",
+        "ssh -p 2222 host",
+        "set timeout 30",
+        "<title>Password reset</title>",
+        "order=42 city: Berlin",
+    ] {
+        assert_eq!(scrub(text), text);
+    }
+}
