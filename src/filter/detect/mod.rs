@@ -11,6 +11,7 @@ mod cards;
 mod catalog;
 mod formats;
 mod keys;
+mod pii;
 mod prefilter;
 mod url;
 
@@ -19,6 +20,7 @@ use super::names::NameRules;
 use assign::{scan_marked, scan_pairs};
 use cards::{MIN_CARD_DIGITS, scan_card_numbers};
 use keys::*;
+use pii::{MIN_IBAN, scan_ibans, scan_ssns};
 use prefilter::*;
 use url::{credential, url_userinfo};
 
@@ -46,11 +48,18 @@ pub enum Detector {
     /// Token formats of public services, from the credential catalog (AWS, GitHub, GitLab,
     /// Stripe, Slack, OpenAI and about 300 more; `docs/credential-formats.md` lists them).
     KnownKeyFormat,
+    /// Random-looking tokens: after a credential word (`token 8f3a…`), or on their own when
+    /// long, of mixed case and digits, and high in entropy.
+    HighEntropyToken,
+    /// IBANs, compact or grouped, passing their mod-97 check.
+    Iban,
+    /// US social security numbers (`123-45-6789`) next to a word naming them.
+    Ssn,
 }
 
 impl Detector {
     /// Every detector.
-    pub const ALL: [Detector; 8] = [
+    pub const ALL: [Detector; 11] = [
         Detector::NameValueText,
         Detector::UrlQueryParameter,
         Detector::UrlPassword,
@@ -59,6 +68,9 @@ impl Detector {
         Detector::CardNumber,
         Detector::Jwt,
         Detector::KnownKeyFormat,
+        Detector::HighEntropyToken,
+        Detector::Iban,
+        Detector::Ssn,
     ];
 
     fn bit(self) -> u16 {
@@ -71,7 +83,7 @@ impl Detector {
 pub(crate) struct DetectorSet(u16);
 
 impl DetectorSet {
-    pub(crate) const ALL: DetectorSet = DetectorSet(0xff);
+    pub(crate) const ALL: DetectorSet = DetectorSet((1 << Detector::ALL.len()) - 1);
     pub(crate) const NONE: DetectorSet = DetectorSet(0);
 
     pub(crate) fn contains(self, detector: Detector) -> bool {
@@ -118,6 +130,8 @@ impl TextKind {
                 let mut context = enabled;
                 context.set(Detector::CardNumber, false);
                 context.set(Detector::Jwt, false);
+                context.set(Detector::Iban, false);
+                context.set(Detector::HighEntropyToken, false);
                 context
             }
         }
@@ -186,6 +200,12 @@ fn scan_long(
     if detectors.contains(Detector::CardNumber) {
         scan_card_numbers(bytes, spans);
     }
+    if detectors.contains(Detector::Iban) {
+        scan_ibans(bytes, spans);
+    }
+    if detectors.contains(Detector::Ssn) {
+        scan_ssns(bytes, spans);
+    }
     if detectors.contains(Detector::KnownKeyFormat) {
         let shape = catalog::Shape {
             context_only: kind == TextKind::LookupOnly,
@@ -236,6 +256,15 @@ fn scan_short(
         && detectors.contains(Detector::CardNumber)
     {
         scan_card_numbers(bytes, spans);
+    }
+    if seen & DIGIT != 0 && bytes.len() >= MIN_IBAN && detectors.contains(Detector::Iban) {
+        scan_ibans(bytes, spans);
+    }
+    if seen & DIGIT != 0
+        && seen & BYTE_FLAGS[usize::from(b'-')] != 0
+        && detectors.contains(Detector::Ssn)
+    {
+        scan_ssns(bytes, spans);
     }
     if bytes.len() >= catalog::MIN_TOKEN && detectors.contains(Detector::KnownKeyFormat) {
         let shape = catalog::Shape {

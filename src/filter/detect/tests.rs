@@ -409,3 +409,29 @@ fn flags_and_words_that_only_look_like_assignments_stay() {
         assert_eq!(scrub(text), text);
     }
 }
+
+#[test]
+fn ibans_are_hidden_when_their_check_passes() {
+    hides_exactly(
+        "pay to DE89370400440532013000 today",
+        "DE89370400440532013000",
+    );
+    hides_exactly(
+        "IBAN: GB82 WEST 1234 5698 7654 32.",
+        "GB82 WEST 1234 5698 7654 32",
+    );
+    hides_exactly("konto NO9386011117947", "NO9386011117947");
+    // One digit off, or part of a longer word.
+    assert_eq!(scrub("DE89370400440532013001"), "DE89370400440532013001");
+    assert_eq!(scrub("xDE89370400440532013000"), "xDE89370400440532013000");
+    assert_eq!(scrub("ORD-2024-000123 AB12"), "ORD-2024-000123 AB12");
+}
+
+#[test]
+fn social_security_numbers_are_hidden_only_next_to_their_name() {
+    hides_exactly("SSN: 123-45-6789", "123-45-6789");
+    hides_exactly("social security number 078-05-1120.", "078-05-1120");
+    assert_eq!(scrub("part 123-45-6789"), "part 123-45-6789");
+    assert_eq!(scrub("ssn 000-12-3456"), "ssn 000-12-3456");
+    assert_eq!(scrub("ssn\npart 123-45-6789"), "ssn\npart 123-45-6789");
+}
