@@ -9,6 +9,7 @@
 mod assign;
 mod cards;
 mod catalog;
+mod entropy;
 mod formats;
 mod keys;
 mod pii;
@@ -19,6 +20,7 @@ use super::Rule;
 use super::names::NameRules;
 use assign::{scan_marked, scan_pairs};
 use cards::{MIN_CARD_DIGITS, scan_card_numbers};
+use entropy::scan_tokens;
 use keys::*;
 use pii::{MIN_IBAN, scan_ibans, scan_ssns};
 use prefilter::*;
@@ -203,6 +205,9 @@ fn scan_long(
     if detectors.contains(Detector::Iban) {
         scan_ibans(bytes, spans);
     }
+    if detectors.contains(Detector::HighEntropyToken) {
+        scan_tokens(text, names, spans);
+    }
     if detectors.contains(Detector::Ssn) {
         scan_ssns(bytes, spans);
     }
@@ -259,6 +264,12 @@ fn scan_short(
     }
     if seen & DIGIT != 0 && bytes.len() >= MIN_IBAN && detectors.contains(Detector::Iban) {
         scan_ibans(bytes, spans);
+    }
+    if seen & DIGIT != 0
+        && bytes.len() >= entropy::MIN_GOVERNED
+        && detectors.contains(Detector::HighEntropyToken)
+    {
+        scan_tokens(text, names, spans);
     }
     if seen & DIGIT != 0
         && seen & BYTE_FLAGS[usize::from(b'-')] != 0

@@ -435,3 +435,29 @@ fn social_security_numbers_are_hidden_only_next_to_their_name() {
     assert_eq!(scrub("ssn 000-12-3456"), "ssn 000-12-3456");
     assert_eq!(scrub("ssn\npart 123-45-6789"), "ssn\npart 123-45-6789");
 }
+
+#[test]
+fn random_tokens_are_hidden_after_a_credential_word_or_alone_when_long() {
+    hides_exactly("token 8f3a9c2e71b04d5a9e6f", "8f3a9c2e71b04d5a9e6f");
+    hides_exactly("the api key is q8Rk3vLm2pT9wXn4", "q8Rk3vLm2pT9wXn4");
+    hides_exactly(
+        "upstream replied with R7kq2ZxL9mP3vT8wYb1Nc6Hs5Jf0Ga2U in the body",
+        "R7kq2ZxL9mP3vT8wYb1Nc6Hs5Jf0Ga2U",
+    );
+    hides_exactly(
+        "blob 3q2+7wAbc9/Xy1ZkLm4PqR8sTu5Vw6Xy7zA0bC1dE2fG3hI4jK==",
+        "3q2+7wAbc9/Xy1ZkLm4PqR8sTu5Vw6Xy7zA0bC1dE2fG3hI4jK==",
+    );
+    for shown in [
+        "commit 0f3a1b2c4d5e6f708192a3b4c5d6e7f809a1b2c3",
+        "request 5f0c6a1e-8f1b-4c5e-9a2d-3b4c5d6e7f80",
+        "HttpServletRequestWrapperWithUTF8Encoding2 failed",
+        "VGhlIHF1aWNrIGJyb3duIGZveCBqdW1wcyBvdmVyIHRoZSBsYXp5IGRvZy4=",
+        "ORD-2024-000123 shipped",
+    ] {
+        assert_eq!(scrub(shown), shown);
+    }
+    // Text that is not shown is not scanned for them.
+    let text = "upstream replied with R7kq2ZxL9mP3vT8wYb1Nc6Hs5Jf0Ga2U";
+    assert_eq!(scrub_kind(text, TextKind::LookupOnly), text);
+}
