@@ -32,8 +32,10 @@ const ALONE_CLASS_CHANGES: f64 = 0.4;
 const GOVERNING_WORDS: usize = 3;
 const GOVERNING_BYTES: usize = 40;
 
+/// Bytes of a run. `%` keeps a percent-encoded value in one piece: hiding a part of it would
+/// leave the rest for the reader and keep the lookup of the whole value from matching.
 fn is_run_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'_' | b'-')
+    byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'_' | b'-' | b'%')
 }
 
 /// Hides high-entropy tokens in `text`.
@@ -82,7 +84,22 @@ pub(super) fn scan_tokens(text: &str, names: &NameRules, spans: &mut Vec<Span>) 
 }
 
 fn check_token(text: &str, start: usize, end: usize, names: &NameRules, spans: &mut Vec<Span>) {
-    if end - start >= MIN_GOVERNED && is_token(&text.as_bytes()[start..end], text, start, names) {
+    let bytes = text.as_bytes();
+    if end - start >= MIN_GOVERNED && is_token(&bytes[start..end], text, start, names) {
+        // After `=`, `?` or `&`, the token starts a value or a query parameter's name: hide it
+        // to its end, dots and all, so that no part of it stays and the value found whole
+        // elsewhere still matches here.
+        let end = if start > 0 && matches!(bytes[start - 1], b'=' | b'?' | b'&') {
+            bytes[end..]
+                .iter()
+                .position(|&b| {
+                    b.is_ascii_whitespace()
+                        || matches!(b, b'&' | b'#' | b';' | b',' | b'"' | b'\'' | b'<' | b'>')
+                })
+                .map_or(bytes.len(), |offset| end + offset)
+        } else {
+            end
+        };
         spans.push(Span {
             start,
             end,

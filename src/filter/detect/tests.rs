@@ -461,3 +461,11 @@ fn random_tokens_are_hidden_after_a_credential_word_or_alone_when_long() {
     let text = "upstream replied with R7kq2ZxL9mP3vT8wYb1Nc6Hs5Jf0Ga2U";
     assert_eq!(scrub_kind(text, TextKind::LookupOnly), text);
 }
+
+#[test]
+fn a_random_query_value_is_hidden_whole_with_its_dots() {
+    assert_eq!(
+        scrub("GET /x?q=R7kq2ZxL9mP3vT8wYb1Nc6Hs5Jf0Ga2U.eyJabc.def&page=2"),
+        format!("GET /x?q={SUB}&page=2")
+    );
+}
