@@ -29,8 +29,11 @@
 //! [`handled_here`]; the hook then only keeps the capture for [`take_last_capture`],
 //! which the integration calls after catching the panic to report it with the request.
 //!
-//! With `panic = "abort"` the process ends when the hook returns, so the hook then waits
-//! for the report to be delivered (at most [`HookBuilder::flush_timeout`]).
+//! With `panic = "abort"` the process ends when the hook returns, and nothing is caught:
+//! the hook then reports every panic itself, inside [`handled_here`] too (where the web
+//! layer has it send the admin email with the request), and waits for the delivery to
+//! every destination, the emails of admin notifiers included (at most
+//! [`HookBuilder::flush_timeout`] in all).
 
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
@@ -45,7 +48,7 @@ use crate::model::{Capture, Environment, ErrorInfo, panic_message};
 use crate::report::{ExceptionReporter, Report};
 use crate::runtime::scope::{self, CapturedScope, SiteScope};
 use crate::runtime::span_scopes;
-use crate::runtime::trace::{self, InApp};
+use crate::runtime::trace::{self, InApp, PanicLocation};
 
 /// The error type shown for a panic.
 pub const PANIC_TYPE: &str = "panic";
@@ -288,7 +291,8 @@ pub fn dropped() -> u64 {
 
 /// Runs `f` as code whose panics are caught and reported by the caller (a web framework
 /// integration): a panic inside is captured for [`take_last_capture`] and not reported by
-/// the reporting thread.
+/// the reporting thread. With `panic = "abort"`, where nothing is caught, the hook reports
+/// it as any other panic.
 pub fn handled_here<R>(f: impl FnOnce() -> R) -> R {
     struct Leave;
     impl Drop for Leave {
@@ -301,10 +305,36 @@ pub fn handled_here<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// What a catch site does with a panic it will never catch, since the process aborts
+/// (`panic = "abort"`): it reports the capture itself, from the hook, waiting at most the
+/// given time for delivery.
+pub(crate) type AbortReport = Box<dyn FnOnce(Capture, Duration)>;
+
+/// [`handled_here`], for a catch site that also says how to report a panic it will never
+/// catch (`panic = "abort"`); `on_abort` is `None` when the process unwinds.
+pub(crate) fn handled_here_reporting<R>(on_abort: Option<AbortReport>, f: impl FnOnce() -> R) -> R {
+    let Some(on_abort) = on_abort else {
+        return handled_here(f);
+    };
+    struct Restore(Option<AbortReport>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = ON_ABORT.try_with(|slot| slot.replace(self.0.take()));
+        }
+    }
+    let outer = ON_ABORT
+        .try_with(|slot| slot.replace(Some(on_abort)))
+        .unwrap_or(None);
+    let _restore = Restore(outer);
+    handled_here(f)
+}
+
 /// The capture the hook made of the most recent panic on this thread, taken (a second
 /// call returns `None`). Symbols are resolved now, on the calling thread.
 pub fn take_last_capture() -> Option<Capture> {
-    let event = LAST.with(|last| last.borrow_mut().take())?;
+    let event = LAST
+        .try_with(|last| last.try_borrow_mut().ok()?.take())
+        .ok()??;
     let state = STATE.get()?;
     Some(state.capture(event))
 }
@@ -316,6 +346,8 @@ thread_local! {
     static HANDLED: Cell<u32> = const { Cell::new(0) };
     /// Set while the hook runs on this thread (a panic inside it is not captured again).
     static IN_HOOK: Cell<bool> = const { Cell::new(false) };
+    /// How the innermost catch site reports a panic it will never catch (`panic = "abort"`).
+    static ON_ABORT: RefCell<Option<AbortReport>> = const { RefCell::new(None) };
     /// How long the last capture on this thread took.
     static CAPTURE_TIME: Cell<Option<Duration>> = const { Cell::new(None) };
 }
@@ -330,7 +362,21 @@ struct PanicEvent {
     scopes: Vec<SiteScope>,
     spans: Vec<CapturedScope>,
     time: jiff::Timestamp,
-    /// For the hook to wait on under `panic = "abort"`.
+    /// Where the panic happened, for the frame of the function that panicked (the trace
+    /// may not know: no debug information).
+    location: Option<PanicLocation>,
+}
+
+/// What the hook hands to the reporting thread: a panic as captured, or (`panic =
+/// "abort"`, inside a catch site, which needs the capture too) already resolved.
+enum Pending {
+    Event(PanicEvent),
+    Resolved(Box<Capture>),
+}
+
+/// A panic for the reporting thread, numbered for the waits on its delivery.
+struct Job {
+    pending: Pending,
     sequence: u64,
 }
 
@@ -346,26 +392,11 @@ struct Config {
     warm_up: bool,
 }
 
-struct State {
-    config: Config,
-    sender: SyncSender<PanicEvent>,
-    progress: Mutex<Progress>,
-    delivered: Condvar,
-    dropped: Mutex<u64>,
-}
-
-#[derive(Default)]
-struct Progress {
-    submitted: u64,
-    delivered: u64,
-}
-
-impl State {
-    fn start(builder: HookBuilder) -> Self {
-        let (sender, receiver) = sync_channel::<PanicEvent>(builder.queue);
+impl Config {
+    fn new(builder: HookBuilder) -> Self {
         let mut environment = Environment::current();
         environment.application = builder.application.clone();
-        let config = Config {
+        Self {
             destinations: if builder.destinations.is_empty() {
                 vec![Destination::Stderr]
             } else {
@@ -379,9 +410,62 @@ impl State {
             flush_timeout: builder.flush_timeout,
             format_timeout: builder.format_timeout,
             warm_up: builder.warm_up,
-        };
+        }
+    }
+
+    /// Resolves a panic's trace and builds its capture.
+    fn capture(&self, event: PanicEvent) -> Capture {
+        let mut frames =
+            trace::resolve_to_frames(&event.backtrace, &self.in_app, event.scopes, event.spans);
+        if let Some(location) = &event.location {
+            trace::place_location(&mut frames, location);
+        }
+        let mut environment = self.environment.clone();
+        environment.server_time = Some(
+            event
+                .time
+                .to_zoned(jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC)),
+        );
+        environment.thread = event.thread;
+        Capture {
+            debug: self.debug,
+            error: ErrorInfo::new(Some(PANIC_TYPE.to_owned()), Some(event.message)),
+            frames,
+            request: None,
+            settings: self.settings.clone(),
+            environment: Some(environment),
+        }
+    }
+}
+
+struct State {
+    config: Config,
+    sender: SyncSender<Job>,
+    progress: Mutex<Progress>,
+    delivered: Condvar,
+    dropped: Mutex<u64>,
+}
+
+#[derive(Default)]
+struct Progress {
+    submitted: u64,
+    delivered: u64,
+}
+
+impl State {
+    /// Records that the report with this sequence number has been delivered, and wakes
+    /// whoever waits for it.
+    fn mark_delivered(&self, sequence: u64) {
+        let mut progress = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
+        progress.delivered = progress.delivered.max(sequence);
+        drop(progress);
+        self.delivered.notify_all();
+    }
+
+    fn start(builder: HookBuilder) -> Self {
+        let (sender, receiver) = sync_channel::<Job>(builder.queue);
         let state = Self {
-            config,
+            config: Config::new(builder),
             sender,
             progress: Mutex::new(Progress::default()),
             delivered: Condvar::new(),
@@ -392,20 +476,18 @@ impl State {
             .spawn(move || {
                 // What destinations log here is never turned into a report of its own.
                 crate::runtime::mark_delivery_thread();
-                for event in receiver {
+                for job in receiver {
                     let Some(state) = STATE.get() else { continue };
-                    let sequence = event.sequence;
-                    let capture = state.capture(event);
+                    let sequence = job.sequence;
+                    let capture = match job.pending {
+                        Pending::Event(event) => state.capture(event),
+                        Pending::Resolved(capture) => *capture,
+                    };
                     // A failing destination must not stop the thread.
                     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         state.deliver(capture);
                     }));
-                    let mut progress = state
-                        .progress
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner);
-                    progress.delivered = progress.delivered.max(sequence);
-                    state.delivered.notify_all();
+                    state.mark_delivered(sequence);
                 }
             });
         if spawned.is_err() {
@@ -449,27 +531,7 @@ impl State {
 
     /// Resolves a panic's trace and builds its capture.
     fn capture(&self, event: PanicEvent) -> Capture {
-        let frames = trace::resolve_to_frames(
-            &event.backtrace,
-            &self.config.in_app,
-            event.scopes,
-            event.spans,
-        );
-        let mut environment = self.config.environment.clone();
-        environment.server_time = Some(
-            event
-                .time
-                .to_zoned(jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC)),
-        );
-        environment.thread = event.thread;
-        Capture {
-            debug: self.config.debug,
-            error: ErrorInfo::new(Some(PANIC_TYPE.to_owned()), Some(event.message)),
-            frames,
-            request: None,
-            settings: self.config.settings.clone(),
-            environment: Some(environment),
-        }
+        self.config.capture(event)
     }
 
     fn deliver(&self, capture: Capture) {
@@ -518,7 +580,70 @@ impl State {
     }
 }
 
-/// The hook itself: capture, hand off, never panic, never block on I/O.
+/// Hands a panic to the reporting thread and returns its number. When the queue is full
+/// the panic is counted as dropped and kept for a catch site, or, with `panic = "abort"`,
+/// where nothing is caught and nothing else will run, delivered on this thread.
+fn submit(state: &State, pending: Pending) -> u64 {
+    let sequence = {
+        let mut progress = state
+            .progress
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        progress.submitted += 1;
+        progress.submitted
+    };
+    let job = Job { pending, sequence };
+    if let Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) =
+        state.sender.try_send(job)
+    {
+        let capture = match job.pending {
+            Pending::Event(event) if !cfg!(panic = "abort") => {
+                *state.dropped.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+                // Keep it for a catch site, at least.
+                keep_last(event);
+                None
+            }
+            Pending::Event(event) => Some(state.capture(event)),
+            Pending::Resolved(capture) => Some(*capture),
+        };
+        if let Some(capture) = capture {
+            state.deliver(capture);
+        }
+        state.mark_delivered(sequence);
+    }
+    sequence
+}
+
+/// Keeps a capture for [`take_last_capture`]. Neither a thread whose locals are being
+/// destroyed nor a capture being taken right now makes the hook panic (which would abort):
+/// the capture is then not kept.
+fn keep_last(event: PanicEvent) {
+    let _ = LAST.try_with(|last| {
+        if let Ok(mut last) = last.try_borrow_mut() {
+            *last = Some(event);
+        }
+    });
+}
+
+/// A point in time that waits are measured against; `None` is no deadline (a timeout
+/// such as `Duration::MAX`, which `Instant + Duration` would panic on).
+struct Deadline(Option<Instant>);
+
+impl Deadline {
+    fn after(timeout: Duration) -> Self {
+        Self(Instant::now().checked_add(timeout))
+    }
+
+    /// The time left (zero once passed; `Duration::MAX` without a deadline).
+    fn left(&self) -> Duration {
+        self.0.map_or(Duration::MAX, |deadline| {
+            deadline.saturating_duration_since(Instant::now())
+        })
+    }
+}
+
+/// The hook itself: capture, hand off, never panic, never block on I/O (but with
+/// `panic = "abort"`, wait for the delivery, within the flush timeout).
 fn hook(info: &std::panic::PanicHookInfo<'_>) {
     // Panics of this crate's own formatting of variables are reported as formatting errors.
     if scope::is_formatting() || IN_HOOK.get() {
@@ -548,40 +673,87 @@ fn hook(info: &std::panic::PanicHookInfo<'_>) {
         scopes: scope::capture_scopes_in_panic(state.config.format_timeout),
         spans: span_scopes(),
         time: jiff::Timestamp::now(),
-        sequence: 0,
+        location: info.location().map(PanicLocation::of),
     };
     CAPTURE_TIME.set(Some(started.elapsed()));
-    if HANDLED.get() > 0 {
-        LAST.with(|last| *last.borrow_mut() = Some(event));
+    let handled = HANDLED.get() > 0;
+    if !cfg!(panic = "abort") {
+        if handled {
+            // The catch site reports it, with what it knows (the request).
+            keep_last(event);
+        } else {
+            submit(state, Pending::Event(event));
+        }
     } else {
-        let sequence = {
-            let mut progress = state
-                .progress
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            progress.submitted += 1;
-            progress.submitted
+        // The process ends when the hook returns: nothing will be caught, so the hook
+        // reports the panic to every destination and waits for the delivery.
+        let deadline = Deadline::after(state.config.flush_timeout);
+        let on_abort = if handled {
+            ON_ABORT
+                .try_with(|slot| slot.try_borrow_mut().ok()?.take())
+                .ok()
+                .flatten()
+        } else {
+            None
         };
-        match state.sender.try_send(PanicEvent { sequence, ..event }) {
-            Ok(()) => {
-                if cfg!(panic = "abort") {
-                    // The process ends when the hook returns: wait for the report.
-                    state.wait_delivered(sequence, state.config.flush_timeout);
-                }
+        let sequence = match on_abort {
+            Some(on_abort) => {
+                let capture = state.capture(event);
+                let sequence = submit(state, Pending::Resolved(Box::new(capture.clone())));
+                on_abort(capture, deadline.left());
+                sequence
             }
-            Err(TrySendError::Full(event) | TrySendError::Disconnected(event)) => {
-                *state.dropped.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-                let mut progress = state
-                    .progress
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                progress.delivered = progress.delivered.max(event.sequence);
-                drop(progress);
-                state.delivered.notify_all();
-                // Keep it for a catch site, at least.
-                LAST.with(|last| *last.borrow_mut() = Some(event));
+            None => submit(state, Pending::Event(event)),
+        };
+        state.wait_delivered(sequence, deadline.left());
+        for destination in &state.config.destinations {
+            if let Destination::Notifier(notifier) = destination {
+                notifier.mailer().flush_all(deadline.left());
             }
         }
     }
     IN_HOOK.set(false);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_report_has_the_panic_location_on_its_top_frame_when_symbols_say_nothing() {
+        let config = Config::new(HookBuilder::new());
+        let line = line!(); // the panic location of this test
+        let event = PanicEvent {
+            message: "boom".to_owned(),
+            thread: None,
+            // No frame resolves (as in a build without debug information).
+            backtrace: trace::Trace::default(),
+            scopes: Vec::new(),
+            spans: Vec::new(),
+            time: jiff::Timestamp::UNIX_EPOCH,
+            location: Some(PanicLocation {
+                file: "src/hook.rs".to_owned(),
+                line,
+                column: 20,
+            }),
+        };
+        let capture = config.capture(event);
+        let top = capture
+            .frames
+            .last()
+            .expect("a frame for the panic location");
+        assert_eq!(top.file.as_deref(), Some("src/hook.rs"));
+        assert_eq!((top.line, top.column), (Some(line), Some(20)));
+        assert!(top.in_app);
+        // The source around it is read from disk (relative to the working directory).
+        let text = config.reporter.report(&capture).text().to_string();
+        assert!(
+            text.contains(&format!("File \"src/hook.rs\", line {line}")),
+            "{text}"
+        );
+        assert!(
+            text.contains("// the panic location of this test"),
+            "{text}"
+        );
+    }
 }

@@ -488,6 +488,7 @@ where
                     .to_owned(),
                 file: Some(file.to_owned()),
                 line,
+                column: None,
                 in_app: true,
                 vars,
                 sensitive_variables: None,

@@ -476,6 +476,12 @@ impl Mailer {
         self.request_flush(false, timeout)
     }
 
+    /// As [`flush`](Self::flush), and also sends the pending digests and summaries (their
+    /// windows cut short), still accepting emails: for a process about to abort.
+    pub(crate) fn flush_all(&self, timeout: Duration) -> bool {
+        self.request_flush(true, timeout)
+    }
+
     /// Stops accepting emails, then waits at most `timeout` for the worker to deliver what
     /// is queued and every pending digest and summary (their windows cut short). Returns
     /// `true` when everything was delivered.
@@ -587,6 +593,16 @@ struct Worker {
     labels: SafeReporterFilter,
 }
 
+/// `now + wait`, or a point about a century away when that overflows (a setting such as
+/// `Duration::MAX`): `Instant + Duration` panics on overflow, and the worker would stop
+/// (with `panic = "abort"`, the process).
+fn later(now: Instant, wait: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+    now.checked_add(wait)
+        .or_else(|| now.checked_add(CENTURY))
+        .unwrap_or(now)
+}
+
 impl Worker {
     fn new(backend: Box<dyn MailBackend>, receiver: Receiver<Job>, state: Arc<State>) -> Self {
         Self {
@@ -602,7 +618,7 @@ impl Worker {
 
     fn run(mut self) {
         let tick = self.state.config.queue.tick;
-        let mut next_tick = Instant::now() + tick;
+        let mut next_tick = later(Instant::now(), tick);
         loop {
             let wake = match self.retry_at {
                 Some(retry_at) => retry_at.min(next_tick),
@@ -629,7 +645,7 @@ impl Worker {
             let now = Instant::now();
             if now >= next_tick {
                 self.tick(false);
-                next_tick = now + tick;
+                next_tick = later(now, tick);
             }
             if self.retry_at.is_some_and(|at| now >= at) {
                 self.retry();
@@ -746,7 +762,7 @@ impl Worker {
                 self.state.counters.retries.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(%error, retry_in_ms = self.backoff.as_millis() as u64, subject = email.subject(), "mail delivery failed; will retry");
                 self.hold(email, 1);
-                self.retry_at = Some(Instant::now() + self.backoff);
+                self.retry_at = Some(later(Instant::now(), self.backoff));
             }
             Err(error) => self.give_up(&email, &error.to_string()),
         }
@@ -791,9 +807,9 @@ impl Worker {
                 Err(error) if error.is_transient() => {
                     self.state.counters.retries.fetch_add(1, Ordering::Relaxed);
                     let queue = &self.state.config.queue;
-                    self.backoff = (self.backoff * 2).min(queue.backoff_max);
+                    self.backoff = self.backoff.saturating_mul(2).min(queue.backoff_max);
                     tracing::warn!(%error, retry_in_ms = self.backoff.as_millis() as u64, waiting = self.held.len(), "mail delivery failed again; will retry");
-                    self.retry_at = Some(Instant::now() + self.backoff);
+                    self.retry_at = Some(later(Instant::now(), self.backoff));
                     break;
                 }
                 Err(error) => {
@@ -869,4 +885,16 @@ fn digest_email(config: &MailConfig, digest: &Digest) -> (Audience, String, Stri
         window = config.flood.window.as_secs(),
     );
     (digest.audience, subject, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_too_long_for_an_instant_is_a_point_far_away_not_a_panic() {
+        let now = Instant::now();
+        assert!(later(now, Duration::MAX) > later(now, Duration::from_secs(86_400)));
+        assert_eq!(later(now, Duration::ZERO), now);
+    }
 }

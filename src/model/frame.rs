@@ -18,6 +18,9 @@ pub struct Frame {
     pub file: Option<String>,
     /// The 1-based line number.
     pub line: Option<u32>,
+    /// The 1-based column, when known (the frame where a panic happened has its location's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
     /// Whether this is application code (`true`) or library code.
     pub in_app: bool,
     /// Variables attached to this frame.
@@ -35,6 +38,7 @@ impl fmt::Debug for Frame {
             .field("function", &self.function)
             .field("file", &self.file)
             .field("line", &self.line)
+            .field("column", &self.column)
             .field("in_app", &self.in_app)
             .field("vars", &self.vars)
             .field("sensitive_variables", &self.sensitive_variables)
@@ -49,6 +53,7 @@ impl Frame {
             function: function.into(),
             file: Some(file.into()),
             line: Some(line),
+            column: None,
             in_app: true,
             vars: Vec::new(),
             sensitive_variables: None,

@@ -302,12 +302,7 @@ impl InApp {
                 .iter()
                 .any(|prefix| path.starts_with(prefix.as_str()));
         }
-        let library_file = file.is_some_and(|file| {
-            file.contains("/.cargo/registry/")
-                || file.contains("/.cargo/git/")
-                || file.starts_with("/rustc/")
-                || file.contains("/rustlib/")
-        });
+        let library_file = file.is_some_and(is_library_file);
         !library_file
             && !LIBRARY_PREFIXES
                 .iter()
@@ -454,6 +449,7 @@ fn frames_of(
             },
             file: symbol.file.as_deref().map(String::from),
             line: symbol.line,
+            column: None,
             vars: Vec::new(),
             sensitive_variables: None,
         })
@@ -462,6 +458,78 @@ fn frames_of(
     attach_scopes(&mut frames, spans);
     merge_closures(&mut frames);
     frames
+}
+
+/// Where a panic happened, as the panic hook is told (`PanicHookInfo::location`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PanicLocation {
+    pub(crate) file: String,
+    pub(crate) line: u32,
+    pub(crate) column: u32,
+}
+
+impl PanicLocation {
+    pub(crate) fn of(location: &std::panic::Location<'_>) -> Self {
+        Self {
+            file: location.file().to_owned(),
+            line: location.line(),
+            column: location.column(),
+        }
+    }
+}
+
+/// Puts a panic's location on the frame of the function that panicked: the innermost
+/// application frame, when it has no file (no debug information) or the location's file
+/// (the location then gives the column too). Without an application frame, a frame named
+/// after the location is added, innermost. A location in library code (a registry crate,
+/// the standard library) changes nothing: the application frame did not panic there.
+pub(crate) fn place_location(frames: &mut Vec<Frame>, location: &PanicLocation) {
+    if is_library_file(&location.file) {
+        return;
+    }
+    match frames.iter_mut().rev().find(|frame| frame.in_app) {
+        Some(frame) => {
+            let same_file = match frame.file.as_deref() {
+                None => true,
+                Some(file) => same_source_file(file, &location.file),
+            };
+            if same_file {
+                if frame.file.is_none() {
+                    frame.file = Some(location.file.clone());
+                }
+                frame.line = Some(location.line);
+                frame.column = Some(location.column);
+            }
+        }
+        None => frames.push(Frame {
+            function: format!("{}:{}", location.file, location.line),
+            file: Some(location.file.clone()),
+            line: Some(location.line),
+            column: Some(location.column),
+            in_app: true,
+            vars: Vec::new(),
+            sensitive_variables: None,
+        }),
+    }
+}
+
+/// Whether two names of a source file name the same file: equal, or one is the other
+/// with a directory before it (debug information has absolute paths, `Location` has paths
+/// relative to the workspace).
+fn same_source_file(a: &str, b: &str) -> bool {
+    let ends_with_dir = |long: &str, short: &str| {
+        long.strip_suffix(short)
+            .is_some_and(|head| head.ends_with('/') || head.ends_with('\\'))
+    };
+    a == b || ends_with_dir(a, b) || ends_with_dir(b, a)
+}
+
+/// Whether a source file is library code: a registry or git crate, or the standard library.
+fn is_library_file(file: &str) -> bool {
+    file.contains("/.cargo/registry/")
+        || file.contains("/.cargo/git/")
+        || file.starts_with("/rustc/")
+        || file.contains("/rustlib/")
 }
 
 /// The mark of a catch site: frames outside it are the catcher's, not the failure's.
@@ -589,6 +657,7 @@ fn attach_scopes(frames: &mut Vec<Frame>, scopes: Vec<impl FrameScope>) {
                     function: function.to_owned(),
                     file: Some(file.to_owned()),
                     line: Some(line),
+                    column: None,
                     in_app: true,
                     vars: Vec::new(),
                     sensitive_variables: None,
@@ -714,6 +783,76 @@ mod tests {
             line: Some(line),
             in_app_by_default: None,
         }
+    }
+
+    fn location(file: &str, line: u32) -> PanicLocation {
+        PanicLocation {
+            file: file.to_owned(),
+            line,
+            column: 5,
+        }
+    }
+
+    #[test]
+    fn the_panic_location_goes_to_the_innermost_application_frame_without_a_file() {
+        // A release build without debug information: names, no files.
+        let bare = |function: &str| Symbol {
+            file: None,
+            line: None,
+            ..symbol(function)
+        };
+        let symbols = [
+            bare("core::panicking::panic_fmt"),
+            bare("shop::charge"),
+            bare("shop::checkout"),
+        ];
+        let mut frames = to_frames(&symbols, &InApp::default(), Vec::new());
+        place_location(&mut frames, &location("src/shop.rs", 168));
+        let charge = frames.last().expect("frames");
+        assert_eq!(charge.function, "shop::charge");
+        assert_eq!(
+            (charge.file.as_deref(), charge.line, charge.column),
+            (Some("src/shop.rs"), Some(168), Some(5))
+        );
+        assert_eq!((frames[0].file.as_deref(), frames[0].line), (None, None));
+    }
+
+    #[test]
+    fn the_panic_location_refines_a_resolved_frame_of_the_same_file_only() {
+        let resolved = |file: &str| Symbol {
+            file: Some(file.into()),
+            line: Some(160),
+            ..symbol("shop::charge")
+        };
+        let mut frames = to_frames(
+            &[resolved("/src/app/src/shop.rs")],
+            &InApp::default(),
+            vec![],
+        );
+        place_location(&mut frames, &location("src/shop.rs", 168));
+        assert_eq!((frames[0].line, frames[0].column), (Some(168), Some(5)));
+        assert_eq!(frames[0].file.as_deref(), Some("/src/app/src/shop.rs"));
+
+        let mut frames = to_frames(&[resolved("src/other.rs")], &InApp::default(), vec![]);
+        place_location(&mut frames, &location("src/shop.rs", 168));
+        assert_eq!((frames[0].line, frames[0].column), (Some(160), None));
+    }
+
+    #[test]
+    fn without_an_application_frame_the_panic_location_gets_a_frame_of_its_own() {
+        let mut frames = Vec::new();
+        place_location(&mut frames, &location("examples/demo.rs", 168));
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].function, "examples/demo.rs:168");
+        assert_eq!(frames[0].file.as_deref(), Some("examples/demo.rs"));
+        assert_eq!((frames[0].line, frames[0].column), (Some(168), Some(5)));
+        assert!(frames[0].in_app);
+
+        // A panic inside a library: its location is not the application's.
+        let mut frames = Vec::new();
+        let library = "/home/u/.cargo/registry/src/index/serde_json-1.0.0/src/de.rs";
+        place_location(&mut frames, &location(library, 3));
+        assert!(frames.is_empty());
     }
 
     fn scope(function: &str, vars: Vec<Variable>) -> CapturedScope {

@@ -125,7 +125,10 @@ pub(super) fn parse_card(bytes: &[u8], start: usize, spans: &mut Vec<Span>) -> u
         }
         for &(_, to_digit, _, span_end) in groups[first..].iter().rev() {
             let length = to_digit - from_digit;
+            // No card number starts with 0 (no issuer's number does), so runs of zeros in
+            // ids (`00000000-0000-…`) stay visible.
             if (13..=19).contains(&length)
+                && digits[from_digit] != 0
                 && separated_after(span_end)
                 && luhn(&digits[from_digit..to_digit])
             {

@@ -171,8 +171,8 @@ struct Catalog {
     shortest_inside: usize,
     /// The `Inside` literals that end a webhook URL's host and path
     /// (`hooks.slack.com/services/`), with their formats: what follows them is known to be
-    /// secret by this context alone. Each holds [`WEBHOOK`].
-    url_paths: Vec<(&'static [u8], Vec<usize>)>,
+    /// secret by this context alone. Each holds [`WEBHOOK`], at the offset kept beside it.
+    url_paths: Vec<(&'static [u8], usize, Vec<usize>)>,
     /// The keywords of `Keyword` formats, without regard to ASCII case.
     keywords: AhoCorasick,
     /// Per keyword: its format.
@@ -212,7 +212,10 @@ impl Catalog {
             .literals
             .iter()
             .filter(|(_, literal, _)| literal.ends_with(b"/"))
-            .map(|(_, literal, formats)| (*literal, formats.clone()))
+            .map(|(_, literal, formats)| {
+                let hook = memchr::memmem::find(literal, WEBHOOK).unwrap_or(0);
+                (*literal, hook, formats.clone())
+            })
             .collect();
         let keywords = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
@@ -314,9 +317,8 @@ pub(super) fn scan(text: &str, shape: Shape, spans: &mut Vec<Span>) {
     if shape.context_only {
         if shape.separators {
             for hook in memchr::memmem::find_iter(bytes, WEBHOOK) {
-                for (literal, formats) in &catalog.url_paths {
-                    let offset = memchr::memmem::find(literal, WEBHOOK).unwrap_or(0);
-                    let Some(at) = hook.checked_sub(offset) else {
+                for (literal, offset, formats) in &catalog.url_paths {
+                    let Some(at) = hook.checked_sub(*offset) else {
                         continue;
                     };
                     if bytes[at..].starts_with(literal) {
@@ -488,25 +490,24 @@ fn prefixed(catalog: &Catalog, format: usize, text: &str, start: usize, spans: &
     if start > 0 && bytes[start - 1].is_ascii_alphanumeric() {
         return;
     }
-    let Some(found) = catalog
-        .anchored(format)
-        .find(&text[start..reach(text, start)])
-    else {
-        return;
-    };
     // The literal a token starts with says nothing of its randomness.
     let random_from = match FORMATS[format].anchor {
         Anchor::Prefix(literal) => start + literal.len(),
         Anchor::Inside(_) | Anchor::Keyword(_) => start,
     };
-    accept(
-        format,
-        bytes,
-        start,
-        random_from,
-        start + found.end(),
-        spans,
-    );
+    if let Some(found) = catalog
+        .anchored(format)
+        .find(&text[start..reach(text, start)])
+    {
+        accept(
+            format,
+            bytes,
+            start,
+            random_from,
+            start + found.end(),
+            spans,
+        );
+    }
 }
 
 /// A token of `format` holding the literal found at `at`: the pattern runs over the word
@@ -589,12 +590,30 @@ fn accept(
     while bytes.get(end) == Some(&b'=') {
         end += 1;
     }
+    // In a URL or a cookie the token may go on percent-encoded (`%2F`, `%2B`, `%3D`): the
+    // rest of the component is the token too.
+    if is_escape(bytes, end) {
+        while end < bytes.len()
+            && (is_escape(bytes, end)
+                || bytes[end].is_ascii_alphanumeric()
+                || matches!(bytes[end], b'-' | b'_' | b'.' | b'~' | b'+'))
+        {
+            end += if bytes[end] == b'%' { 3 } else { 1 };
+        }
+    }
     spans.push(Span {
         start,
         end,
         rule: Rule::KnownKeyFormat,
     });
     true
+}
+
+/// Whether a percent-escape (`%2F`) starts at `at`.
+fn is_escape(bytes: &[u8], at: usize) -> bool {
+    bytes.get(at) == Some(&b'%')
+        && bytes.get(at + 1).is_some_and(u8::is_ascii_hexdigit)
+        && bytes.get(at + 2).is_some_and(u8::is_ascii_hexdigit)
 }
 
 /// Shannon entropy of `bytes` in bits per byte.

@@ -387,15 +387,52 @@ fn the_catalog_page_is_current() {
     check_generated("docs/credential-formats.md", &catalog_markdown());
 }
 
+/// The README's list: per family, its services.
+fn readme_list() -> String {
+    let mut families: Vec<Family> = FORMATS.iter().map(|format| format.family).collect();
+    families.sort();
+    families.dedup();
+    let mut out = format!("{} formats:\n\n", FORMATS.len());
+    for family in families {
+        let mut services: Vec<&str> = Vec::new();
+        for format in FORMATS.iter().filter(|format| format.family == family) {
+            if !services.contains(&format.service) {
+                services.push(format.service);
+            }
+        }
+        writeln!(out, "- **{}**: {}", family.label(), services.join(", ")).unwrap();
+    }
+    out
+}
+
+#[test]
+fn the_readme_list_is_current() {
+    const START: &str = "<!-- credential-catalog:start -->\n";
+    const END: &str = "<!-- credential-catalog:end -->";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let start = readme.find(START).expect("README marks the list's start") + START.len();
+    let end = readme.find(END).expect("README marks the list's end");
+    let expected = format!("{}{}{}", &readme[..start], readme_list(), &readme[end..]);
+    check_generated("README.md", &expected);
+}
+
 /// Generated tokens and near misses for the tests outside the crate, one line each:
-/// `id<TAB>token` and `id<TAB>near miss`.
+/// `id<TAB>anchor kind<TAB>characters that may stay visible<TAB>token` (a webhook URL's
+/// host and path stay) and `id<TAB>near miss`.
 #[test]
 fn the_token_corpus_is_current() {
     let mut tokens_out = String::new();
     let mut near_out = String::new();
     for format in FORMATS {
+        let kind = match format.anchor {
+            Anchor::Prefix(_) => "prefix",
+            Anchor::Inside(_) => "inside",
+            Anchor::Keyword(_) => "keyword",
+        };
         for token in tokens(format, 3) {
-            writeln!(tokens_out, "{}\t{token}", format.id).unwrap();
+            let (visible, _) = hidden_part(format, &token);
+            writeln!(tokens_out, "{}\t{kind}\t{visible}\t{token}", format.id).unwrap();
         }
         writeln!(near_out, "{}\t{}", format.id, format.near_miss).unwrap();
     }

@@ -2196,8 +2196,8 @@ pub(crate) static FORMATS: &[Format] = &[
     // AI providers
     Format {
         id: "sk-secret-key",
-        service: "OpenAI, Anthropic, DeepSeek and others",
-        what: "secret key in the common `sk-` shape",
+        service: "OpenAI",
+        what: "secret key in the common `sk-` shape (DeepSeek and others use it too)",
         family: Family::Ai,
         anchor: Anchor::Prefix("sk-"),
         pattern: r"sk-(?:proj-|svcacct-|ant-)?[A-Za-z0-9]{20}[A-Za-z0-9_-]{12,235}",

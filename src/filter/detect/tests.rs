@@ -469,3 +469,15 @@ fn a_random_query_value_is_hidden_whole_with_its_dots() {
         format!("GET /x?q={SUB}&page=2")
     );
 }
+
+#[test]
+fn runs_of_zeros_in_ids_are_not_card_numbers() {
+    for id in [
+        "api-00000000-0000-0000-0000-000000000000",
+        "access-production-00000000-0000-0000-0000-000000000000",
+        "0000 0000 0000 0000",
+    ] {
+        assert_eq!(scrub(id), id);
+    }
+    assert_eq!(scrub("card 4111 1111 1111 1111"), format!("card {SUB}"));
+}

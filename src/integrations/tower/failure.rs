@@ -9,7 +9,7 @@ use http::{Request, Response, StatusCode};
 use super::body::{BodySnapshot, PageBody};
 use super::error::ReportedError;
 use super::layer::Config;
-use super::overrides::Overrides;
+use super::overrides::{Overrides, take_current};
 use super::pages::{DebugPageRenderer, page, technical_404};
 use super::snapshot::Snapshot;
 use crate::mail::Level;
@@ -92,6 +92,31 @@ impl InFlight {
             (status, None) if status.is_server_error() => self.server_error_response(response),
             _ => response,
         }
+    }
+
+    /// How to report a panic of this request from the panic hook when it will never be
+    /// caught (`panic = "abort"`): debug off, the admins' email, waited for. The request's
+    /// settings are those the route and the handler made by the time of the panic. It
+    /// copies the snapshot, on every poll: only built when the process aborts on panic.
+    pub(crate) fn abort_report(&self) -> crate::panic::AbortReport {
+        let mut in_flight = Self {
+            config: Arc::clone(&self.config),
+            snapshot: self.snapshot.clone(),
+            overrides: None,
+        };
+        Box::new(move |capture, timeout| {
+            if in_flight.config.debug {
+                // Debug mode shows the page and mails nothing; there is no page to show.
+                return;
+            }
+            in_flight.overrides = take_current();
+            let overrides = in_flight.overrides();
+            let capture = in_flight.capture(capture, &overrides);
+            in_flight.notify(StatusCode::INTERNAL_SERVER_ERROR, capture, &overrides);
+            if let Some(notifier) = &in_flight.config.notifier {
+                notifier.mailer().flush_all(timeout);
+            }
+        })
     }
 
     /// A panic in the handler: always a 500.

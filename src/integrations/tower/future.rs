@@ -19,7 +19,7 @@ use super::failure::{InFlight, panic_capture};
 use super::layer::Config;
 use super::overrides::with_overrides;
 use crate::model::Capture;
-use crate::panic::handled_here;
+use crate::panic::handled_here_reporting;
 
 pin_project! {
     /// The future of [`ErrorReport`](super::ErrorReport): one state machine, allocation-free
@@ -233,9 +233,10 @@ fn call_into<S, B>(
 {
     // The closures take references only, so that the request and the future are not moved
     // through `catch_unwind`.
+    let on_abort = cfg!(panic = "abort").then(|| in_flight.abort_report());
     let called = with_overrides(&mut in_flight.overrides, || {
         catch_unwind(AssertUnwindSafe(|| {
-            handled_here(|| {
+            handled_here_reporting(on_abort, || {
                 if let Some(request) = request.take() {
                     let running = State::Running {
                         future: inner.call(request),
@@ -286,9 +287,10 @@ where
                     // The result is written in place rather than returned through the
                     // closures, which would move it at each level.
                     let mut polled = Poll::Pending;
+                    let on_abort = cfg!(panic = "abort").then(|| in_flight.abort_report());
                     let caught = with_overrides(&mut in_flight.overrides, || {
                         catch_unwind(AssertUnwindSafe(|| {
-                            handled_here(|| polled = future.poll(cx));
+                            handled_here_reporting(on_abort, || polled = future.poll(cx));
                         }))
                     });
                     match caught {

@@ -80,6 +80,15 @@ pub(crate) fn with_overrides<R>(
     with_overrides_held(before, overrides, f)
 }
 
+/// The settings of the request running on this thread, taken: for a panic that will never
+/// be caught (`panic = "abort"`), reported from the hook.
+pub(crate) fn take_current() -> Option<Box<Overrides>> {
+    if STATE.get() & HELD == 0 {
+        return None;
+    }
+    CURRENT.try_with(Cell::take).unwrap_or(None)
+}
+
 /// Takes what the route or the handler set into `slot`.
 #[cold]
 fn keep_current(slot: &mut Option<Box<Overrides>>) {

@@ -13,6 +13,7 @@ use crate::mail::NotFound;
 use crate::model::{RawText, RequestInfo};
 
 /// What the layer keeps of a request while the handler runs.
+#[derive(Clone)]
 pub(crate) struct Snapshot {
     method: Method,
     /// The URI, the matched route and the headers.
@@ -195,6 +196,7 @@ const INLINE: usize = 94;
 /// its value, the name, the value. A field is its length then its bytes. A length is one
 /// byte below [`NONE`], or [`LONG`] and four bytes (little-endian); [`NONE`] marks an
 /// absent field.
+#[derive(Clone)]
 enum Head {
     Inline(Inline),
     Heap(Box<[u8]>),
@@ -209,6 +211,7 @@ const PREFIX: u8 = 0;
 /// The path follows, as a field.
 const OWN: u8 = 1;
 
+#[derive(Clone)]
 struct Inline {
     len: u8,
     bytes: [u8; INLINE],
