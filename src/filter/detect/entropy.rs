@@ -32,8 +32,8 @@ const ALONE_CLASS_CHANGES: f64 = 0.4;
 const GOVERNING_WORDS: usize = 3;
 const GOVERNING_BYTES: usize = 40;
 
-/// Bytes of a run. `%` keeps a percent-encoded value in one piece: hiding a part of it would
-/// leave the rest for the reader and keep the lookup of the whole value from matching.
+/// Bytes of a run. `%` keeps a percent-encoded token in one piece, judged whole rather than
+/// as the short pieces between its escapes.
 fn is_run_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'_' | b'-' | b'%')
 }
@@ -84,22 +84,7 @@ pub(super) fn scan_tokens(text: &str, names: &NameRules, spans: &mut Vec<Span>) 
 }
 
 fn check_token(text: &str, start: usize, end: usize, names: &NameRules, spans: &mut Vec<Span>) {
-    let bytes = text.as_bytes();
-    if end - start >= MIN_GOVERNED && is_token(&bytes[start..end], text, start, names) {
-        // After `=`, `?` or `&`, the token starts a value or a query parameter's name: hide it
-        // to its end, dots and all, so that no part of it stays and the value found whole
-        // elsewhere still matches here.
-        let end = if start > 0 && matches!(bytes[start - 1], b'=' | b'?' | b'&') {
-            bytes[end..]
-                .iter()
-                .position(|&b| {
-                    b.is_ascii_whitespace()
-                        || matches!(b, b'&' | b'#' | b';' | b',' | b'"' | b'\'' | b'<' | b'>')
-                })
-                .map_or(bytes.len(), |offset| end + offset)
-        } else {
-            end
-        };
+    if end - start >= MIN_GOVERNED && is_token(&text.as_bytes()[start..end], text, start, names) {
         spans.push(Span {
             start,
             end,

@@ -402,6 +402,70 @@ fn check_trigger(
     }
 }
 
+/// Whether `byte` stays as it is in a URL-encoded component (a query parameter, a form
+/// field, a cookie value): what `form_urlencoded` leaves unescaped, and `%` of the escapes.
+fn is_component_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'+' | b'*' | b'%')
+}
+
+/// Whether `rule` finds a secret by its shape alone, so that where the shape ends says
+/// nothing of where the value holding it ends. The other detectors take a value to the end
+/// its syntax gives (`password=…`, a URL's userinfo, the credential after `Bearer`).
+fn found_by_shape(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::CardNumber | Rule::Jwt | Rule::KnownKeyFormat | Rule::HighEntropyToken | Rule::Iban
+    )
+}
+
+/// Widens each merged span found by a token's shape to the whole run of URL-component bytes
+/// around it ([`is_component_byte`]), dots at either end of the run excepted (a full stop
+/// after a token is punctuation); `narrow` gets the text of each span that grew, as found.
+///
+/// A detector may recognise only a part of a value: the random part after the last `.` of
+/// `name.v1.%3DR7kq…`, or a token that goes on percent-encoded. The reverse lookup then
+/// cannot hide the rest: it looks for the whole value, found decoded elsewhere (a GET
+/// parameter), in its URL-encoded form, and that no longer occurs once a part of it is the
+/// substitute. A URL-encoded form is made of component bytes only, so it lies inside one
+/// run of them: hiding the whole run leaves no part of it, whatever the format.
+pub(crate) fn widen(text: &str, spans: &mut Vec<Span>, mut narrow: impl FnMut(&str)) {
+    let bytes = text.as_bytes();
+    let mut widened_to = 0;
+    let mut grew = false;
+    for span in spans.iter_mut() {
+        // A span starting inside the previous widened one is merged into it below.
+        if !found_by_shape(span.rule) || span.start < widened_to {
+            continue;
+        }
+        let mut start = span.start;
+        while start > 0 && is_component_byte(bytes[start - 1]) {
+            start -= 1;
+        }
+        while start < span.start && bytes[start] == b'.' {
+            start += 1;
+        }
+        let mut end = span.end;
+        while end < bytes.len() && is_component_byte(bytes[end]) {
+            end += 1;
+        }
+        while end > span.end && bytes[end - 1] == b'.' {
+            end -= 1;
+        }
+        if (start, end) != (span.start, span.end) {
+            if let Some(found) = text.get(span.start..span.end) {
+                narrow(found);
+            }
+            span.start = start;
+            span.end = end;
+            grew = true;
+        }
+        widened_to = end;
+    }
+    if grew {
+        merge(spans);
+    }
+}
+
 /// Sorts and merges overlapping spans; a merged span keeps the rule of its first part.
 pub(crate) fn merge(spans: &mut Vec<Span>) {
     if spans.len() < 2 {
