@@ -512,3 +512,19 @@ fn a_token_recognised_in_part_of_a_url_component_hides_the_component() {
         format!("mysql -u root -p{SUB} shop")
     );
 }
+
+#[test]
+fn a_label_before_a_token_does_not_count_toward_its_randomness() {
+    // 24 random characters after the label: too short alone, whatever the label adds.
+    for shown in [
+        "build-cache-R7kq2ZxL9mP3vT8wYb1Nc6Hs",
+        "pypi-AgENdGVzdC5weXBpLm9yZwShort",
+    ] {
+        assert_eq!(scrub(shown), shown);
+    }
+    // 32 random characters after it: hidden, the label with them.
+    assert_eq!(
+        scrub("got build-cache-R7kq2ZxL9mP3vT8wYb1Nc6Hs5Jf0Ga2U back"),
+        format!("got {SUB} back")
+    );
+}
