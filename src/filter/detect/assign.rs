@@ -153,6 +153,21 @@ pub(super) fn scan_pairs(
 /// only `-u user:password` (curl and wget read it so) and `-p` on a line that runs `mysql`,
 /// `mysqldump` or `mysqladmin` count. Source code is left to [`scan_pairs`].
 pub(super) fn scan_marked(text: &str, names: &NameRules, substitute: &str, spans: &mut Vec<Span>) {
+    for at in memchr::memchr2_iter(b'<', b'-', text.as_bytes()) {
+        mark_at(text, at, names, substitute, spans);
+    }
+}
+
+/// What [`scan_marked`] hides from the `<` or `-` at `at`. A `-` counts where it starts a
+/// word: at the start of the text, or after a blank, a line break or a quote; a long text is
+/// searched for those only ([`super::prefilter::FLAG_STARTS`]).
+pub(super) fn mark_at(
+    text: &str,
+    at: usize,
+    names: &NameRules,
+    substitute: &str,
+    spans: &mut Vec<Span>,
+) {
     let bytes = text.as_bytes();
     let mut push = |start: usize, end: usize| {
         if end > start && &text[start..end] != substitute {
@@ -163,83 +178,80 @@ pub(super) fn scan_marked(text: &str, names: &NameRules, substitute: &str, spans
             });
         }
     };
-    for at in memchr::memchr2_iter(b'<', b'-', bytes) {
-        let next = bytes.get(at + 1).copied().unwrap_or(b' ');
-        if bytes[at] == b'<' {
-            if next == b'-' && bytes.get(at + 2).is_none_or(|&b| matches!(b, b' ' | b'\t')) {
-                // `name <- value`
-                let name_end = skip_blanks_back(bytes, at);
-                let name_start = word_start(bytes, name_end);
-                if name_start < name_end && names.check(&text[name_start..name_end]).is_some() {
-                    let (start, end) = word_value(bytes, at + 2);
-                    push(start, end);
-                }
-            } else if next.is_ascii_alphabetic() {
-                // `<name>value</name>`; attributes are pairs.
-                let name_end = at
-                    + 1
-                    + bytes[at + 1..]
-                        .iter()
-                        .position(|&b| {
-                            !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
-                        })
-                        .unwrap_or(bytes.len() - at - 1);
-                if bytes.get(name_end) != Some(&b'>')
-                    || names.check(&text[at + 1..name_end]).is_none()
-                {
-                    continue;
-                }
-                let start = name_end + 1;
-                if let Some(close) = memchr::memmem::find(&bytes[start..], b"</") {
-                    let value = &bytes[start..start + close];
-                    if !value.contains(&b'<') {
-                        push(start, start + close);
-                    }
-                }
-            }
-            continue;
-        }
-        // A flag starts a word.
-        if at > 0 && !matches!(bytes[at - 1], b' ' | b'\t' | b'\n' | b'\'' | b'"') {
-            continue;
-        }
-        if next == b'-' {
-            let name_start = at + 2;
-            let name_end = name_start
-                + bytes[name_start..]
-                    .iter()
-                    .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-')))
-                    .unwrap_or(bytes.len() - name_start);
-            if name_end == name_start || !matches!(bytes.get(name_end), Some(b' ' | b'\t')) {
-                continue;
-            }
-            let flag = &text[name_start..name_end];
-            let (start, end) = word_value(bytes, name_end);
-            if start < end && bytes[start] == b'-' {
-                continue;
-            }
-            if flag == "user" || flag == "proxy-user" {
-                if let Some(colon) = memchr::memchr(b':', &bytes[start..end]) {
-                    push(start + colon + 1, end);
-                }
-            } else if names.check(flag).is_some() {
+    let next = bytes.get(at + 1).copied().unwrap_or(b' ');
+    if bytes[at] == b'<' {
+        if next == b'-' && bytes.get(at + 2).is_none_or(|&b| matches!(b, b' ' | b'\t')) {
+            // `name <- value`
+            let name_end = skip_blanks_back(bytes, at);
+            let name_start = word_start(bytes, name_end);
+            if name_start < name_end && names.check(&text[name_start..name_end]).is_some() {
+                let (start, end) = word_value(bytes, at + 2);
                 push(start, end);
             }
-        } else if matches!(next, b'u' | b'p')
-            && bytes
-                .get(at + 2)
-                .is_none_or(|&b| matches!(b, b' ' | b'\t') || (next == b'p' && b != b'\n'))
-        {
-            if next == b'u' {
-                let (start, end) = word_value(bytes, at + 2);
-                if let Some(colon) = memchr::memchr(b':', &bytes[start..end]) {
-                    push(start + colon + 1, end);
+        } else if next.is_ascii_alphabetic() {
+            // `<name>value</name>`; attributes are pairs.
+            let name_end = at
+                + 1
+                + bytes[at + 1..]
+                    .iter()
+                    .position(|&b| {
+                        !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
+                    })
+                    .unwrap_or(bytes.len() - at - 1);
+            if bytes.get(name_end) != Some(&b'>') || names.check(&text[at + 1..name_end]).is_none()
+            {
+                return;
+            }
+            let start = name_end + 1;
+            if let Some(close) = memchr::memmem::find(&bytes[start..], b"</") {
+                let value = &bytes[start..start + close];
+                if !value.contains(&b'<') {
+                    push(start, start + close);
                 }
-            } else if runs_mysql(bytes, at) {
-                let (start, end) = word_value(bytes, at + 2);
-                if start < end && bytes[start] != b'-' {
-                    push(start, end);
-                }
+            }
+        }
+        return;
+    }
+    // A flag starts a word.
+    if at > 0 && !matches!(bytes[at - 1], b' ' | b'\t' | b'\n' | b'\'' | b'"') {
+        return;
+    }
+    if next == b'-' {
+        let name_start = at + 2;
+        let name_end = name_start
+            + bytes[name_start..]
+                .iter()
+                .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-')))
+                .unwrap_or(bytes.len() - name_start);
+        if name_end == name_start || !matches!(bytes.get(name_end), Some(b' ' | b'\t')) {
+            return;
+        }
+        let flag = &text[name_start..name_end];
+        let (start, end) = word_value(bytes, name_end);
+        if start < end && bytes[start] == b'-' {
+            return;
+        }
+        if flag == "user" || flag == "proxy-user" {
+            if let Some(colon) = memchr::memchr(b':', &bytes[start..end]) {
+                push(start + colon + 1, end);
+            }
+        } else if names.check(flag).is_some() {
+            push(start, end);
+        }
+    } else if matches!(next, b'u' | b'p')
+        && bytes
+            .get(at + 2)
+            .is_none_or(|&b| matches!(b, b' ' | b'\t') || (next == b'p' && b != b'\n'))
+    {
+        if next == b'u' {
+            let (start, end) = word_value(bytes, at + 2);
+            if let Some(colon) = memchr::memchr(b':', &bytes[start..end]) {
+                push(start + colon + 1, end);
+            }
+        } else if runs_mysql(bytes, at) {
+            let (start, end) = word_value(bytes, at + 2);
+            if start < end && bytes[start] != b'-' {
+                push(start, end);
             }
         }
     }

@@ -21,6 +21,7 @@
 //! has an entropy of 4.5 bits but changes class at 20% of its characters).
 
 use super::Span;
+use super::catalog::TOKEN_BYTE;
 use crate::filter::Rule;
 use crate::filter::names::NameRules;
 
@@ -37,32 +38,96 @@ const GOVERNING_BYTES: usize = 40;
 
 /// Bytes of a run. `%` keeps a percent-encoded token in one piece, judged whole rather than
 /// as the short pieces between its escapes.
-fn is_run_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'_' | b'-' | b'%')
+const fn is_run_byte(byte: u8) -> bool {
+    RUN_BYTE[byte as usize]
 }
 
-/// Hides high-entropy tokens in `text`.
+const RUN_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'_' | b'-' | b'%');
+        byte += 1;
+    }
+    table
+};
+
+// The runs of catalog token bytes the catalog hands to `scan_token_run` hold every run it
+// judges there.
+const _: () = {
+    assert!(super::catalog::MIN_TOKEN <= MIN_GOVERNED);
+    let mut byte = 0;
+    while byte < 256 {
+        assert!(!is_run_byte(byte as u8) && byte != b'=' as usize || TOKEN_BYTE[byte]);
+        byte += 1;
+    }
+};
+
+/// Hides high-entropy tokens in `text`. Only every [`MIN_RUN`]th byte is looked at until
+/// one may be part of a token ([`scan_run`]); in a long text, the credential catalog's scan
+/// hands its runs of token bytes to [`scan_token_run`] instead, so that they are not searched
+/// for twice.
 pub(super) fn scan_tokens(text: &str, names: &NameRules, spans: &mut Vec<Span>) {
+    if text.len() >= MIN_GOVERNED {
+        scan_run(text, 0, text.len(), names, spans);
+    }
+}
+
+/// Hides the high-entropy tokens in `text[from..to]`, a run of catalog token bytes. Most
+/// runs are passed over at their first probe (`ok..........`, `a::b::c`), before the call.
+#[inline]
+pub(super) fn scan_token_run(
+    text: &str,
+    from: usize,
+    to: usize,
+    names: &NameRules,
+    spans: &mut Vec<Span>,
+) {
+    let probe = from + MIN_RUN - 1;
+    if to - from < MIN_GOVERNED || (!is_run_byte(text.as_bytes()[probe]) && probe + MIN_RUN >= to) {
+        return;
+    }
+    scan_run(text, from, to, names, spans);
+}
+
+/// The fewest [`is_run_byte`]s a run judged holds: with two `=` of padding it reaches
+/// [`MIN_GOVERNED`].
+const MIN_RUN: usize = MIN_GOVERNED - 2;
+
+/// Judges the runs of [`is_run_byte`]s in `text[from..to]`, the whole text or a run of
+/// catalog token bytes (no run byte touches it). Only every [`MIN_RUN`]th byte is looked at
+/// until one is a run byte: a run judged holds one of them, and words, numbers and runs of
+/// catalog token bytes made mostly of dots or colons (`ok.......`, `a::b::c`) are passed
+/// over.
+#[inline(never)]
+fn scan_run(text: &str, from: usize, to: usize, names: &NameRules, spans: &mut Vec<Span>) {
     let bytes = text.as_bytes();
-    let mut at = 0;
-    while at < bytes.len() {
-        if !is_run_byte(bytes[at]) {
-            at += 1;
+    let mut probe = from + MIN_RUN - 1;
+    while probe < to {
+        if !is_run_byte(bytes[probe]) {
+            probe += MIN_RUN;
             continue;
         }
-        let start = at;
-        while at < bytes.len() && is_run_byte(bytes[at]) {
+        // The byte before `from`, if any, is no run byte.
+        let mut start = probe;
+        while start > from && is_run_byte(bytes[start - 1]) {
+            start -= 1;
+        }
+        let mut at = probe + 1;
+        while at < to && is_run_byte(bytes[at]) {
             at += 1;
         }
-        // Base64 padding.
+        // Base64 padding (`=` is a catalog token byte: it lies before `to`).
         let mut end = at;
-        while end < bytes.len() && end - at < 2 && bytes[end] == b'=' {
+        while end < to && end - at < 2 && bytes[end] == b'=' {
             end += 1;
         }
         if end > at && bytes.get(end).is_some_and(|&b| is_run_byte(b) || b == b'=') {
             end = at; // `name=value`: the `=` is an operator
         }
-        at = end.max(at);
+        // `bytes[end]` ends the run: a later run starts after it.
+        probe = end + MIN_RUN;
         if end - start < MIN_GOVERNED {
             continue;
         }
@@ -136,18 +201,18 @@ fn is_token(token: &[u8], text: &str, start: usize, names: &NameRules) -> bool {
     if !digit || !(upper || lower) {
         return false;
     }
-    let entropy = shannon_entropy(token);
+    // The cheap tests first: the entropy costs the most.
     if token.len() >= MIN_ALONE
         && upper
         && lower
         && !hex_only
-        && entropy >= ALONE_ENTROPY
         && class_changes(token) >= ALONE_CLASS_CHANGES
+        && shannon_entropy(token) >= ALONE_ENTROPY
         && !is_base64_of_text(token)
     {
         return true;
     }
-    entropy >= GOVERNED_ENTROPY && governed(text, start, names)
+    governed(text, start, names) && shannon_entropy(token) >= GOVERNED_ENTROPY
 }
 
 /// Bits per character of the token's own character distribution.
@@ -157,14 +222,16 @@ fn shannon_entropy(token: &[u8]) -> f64 {
         counts[usize::from(byte & 0x7f)] += 1;
     }
     let len = token.len() as f64;
-    counts
-        .iter()
-        .filter(|&&count| count > 0)
-        .map(|&count| {
+    // Each byte value once: its count is taken, then cleared.
+    let mut entropy = 0.0;
+    for &byte in token {
+        let count = std::mem::take(&mut counts[usize::from(byte & 0x7f)]);
+        if count > 0 {
             let p = f64::from(count) / len;
-            -p * p.log2()
-        })
-        .sum()
+            entropy -= p * p.log2();
+        }
+    }
+    entropy
 }
 
 fn class_changes(token: &[u8]) -> f64 {

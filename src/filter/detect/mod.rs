@@ -18,11 +18,11 @@ mod url;
 
 use super::Rule;
 use super::names::NameRules;
-use assign::{scan_marked, scan_pairs};
+use assign::{mark_at, scan_marked, scan_pairs};
 use cards::{MIN_CARD_DIGITS, scan_card_numbers};
-use entropy::scan_tokens;
+use entropy::{scan_token_run, scan_tokens};
 use keys::*;
-use pii::{MIN_IBAN, scan_ibans, scan_ssns};
+use pii::{MIN_IBAN, scan_ibans, scan_ssns, ssns_after};
 use prefilter::*;
 use url::{credential, url_userinfo};
 
@@ -153,6 +153,7 @@ fn is_token_byte(byte: u8) -> bool {
 }
 
 /// Scans `text` with the enabled detectors and appends the parts to hide to `spans`.
+#[inline]
 pub(crate) fn scan(
     text: &str,
     kind: TextKind,
@@ -196,28 +197,29 @@ fn scan_long(
     if wants_pairs(detectors) {
         scan_pairs(text, kind, detectors, names, substitute, spans);
     }
-    if kind != TextKind::Code && detectors.contains(Detector::NameValueText) {
-        scan_marked(text, names, substitute, spans);
-    }
+    let marked = kind != TextKind::Code && detectors.contains(Detector::NameValueText);
+    scan_long_marks(
+        text,
+        marked,
+        detectors.contains(Detector::Ssn),
+        names,
+        substitute,
+        spans,
+    );
     if detectors.contains(Detector::CardNumber) {
         scan_card_numbers(bytes, spans);
     }
     if detectors.contains(Detector::Iban) {
         scan_ibans(bytes, spans);
     }
-    if detectors.contains(Detector::HighEntropyToken) {
-        scan_tokens(text, names, spans);
-    }
-    if detectors.contains(Detector::Ssn) {
-        scan_ssns(bytes, spans);
-    }
-    if detectors.contains(Detector::KnownKeyFormat) {
-        let shape = catalog::Shape {
+    let catalog = detectors
+        .contains(Detector::KnownKeyFormat)
+        .then_some(catalog::Shape {
             context_only: kind == TextKind::LookupOnly,
             ..catalog::Shape::ANY
-        };
-        catalog::scan(text, shape, spans);
-    }
+        });
+    let entropy = detectors.contains(Detector::HighEntropyToken);
+    scan_token_runs(text, catalog, entropy, names, spans);
     if wants_triggers(detectors) {
         let search = match kind {
             TextKind::LookupOnly => &*LOOKUP_TRIGGER_SEARCH,
@@ -230,10 +232,79 @@ fn scan_long(
     }
 }
 
+/// In a long text, the flags and other marks of [`scan_marked`] (with `marked`) and the
+/// social security numbers (with `ssns`), each from a packed search for the few literals it
+/// starts from ([`FLAG_STARTS`], [`SSN_WORDS`]) rather than from every `-` or `s`.
+fn scan_long_marks(
+    text: &str,
+    marked: bool,
+    ssns: bool,
+    names: &NameRules,
+    substitute: &str,
+    spans: &mut Vec<Span>,
+) {
+    let bytes = text.as_bytes();
+    if marked {
+        match &*FLAG_STARTS {
+            Some(search) => {
+                if bytes.first() == Some(&b'-') {
+                    mark_at(text, 0, names, substitute, spans);
+                }
+                for found in search.find_iter(bytes) {
+                    mark_at(text, found.start() + 1, names, substitute, spans);
+                }
+                for at in memchr::memchr_iter(b'<', bytes) {
+                    mark_at(text, at, names, substitute, spans);
+                }
+            }
+            None => scan_marked(text, names, substitute, spans),
+        }
+    }
+    if ssns {
+        match &*SSN_WORDS {
+            Some(search) => {
+                let mut checked = 0;
+                for found in search.find_iter(bytes) {
+                    ssns_after(bytes, found.start(), &mut checked, spans);
+                }
+            }
+            None => scan_ssns(bytes, spans),
+        }
+    }
+}
+
+/// The credential catalog (with `catalog`, its shape, when it is on) and the high-entropy
+/// tokens (with `entropy`). The tokens of both lie in runs of catalog token bytes, searched
+/// for once: the catalog hands each run it reads to the other detector too.
+fn scan_token_runs(
+    text: &str,
+    catalog: Option<catalog::Shape>,
+    entropy: bool,
+    names: &NameRules,
+    spans: &mut Vec<Span>,
+) {
+    match catalog {
+        Some(shape) if entropy && !shape.context_only => {
+            catalog::scan_with(text, shape, spans, |from, to, spans| {
+                scan_token_run(text, from, to, names, spans);
+            });
+        }
+        Some(shape) => {
+            catalog::scan(text, shape, spans);
+            if entropy {
+                scan_tokens(text, names, spans);
+            }
+        }
+        None if entropy => scan_tokens(text, names, spans),
+        None => {}
+    }
+}
+
 /// Short texts (most names and values): one scalar pass notes which kinds of byte occur
 /// (separators, digits, and bytes of the trigger literals); the detectors then run only
 /// where that pass saw something, and the trigger search only for the literals whose bytes
 /// all occur. Library searches cost more to start than a short text takes to scan.
+#[inline]
 fn scan_short(
     text: &str,
     kind: TextKind,
@@ -250,7 +321,7 @@ fn scan_short(
     if seen & SEPARATOR != 0 && wants_pairs(detectors) {
         scan_pairs(text, kind, detectors, names, substitute, spans);
     }
-    if seen & (ANGLE | BYTE_FLAGS[usize::from(b'-')]) != 0
+    if may_hold_marked(seen)
         && kind != TextKind::Code
         && detectors.contains(Detector::NameValueText)
     {
@@ -271,10 +342,7 @@ fn scan_short(
     {
         scan_tokens(text, names, spans);
     }
-    if seen & DIGIT != 0
-        && seen & BYTE_FLAGS[usize::from(b'-')] != 0
-        && detectors.contains(Detector::Ssn)
-    {
+    if may_hold_ssn(seen) && detectors.contains(Detector::Ssn) {
         scan_ssns(bytes, spans);
     }
     if bytes.len() >= catalog::MIN_TOKEN && detectors.contains(Detector::KnownKeyFormat) {

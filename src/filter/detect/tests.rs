@@ -528,3 +528,246 @@ fn a_label_before_a_token_does_not_count_toward_its_randomness() {
         format!("got {SUB} back")
     );
 }
+
+/// A small deterministic generator (xorshift), so that a failure can be reproduced.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, bound: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % bound as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, pieces: &[&'a str]) -> &'a str {
+        pieces[self.below(pieces.len())]
+    }
+}
+
+/// Texts of random pieces: the shapes the scans look for, their near misses and what lies
+/// around them, short and long (the two search paths).
+fn random_texts(pieces: &[&str], count: usize) -> Vec<String> {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    (0..count)
+        .map(|index| {
+            let parts = if index % 4 == 0 { 60 } else { 8 };
+            (0..parts).map(|_| rng.pick(pieces)).collect()
+        })
+        .collect()
+}
+
+fn spans_of(rule: Rule, text: &str, kind: TextKind) -> Vec<(usize, usize)> {
+    let names = NameRules::new(&NameRuleConfig::default());
+    let mut spans = Vec::new();
+    scan(
+        text,
+        kind,
+        kind.detectors(DetectorSet::ALL),
+        &names,
+        SUB,
+        &mut spans,
+    );
+    let mut found: Vec<(usize, usize)> = spans
+        .iter()
+        .filter(|span| span.rule == rule)
+        .map(|span| (span.start, span.end))
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
+}
+
+#[test]
+fn the_sampled_iban_scan_finds_what_trying_every_position_finds() {
+    let pieces = [
+        "DE89370400440532013000",
+        "GB82 WEST 1234 5698 7654 32",
+        "NO9386011117947",
+        "DE89 3704 0044 0532 0130 00",
+        "GB82WEST12345698765432",
+        "AB12",
+        " ",
+        "  ",
+        "x",
+        "IBAN ",
+        "007 INFO ",
+        "7000",
+        "ok....",
+        "\n",
+        "ABCD EFGH IJKL MNOP",
+        "12 34 56",
+        "-",
+        "é",
+    ];
+    let mut found = 0;
+    for text in random_texts(&pieces, 3000) {
+        let mut plain = Vec::new();
+        super::pii::ibans_in(text.as_bytes(), 0, text.len(), &mut plain);
+        let plain: Vec<(usize, usize)> = plain.iter().map(|s| (s.start, s.end)).collect();
+        assert_eq!(
+            spans_of(Rule::Iban, &text, TextKind::Free),
+            plain,
+            "{text:?}"
+        );
+        found += plain.len();
+    }
+    assert!(found > 1000, "{found}");
+}
+
+/// Social security numbers as found before their words were searched for first: from every
+/// dash, with the word in the 40 bytes before the number, on its line.
+fn ssns_from_every_dash(bytes: &[u8]) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    for dash in memchr::memchr_iter(b'-', bytes) {
+        let Some(start) = dash.checked_sub(3) else {
+            continue;
+        };
+        let end = start + 11;
+        if end > bytes.len() {
+            break;
+        }
+        let number = &bytes[start..end];
+        let shaped = number.iter().enumerate().all(|(index, byte)| {
+            if index == 3 || index == 6 {
+                *byte == b'-'
+            } else {
+                byte.is_ascii_digit()
+            }
+        });
+        let bounded = (start == 0
+            || !bytes[start - 1].is_ascii_alphanumeric() && bytes[start - 1] != b'-')
+            && bytes
+                .get(end)
+                .is_none_or(|b| !b.is_ascii_alphanumeric() && *b != b'-');
+        let valid = &number[..3] != b"000"
+            && &number[..3] != b"666"
+            && number[0] != b'9'
+            && &number[4..6] != b"00"
+            && &number[7..] != b"0000";
+        let before = &bytes[start.saturating_sub(40)..start];
+        let line = memchr::memrchr(b'\n', before).map_or(before, |newline| &before[newline + 1..]);
+        let lower = line.to_ascii_lowercase();
+        let named = [&b"ssn"[..], b"social security", b"social_security"]
+            .iter()
+            .any(|word| memchr::memmem::find(&lower, word).is_some());
+        if shaped && bounded && valid && named {
+            found.push((start, end));
+        }
+    }
+    found
+}
+
+#[test]
+fn social_security_numbers_are_found_from_their_words_as_from_every_dash() {
+    let pieces = [
+        "SSN: ",
+        "ssn ",
+        "Social Security number ",
+        "SOCIAL_SECURITY=",
+        "sSn",
+        "social ",
+        "123-45-6789",
+        "078-05-1120",
+        "000-12-3456",
+        "123-45-67890",
+        "x123-45-6789",
+        "worker-0 ",
+        "processed ",
+        "\n",
+        " ",
+        "lorem ipsum dolor ",
+        "-",
+        "12-34",
+        "é",
+    ];
+    let mut found = 0;
+    for text in random_texts(&pieces, 3000) {
+        let expected = ssns_from_every_dash(text.as_bytes());
+        for kind in [TextKind::Free, TextKind::LookupOnly] {
+            assert_eq!(spans_of(Rule::Ssn, &text, kind), expected, "{text:?}");
+        }
+        found += expected.len();
+    }
+    assert!(found > 200, "{found}");
+}
+
+#[test]
+fn flags_in_a_long_text_are_found_as_from_every_dash() {
+    let names = NameRules::new(&NameRuleConfig::default());
+    let pieces = [
+        "--password ",
+        "--api-key=",
+        "-p",
+        "-u ",
+        "alice:s3cr3t ",
+        "mysql ",
+        "s3cr3tValue ",
+        "<password>",
+        "ab}c</password>",
+        "token <- ",
+        "'x' ",
+        "\"-",
+        "\t",
+        "\n",
+        " ",
+        "-",
+        "worker-0 ",
+        "--verbose ",
+        "é",
+    ];
+    let mut found = 0;
+    for text in random_texts(&pieces, 3000) {
+        let mut every_dash = Vec::new();
+        scan_marked(&text, &names, SUB, &mut every_dash);
+        let mut searched = Vec::new();
+        scan_long_marks(&text, true, false, &names, SUB, &mut searched);
+        for spans in [&mut every_dash, &mut searched] {
+            spans.sort_by_key(|span| (span.start, span.end));
+        }
+        assert_eq!(searched, every_dash, "{text:?}");
+        found += every_dash.len();
+    }
+    assert!(found > 1000, "{found}");
+}
+
+#[test]
+fn tokens_in_the_catalog_runs_of_a_long_text_are_those_of_the_whole_text() {
+    let names = NameRules::new(&NameRuleConfig::default());
+    let pieces = [
+        "R7kq2ZxL9mP3vT8wYb1Nc6Hs5Jf0Ga2U",
+        "token ",
+        "8f3a9c2e71b04d5a9e6f",
+        "q8Rk3vLm2pT9wXn4",
+        ".",
+        "..........",
+        "::",
+        "=",
+        "==",
+        "%2F",
+        "/",
+        "abc",
+        " ",
+        "\n",
+        "build-cache-",
+        "é",
+        "3q2+7wAbc9/Xy1ZkLm4PqR8sTu5Vw6Xy7zA0bC1dE2fG3hI4jK==",
+        "ok",
+        "@",
+        "~",
+    ];
+    let mut found = 0;
+    for text in random_texts(&pieces, 3000) {
+        let mut whole = Vec::new();
+        scan_tokens(&text, &names, &mut whole);
+        let mut fused = Vec::new();
+        scan_token_runs(&text, Some(catalog::Shape::ANY), true, &names, &mut fused);
+        fused.retain(|span| span.rule == Rule::HighEntropyToken);
+        for spans in [&mut whole, &mut fused] {
+            spans.sort_by_key(|span| (span.start, span.end));
+        }
+        assert_eq!(fused, whole, "{text:?}");
+        found += whole.len();
+    }
+    assert!(found > 1000, "{found}");
+}
