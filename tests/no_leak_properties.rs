@@ -2520,6 +2520,34 @@ fn text_report_hides_a_bearer_token_seen_in_a_variable_and_the_message() {
     assert_hidden(&capture, "Qx7rT2mPz9Lk4a");
 }
 
+/// A value hidden whole under its name (a setting) that also goes URL-encoded in a query
+/// parameter and a cookie under neutral names, where a detector recognises only its random
+/// part after the last dot. The reverse lookup looks for the whole encoded value: once that
+/// part was the substitute it no longer found it, and `acct-7731.v2.` stayed visible. The
+/// format is no one's: what is hidden must not depend on knowing it.
+#[test]
+
+fn a_value_recognised_in_part_in_a_url_leaves_no_part_visible() {
+    let secret = "acct-7731.v2.R7kq2ZxL9mP3vT8wYb1Nc6Hs5Jf0Ga2U+x/y";
+    let encoded = "acct-7731.v2.R7kq2ZxL9mP3vT8wYb1Nc6Hs5Jf0Ga2U%2Bx%2Fy";
+    let capture = Capture::error("E", "x")
+        .with_request(
+            RequestInfo::new(
+                "GET",
+                format!("https://shop.example.com/cart/?q={encoded}&page=2"),
+            )
+            .header("Cookie", format!("pref={encoded}; lang=en")),
+        )
+        .with_settings(&json!({ "API_KEY": secret }));
+    for part in ["acct-7731", "R7kq2ZxL9mP3", "x/y", "x%2Fy"] {
+        assert_hidden(&capture, part);
+    }
+    let text = ExceptionReporter::default().render(&capture, Format::Text);
+    for shown in ["https://shop.example.com/cart/?q=", "&page=2", "lang"] {
+        assert!(text.contains(shown), "{shown:?} in {text}");
+    }
+}
+
 /// A card number followed by more digits after one space ("4111111111111111 12/29", a
 /// number and its expiry) is read as one 18-digit number, which fails Luhn, so it is not
 /// hidden. Same for a number before it ("order 1299 4111…").

@@ -37,6 +37,12 @@ pub enum Rule {
     Jwt,
     /// A well-known key format.
     KnownKeyFormat,
+    /// A random-looking token: after a credential word, or long and high in entropy alone.
+    HighEntropyToken,
+    /// An IBAN (its mod-97 check passes).
+    Iban,
+    /// A US social security number next to a word naming it.
+    Ssn,
     /// A value already hidden elsewhere in the report.
     ReverseLookup,
     /// A request body the reporter could not interpret, so it was not shown.
@@ -48,7 +54,7 @@ pub enum Rule {
 }
 
 impl Rule {
-    const COUNT: usize = 18;
+    const COUNT: usize = 21;
 
     const ALL: [Rule; Rule::COUNT] = [
         Rule::NamePattern,
@@ -65,6 +71,9 @@ impl Rule {
         Rule::CardNumber,
         Rule::Jwt,
         Rule::KnownKeyFormat,
+        Rule::HighEntropyToken,
+        Rule::Iban,
+        Rule::Ssn,
         Rule::ReverseLookup,
         Rule::UnparsedBody,
         Rule::TooDeep,
@@ -88,6 +97,9 @@ impl Rule {
             Rule::CardNumber => "card number",
             Rule::Jwt => "JSON Web Token",
             Rule::KnownKeyFormat => "known key format",
+            Rule::HighEntropyToken => "high-entropy token",
+            Rule::Iban => "IBAN",
+            Rule::Ssn => "social security number",
             Rule::ReverseLookup => "value hidden elsewhere",
             Rule::UnparsedBody => "body not interpreted (hidden when unsure)",
             Rule::TooDeep => "nested too deep (hidden when unsure)",

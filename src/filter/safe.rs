@@ -105,6 +105,10 @@ impl ReporterFilter for SafeReporterFilter {
             return None;
         }
         detect::merge(&mut spans);
+        // What a detector found is remembered as found, too: it may appear elsewhere alone.
+        detect::widen(text, &mut spans, |found| {
+            cx.remember(found, &self.substitute)
+        });
         for span in &spans {
             cx.count(span.rule);
             if let Some(secret) = text.get(span.start..span.end) {

@@ -312,6 +312,18 @@ impl Shape {
 /// inside one (`key=…`, `user:…`, `/path/…`); the bytes `_`, `-` and `.` join the parts of
 /// names and paths, so nothing is looked for after them.
 pub(super) fn scan(text: &str, shape: Shape, spans: &mut Vec<Span>) {
+    scan_with(text, shape, spans, |_, _, _| {});
+}
+
+/// As [`scan`], calling `also` with the start and end of every run of token bytes read
+/// (not in a text of [`Shape::context_only`]): another detector whose tokens lie in such
+/// runs reads them without searching for them again.
+pub(super) fn scan_with(
+    text: &str,
+    shape: Shape,
+    spans: &mut Vec<Span>,
+    mut also: impl FnMut(usize, usize, &mut Vec<Span>),
+) {
     let catalog = &*CATALOG;
     let bytes = text.as_bytes();
     if shape.context_only {
@@ -331,7 +343,8 @@ pub(super) fn scan(text: &str, shape: Shape, spans: &mut Vec<Span>) {
         }
         return;
     }
-    let each_run = |start: usize, end: usize, spans: &mut Vec<Span>| {
+    let mut each_run = |start: usize, end: usize, spans: &mut Vec<Span>| {
+        also(start, end, spans);
         if catalog.prefixes.may_start(bytes, start) {
             prefixes_at(catalog, text, start, spans);
         }

@@ -9,16 +9,20 @@
 mod assign;
 mod cards;
 mod catalog;
+mod entropy;
 mod formats;
 mod keys;
+mod pii;
 mod prefilter;
 mod url;
 
 use super::Rule;
 use super::names::NameRules;
-use assign::scan_pairs;
+use assign::{mark_at, scan_marked, scan_pairs};
 use cards::{MIN_CARD_DIGITS, scan_card_numbers};
+use entropy::{scan_token_run, scan_tokens};
 use keys::*;
+use pii::{MIN_IBAN, scan_ibans, scan_ssns, ssns_after};
 use prefilter::*;
 use url::{credential, url_userinfo};
 
@@ -46,11 +50,18 @@ pub enum Detector {
     /// Token formats of public services, from the credential catalog (AWS, GitHub, GitLab,
     /// Stripe, Slack, OpenAI and about 300 more; `docs/credential-formats.md` lists them).
     KnownKeyFormat,
+    /// Random-looking tokens: after a credential word (`token 8f3a…`), or on their own when
+    /// long, of mixed case and digits, and high in entropy.
+    HighEntropyToken,
+    /// IBANs, compact or grouped, passing their mod-97 check.
+    Iban,
+    /// US social security numbers (`123-45-6789`) next to a word naming them.
+    Ssn,
 }
 
 impl Detector {
     /// Every detector.
-    pub const ALL: [Detector; 8] = [
+    pub const ALL: [Detector; 11] = [
         Detector::NameValueText,
         Detector::UrlQueryParameter,
         Detector::UrlPassword,
@@ -59,6 +70,9 @@ impl Detector {
         Detector::CardNumber,
         Detector::Jwt,
         Detector::KnownKeyFormat,
+        Detector::HighEntropyToken,
+        Detector::Iban,
+        Detector::Ssn,
     ];
 
     fn bit(self) -> u16 {
@@ -71,7 +85,7 @@ impl Detector {
 pub(crate) struct DetectorSet(u16);
 
 impl DetectorSet {
-    pub(crate) const ALL: DetectorSet = DetectorSet(0xff);
+    pub(crate) const ALL: DetectorSet = DetectorSet((1 << Detector::ALL.len()) - 1);
     pub(crate) const NONE: DetectorSet = DetectorSet(0);
 
     pub(crate) fn contains(self, detector: Detector) -> bool {
@@ -118,6 +132,8 @@ impl TextKind {
                 let mut context = enabled;
                 context.set(Detector::CardNumber, false);
                 context.set(Detector::Jwt, false);
+                context.set(Detector::Iban, false);
+                context.set(Detector::HighEntropyToken, false);
                 context
             }
         }
@@ -137,6 +153,7 @@ fn is_token_byte(byte: u8) -> bool {
 }
 
 /// Scans `text` with the enabled detectors and appends the parts to hide to `spans`.
+#[inline]
 pub(crate) fn scan(
     text: &str,
     kind: TextKind,
@@ -180,16 +197,29 @@ fn scan_long(
     if wants_pairs(detectors) {
         scan_pairs(text, kind, detectors, names, substitute, spans);
     }
+    let marked = kind != TextKind::Code && detectors.contains(Detector::NameValueText);
+    scan_long_marks(
+        text,
+        marked,
+        detectors.contains(Detector::Ssn),
+        names,
+        substitute,
+        spans,
+    );
     if detectors.contains(Detector::CardNumber) {
         scan_card_numbers(bytes, spans);
     }
-    if detectors.contains(Detector::KnownKeyFormat) {
-        let shape = catalog::Shape {
+    if detectors.contains(Detector::Iban) {
+        scan_ibans(bytes, spans);
+    }
+    let catalog = detectors
+        .contains(Detector::KnownKeyFormat)
+        .then_some(catalog::Shape {
             context_only: kind == TextKind::LookupOnly,
             ..catalog::Shape::ANY
-        };
-        catalog::scan(text, shape, spans);
-    }
+        });
+    let entropy = detectors.contains(Detector::HighEntropyToken);
+    scan_token_runs(text, catalog, entropy, names, spans);
     if wants_triggers(detectors) {
         let search = match kind {
             TextKind::LookupOnly => &*LOOKUP_TRIGGER_SEARCH,
@@ -202,10 +232,79 @@ fn scan_long(
     }
 }
 
+/// In a long text, the flags and other marks of [`scan_marked`] (with `marked`) and the
+/// social security numbers (with `ssns`), each from a packed search for the few literals it
+/// starts from ([`FLAG_STARTS`], [`SSN_WORDS`]) rather than from every `-` or `s`.
+fn scan_long_marks(
+    text: &str,
+    marked: bool,
+    ssns: bool,
+    names: &NameRules,
+    substitute: &str,
+    spans: &mut Vec<Span>,
+) {
+    let bytes = text.as_bytes();
+    if marked {
+        match &*FLAG_STARTS {
+            Some(search) => {
+                if bytes.first() == Some(&b'-') {
+                    mark_at(text, 0, names, substitute, spans);
+                }
+                for found in search.find_iter(bytes) {
+                    mark_at(text, found.start() + 1, names, substitute, spans);
+                }
+                for at in memchr::memchr_iter(b'<', bytes) {
+                    mark_at(text, at, names, substitute, spans);
+                }
+            }
+            None => scan_marked(text, names, substitute, spans),
+        }
+    }
+    if ssns {
+        match &*SSN_WORDS {
+            Some(search) => {
+                let mut checked = 0;
+                for found in search.find_iter(bytes) {
+                    ssns_after(bytes, found.start(), &mut checked, spans);
+                }
+            }
+            None => scan_ssns(bytes, spans),
+        }
+    }
+}
+
+/// The credential catalog (with `catalog`, its shape, when it is on) and the high-entropy
+/// tokens (with `entropy`). The tokens of both lie in runs of catalog token bytes, searched
+/// for once: the catalog hands each run it reads to the other detector too.
+fn scan_token_runs(
+    text: &str,
+    catalog: Option<catalog::Shape>,
+    entropy: bool,
+    names: &NameRules,
+    spans: &mut Vec<Span>,
+) {
+    match catalog {
+        Some(shape) if entropy && !shape.context_only => {
+            catalog::scan_with(text, shape, spans, |from, to, spans| {
+                scan_token_run(text, from, to, names, spans);
+            });
+        }
+        Some(shape) => {
+            catalog::scan(text, shape, spans);
+            if entropy {
+                scan_tokens(text, names, spans);
+            }
+        }
+        None if entropy => scan_tokens(text, names, spans),
+        None => {}
+    }
+}
+
 /// Short texts (most names and values): one scalar pass notes which kinds of byte occur
 /// (separators, digits, and bytes of the trigger literals); the detectors then run only
 /// where that pass saw something, and the trigger search only for the literals whose bytes
 /// all occur. Library searches cost more to start than a short text takes to scan.
+#[inline]
 fn scan_short(
     text: &str,
     kind: TextKind,
@@ -222,11 +321,29 @@ fn scan_short(
     if seen & SEPARATOR != 0 && wants_pairs(detectors) {
         scan_pairs(text, kind, detectors, names, substitute, spans);
     }
+    if may_hold_marked(seen)
+        && kind != TextKind::Code
+        && detectors.contains(Detector::NameValueText)
+    {
+        scan_marked(text, names, substitute, spans);
+    }
     if seen & DIGIT != 0
         && bytes.len() >= MIN_CARD_DIGITS
         && detectors.contains(Detector::CardNumber)
     {
         scan_card_numbers(bytes, spans);
+    }
+    if seen & DIGIT != 0 && bytes.len() >= MIN_IBAN && detectors.contains(Detector::Iban) {
+        scan_ibans(bytes, spans);
+    }
+    if seen & DIGIT != 0
+        && bytes.len() >= entropy::MIN_GOVERNED
+        && detectors.contains(Detector::HighEntropyToken)
+    {
+        scan_tokens(text, names, spans);
+    }
+    if may_hold_ssn(seen) && detectors.contains(Detector::Ssn) {
+        scan_ssns(bytes, spans);
     }
     if bytes.len() >= catalog::MIN_TOKEN && detectors.contains(Detector::KnownKeyFormat) {
         let shape = catalog::Shape {
@@ -350,6 +467,70 @@ fn check_trigger(
                 });
             }
         }
+    }
+}
+
+/// Whether `byte` stays as it is in a URL-encoded component (a query parameter, a form
+/// field, a cookie value): what `form_urlencoded` leaves unescaped, and `%` of the escapes.
+fn is_component_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'+' | b'*' | b'%')
+}
+
+/// Whether `rule` finds a secret by its shape alone, so that where the shape ends says
+/// nothing of where the value holding it ends. The other detectors take a value to the end
+/// its syntax gives (`password=…`, a URL's userinfo, the credential after `Bearer`).
+fn found_by_shape(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::CardNumber | Rule::Jwt | Rule::KnownKeyFormat | Rule::HighEntropyToken | Rule::Iban
+    )
+}
+
+/// Widens each merged span found by a token's shape to the whole run of URL-component bytes
+/// around it ([`is_component_byte`]), dots at either end of the run excepted (a full stop
+/// after a token is punctuation); `narrow` gets the text of each span that grew, as found.
+///
+/// A detector may recognise only a part of a value: the random part after the last `.` of
+/// `name.v1.%3DR7kq…`, or a token that goes on percent-encoded. The reverse lookup then
+/// cannot hide the rest: it looks for the whole value, found decoded elsewhere (a GET
+/// parameter), in its URL-encoded form, and that no longer occurs once a part of it is the
+/// substitute. A URL-encoded form is made of component bytes only, so it lies inside one
+/// run of them: hiding the whole run leaves no part of it, whatever the format.
+pub(crate) fn widen(text: &str, spans: &mut Vec<Span>, mut narrow: impl FnMut(&str)) {
+    let bytes = text.as_bytes();
+    let mut widened_to = 0;
+    let mut grew = false;
+    for span in spans.iter_mut() {
+        // A span starting inside the previous widened one is merged into it below.
+        if !found_by_shape(span.rule) || span.start < widened_to {
+            continue;
+        }
+        let mut start = span.start;
+        while start > 0 && is_component_byte(bytes[start - 1]) {
+            start -= 1;
+        }
+        while start < span.start && bytes[start] == b'.' {
+            start += 1;
+        }
+        let mut end = span.end;
+        while end < bytes.len() && is_component_byte(bytes[end]) {
+            end += 1;
+        }
+        while end > span.end && bytes[end - 1] == b'.' {
+            end -= 1;
+        }
+        if (start, end) != (span.start, span.end) {
+            if let Some(found) = text.get(span.start..span.end) {
+                narrow(found);
+            }
+            span.start = start;
+            span.end = end;
+            grew = true;
+        }
+        widened_to = end;
+    }
+    if grew {
+        merge(spans);
     }
 }
 

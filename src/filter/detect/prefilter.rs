@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, MatchKind, packed};
 
 use crate::limits::REVERSE_LOOKUP_MIN_CHARS;
 use crate::words::{bytes_equal, word_at};
@@ -106,11 +106,47 @@ pub(super) static TRIGGER_SEARCH: LazyLock<TriggerSearch> =
 pub(super) static LOOKUP_TRIGGER_SEARCH: LazyLock<TriggerSearch> =
     LazyLock::new(|| TriggerSearch::new(LOOKUP_TRIGGERS));
 
+/// Where a flag may start in a long text, for `scan_marked`: a blank, line break or quote
+/// before a `-`. Searched for with the packed (SIMD) searcher, the dashes inside words
+/// (`worker-0`, ids, dates) do not stop the search. `None` where there is no packed
+/// searcher.
+pub(super) static FLAG_STARTS: LazyLock<Option<packed::Searcher>> =
+    LazyLock::new(|| packed::Searcher::new([" -", "\t-", "\n-", "'-", "\"-"]));
+
+/// Every casing of `ssn` and of `soc` (the start of `social security`), where `scan_ssns`
+/// looks for numbers in a long text. With the packed searcher, not every `s` stops the
+/// search (one ignoring case would start from each). `None` where there is no packed
+/// searcher.
+pub(super) static SSN_WORDS: LazyLock<Option<packed::Searcher>> = LazyLock::new(|| {
+    let mut words = Vec::new();
+    for word in [b"ssn", b"soc"] {
+        for case in 0..8 {
+            let cased: Vec<u8> = (0..3)
+                .map(|index| {
+                    if case >> index & 1 == 1 {
+                        word[index].to_ascii_uppercase()
+                    } else {
+                        word[index]
+                    }
+                })
+                .collect();
+            words.push(cased);
+        }
+    }
+    packed::Searcher::new(words)
+});
+
 // Kinds of byte noted by the first pass of `scan_short`.
 pub(super) const SEPARATOR: u32 = 1;
 pub(super) const DIGIT: u32 = 1 << 1;
 pub(super) const COLON: u32 = 1 << 2;
 pub(super) const BLANK: u32 = 1 << 3;
+/// `<`, which opens XML elements and `<-`.
+pub(super) const ANGLE: u32 = 1 << 24;
+/// `n` or `N`, of `ssn`.
+pub(super) const LETTER_N: u32 = 1 << 25;
+/// `o` or `O`, of `social security`.
+pub(super) const LETTER_O: u32 = 1 << 26;
 /// A byte that cannot be part of a catalog token ([`super::catalog::TOKEN_BYTE`]).
 pub(super) const NOT_TOKEN: u32 = 1 << 31;
 
@@ -129,8 +165,13 @@ pub(super) const BYTE_FLAGS: [u32; 256] = {
     }
     flags[b' ' as usize] |= BLANK;
     flags[b'\t' as usize] |= BLANK;
+    flags[b'<' as usize] |= ANGLE;
+    flags[b'n' as usize] |= LETTER_N;
+    flags[b'N' as usize] |= LETTER_N;
+    flags[b'o' as usize] |= LETTER_O;
+    flags[b'O' as usize] |= LETTER_O;
     let own = b"-./JyearsicEARSICGN";
-    assert!(own.len() + 5 < 31, "one bit per kind, below NOT_TOKEN");
+    assert!(own.len() + 5 <= 24, "one bit per kind, below ANGLE");
     let mut index = 0;
     while index < own.len() {
         flags[own[index] as usize] |= 1 << (4 + index);
@@ -167,6 +208,25 @@ pub(super) const fn trigger_needs(index: usize) -> u32 {
         at += 1;
     }
     needs
+}
+
+/// Whether a text whose bytes are of the kinds `seen` may hold what `scan_marked` hides:
+/// a `<` (an XML element, `<-`), or a `-` with a blank (a flag and its value) or a `y` (a
+/// `-p…` glued to its value on a line running `mysql`).
+#[inline]
+pub(super) const fn may_hold_marked(seen: u32) -> bool {
+    const DASH: u32 = BYTE_FLAGS[b'-' as usize];
+    const BLANK_OR_Y: u32 = BLANK | BYTE_FLAGS[b'y' as usize];
+    seen & ANGLE != 0 || (seen & DASH != 0 && seen & BLANK_OR_Y != 0)
+}
+
+/// Whether a text whose bytes are of the kinds `seen` may hold a social security number
+/// with the word naming it: digits, dashes, an `s` and an `n` (`ssn`) or an `o` (`social`).
+#[inline]
+pub(super) const fn may_hold_ssn(seen: u32) -> bool {
+    const DIGIT_AND_DASH: u32 = DIGIT | BYTE_FLAGS[b'-' as usize];
+    const S: u32 = BYTE_FLAGS[b's' as usize] | BYTE_FLAGS[b'S' as usize];
+    seen & DIGIT_AND_DASH == DIGIT_AND_DASH && seen & S != 0 && seen & (LETTER_N | LETTER_O) != 0
 }
 
 /// Per value of one byte (the one at `shift`) of the kinds a text lacks: the triggers that

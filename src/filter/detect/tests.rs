@@ -21,6 +21,7 @@ fn scrub_kind(text: &str, kind: TextKind) -> String {
         &mut spans,
     );
     merge(&mut spans);
+    widen(text, &mut spans, |_| {});
     apply(text, &spans, SUB)
 }
 
@@ -322,6 +323,154 @@ fn multibyte_text_is_cut_on_character_boundaries() {
     assert_eq!(scrub(text), format!("пароль password={SUB} и всё"));
 }
 
+/// `text` with `secret` hidden, `secret` appearing once in it.
+fn hides_exactly(text: &str, secret: &str) {
+    let expected = text.replacen(secret, SUB, 1);
+    assert_eq!(scrub(text), expected, "in {text:?}");
+    // The same inside a long text (the other search path).
+    let padding = "lorem ipsum ".repeat(12);
+    let long = format!("{padding}{text}\n{padding}");
+    assert_eq!(scrub(&long), long.replacen(secret, SUB, 1), "long {text:?}");
+}
+
+#[test]
+fn assignments_hide_the_whole_value_in_every_syntax() {
+    for (text, secret) in [
+        ("password=s3cr3t-Value", "s3cr3t-Value"),
+        ("password: s3cr3t-Value", "s3cr3t-Value"),
+        (r#"{"password": "s3cr3t-Value"}"#, "s3cr3t-Value"),
+        (
+            r#""onePasswordToken" => "A3-XYZ123-ABCDEF""#,
+            "A3-XYZ123-ABCDEF",
+        ),
+        ("'api_key' => 'k/ey+v}al=ue'", "k/ey+v}al=ue"),
+        (r#"var azureClientSecret := "Zq8~abc.def""#, "Zq8~abc.def"),
+        ("azureClientSecret := Zq8abcdef", "Zq8abcdef"),
+        ("password <- 'r-s3cret'", "r-s3cret"),
+        ("db:\n  password: ab}c/d=e+f\n  host: x", "ab}c/d=e+f"),
+        ("[db]\npassword = \"ab}c/d=e+f\"\nport = 5432", "ab}c/d=e+f"),
+        ("[db]\npassword = ab}c/d=e+f\nport = 5432", "ab}c/d=e+f"),
+        ("DB_PASSWORD=ab}c/d=e+f\nDEBUG=1", "ab}c/d=e+f"),
+        ("export API_TOKEN=ab}c/d=e+f", "ab}c/d=e+f"),
+        ("export API_TOKEN=\"ab}c d=e+f\"", "ab}c d=e+f"),
+        ("<password>ab}c/d=e+f</password>", "ab}c/d=e+f"),
+        ("<db><password>s3 cr3t</password></db>", "s3 cr3t"),
+        (r#"<user name="bob" password="ab}c/d=e+f"/>"#, "ab}c/d=e+f"),
+        ("mysqldump --password s3cr3tValue db", "s3cr3tValue"),
+        ("tool --api-key=s3cr3tValue --verbose", "s3cr3tValue"),
+        ("mysql -u root -ps3cr3tValue shop", "s3cr3tValue"),
+        ("mysql -u root -p s3cr3tValue shop", "s3cr3tValue"),
+        ("curl -u alice:s3cr3tValue https://x", "s3cr3tValue"),
+        ("curl --user alice:s3cr3tValue https://x", "s3cr3tValue"),
+        (
+            "curl -H 'Authorization: Bearer abc.def/ghi' https://x",
+            "Bearer abc.def/ghi",
+        ),
+        ("GET /\nX-Api-Key: ab}c/d=e+f\nAccept: */*", "ab}c/d=e+f"),
+        ("Cookie: sid=abc; theme=dark", "sid=abc; theme=dark"),
+        (
+            "Authorization: Digest username=\"a\", response=\"b\"",
+            "Digest username=\"a\", response=\"b\"",
+        ),
+        (
+            "Server=db;User Id=app;Password=ab}c/d=e+f;Database=shop",
+            "ab}c/d=e+f",
+        ),
+        ("Driver={SQL};Uid=app;Pwd={ab;c}}d};", "{ab;c}}d}"),
+        (
+            "jdbc:sqlserver://db:1433;user=app;password=s3cr3t=/+x;",
+            "s3cr3t=/+x",
+        ),
+        (
+            "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=Zm9v/YmFy+cXV4==;EndpointSuffix=core.windows.net",
+            "Zm9v/YmFy+cXV4==",
+        ),
+        (
+            "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKey=Zm9v/YmFy+cXV4=",
+            "Zm9v/YmFy+cXV4=",
+        ),
+        (
+            "BlobEndpoint=https://a.blob.core.windows.net/;SharedAccessSignature=sv=2020&sig=Zm9v%2F",
+            "sv=2020&sig=Zm9v%2F",
+        ),
+    ] {
+        hides_exactly(text, secret);
+    }
+}
+
+#[test]
+fn flags_and_words_that_only_look_like_assignments_stay() {
+    for text in [
+        "grep -p pattern file",
+        "ssh -p 2222 host",
+        "set timeout 30",
+        "<title>Password reset</title>",
+        "order=42 city: Berlin",
+    ] {
+        assert_eq!(scrub(text), text);
+    }
+}
+
+#[test]
+fn ibans_are_hidden_when_their_check_passes() {
+    hides_exactly(
+        "pay to DE89370400440532013000 today",
+        "DE89370400440532013000",
+    );
+    hides_exactly(
+        "IBAN: GB82 WEST 1234 5698 7654 32.",
+        "GB82 WEST 1234 5698 7654 32",
+    );
+    hides_exactly("konto NO9386011117947", "NO9386011117947");
+    // One digit off, or part of a longer word.
+    assert_eq!(scrub("DE89370400440532013001"), "DE89370400440532013001");
+    assert_eq!(scrub("xDE89370400440532013000"), "xDE89370400440532013000");
+    assert_eq!(scrub("ORD-2024-000123 AB12"), "ORD-2024-000123 AB12");
+}
+
+#[test]
+fn social_security_numbers_are_hidden_only_next_to_their_name() {
+    hides_exactly("SSN: 123-45-6789", "123-45-6789");
+    hides_exactly("social security number 078-05-1120.", "078-05-1120");
+    assert_eq!(scrub("part 123-45-6789"), "part 123-45-6789");
+    assert_eq!(scrub("ssn 000-12-3456"), "ssn 000-12-3456");
+    assert_eq!(scrub("ssn\npart 123-45-6789"), "ssn\npart 123-45-6789");
+}
+
+#[test]
+fn random_tokens_are_hidden_after_a_credential_word_or_alone_when_long() {
+    hides_exactly("token 8f3a9c2e71b04d5a9e6f", "8f3a9c2e71b04d5a9e6f");
+    hides_exactly("the api key is q8Rk3vLm2pT9wXn4", "q8Rk3vLm2pT9wXn4");
+    hides_exactly(
+        "upstream replied with R7kq2ZxL9mP3vT8wYb1Nc6Hs5Jf0Ga2U in the body",
+        "R7kq2ZxL9mP3vT8wYb1Nc6Hs5Jf0Ga2U",
+    );
+    hides_exactly(
+        "blob 3q2+7wAbc9/Xy1ZkLm4PqR8sTu5Vw6Xy7zA0bC1dE2fG3hI4jK==",
+        "3q2+7wAbc9/Xy1ZkLm4PqR8sTu5Vw6Xy7zA0bC1dE2fG3hI4jK==",
+    );
+    for shown in [
+        "commit 0f3a1b2c4d5e6f708192a3b4c5d6e7f809a1b2c3",
+        "request 5f0c6a1e-8f1b-4c5e-9a2d-3b4c5d6e7f80",
+        "HttpServletRequestWrapperWithUTF8Encoding2 failed",
+        "VGhlIHF1aWNrIGJyb3duIGZveCBqdW1wcyBvdmVyIHRoZSBsYXp5IGRvZy4=",
+        "ORD-2024-000123 shipped",
+    ] {
+        assert_eq!(scrub(shown), shown);
+    }
+    // Text that is not shown is not scanned for them.
+    let text = "upstream replied with R7kq2ZxL9mP3vT8wYb1Nc6Hs5Jf0Ga2U";
+    assert_eq!(scrub_kind(text, TextKind::LookupOnly), text);
+}
+
+#[test]
+fn a_random_query_value_is_hidden_whole_with_its_dots() {
+    assert_eq!(
+        scrub("GET /x?q=R7kq2ZxL9mP3vT8wYb1Nc6Hs5Jf0Ga2U.eyJabc.def&page=2"),
+        format!("GET /x?q={SUB}&page=2")
+    );
+}
+
 #[test]
 fn runs_of_zeros_in_ids_are_not_card_numbers() {
     for id in [
@@ -332,4 +481,293 @@ fn runs_of_zeros_in_ids_are_not_card_numbers() {
         assert_eq!(scrub(id), id);
     }
     assert_eq!(scrub("card 4111 1111 1111 1111"), format!("card {SUB}"));
+}
+
+#[test]
+fn a_token_recognised_in_part_of_a_url_component_hides_the_component() {
+    // The random part after the last dot is what is recognised; the reverse lookup of the
+    // whole value, found decoded elsewhere, needs none of the rest to stay.
+    let value = "acct-7731.v2.R7kq2ZxL9mP3vT8wYb1Nc6Hs5Jf0Ga2U%2Bx%2Fy";
+    assert_eq!(
+        scrub(&format!("GET /x?q={value}&page=2")),
+        format!("GET /x?q={SUB}&page=2")
+    );
+    assert_eq!(
+        scrub(&format!("pref={value}; lang=en")),
+        format!("pref={SUB}; lang=en")
+    );
+    assert_eq!(scrub(value), SUB);
+    assert_eq!(
+        scrub(&format!("comment={value}&qty=2")),
+        format!("comment={SUB}&qty=2")
+    );
+    // A full stop after a token is punctuation.
+    assert_eq!(
+        scrub("upstream replied R7kq2ZxL9mP3vT8wYb1Nc6Hs5Jf0Ga2U."),
+        format!("upstream replied {SUB}.")
+    );
+    // A detector that knows a value by its syntax keeps the bounds it gives.
+    assert_eq!(
+        scrub("mysql -u root -ps3cr3tValue shop"),
+        format!("mysql -u root -p{SUB} shop")
+    );
+}
+
+#[test]
+fn a_label_before_a_token_does_not_count_toward_its_randomness() {
+    // 24 random characters after the label: too short alone, whatever the label adds.
+    for shown in [
+        "build-cache-R7kq2ZxL9mP3vT8wYb1Nc6Hs",
+        "pypi-AgENdGVzdC5weXBpLm9yZwShort",
+    ] {
+        assert_eq!(scrub(shown), shown);
+    }
+    // 32 random characters after it: hidden, the label with them.
+    assert_eq!(
+        scrub("got build-cache-R7kq2ZxL9mP3vT8wYb1Nc6Hs5Jf0Ga2U back"),
+        format!("got {SUB} back")
+    );
+}
+
+/// A small deterministic generator (xorshift), so that a failure can be reproduced.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, bound: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % bound as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, pieces: &[&'a str]) -> &'a str {
+        pieces[self.below(pieces.len())]
+    }
+}
+
+/// Texts of random pieces: the shapes the scans look for, their near misses and what lies
+/// around them, short and long (the two search paths).
+fn random_texts(pieces: &[&str], count: usize) -> Vec<String> {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    (0..count)
+        .map(|index| {
+            let parts = if index % 4 == 0 { 60 } else { 8 };
+            (0..parts).map(|_| rng.pick(pieces)).collect()
+        })
+        .collect()
+}
+
+fn spans_of(rule: Rule, text: &str, kind: TextKind) -> Vec<(usize, usize)> {
+    let names = NameRules::new(&NameRuleConfig::default());
+    let mut spans = Vec::new();
+    scan(
+        text,
+        kind,
+        kind.detectors(DetectorSet::ALL),
+        &names,
+        SUB,
+        &mut spans,
+    );
+    let mut found: Vec<(usize, usize)> = spans
+        .iter()
+        .filter(|span| span.rule == rule)
+        .map(|span| (span.start, span.end))
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
+}
+
+#[test]
+fn the_sampled_iban_scan_finds_what_trying_every_position_finds() {
+    let pieces = [
+        "DE89370400440532013000",
+        "GB82 WEST 1234 5698 7654 32",
+        "NO9386011117947",
+        "DE89 3704 0044 0532 0130 00",
+        "GB82WEST12345698765432",
+        "AB12",
+        " ",
+        "  ",
+        "x",
+        "IBAN ",
+        "007 INFO ",
+        "7000",
+        "ok....",
+        "\n",
+        "ABCD EFGH IJKL MNOP",
+        "12 34 56",
+        "-",
+        "é",
+    ];
+    let mut found = 0;
+    for text in random_texts(&pieces, 3000) {
+        let mut plain = Vec::new();
+        super::pii::ibans_in(text.as_bytes(), 0, text.len(), &mut plain);
+        let plain: Vec<(usize, usize)> = plain.iter().map(|s| (s.start, s.end)).collect();
+        assert_eq!(
+            spans_of(Rule::Iban, &text, TextKind::Free),
+            plain,
+            "{text:?}"
+        );
+        found += plain.len();
+    }
+    assert!(found > 1000, "{found}");
+}
+
+/// Social security numbers as found before their words were searched for first: from every
+/// dash, with the word in the 40 bytes before the number, on its line.
+fn ssns_from_every_dash(bytes: &[u8]) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    for dash in memchr::memchr_iter(b'-', bytes) {
+        let Some(start) = dash.checked_sub(3) else {
+            continue;
+        };
+        let end = start + 11;
+        if end > bytes.len() {
+            break;
+        }
+        let number = &bytes[start..end];
+        let shaped = number.iter().enumerate().all(|(index, byte)| {
+            if index == 3 || index == 6 {
+                *byte == b'-'
+            } else {
+                byte.is_ascii_digit()
+            }
+        });
+        let bounded = (start == 0
+            || !bytes[start - 1].is_ascii_alphanumeric() && bytes[start - 1] != b'-')
+            && bytes
+                .get(end)
+                .is_none_or(|b| !b.is_ascii_alphanumeric() && *b != b'-');
+        let valid = &number[..3] != b"000"
+            && &number[..3] != b"666"
+            && number[0] != b'9'
+            && &number[4..6] != b"00"
+            && &number[7..] != b"0000";
+        let before = &bytes[start.saturating_sub(40)..start];
+        let line = memchr::memrchr(b'\n', before).map_or(before, |newline| &before[newline + 1..]);
+        let lower = line.to_ascii_lowercase();
+        let named = [&b"ssn"[..], b"social security", b"social_security"]
+            .iter()
+            .any(|word| memchr::memmem::find(&lower, word).is_some());
+        if shaped && bounded && valid && named {
+            found.push((start, end));
+        }
+    }
+    found
+}
+
+#[test]
+fn social_security_numbers_are_found_from_their_words_as_from_every_dash() {
+    let pieces = [
+        "SSN: ",
+        "ssn ",
+        "Social Security number ",
+        "SOCIAL_SECURITY=",
+        "sSn",
+        "social ",
+        "123-45-6789",
+        "078-05-1120",
+        "000-12-3456",
+        "123-45-67890",
+        "x123-45-6789",
+        "worker-0 ",
+        "processed ",
+        "\n",
+        " ",
+        "lorem ipsum dolor ",
+        "-",
+        "12-34",
+        "é",
+    ];
+    let mut found = 0;
+    for text in random_texts(&pieces, 3000) {
+        let expected = ssns_from_every_dash(text.as_bytes());
+        for kind in [TextKind::Free, TextKind::LookupOnly] {
+            assert_eq!(spans_of(Rule::Ssn, &text, kind), expected, "{text:?}");
+        }
+        found += expected.len();
+    }
+    assert!(found > 200, "{found}");
+}
+
+#[test]
+fn flags_in_a_long_text_are_found_as_from_every_dash() {
+    let names = NameRules::new(&NameRuleConfig::default());
+    let pieces = [
+        "--password ",
+        "--api-key=",
+        "-p",
+        "-u ",
+        "alice:s3cr3t ",
+        "mysql ",
+        "s3cr3tValue ",
+        "<password>",
+        "ab}c</password>",
+        "token <- ",
+        "'x' ",
+        "\"-",
+        "\t",
+        "\n",
+        " ",
+        "-",
+        "worker-0 ",
+        "--verbose ",
+        "é",
+    ];
+    let mut found = 0;
+    for text in random_texts(&pieces, 3000) {
+        let mut every_dash = Vec::new();
+        scan_marked(&text, &names, SUB, &mut every_dash);
+        let mut searched = Vec::new();
+        scan_long_marks(&text, true, false, &names, SUB, &mut searched);
+        for spans in [&mut every_dash, &mut searched] {
+            spans.sort_by_key(|span| (span.start, span.end));
+        }
+        assert_eq!(searched, every_dash, "{text:?}");
+        found += every_dash.len();
+    }
+    assert!(found > 1000, "{found}");
+}
+
+#[test]
+fn tokens_in_the_catalog_runs_of_a_long_text_are_those_of_the_whole_text() {
+    let names = NameRules::new(&NameRuleConfig::default());
+    let pieces = [
+        "R7kq2ZxL9mP3vT8wYb1Nc6Hs5Jf0Ga2U",
+        "token ",
+        "8f3a9c2e71b04d5a9e6f",
+        "q8Rk3vLm2pT9wXn4",
+        ".",
+        "..........",
+        "::",
+        "=",
+        "==",
+        "%2F",
+        "/",
+        "abc",
+        " ",
+        "\n",
+        "build-cache-",
+        "é",
+        "3q2+7wAbc9/Xy1ZkLm4PqR8sTu5Vw6Xy7zA0bC1dE2fG3hI4jK==",
+        "ok",
+        "@",
+        "~",
+    ];
+    let mut found = 0;
+    for text in random_texts(&pieces, 3000) {
+        let mut whole = Vec::new();
+        scan_tokens(&text, &names, &mut whole);
+        let mut fused = Vec::new();
+        scan_token_runs(&text, Some(catalog::Shape::ANY), true, &names, &mut fused);
+        fused.retain(|span| span.rule == Rule::HighEntropyToken);
+        for spans in [&mut whole, &mut fused] {
+            spans.sort_by_key(|span| (span.start, span.end));
+        }
+        assert_eq!(fused, whole, "{text:?}");
+        found += whole.len();
+    }
+    assert!(found > 1000, "{found}");
 }
