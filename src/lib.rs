@@ -50,8 +50,8 @@ mod words;
 pub use hook as panic;
 
 pub use filter::{
-    Detector, FilterContext, Named, RedactionSummary, ReporterFilter, Rule, SafeReporterFilter,
-    SafeReporterFilterBuilder, Shown, TextKind,
+    CLIENT_ADDRESS_HEADERS, Detector, FilterContext, Named, RedactionSummary, ReporterFilter, Rule,
+    SafeReporterFilter, SafeReporterFilterBuilder, Shown, TextKind,
 };
 pub use limits::{DEFAULT_SUBSTITUTE, MAX_INTERPRETED_BODY};
 pub use mail::{AdminNotifier, BrokenLinkReporter, MailConfig, Mailer, check_deploy};

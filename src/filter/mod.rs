@@ -413,6 +413,12 @@ pub trait ReporterFilter: Send + Sync {
         false
     }
 
+    /// Whether the client's IP address is hidden: `REMOTE_ADDR` and the headers that
+    /// forward it ([`CLIENT_ADDRESS_HEADERS`]). The default shows it, as Django does.
+    fn hides_client_address(&self) -> bool {
+        false
+    }
+
     /// Hides secrets inside `text` (value detectors). Returns `None` when nothing was
     /// hidden. The default hides nothing. For [`TextKind::LookupOnly`] only what it
     /// remembers in `cx` counts: the text returned is not used.
@@ -487,6 +493,8 @@ pub trait ReporterFilter: Send + Sync {
                     .any(|n| n.eq_ignore_ascii_case(name))
                 {
                     cx.hide_text(Rule::SensitiveHeader, &text, self.substitute())
+                } else if self.hides_client_address() && is_client_address_header(name) {
+                    cx.hide_text(Rule::ClientAddress, &text, self.substitute())
                 } else if let Some(rule) = self
                     .sensitive_name(&meta_name(name))
                     .or_else(|| self.sensitive_name(name))
@@ -718,6 +726,23 @@ fn looks_secret(text: &str) -> bool {
         && text.bytes().any(|b| b.is_ascii_digit())
         && text.bytes().any(|b| b.is_ascii_alphabetic())
         && !text.bytes().any(|b| b.is_ascii_whitespace())
+}
+
+/// The headers through which proxies forward the client's IP address, hidden with
+/// `REMOTE_ADDR` when the filter hides client addresses.
+pub const CLIENT_ADDRESS_HEADERS: [&str; 6] = [
+    "x-forwarded-for",
+    "x-real-ip",
+    "forwarded",
+    "true-client-ip",
+    "cf-connecting-ip",
+    "x-client-ip",
+];
+
+fn is_client_address_header(name: &str) -> bool {
+    CLIENT_ADDRESS_HEADERS
+        .iter()
+        .any(|header| header.eq_ignore_ascii_case(name))
 }
 
 /// Django's META name for a header: `X-Api-Key` → `HTTP_X_API_KEY`.

@@ -43,6 +43,13 @@ pub enum Rule {
     Iban,
     /// A US social security number next to a word naming it.
     Ssn,
+    /// The user name in a home-directory path (`/home/alice/…`).
+    HomeDirectoryUser,
+    /// An email address (a category off by default).
+    EmailAddress,
+    /// The client's IP address: `REMOTE_ADDR` and the headers that forward it (a category
+    /// off by default).
+    ClientAddress,
     /// A value already hidden elsewhere in the report.
     ReverseLookup,
     /// A request body the reporter could not interpret, so it was not shown.
@@ -54,7 +61,7 @@ pub enum Rule {
 }
 
 impl Rule {
-    const COUNT: usize = 21;
+    const COUNT: usize = 24;
 
     const ALL: [Rule; Rule::COUNT] = [
         Rule::NamePattern,
@@ -74,6 +81,9 @@ impl Rule {
         Rule::HighEntropyToken,
         Rule::Iban,
         Rule::Ssn,
+        Rule::HomeDirectoryUser,
+        Rule::EmailAddress,
+        Rule::ClientAddress,
         Rule::ReverseLookup,
         Rule::UnparsedBody,
         Rule::TooDeep,
@@ -100,6 +110,9 @@ impl Rule {
             Rule::HighEntropyToken => "high-entropy token",
             Rule::Iban => "IBAN",
             Rule::Ssn => "social security number",
+            Rule::HomeDirectoryUser => "user name in a home directory",
+            Rule::EmailAddress => "email address",
+            Rule::ClientAddress => "client IP address",
             Rule::ReverseLookup => "value hidden elsewhere",
             Rule::UnparsedBody => "body not interpreted (hidden when unsure)",
             Rule::TooDeep => "nested too deep (hidden when unsure)",

@@ -9,7 +9,7 @@ use crate::limits::DEFAULT_SUBSTITUTE;
 
 /// The default filter: Django's rules plus the beyond-Django rules, each switchable.
 ///
-/// Defaults (all on):
+/// Defaults:
 ///
 /// | rule | default |
 /// |---|---|
@@ -18,7 +18,7 @@ use crate::limits::DEFAULT_SUBSTITUTE;
 /// | session cookie name | `sessionid` |
 /// | extended names | [`EXTENDED_TERMS`](super::EXTENDED_TERMS) anywhere, [`EXTENDED_WORDS`](super::EXTENDED_WORDS) as whole words |
 /// | names beyond Django | name rules on GET, POST, JSON keys, variable names and nested keys |
-/// | detectors | every [`Detector`] on every string |
+/// | detectors | every [`Detector`] in [`Detector::DEFAULT`] on every string: all but the home-directory, email address and client address categories |
 /// | reverse lookup | values of 8+ characters hidden anywhere are hidden everywhere |
 ///
 /// [`SafeReporterFilter::django`] switches every beyond-Django rule off.
@@ -85,6 +85,10 @@ impl ReporterFilter for SafeReporterFilter {
         self.reverse_lookup
     }
 
+    fn hides_client_address(&self) -> bool {
+        self.detectors.contains(Detector::ClientAddress)
+    }
+
     fn scrub_text(&self, text: &str, kind: TextKind, cx: &mut FilterContext<'_>) -> Option<String> {
         let detectors = kind.detectors(self.detectors);
         if detectors.is_empty()
@@ -140,7 +144,7 @@ impl Default for SafeReporterFilterBuilder {
             substitute: DEFAULT_SUBSTITUTE.to_owned(),
             names: NameRuleConfig::default(),
             names_beyond_django: true,
-            detectors: DetectorSet::ALL,
+            detectors: DetectorSet::DEFAULT,
             reverse_lookup: true,
         }
     }
@@ -203,7 +207,9 @@ impl SafeReporterFilterBuilder {
         self
     }
 
-    /// Switches every value detector on or off.
+    /// Switches every value detector on or off, the personal data categories that are off
+    /// by default ([`Detector::HomeDirectoryUser`], [`Detector::EmailAddress`],
+    /// [`Detector::ClientAddress`]) included.
     pub fn detectors(mut self, on: bool) -> Self {
         self.detectors = if on {
             DetectorSet::ALL

@@ -579,7 +579,12 @@ impl<'a> Builder<'a> {
         let cookies = self.entries(|filter, cx| filter.safe_cookies(&cookies_raw, cx));
         let mut meta = self.entries(|filter, cx| filter.safe_headers(request, cx));
         if let Some(addr) = &request.remote_addr {
-            let value = quoted(&self.text(addr, TextKind::Free));
+            let value = if self.filter.hides_client_address() {
+                let substitute = self.filter.substitute();
+                format_value(&self.cx.hide_text(Rule::ClientAddress, addr, substitute))
+            } else {
+                quoted(&self.text(addr, TextKind::Free))
+            };
             meta.push(Entry::new("REMOTE_ADDR".to_owned(), value));
         }
         RequestSection {

@@ -12,6 +12,7 @@ mod catalog;
 mod entropy;
 mod formats;
 mod keys;
+mod people;
 mod pii;
 mod prefilter;
 mod url;
@@ -22,6 +23,7 @@ use assign::{mark_at, scan_marked, scan_pairs};
 use cards::{MIN_CARD_DIGITS, scan_card_numbers};
 use entropy::{scan_token_run, scan_tokens};
 use keys::*;
+use people::{MIN_HOME_PATH, scan_emails, scan_home_users};
 use pii::{MIN_IBAN, scan_ibans, scan_ssns, ssns_after};
 use prefilter::*;
 use url::{credential, url_userinfo};
@@ -57,11 +59,42 @@ pub enum Detector {
     Iban,
     /// US social security numbers (`123-45-6789`) next to a word naming them.
     Ssn,
+    /// The user name in home-directory paths: `alice` in `/home/alice/…`, `/Users/alice/…`
+    /// and `C:\Users\alice\…`; the rest of the path stays. On by default.
+    HomeDirectoryUser,
+    /// Email addresses in any text. Off by default: the address of the user a report is
+    /// about is usually what its reader needs to act on it.
+    EmailAddress,
+    /// The client's IP address: `REMOTE_ADDR` and the `X-Forwarded-For`, `X-Real-IP`,
+    /// `Forwarded`, `True-Client-IP`, `CF-Connecting-IP` and `X-Client-IP` headers, hidden
+    /// whole. Off by default, as in Django and Rails: reports go to the site's own
+    /// operators. The Sentry sink sends no client address unless asked, whatever this says.
+    ClientAddress,
 }
 
 impl Detector {
     /// Every detector.
-    pub const ALL: [Detector; 11] = [
+    pub const ALL: [Detector; 14] = [
+        Detector::NameValueText,
+        Detector::UrlQueryParameter,
+        Detector::UrlPassword,
+        Detector::AuthorizationCredential,
+        Detector::PemPrivateKey,
+        Detector::CardNumber,
+        Detector::Jwt,
+        Detector::KnownKeyFormat,
+        Detector::HighEntropyToken,
+        Detector::Iban,
+        Detector::Ssn,
+        Detector::HomeDirectoryUser,
+        Detector::EmailAddress,
+        Detector::ClientAddress,
+    ];
+
+    /// The detectors that are on by default: all but the personal data categories
+    /// [`Detector::HomeDirectoryUser`], [`Detector::EmailAddress`] and
+    /// [`Detector::ClientAddress`] (docs/redaction.md says why).
+    pub const DEFAULT: [Detector; 11] = [
         Detector::NameValueText,
         Detector::UrlQueryParameter,
         Detector::UrlPassword,
@@ -87,6 +120,15 @@ pub(crate) struct DetectorSet(u16);
 impl DetectorSet {
     pub(crate) const ALL: DetectorSet = DetectorSet((1 << Detector::ALL.len()) - 1);
     pub(crate) const NONE: DetectorSet = DetectorSet(0);
+    pub(crate) const DEFAULT: DetectorSet = {
+        let mut bits = 0;
+        let mut at = 0;
+        while at < Detector::DEFAULT.len() {
+            bits |= 1 << (Detector::DEFAULT[at] as u16);
+            at += 1;
+        }
+        DetectorSet(bits)
+    };
 
     pub(crate) fn contains(self, detector: Detector) -> bool {
         self.0 & detector.bit() != 0
@@ -134,6 +176,9 @@ impl TextKind {
                 context.set(Detector::Jwt, false);
                 context.set(Detector::Iban, false);
                 context.set(Detector::HighEntropyToken, false);
+                // Personal data, not secrets: hidden where found, not looked up elsewhere.
+                context.set(Detector::HomeDirectoryUser, false);
+                context.set(Detector::EmailAddress, false);
                 context
             }
         }
@@ -212,6 +257,7 @@ fn scan_long(
     if detectors.contains(Detector::Iban) {
         scan_ibans(bytes, spans);
     }
+    scan_people(bytes, detectors, spans);
     let catalog = detectors
         .contains(Detector::KnownKeyFormat)
         .then_some(catalog::Shape {
@@ -270,6 +316,17 @@ fn scan_long_marks(
             }
             None => scan_ssns(bytes, spans),
         }
+    }
+}
+
+/// Home-directory user names and email addresses, each when its detector is on.
+#[inline]
+fn scan_people(bytes: &[u8], detectors: DetectorSet, spans: &mut Vec<Span>) {
+    if bytes.len() >= MIN_HOME_PATH && detectors.contains(Detector::HomeDirectoryUser) {
+        scan_home_users(bytes, spans);
+    }
+    if detectors.contains(Detector::EmailAddress) {
+        scan_emails(bytes, spans);
     }
 }
 
@@ -345,6 +402,7 @@ fn scan_short(
     if may_hold_ssn(seen) && detectors.contains(Detector::Ssn) {
         scan_ssns(bytes, spans);
     }
+    scan_people(bytes, detectors, spans);
     if bytes.len() >= catalog::MIN_TOKEN && detectors.contains(Detector::KnownKeyFormat) {
         let shape = catalog::Shape {
             one_run: seen & NOT_TOKEN == 0,
