@@ -8,10 +8,16 @@
 
 use std::fmt;
 
+use serde::de::DeserializeSeed;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Number, Value};
 
 use super::redacted::{ByteLen, Count};
+
+mod deserialize;
+mod serialize;
+
+pub(crate) use serialize::SerializeError;
 
 /// Deeper than this, a captured value holds `null` instead of its contents. A report hides
 /// anything nested deeper than [`MAX_DEPTH`](crate::limits::MAX_DEPTH) anyway, and the
@@ -277,11 +283,10 @@ impl<'a> CapturedRef<'a> {
             (CapturedKind::List(items), Value::Array(others)) => {
                 items.len() == others.len() && items.zip(others).all(|(a, b)| a.equals(b))
             }
-            (CapturedKind::Map(entries), Value::Object(others)) => {
+            // As data, a map's order does not count (`serde_json` keeps its maps sorted).
+            (CapturedKind::Map(mut entries), Value::Object(others)) => {
                 entries.len() == others.len()
-                    && entries
-                        .zip(others)
-                        .all(|((ka, a), (kb, b))| ka == kb && a.equals(b))
+                    && entries.all(|(key, a)| others.get(key).is_some_and(|b| a.equals(b)))
             }
             _ => false,
         }
@@ -541,9 +546,20 @@ impl Serialize for CapturedRef<'_> {
 }
 
 impl<'de> Deserialize<'de> for CapturedValue {
+    /// Reads the value straight into its nodes, maps in the order they come.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Value::deserialize(deserializer).map(|value| Self::from(&value))
+        let mut builder = Builder::default();
+        deserialize::Seed(&mut builder).deserialize(deserializer)?;
+        Ok(builder.finish())
     }
+}
+
+/// A place in a [`Builder`] (see [`Builder::mark`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mark {
+    nodes: usize,
+    text: usize,
+    depth: usize,
 }
 
 /// Builds [`CapturedValue`]s: the nodes of one value, depth first, then
@@ -676,26 +692,67 @@ impl Builder {
         parts: impl IntoIterator<Item = I>,
         mut add: impl FnMut(&mut Self, I),
     ) {
-        if self.depth >= MAX_CAPTURE_DEPTH {
-            self.null();
+        let Some(index) = self.open(matches!(shape, Shape::Map { .. })) else {
             return;
-        }
-        self.depth += 1;
-        let index = self.nodes.len();
-        self.push(shape);
+        };
         let mut len = 0u32;
         for part in parts {
             add(self, part);
             len = len.saturating_add(1);
         }
+        self.close(index, len);
+    }
+
+    /// Starts a map (`map`) or a list, to be ended by [`close`](Self::close) with the
+    /// index returned and the number of items or entries added in between. Beyond the
+    /// depth limit `null` stands for it and there is nothing to close: `None`.
+    pub(crate) fn open(&mut self, map: bool) -> Option<usize> {
+        if self.depth >= MAX_CAPTURE_DEPTH {
+            self.null();
+            return None;
+        }
+        self.depth += 1;
+        let index = self.nodes.len();
+        self.push(if map { MAP } else { LIST });
+        Some(index)
+    }
+
+    /// Ends the list or map [`open`](Self::open) started at `index`, which holds `len`
+    /// items or entries.
+    pub(crate) fn close(&mut self, index: usize, len: u32) {
         self.depth -= 1;
         let end = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
         if let Some(node) = self.nodes.get_mut(index) {
-            *node = Node::new(match shape {
+            *node = Node::new(match node.shape() {
                 Shape::Map { .. } => Shape::Map { len, end },
                 _ => Shape::List { len, end },
             });
         }
+    }
+
+    /// Adds a map of one entry, `key`, whose value `add` adds.
+    pub(crate) fn entry<R>(&mut self, key: &str, add: impl FnOnce(&mut Self) -> R) -> Option<R> {
+        let index = self.open(true)?;
+        self.str(key);
+        let result = add(self);
+        self.close(index, 1);
+        Some(result)
+    }
+
+    /// Where the builder is now, to go back to with [`rollback`](Self::rollback).
+    pub(crate) fn mark(&self) -> Mark {
+        Mark {
+            nodes: self.nodes.len(),
+            text: self.text.len(),
+            depth: self.depth,
+        }
+    }
+
+    /// Forgets what was added since `mark`.
+    pub(crate) fn rollback(&mut self, mark: Mark) {
+        self.nodes.truncate(mark.nodes);
+        self.text.truncate(mark.text);
+        self.depth = mark.depth;
     }
 
     /// Adds a plain value.
@@ -837,9 +894,23 @@ mod tests {
         }
     }
 
+    /// [`sample`] read from its JSON text, its keys in the order written.
+    fn sample_in_order() -> CapturedValue {
+        let text = format!(
+            r#"{{"order": "ord_42", "items": [1, -2, 2.5, true, null, "x", [], {{}}],
+                "nested": {{"a": {{"b": ["c", {{"d": "e"}}]}}, "": ""}},
+                "big": {}, "small": {}}}"#,
+            u64::MAX,
+            i64::MIN
+        );
+        let captured: CapturedValue = serde_json::from_str(&text).unwrap();
+        assert_eq!(captured, sample());
+        captured
+    }
+
     #[test]
     fn reads_in_place() {
-        let captured = CapturedValue::from(sample());
+        let captured = sample_in_order();
         let CapturedKind::Map(entries) = captured.root().kind() else {
             panic!("a map");
         };

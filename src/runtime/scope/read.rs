@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::Plain;
 use crate::model::CapturedValue;
-use crate::model::value::Builder;
+use crate::model::value::{Builder, SerializeError};
 
 /// What a held lock is shown as.
 pub(super) const LOCKED: &str = "<locked>";
@@ -45,11 +45,8 @@ impl<T: Serialize> Reader<T> for BySerialize {
     const RUNS_USER_CODE: bool = true;
 
     fn read(value: &T, builder: &mut Builder) -> CapturedValue {
-        match serde_json::to_value(value) {
-            Ok(value) => {
-                builder.value(&value);
-                builder.finish()
-            }
+        match builder.serialized(value) {
+            Ok(()) => builder.finish(),
             Err(error) => formatting_error(&error),
         }
     }
@@ -76,22 +73,27 @@ where
     const RUNS_USER_CODE: bool = true;
 
     fn read(lock: &L, builder: &mut Builder) -> CapturedValue {
-        match lock.try_read(|value, poisoned| (serde_json::to_value(value), poisoned)) {
-            None => CapturedValue::from(LOCKED),
-            Some((Err(error), _)) => formatting_error(&error),
-            Some((Ok(value), poisoned)) => {
-                if poisoned {
-                    builder.map([(POISONED, &value)], Builder::value);
-                } else {
-                    builder.value(&value);
-                }
-                builder.finish()
+        let read = lock.try_read(|value, poisoned| {
+            if poisoned {
+                builder
+                    .entry(POISONED, |builder| builder.serialized(value))
+                    .unwrap_or(Ok(()))
+            } else {
+                builder.serialized(value)
             }
+        });
+        match read {
+            None => CapturedValue::from(LOCKED),
+            Some(Err(error)) => {
+                builder.finish();
+                formatting_error(&error)
+            }
+            Some(Ok(())) => builder.finish(),
         }
     }
 }
 
-fn formatting_error(error: &serde_json::Error) -> CapturedValue {
+fn formatting_error(error: &SerializeError) -> CapturedValue {
     CapturedValue::from(format!("Error in formatting: {error}"))
 }
 

@@ -378,7 +378,7 @@ mod tests {
             lines,
             [
                 r#"{"event_id":"0123","sent_at":"1970-01-01T00:00:00Z"}"#,
-                r#"{"type":"event","length":7}"#,
+                r#"{"length":7,"type":"event"}"#,
                 r#"{"a":1}"#
             ]
         );
