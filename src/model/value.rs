@@ -96,7 +96,8 @@ impl Node {
 /// A frame variable's value as captured: strings, numbers, booleans, null, lists and maps
 /// (keys in order), as in JSON.
 ///
-/// Built from a `serde_json::Value` or a string, number or boolean, and read through
+/// Built from a `serde_json::Value` (whose maps `serde_json` keeps sorted), a string, number
+/// or boolean, or read from JSON text (its maps in the order written), and read through
 /// [`root`](Self::root) or copied out with [`to_value`](Self::to_value). Its JSON form is
 /// the value itself. `Debug` shows its kind and size (`CapturedValue(<map, 2 entries>)`),
 /// never what it holds.
@@ -105,7 +106,8 @@ impl Node {
 /// use safe_report::model::{CapturedKind, CapturedValue};
 /// use serde_json::json;
 ///
-/// let value = CapturedValue::from(json!({"order": "ord_42", "items": [1, 2]}));
+/// let value: CapturedValue =
+///     serde_json::from_str(r#"{"order": "ord_42", "items": [1, 2]}"#).unwrap();
 /// let CapturedKind::Map(mut entries) = value.root().kind() else { unreachable!() };
 /// let (key, order) = entries.next().unwrap();
 /// assert_eq!((key, order.as_str()), ("order", Some("ord_42")));
