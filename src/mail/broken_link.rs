@@ -50,9 +50,10 @@ use regex::Regex;
 
 use super::config::ConfigError;
 use super::flood::Fingerprint;
-use super::message::{Email, Level};
+use super::message::Email;
 use super::queue::{Audience, Composed, Mailer, Outcome};
 use crate::filter::{FilterContext, ReporterFilter, SafeReporterFilter, TextKind};
+use crate::model::Level;
 use crate::model::redacted::ByteLen;
 use crate::model::{Capture, RequestInfo};
 

@@ -52,8 +52,8 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::message::Level;
 use super::queue::Audience;
+use crate::model::Level;
 pub use crate::report::{Fingerprint, normalise_message};
 
 /// Flood-control limits; every knob has a default.

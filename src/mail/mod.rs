@@ -47,6 +47,7 @@ mod message;
 mod notifier;
 mod queue;
 
+pub use crate::model::Level;
 #[cfg(feature = "smtp")]
 pub use backend::SmtpBackend;
 pub use backend::{
@@ -63,6 +64,6 @@ pub use email_url::{
 };
 pub use flood::{Clock, Fingerprint, FloodConfig, ManualClock, SystemClock, normalise_message};
 pub use lettre::message::Mailbox;
-pub use message::{Email, Level, MAX_SUBJECT_CHARS, format_subject};
+pub use message::{Email, MAX_SUBJECT_CHARS, format_subject};
 pub use notifier::{AdminNotifier, EmailRenderer, RenderedReport};
 pub use queue::{Audience, MailStats, Mailer, MailerBuilder, Outcome, QueueConfig, ShutdownGuard};

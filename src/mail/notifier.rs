@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use super::flood::Fingerprint;
-use super::message::{Email, Level};
+use super::message::Email;
 use super::queue::{Audience, Composed, Mailer, Outcome};
 use crate::model::Capture;
+use crate::model::Level;
 use crate::report::ExceptionReporter;
 
 /// The report as it goes into an email: the log message, the text, and HTML when asked for.

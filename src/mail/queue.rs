@@ -27,11 +27,12 @@ use super::email_url::BackendConfig;
 use super::flood::{
     Clock, Decision, Digest, Fingerprint, FloodControl, Key, Notice, Summary, SystemClock,
 };
-use super::message::{Email, Level};
+use super::message::Email;
 use crate::filter::{FilterContext, ReporterFilter, SafeReporterFilter, TextKind};
 use crate::model::Capture;
-pub use crate::sinks::QueueConfig;
+use crate::model::Level;
 use crate::sinks::queue::{Attempt, Counters as QueueCounters, Courier, Outbox, Refused};
+pub use crate::sinks::{Outcome, QueueConfig};
 
 /// Who an email is for: the admins (error reports) or the managers (broken links).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,26 +58,6 @@ impl Audience {
             Audience::Managers => &config.managers,
         }
     }
-}
-
-/// What happened to a report or email handed to the mailer. None of these waits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Outcome {
-    /// Queued for the worker.
-    Queued,
-    /// A repeat inside its flood window: counted for the digest.
-    Repeat,
-    /// Beyond the cap per minute: counted for the storm summary.
-    Storm,
-    /// The queue was full: dropped and counted for the next summary.
-    QueueFull,
-    /// Nobody to send it to (no admins or no managers): nothing was rendered.
-    NoRecipients,
-    /// Not reportable (a broken link an ignore rule matched, or debug mode).
-    Ignored,
-    /// The mailer was shut down.
-    Closed,
 }
 
 /// Counters since the mailer started.

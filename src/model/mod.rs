@@ -29,6 +29,7 @@
 mod environment;
 mod error;
 mod frame;
+mod level;
 mod load;
 pub(crate) mod raw_text;
 pub(crate) mod redacted;
@@ -39,6 +40,7 @@ pub use environment::Environment;
 pub(crate) use error::panic_message;
 pub use error::{Cause, ErrorInfo};
 pub use frame::{Frame, SensitiveNames, Variable};
+pub use level::Level;
 pub use load::CaptureError;
 pub use raw_text::RawText;
 pub use request::{RequestInfo, UploadedFile};

@@ -37,14 +37,14 @@ mod webhook;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use queue::QueueConfig;
+pub use queue::{Outcome, QueueConfig};
 #[cfg(feature = "sentry")]
 pub use sentry::{SentryConfig, SentryConfigError};
 #[cfg(feature = "webhook")]
 pub use webhook::{WebhookConfig, WebhookConfigError};
 
-use crate::mail::{Level, Outcome};
 use crate::model::Capture;
+use crate::model::Level;
 use crate::report::{ExceptionReporter, Report};
 use queue::{Counters, Outbox, Refused};
 

@@ -28,6 +28,26 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, Instant};
 
+/// What happened to a report or email handed to the mailer or a sink. None of these waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Queued for the worker.
+    Queued,
+    /// A repeat inside its flood window: counted for the digest.
+    Repeat,
+    /// Beyond the cap per minute: counted for the storm summary.
+    Storm,
+    /// The queue was full: dropped and counted for the next summary.
+    QueueFull,
+    /// Nobody to send it to (no admins or no managers): nothing was rendered.
+    NoRecipients,
+    /// Not reportable (a broken link an ignore rule matched, or debug mode).
+    Ignored,
+    /// The mailer was shut down.
+    Closed,
+}
+
 /// Queue and retry settings, for the mailer and the HTTP sinks alike.
 ///
 /// ```
