@@ -198,6 +198,8 @@ fn app(
     >,
 > {
     App::new()
+        // axum's limit for forms (actix-web's default is 16 KiB).
+        .app_data(web::FormConfig::default().limit(2 * 1024 * 1024))
         .route("/", web::get().to(index))
         .route("/panic", web::get().to(checkout))
         .service(

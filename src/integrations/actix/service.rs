@@ -11,7 +11,7 @@ use std::task::Poll;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, forward_ready};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{Error, HttpMessage, HttpResponse};
 
 use super::body::{buffer, plan_of};
 use super::error::{reported, status};
@@ -69,25 +69,22 @@ where
                 }
                 Plan::Pass(body) => in_flight.set_body(body),
             }
-            // For a page when the handler panicked and took the request with it.
-            let http_request = request.request().clone();
             let outcome = run(&service, request, &mut in_flight).await;
             let response = match outcome {
                 Ok(Ok(response)) => response,
                 Ok(Err(error)) => return Err(error),
                 Err(caught) => {
-                    in_flight
-                        .snapshot_mut()
-                        .set_route(http_request.match_pattern());
-                    let answer = in_flight.panicked(caught);
-                    return Ok(respond(http_request, answer).await);
+                    // The handler took the request with it (and actix-web routes only a
+                    // request nobody else holds): the page goes back as an error, which
+                    // actix-web answers with its response. The route comes from `routes`.
+                    let page = page_of(in_flight.panicked(caught)).await;
+                    return Err(PageError(page).into());
                 }
             };
             let code = response.status().as_u16();
             if InFlight::is_happy(code) {
                 return Ok(response.map_into_left_body());
             }
-            drop(http_request);
             let error = response.response().error().map(reported);
             let bare = matches!(
                 response.response().body().size(),
@@ -102,7 +99,11 @@ where
                 None => Ok(response.map_into_left_body()),
                 Some(answer) => {
                     let (http_request, _) = response.into_parts();
-                    Ok(respond(http_request, answer).await)
+                    let page = page_of(answer).await;
+                    Ok(
+                        ServiceResponse::new(http_request, response_of(&page))
+                            .map_into_right_body(),
+                    )
                 }
             }
         })
@@ -194,18 +195,16 @@ fn take(in_flight: &mut InFlight, request: &ServiceRequest) {
     }
 }
 
-/// The core's answer as a response: a page now, or the debug page once the report worker
-/// rendered it.
-async fn respond<B>(request: HttpRequest, answer: Answer) -> ServiceResponse<EitherBody<B>> {
-    let page = match answer {
+/// The core's answer as a page: now, or once the report worker rendered the debug page.
+async fn page_of(answer: Answer) -> Page {
+    match answer {
         Answer::Now(page) => page,
         Answer::Later(mut pending) => poll_fn(|cx| pending.poll(cx)).await,
-    };
-    ServiceResponse::new(request, response(page)).map_into_right_body()
+    }
 }
 
 /// A page of the core as an actix-web response.
-fn response(page: Page) -> HttpResponse {
+fn response_of(page: &Page) -> HttpResponse {
     let mut builder = HttpResponse::build(status(page.status));
     builder.insert_header((header::CONTENT_TYPE, page.content_type()));
     for (name, value) in Page::HEADERS {
@@ -214,5 +213,32 @@ fn response(page: Page) -> HttpResponse {
             HeaderValue::from_static(value),
         ));
     }
-    builder.body(page.body)
+    builder.body(page.body.clone())
+}
+
+/// The page answering a panic, as the error actix-web turns into its response.
+struct PageError(Page);
+
+impl std::fmt::Debug for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageError")
+            .field("status", &self.0.status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.status.canonical_reason().unwrap_or("Error"))
+    }
+}
+
+impl actix_web::ResponseError for PageError {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        status(self.0.status)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        response_of(&self.0)
+    }
 }
