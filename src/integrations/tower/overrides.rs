@@ -1,5 +1,5 @@
 //! Per-route settings as a tower layer: the counterpart of Django's view decorators. The
-//! settings themselves and [`RequestReport`] live in the web core.
+//! settings themselves and [`RequestReport`](crate::integrations::web::RequestReport) live in the web core.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -8,19 +8,21 @@ use http::Request;
 use tower::{Layer, Service};
 
 use crate::filter::ReporterFilter;
+use crate::integrations::web::DebugPageRenderer;
 use crate::integrations::web::overrides::{Overrides, apply_route};
-use crate::integrations::web::{DebugPageRenderer, RequestReport};
 use crate::model::SensitiveNames;
 
 #[cfg(feature = "axum")]
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestReport {
+impl<S: Send + Sync> axum::extract::FromRequestParts<S>
+    for crate::integrations::web::RequestReport
+{
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         _parts: &mut http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        Ok(RequestReport::current())
+        Ok(crate::integrations::web::RequestReport::current())
     }
 }
 

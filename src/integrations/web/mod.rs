@@ -40,6 +40,12 @@
 //! assert!(change_password(RequestReport::current(), "hunter2").is_err());
 //! ```
 
+// The `web` feature alone (without an adapter) only builds the core: nothing calls it.
+#![cfg_attr(
+    not(any(feature = "tower", feature = "actix")),
+    allow(dead_code, unused_imports, unused_macros)
+)]
+
 pub(crate) mod body;
 pub(crate) mod config;
 mod error;

@@ -191,6 +191,7 @@ pub(crate) struct UriParts<'a> {
 
 impl<'a> UriParts<'a> {
     /// The parts of an `http` 1 URI.
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
     #[inline]
     pub(crate) fn of(uri: &'a http::Uri) -> Self {
         Self {
@@ -203,6 +204,7 @@ impl<'a> UriParts<'a> {
 }
 
 /// The headers of an `http` 1 map, as [`Snapshot::record`] reads them.
+#[cfg_attr(not(feature = "tower"), allow(dead_code))]
 #[inline]
 pub(crate) fn http_headers(headers: &http::HeaderMap) -> impl Iterator<Item = (&str, &[u8], bool)> {
     headers
