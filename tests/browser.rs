@@ -15,6 +15,11 @@ mod web;
 #[path = "../examples/demo.rs"]
 mod demo;
 
+#[cfg(feature = "actix")]
+#[allow(dead_code)]
+#[path = "../examples/demo_actix.rs"]
+mod demo_actix;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -33,6 +38,41 @@ use tungstenite::{Message, WebSocket};
 fn demo_process() {
     demo::main().unwrap();
 }
+
+/// The actix-web demo; the browser test starts it in a process of its own.
+#[cfg(feature = "actix")]
+#[test]
+#[ignore = "runs the demo server until it is killed; started by the browser test"]
+fn demo_actix_process() {
+    demo_actix::main().unwrap();
+}
+
+/// One of the two shops whose debug page is looked at.
+#[derive(Clone, Copy)]
+struct Shop {
+    /// The ignored test that runs it.
+    process: &'static str,
+    /// Its source file, under `examples/`.
+    file: &'static str,
+    source: &'static str,
+    /// Screenshots of its pages start with this.
+    prefix: &'static str,
+}
+
+const AXUM: Shop = Shop {
+    process: "demo_process",
+    file: "demo.rs",
+    source: include_str!("../examples/demo.rs"),
+    prefix: "",
+};
+
+#[cfg(feature = "actix")]
+const ACTIX: Shop = Shop {
+    process: "demo_actix_process",
+    file: "demo_actix.rs",
+    source: include_str!("../examples/demo_actix.rs"),
+    prefix: "actix-",
+};
 
 fn find_chromium() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("SAFE_REPORT_CHROMIUM") {
@@ -395,6 +435,16 @@ fn displayed(page: &mut Page, id: &str) -> bool {
 
 #[test]
 fn the_debug_page_works_in_chromium() {
+    the_debug_page_works_in_chromium_on(AXUM);
+}
+
+#[cfg(feature = "actix")]
+#[test]
+fn the_actix_debug_page_works_in_chromium() {
+    the_debug_page_works_in_chromium_on(ACTIX);
+}
+
+fn the_debug_page_works_in_chromium_on(shop: Shop) {
     let Some(binary) = chromium_or_skip() else {
         return;
     };
@@ -402,7 +452,7 @@ fn the_debug_page_works_in_chromium() {
     let sources = env!("CARGO_MANIFEST_DIR");
     let path_map = format!("{sources}=/home/dev/safe-report");
     let demo = web::Demo::start(
-        "demo_process",
+        shop.process,
         &[
             ("SAFE_REPORT_DEBUG", "1"),
             ("SAFE_REPORT_EDITOR", "vscode"),
@@ -418,7 +468,7 @@ fn the_debug_page_works_in_chromium() {
     );
     page.wait_for("Page.loadEventFired");
     assert_eq!(page.eval("document.title"), json!("panic at /panic"));
-    page.screenshot("debug-page.png");
+    page.screenshot(&format!("{}debug-page.png", shop.prefix));
 
     // Library frames are folded away; the application frames are shown.
     let frames = page.eval(
@@ -472,7 +522,7 @@ fn the_debug_page_works_in_chromium() {
         opened["summary"].as_str().unwrap().starts_with("Hide "),
         "{opened}"
     );
-    page.screenshot("library-frames.png");
+    page.screenshot(&format!("{}library-frames.png", shop.prefix));
     page.click(&format!("{first} > summary"));
     assert_eq!(
         page.eval(&format!("document.querySelector({first:?}).open")),
@@ -505,7 +555,7 @@ fn the_debug_page_works_in_chromium() {
         "the caret is not under column 5: {caret}"
     );
     assert!(
-        caret["file"].as_str().unwrap().ends_with("demo.rs"),
+        caret["file"].as_str().unwrap().ends_with(shop.file),
         "{caret}"
     );
 
@@ -529,16 +579,17 @@ fn the_debug_page_works_in_chromium() {
             href.starts_with("vscode://file/home/dev/safe-report/"),
             "the path map was not applied: {link}"
         );
-        assert!(href.contains("examples/demo.rs:"), "{link}");
+        assert!(href.contains(&format!("examples/{}:", shop.file)), "{link}");
     }
-    let panic_line = include_str!("../examples/demo.rs")
+    let panic_line = shop
+        .source
         .lines()
         .position(|line| line.contains("panic!(\"the payment gateway refused order"))
         .expect("the demo's panic")
         + 1;
     let innermost = user.last().unwrap()["href"].as_str().unwrap();
     assert!(
-        innermost.ends_with(&format!("/examples/demo.rs:{panic_line}:5")),
+        innermost.ends_with(&format!("/examples/{}:{panic_line}:5", shop.file)),
         "{innermost}"
     );
     for link in links {
@@ -569,7 +620,7 @@ fn the_debug_page_works_in_chromium() {
     if page.eval(&format!("!!document.getElementById({post:?})")) == json!(true) {
         assert!(displayed(&mut page, &post));
     }
-    page.screenshot("context-expanded.png");
+    page.screenshot(&format!("{}context-expanded.png", shop.prefix));
 
     // The local variables of the frame that registered them.
     let vars = page.eval(
@@ -598,7 +649,7 @@ fn the_debug_page_works_in_chromium() {
         "{text}"
     );
     assert!(!text.contains("4111111111111111"), "{text}");
-    page.screenshot("local-vars.png");
+    page.screenshot(&format!("{}local-vars.png", shop.prefix));
 
     // The copy-and-paste view, and back.
     assert!(!displayed(&mut page, "pastebinTraceback"));
@@ -616,7 +667,7 @@ fn the_debug_page_works_in_chromium() {
             .unwrap()
             .contains("Traceback (most recent call last):")
     );
-    page.screenshot("copy-and-paste.png");
+    page.screenshot(&format!("{}copy-and-paste.png", shop.prefix));
     page.click("#switch-view");
     assert!(displayed(&mut page, "browserTraceback"));
     assert!(!displayed(&mut page, "pastebinTraceback"));
@@ -624,7 +675,7 @@ fn the_debug_page_works_in_chromium() {
         page.eval("document.getElementById('switch-view').textContent"),
         json!("Switch to copy-and-paste view")
     );
-    page.screenshot("interactive-again.png");
+    page.screenshot(&format!("{}interactive-again.png", shop.prefix));
 
     let errors = page.javascript_errors();
     assert!(errors.is_empty(), "JavaScript errors: {errors:#?}");

@@ -2,9 +2,12 @@
 //! production pages, one admin email per failure with the secrets hidden, bodies handlers
 //! still read, an oversized body not buffered, and the broken-link email under Django's rules.
 //!
-//! Each test runs the demo's `main` in its own process (this test binary again, running the
-//! ignored test `demo_process`), configured by environment variables as a user would, and
-//! reads the emails the console backend prints on its standard output.
+//! Every test runs against both shops: the axum demo (`examples/demo.rs`, the tower layer)
+//! in module `axum`, the actix-web demo (`examples/demo_actix.rs`, the actix middleware) in
+//! module `actix`. Each test runs the demo's `main` in its own process (this test binary
+//! again, running the ignored test `demo_process` or `demo_actix_process`), configured by
+//! environment variables as a user would, and reads the emails the console backend prints
+//! on its standard output. The actix-web half needs the `actix` feature.
 
 mod web;
 
@@ -16,6 +19,11 @@ use std::time::Duration;
 
 use web::{Demo, get, post_form};
 
+#[cfg(feature = "actix")]
+#[allow(dead_code)]
+#[path = "../examples/demo_actix.rs"]
+mod demo_actix;
+
 /// The demo itself; the other tests start it in a process of its own.
 #[test]
 #[ignore = "runs the demo server until it is killed; started by the other tests"]
@@ -23,16 +31,69 @@ fn demo_process() {
     demo::main().unwrap();
 }
 
-fn start(vars: &[(&str, &str)]) -> Demo {
-    Demo::start("demo_process", vars)
+/// The actix-web demo; the other tests start it in a process of its own.
+#[cfg(feature = "actix")]
+#[test]
+#[ignore = "runs the demo server until it is killed; started by the other tests"]
+fn demo_actix_process() {
+    demo_actix::main().unwrap();
+}
+
+/// One of the two shops.
+#[derive(Clone, Copy)]
+struct Shop {
+    /// The ignored test that runs it.
+    process: &'static str,
+    /// Its module: the path its functions have in a trace.
+    module: &'static str,
+}
+
+const AXUM: Shop = Shop {
+    process: "demo_process",
+    module: "demo",
+};
+
+#[cfg(feature = "actix")]
+const ACTIX: Shop = Shop {
+    process: "demo_actix_process",
+    module: "demo_actix",
+};
+
+impl Shop {
+    fn start(self, vars: &[(&str, &str)]) -> Demo {
+        Demo::start(self.process, vars)
+    }
+
+    /// The path of the shop's function `name` in a trace (`demo::charge`).
+    fn function(self, name: &str) -> String {
+        format!("{}::{name}", self.module)
+    }
+}
+
+/// Each test, once per shop.
+macro_rules! for_both_shops {
+    ($($test:ident),* $(,)?) => {
+        mod axum {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$test(super::AXUM).await;
+            })*
+        }
+        #[cfg(feature = "actix")]
+        mod actix {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$test(super::ACTIX).await;
+            })*
+        }
+    };
 }
 
 const SERVER_ERROR_PAGE: &str = include_str!("../templates/500.html");
 const NOT_FOUND_PAGE: &str = include_str!("../templates/404.html");
 
-#[tokio::test]
-async fn the_index_links_to_every_route() {
-    let demo = start(&[]);
+async fn the_index_links_to_every_route(shop: Shop) {
+    let demo = shop.start(&[]);
     let index = get(demo.addr, "/", None).await;
     assert_eq!(index.status, 200);
     for link in ["href=\"/panic\"", "href=\"/error\"", "action=\"/login\""] {
@@ -40,9 +101,8 @@ async fn the_index_links_to_every_route() {
     }
 }
 
-#[tokio::test]
-async fn debug_page_of_the_panic_comes_as_html_text_or_json_by_accept() {
-    let demo = start(&[("SAFE_REPORT_DEBUG", "1")]);
+async fn debug_page_of_the_panic_comes_as_html_text_or_json_by_accept(shop: Shop) {
+    let demo = shop.start(&[("SAFE_REPORT_DEBUG", "1")]);
 
     let html = get(demo.addr, "/panic", Some("text/html,application/xhtml+xml")).await;
     assert_eq!(html.status, 500);
@@ -64,8 +124,9 @@ async fn debug_page_of_the_panic_comes_as_html_text_or_json_by_accept() {
     );
     assert!(html.body.contains("<footer id=\"explanation\">"));
     // The panic hook's frames, two calls deep, with the registered variables.
-    for function in ["demo::checkout", "demo::place_order", "demo::charge"] {
-        assert!(html.body.contains(function), "{function} missing");
+    for function in ["checkout", "place_order", "charge"] {
+        let function = shop.function(function);
+        assert!(html.body.contains(&function), "{function} missing");
     }
     assert!(
         html.body.contains(
@@ -95,7 +156,7 @@ async fn debug_page_of_the_panic_comes_as_html_text_or_json_by_accept() {
         frames.last().unwrap()["function"]
             .as_str()
             .unwrap()
-            .ends_with("demo::charge")
+            .ends_with(&shop.function("charge"))
     );
     let checkout = frames
         .iter()
@@ -124,9 +185,8 @@ async fn debug_page_of_the_panic_comes_as_html_text_or_json_by_accept() {
     assert!(demo.emails_after(Duration::from_millis(300)).is_empty());
 }
 
-#[tokio::test]
-async fn debug_page_of_the_error_shows_its_two_causes() {
-    let demo = start(&[("SAFE_REPORT_DEBUG", "1")]);
+async fn debug_page_of_the_error_shows_its_two_causes(shop: Shop) {
+    let demo = shop.start(&[("SAFE_REPORT_DEBUG", "1")]);
     let text = get(demo.addr, "/error", Some("text/plain")).await;
     assert_eq!(text.status, 500);
     assert!(
@@ -145,12 +205,11 @@ async fn debug_page_of_the_error_shows_its_two_causes() {
         "The above exception (the orders query failed) was the direct cause of the following \
          exception:"
     ));
-    assert!(text.body.contains("demo::order"));
+    assert!(text.body.contains(&shop.function("order")));
 }
 
-#[tokio::test]
-async fn production_pages_say_nothing_and_each_failure_mails_the_admins_once() {
-    let demo = start(&[]);
+async fn production_pages_say_nothing_and_each_failure_mails_the_admins_once(shop: Shop) {
+    let demo = shop.start(&[]);
     let password = "correct-horse-battery-staple";
     let failures = [
         get(demo.addr, "/panic", None).await,
@@ -237,9 +296,8 @@ async fn production_pages_say_nothing_and_each_failure_mails_the_admins_once() {
     );
 }
 
-#[tokio::test]
-async fn handlers_read_their_bodies_and_an_oversized_body_is_not_buffered() {
-    let demo = start(&[("SAFE_REPORT_DEBUG", "1")]);
+async fn handlers_read_their_bodies_and_an_oversized_body_is_not_buffered(shop: Shop) {
+    let demo = shop.start(&[("SAFE_REPORT_DEBUG", "1")]);
 
     // Within the bound: buffered, shown (filtered), and read by the handler.
     let small = post_form(
@@ -277,9 +335,8 @@ async fn handlers_read_their_bodies_and_an_oversized_body_is_not_buffered() {
     assert!(!large.body.contains("xxxxxxxxxx"));
 }
 
-#[tokio::test]
-async fn broken_links_mail_the_managers_only_under_djangos_rules() {
-    let demo = start(&[]);
+async fn broken_links_mail_the_managers_only_under_djangos_rules(shop: Shop) {
+    let demo = shop.start(&[]);
     let host = demo.addr.to_string();
     let internal_referer = format!("http://{host}/");
     let cases: [(&str, Option<String>); 5] = [
@@ -338,9 +395,8 @@ async fn broken_links_mail_the_managers_only_under_djangos_rules() {
     );
 }
 
-#[tokio::test]
-async fn debug_404_shows_the_path_and_the_routes_and_mails_nobody() {
-    let demo = start(&[("SAFE_REPORT_DEBUG", "1")]);
+async fn debug_404_shows_the_path_and_the_routes_and_mails_nobody(shop: Shop) {
+    let demo = shop.start(&[("SAFE_REPORT_DEBUG", "1")]);
     let page = get(demo.addr, "/no-such-page?token=abc123def456", None).await;
     assert_eq!(page.status, 404);
     assert_eq!(page.content_type, "text/html; charset=utf-8");
@@ -372,9 +428,8 @@ async fn debug_404_shows_the_path_and_the_routes_and_mails_nobody() {
     assert!(demo.emails_after(Duration::from_millis(300)).is_empty());
 }
 
-#[tokio::test]
-async fn an_error_logged_through_the_log_crate_mails_the_admins() {
-    let demo = start(&[]);
+async fn an_error_logged_through_the_log_crate_mails_the_admins(shop: Shop) {
+    let demo = shop.start(&[]);
     let answer = get(demo.addr, "/log-error", None).await;
     assert_eq!(answer.status, 200);
     let emails = demo.wait_for_emails(1);
@@ -385,3 +440,14 @@ async fn an_error_logged_through_the_log_crate_mails_the_admins() {
     );
     assert!(emails[0].text.contains("log_error"), "{}", emails[0].text);
 }
+
+for_both_shops!(
+    the_index_links_to_every_route,
+    debug_page_of_the_panic_comes_as_html_text_or_json_by_accept,
+    debug_page_of_the_error_shows_its_two_causes,
+    production_pages_say_nothing_and_each_failure_mails_the_admins_once,
+    handlers_read_their_bodies_and_an_oversized_body_is_not_buffered,
+    broken_links_mail_the_managers_only_under_djangos_rules,
+    debug_404_shows_the_path_and_the_routes_and_mails_nobody,
+    an_error_logged_through_the_log_crate_mails_the_admins,
+);

@@ -14,10 +14,13 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 use tower::Service;
 
-use super::body::{BodySnapshot, Collected, Omitted, PageBody, ReplayBody, RequestBody};
-use super::failure::{Answer, Caught, InFlight, PendingPage, caught_panic};
-use super::layer::Config;
-use super::overrides::with_overrides;
+use super::body::{PageBody, ReplayBody, RequestBody};
+use super::error_of;
+use super::request::{respond, take};
+use crate::integrations::web::body::{BodySnapshot, Collected, Omitted};
+use crate::integrations::web::config::Config;
+use crate::integrations::web::failure::{Answer, Caught, InFlight, PendingPage, caught_panic};
+use crate::integrations::web::overrides::with_overrides;
 use crate::panic::handled_here_reporting;
 
 pin_project! {
@@ -210,7 +213,7 @@ where
             in_flight: InFlight::new(config),
         };
         if let Some(request) = request {
-            this.in_flight.take(request);
+            take(&mut this.in_flight, request);
         }
         if !matches!(body, BodySnapshot::Empty) {
             this.in_flight.set_body(body);
@@ -298,7 +301,9 @@ where
                         Ok(()) => {
                             let happy = match &polled {
                                 Poll::Pending => return Poll::Pending,
-                                Poll::Ready(Ok(response)) => InFlight::is_happy(response),
+                                Poll::Ready(Ok(response)) => {
+                                    InFlight::is_happy(response.status().as_u16())
+                                }
                                 Poll::Ready(Err(_)) => true,
                             };
                             this.state.set(State::Done);
@@ -309,9 +314,12 @@ where
                             let Poll::Ready(Ok(response)) = polled else {
                                 return polled;
                             };
-                            match in_flight.answer(response) {
-                                Answer::Now(response) => return Poll::Ready(Ok(response)),
-                                Answer::Later(page) => this.state.set(State::AwaitingPage {
+                            let bare = response.body().size_hint().exact() == Some(0);
+                            let error = error_of(&response);
+                            match in_flight.answer(response.status(), error, bare) {
+                                None => return Poll::Ready(Ok(response)),
+                                Some(Answer::Now(page)) => return Poll::Ready(Ok(respond(page))),
+                                Some(Answer::Later(page)) => this.state.set(State::AwaitingPage {
                                     page: Box::new(page),
                                 }),
                             }
@@ -324,7 +332,7 @@ where
                             let _ = catch_unwind(AssertUnwindSafe(move || state.set(State::Done)));
                             drop(payload);
                             match in_flight.panicked(caught) {
-                                Answer::Now(response) => return Poll::Ready(Ok(response)),
+                                Answer::Now(page) => return Poll::Ready(Ok(respond(page))),
                                 Answer::Later(page) => this.state.set(State::AwaitingPage {
                                     page: Box::new(page),
                                 }),
@@ -338,19 +346,19 @@ where
                         .map_or_else(|| Caught::Ready(Box::default()), |caught| *caught);
                     this.state.set(State::Done);
                     match in_flight.panicked(caught) {
-                        Answer::Now(response) => return Poll::Ready(Ok(response)),
+                        Answer::Now(page) => return Poll::Ready(Ok(respond(page))),
                         Answer::Later(page) => this.state.set(State::AwaitingPage {
                             page: Box::new(page),
                         }),
                     }
                 }
                 StateProj::AwaitingPage { page } => {
-                    let response = match page.poll(cx) {
-                        Poll::Ready(response) => response,
+                    let page = match page.poll(cx) {
+                        Poll::Ready(page) => page,
                         Poll::Pending => return Poll::Pending,
                     };
                     this.state.set(State::Done);
-                    return Poll::Ready(Ok(response));
+                    return Poll::Ready(Ok(respond(page)));
                 }
                 StateProj::Done => panic!("ResponseFuture polled after completion"),
             }

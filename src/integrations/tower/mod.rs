@@ -1,4 +1,5 @@
-//! A tower layer with Django's debug and production error behaviour.
+//! A tower layer with Django's debug and production error behaviour: a thin adapter over
+//! the [web core](crate::integrations::web), which the actix-web middleware shares.
 //!
 //! [`ErrorReportLayer`] wraps any tower service over `http` requests (an axum `Router`; a
 //! hyper service, its `Incoming` body boxed, see [`ReplayBody`]) and reports what goes
@@ -97,19 +98,25 @@
 //!   handler what came and the rest as it comes.
 
 mod body;
+#[cfg(feature = "axum")]
 mod error;
-mod failure;
 mod future;
 mod layer;
 mod overrides;
-mod pages;
+mod request;
 mod service;
-mod snapshot;
 
 pub use body::{PageBody, ReplayBody, RequestBody};
-pub use error::ReportedError;
 pub use future::ResponseFuture;
-pub use layer::{DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, ErrorReportLayer};
-pub use overrides::{ReportOverrides, ReportOverridesLayer, RequestReport};
-pub use pages::DebugPageRenderer;
+pub use layer::ErrorReportLayer;
+pub use overrides::{ReportOverrides, ReportOverridesLayer};
 pub use service::ErrorReport;
+
+pub use crate::integrations::web::{
+    DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DebugPageRenderer, ReportedError, RequestReport,
+};
+
+/// The error value a response carries in its extensions.
+fn error_of<B>(response: &http::Response<B>) -> Option<ReportedError> {
+    response.extensions().get::<ReportedError>().cloned()
+}

@@ -6,10 +6,12 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower::Service;
 
-use super::body::{PageBody, Plan, ReplayBody, plan};
-use super::failure::InFlight;
+use super::body::{PageBody, ReplayBody, plan};
 use super::future::ResponseFuture;
-use super::layer::Config;
+use super::request::take;
+use crate::integrations::web::body::Plan;
+use crate::integrations::web::config::Config;
+use crate::integrations::web::failure::InFlight;
 
 /// The service of [`ErrorReportLayer`](super::ErrorReportLayer): wraps a service whose
 /// failures it reports.
@@ -65,7 +67,7 @@ where
         match plan(request.headers(), request.body(), self.config.body_limit) {
             Plan::Buffer => {
                 let mut in_flight = InFlight::new(&self.config);
-                in_flight.take(&request);
+                take(&mut in_flight, &request);
                 // The inner service is called once the body is in; the ready one goes with
                 // the future and a clone takes its place (as tower's buffering middleware do).
                 let clone = self.inner.clone();

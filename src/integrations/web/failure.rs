@@ -12,14 +12,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use http::{Request, Response, StatusCode};
+use http::StatusCode;
 use tokio::sync::oneshot;
 
-use super::body::{BodySnapshot, PageBody};
+use super::body::BodySnapshot;
+use super::config::Config;
 use super::error::ReportedError;
-use super::layer::Config;
 use super::overrides::{Overrides, take_current};
-use super::pages::{DebugPageRenderer, page, technical_404};
+use super::pages::{DebugPageRenderer, Page, page, technical_404};
 use super::snapshot::Snapshot;
 use crate::hook::PendingPanic;
 use crate::mail::Level;
@@ -69,10 +69,10 @@ pub(crate) fn caught_panic(payload: &(dyn Any + Send)) -> Caught {
     }
 }
 
-/// The layer's answer to a failure: a response now, or a debug page being rendered on the
+/// The core's answer to a failure: a page now, or a debug page being rendered on the
 /// report worker.
-pub(crate) enum Answer<B> {
-    Now(Response<B>),
+pub(crate) enum Answer {
+    Now(Page),
     Later(PendingPage),
 }
 
@@ -85,7 +85,7 @@ pub(crate) struct PendingPage {
 }
 
 impl PendingPage {
-    pub(crate) fn poll<B: PageBody>(&mut self, cx: &mut Context<'_>) -> Poll<Response<B>> {
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Page> {
         match Pin::new(&mut self.body).poll(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(body)) => Poll::Ready(page(self.status, self.format, body)),
@@ -133,10 +133,16 @@ impl InFlight {
         }
     }
 
-    /// Takes what a report needs of `request`.
+    /// The settings of the layer or middleware.
     #[inline]
-    pub(crate) fn take<B>(&mut self, request: &Request<B>) {
-        self.snapshot.take(request, &self.config);
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The snapshot, for the adapter to record the request in where it lies.
+    #[inline]
+    pub(crate) fn snapshot_mut(&mut self) -> &mut Snapshot {
+        &mut self.snapshot
     }
 
     /// The route the request matched: the router's word, else the given routes'.
@@ -155,26 +161,33 @@ impl InFlight {
         self.snapshot.set_body(body);
     }
 
-    /// Whether `response` is handed back as it is, without a look at it (the happy path).
+    /// Whether a response of `status` is handed back as it is, without a look at it (the
+    /// happy path).
     #[inline]
-    pub(crate) fn is_happy<B>(response: &Response<B>) -> bool {
-        response.status().as_u16() < 400
+    pub(crate) fn is_happy(status: u16) -> bool {
+        status < 400
     }
 
-    /// The answer to hand back for the inner service's `response`.
-    pub(crate) fn answer<B: PageBody>(&self, response: Response<B>) -> Answer<B> {
-        if Self::is_happy(&response) {
-            return Answer::Now(response);
+    /// What to do with the inner service's response of `status`, carrying `error` (a
+    /// [`ReportedError`] or the framework's own error value), `bare` when its body is known
+    /// to be empty: `None` hands it back as it is (after any report it is owed).
+    pub(crate) fn answer(
+        &self,
+        status: StatusCode,
+        error: Option<ReportedError>,
+        bare: bool,
+    ) -> Option<Answer> {
+        if Self::is_happy(status.as_u16()) {
+            return None;
         }
-        let status = response.status();
-        let error = response.extensions().get::<ReportedError>().cloned();
         match (status, error) {
-            (StatusCode::NOT_FOUND, error) => Answer::Now(self.not_found(response, error)),
-            (_, Some(error)) => self.failed(Caught::Error(error), status, Origin::Error),
+            (StatusCode::NOT_FOUND, error) => self.not_found(bare, error).map(Answer::Now),
+            (_, Some(error)) => Some(self.failed(Caught::Error(error), status, Origin::Error)),
             (status, None) if status.is_server_error() => {
-                Answer::Now(self.server_error_response(response))
+                self.server_error_response(status);
+                None
             }
-            _ => Answer::Now(response),
+            _ => None,
         }
     }
 
@@ -218,7 +231,7 @@ impl InFlight {
     }
 
     /// A panic in the handler: always a 500.
-    pub(crate) fn panicked<B: PageBody>(&self, caught: Caught) -> Answer<B> {
+    pub(crate) fn panicked(&self, caught: Caught) -> Answer {
         self.failed(caught, StatusCode::INTERNAL_SERVER_ERROR, Origin::Panic)
     }
 
@@ -236,7 +249,7 @@ impl InFlight {
     /// A panic or an error value: the technical page in debug mode; otherwise the
     /// production page, and for a server error the admins' email and the sinks' reports.
     /// The capture is resolved, filtered and rendered on the report worker.
-    fn failed<B: PageBody>(&self, caught: Caught, status: StatusCode, origin: Origin) -> Answer<B> {
+    fn failed(&self, caught: Caught, status: StatusCode, origin: Origin) -> Answer {
         let overrides = self.overrides();
         let parts = self.request_parts(&overrides);
         let format = negotiate(self.snapshot.accept());
@@ -281,15 +294,14 @@ impl InFlight {
 
     /// A 5xx without an error value: handed back unchanged, and (debug off) mailed as
     /// Django mails a logged server error, `Report at /path` with the request.
-    fn server_error_response<B>(&self, response: Response<B>) -> Response<B> {
+    fn server_error_response(&self, status: StatusCode) {
         if !self.config.debug && (self.config.notifier.is_some() || !self.config.sinks.is_empty()) {
             let overrides = self.overrides();
-            let message = self.log_message(response.status());
+            let message = self.log_message(status);
             let capture = self.capture(Capture::message(message), &overrides);
             let origin = Origin::Log(Level::Error);
-            self.notify(response.status(), capture, &overrides, origin);
+            self.notify(status, capture, &overrides, origin);
         }
-        response
     }
 
     /// Django's log message: `Internal Server Error: /path`.
@@ -312,17 +324,13 @@ impl InFlight {
     /// A 404. Debug mode: the technical 404 page when the handler gave no body of its own
     /// (the router's fallback) or an error value with a reason. Otherwise: the broken-link
     /// rules, and the production 404 page in place of an empty body or an error value.
-    fn not_found<B: PageBody>(
-        &self,
-        response: Response<B>,
-        error: Option<ReportedError>,
-    ) -> Response<B> {
-        let bare = response.body().size_hint().exact() == Some(0);
+    /// `None`: the response is handed back as it is.
+    fn not_found(&self, bare: bool, error: Option<ReportedError>) -> Option<Page> {
         let format = negotiate(self.snapshot.accept());
         let config = &self.config;
         if config.debug {
             if !bare && error.is_none() {
-                return response;
+                return None;
             }
             let overrides = self.overrides();
             // A route answered 404 (Django's view raising `Http404`), or no route matched.
@@ -334,7 +342,7 @@ impl InFlight {
                 None => config.reporter.report(&capture),
             };
             let body = technical_404(&report, &config.routes, resolved, format);
-            return page(StatusCode::NOT_FOUND, format, body);
+            return Some(page(StatusCode::NOT_FOUND, format, body));
         }
         if let Some(reporter) = &config.broken_links
             && let Some(link) = self.snapshot.not_found()
@@ -342,9 +350,9 @@ impl InFlight {
             reporter.not_found(link);
         }
         if bare || error.is_some() {
-            return config.pages.response(StatusCode::NOT_FOUND, format);
+            return Some(config.pages.response(StatusCode::NOT_FOUND, format));
         }
-        response
+        None
     }
 }
 

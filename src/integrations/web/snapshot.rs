@@ -4,10 +4,9 @@
 
 use std::net::IpAddr;
 
-use http::{HeaderMap, HeaderName, Method, Request, Uri, header};
+use http::{HeaderName, Method, header};
 
 use super::body::BodySnapshot;
-use super::layer::Config;
 use super::overrides::Overrides;
 use crate::mail::NotFound;
 use crate::model::{RawText, RequestInfo};
@@ -23,6 +22,8 @@ pub(crate) struct Snapshot {
     user: Option<Box<str>>,
     /// The body, when there is one (boxed: a `GET` has none, and the snapshot stays small).
     body: Option<Box<BodySnapshot>>,
+    /// The route, when the framework names it only after the request was recorded.
+    late_route: Option<Box<str>>,
 }
 
 impl Snapshot {
@@ -34,6 +35,7 @@ impl Snapshot {
             remote_addr: None,
             user: None,
             body: None,
+            late_route: None,
         }
     }
 
@@ -45,42 +47,40 @@ impl Snapshot {
         };
     }
 
-    /// Takes what a report needs of `request`.
+    /// Takes what a report needs of a request: its method, URI, the route it matched (when
+    /// the framework said), its headers (`name`, `value`, whether the value is sensitive),
+    /// the client's address and the user. The headers are read twice for a large request.
     #[inline]
-    pub(crate) fn take<B>(&mut self, request: &Request<B>, config: &Config) {
-        let extensions = request.extensions();
-        // The extensions not found yet: once none is left, the other lookups are skipped
-        // (around a router, the client address is often the only one).
-        let mut left = extensions.len();
-        #[cfg(feature = "axum")]
-        let connected =
-            find::<axum::extract::ConnectInfo<std::net::SocketAddr>>(extensions, &mut left)
-                .map(|info| info.0.ip());
-        #[cfg(not(feature = "axum"))]
-        let connected = None;
-        self.remote_addr = connected.or_else(|| {
-            find::<std::net::SocketAddr>(extensions, &mut left).map(std::net::SocketAddr::ip)
-        });
-        #[cfg(feature = "axum")]
-        let uri = find::<axum::extract::OriginalUri>(extensions, &mut left)
-            .map_or(request.uri(), |original| &original.0);
-        #[cfg(not(feature = "axum"))]
-        let uri = request.uri();
-        #[cfg(feature = "axum")]
-        let route = find::<axum::extract::MatchedPath>(extensions, &mut left)
-            .map(axum::extract::MatchedPath::as_str);
-        #[cfg(not(feature = "axum"))]
-        let route = None;
-        self.method = request.method().clone();
-        self.head.record(uri, route, request.headers());
-        if let Some(user) = config.user {
-            self.user = user(extensions).map(String::into_boxed_str);
-        }
+    pub(crate) fn record<'h, I>(
+        &mut self,
+        method: Method,
+        uri: &UriParts<'_>,
+        route: Option<&str>,
+        headers: impl Fn() -> I,
+        remote_addr: Option<IpAddr>,
+    ) where
+        I: Iterator<Item = (&'h str, &'h [u8], bool)>,
+    {
+        self.method = method;
+        self.remote_addr = remote_addr;
+        self.head.record(uri, route, headers);
+    }
+
+    /// The user, when the framework's adapter named one.
+    pub(crate) fn set_user(&mut self, user: Option<String>) {
+        self.user = user.map(String::into_boxed_str);
+    }
+
+    /// The route the request matched, when the framework can say only once the request was
+    /// routed (actix-web): set when something failed, before the report is built.
+    #[cfg_attr(not(feature = "actix"), allow(dead_code))]
+    pub(crate) fn set_route(&mut self, route: Option<String>) {
+        self.late_route = route.map(String::into_boxed_str);
     }
 
     /// The matched route, when the router said.
     pub(crate) fn route(&self) -> Option<&str> {
-        self.head.fields().route
+        self.head.fields().route.or(self.late_route.as_deref())
     }
 
     /// The path, for log messages (`Internal Server Error: /path`).
@@ -179,6 +179,37 @@ impl Snapshot {
         }
         Some(link)
     }
+}
+
+/// The parts of a request's URI, borrowed from whichever `http` version the framework uses.
+pub(crate) struct UriParts<'a> {
+    pub(crate) scheme: Option<&'a str>,
+    pub(crate) authority: Option<&'a str>,
+    pub(crate) path_and_query: Option<&'a str>,
+    pub(crate) path: &'a str,
+}
+
+impl<'a> UriParts<'a> {
+    /// The parts of an `http` 1 URI.
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
+    #[inline]
+    pub(crate) fn of(uri: &'a http::Uri) -> Self {
+        Self {
+            scheme: uri.scheme_str(),
+            authority: uri.authority().map(http::uri::Authority::as_str),
+            path_and_query: uri.path_and_query().map(http::uri::PathAndQuery::as_str),
+            path: uri.path(),
+        }
+    }
+}
+
+/// The headers of an `http` 1 map, as [`Snapshot::record`] reads them.
+#[cfg_attr(not(feature = "tower"), allow(dead_code))]
+#[inline]
+pub(crate) fn http_headers(headers: &http::HeaderMap) -> impl Iterator<Item = (&str, &[u8], bool)> {
+    headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes(), value.is_sensitive()))
 }
 
 /// Bytes a snapshot holds without an allocation: enough for the URI and the headers of a
@@ -345,17 +376,17 @@ fn put_long_header(
 }
 
 #[inline]
-fn encode(
+fn encode<'h>(
     sink: &mut impl Sink,
-    uri: &Uri,
+    uri: &UriParts<'_>,
     route: Option<&str>,
-    headers: &HeaderMap,
+    headers: impl Iterator<Item = (&'h str, &'h [u8], bool)>,
 ) -> Result<(), Full> {
-    put_optional(sink, uri.scheme_str())?;
-    put_optional(sink, uri.authority().map(http::uri::Authority::as_str))?;
-    let path_and_query = uri.path_and_query().map(http::uri::PathAndQuery::as_str);
+    put_optional(sink, uri.scheme)?;
+    put_optional(sink, uri.authority)?;
+    let path_and_query = uri.path_and_query;
     put_optional(sink, path_and_query)?;
-    let path = uri.path();
+    let path = uri.path;
     match (path_and_query, short_len(path.as_bytes())) {
         // Most often the path is the start of the path and query: then only its length.
         (Some(path_and_query), Some(len))
@@ -369,9 +400,9 @@ fn encode(
         }
     }
     put_optional(sink, route)?;
-    for (name, value) in headers {
-        let sensitive = u8::from(value.is_sensitive());
-        let (name, value) = (name.as_str().as_bytes(), value.as_bytes());
+    for (name, value, sensitive) in headers {
+        let sensitive = u8::from(sensitive);
+        let name = name.as_bytes();
         match (short_len(name), short_len(value)) {
             (Some(name_len), Some(value_len)) => {
                 sink.put_short_header([sensitive, name_len, value_len], name, value)?;
@@ -392,9 +423,12 @@ impl Head {
 
     /// Copies the URI, the route and the headers into an empty head.
     #[inline]
-    fn record(&mut self, uri: &Uri, route: Option<&str>, headers: &HeaderMap) {
+    fn record<'h, I>(&mut self, uri: &UriParts<'_>, route: Option<&str>, headers: impl Fn() -> I)
+    where
+        I: Iterator<Item = (&'h str, &'h [u8], bool)>,
+    {
         if let Head::Inline(inline) = self
-            && encode(inline, uri, route, headers).is_ok()
+            && encode(inline, uri, route, headers()).is_ok()
         {
             return;
         }
@@ -403,11 +437,18 @@ impl Head {
 
     #[cold]
     #[inline(never)]
-    fn record_on_heap(&mut self, uri: &Uri, route: Option<&str>, headers: &HeaderMap) {
+    fn record_on_heap<'h, I>(
+        &mut self,
+        uri: &UriParts<'_>,
+        route: Option<&str>,
+        headers: impl Fn() -> I,
+    ) where
+        I: Iterator<Item = (&'h str, &'h [u8], bool)>,
+    {
         let mut size = Size(0);
-        let _ = encode(&mut size, uri, route, headers);
+        let _ = encode(&mut size, uri, route, headers());
         let mut heap = Vec::with_capacity(size.0);
-        let _ = encode(&mut heap, uri, route, headers);
+        let _ = encode(&mut heap, uri, route, headers());
         *self = Head::Heap(heap.into_boxed_slice());
     }
 
@@ -495,22 +536,6 @@ fn text(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).unwrap_or_default()
 }
 
-/// The extension of type `T`, unless none is `left` to find.
-#[inline]
-fn find<'a, T: Send + Sync + 'static>(
-    extensions: &'a http::Extensions,
-    left: &mut usize,
-) -> Option<&'a T> {
-    if *left == 0 {
-        return None;
-    }
-    let found = extensions.get::<T>();
-    if found.is_some() {
-        *left -= 1;
-    }
-    found
-}
-
 /// A header read back.
 struct Header<'a> {
     name: &'a str,
@@ -555,9 +580,15 @@ fn url_safe_host(raw: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use http::HeaderValue;
+    use http::{HeaderMap, HeaderValue, Uri};
 
     use super::*;
+
+    impl Head {
+        fn record_http(&mut self, uri: &Uri, route: Option<&str>, headers: &HeaderMap) {
+            self.record(&UriParts::of(uri), route, || http_headers(headers));
+        }
+    }
 
     type ReadBack = (String, Vec<u8>, bool);
 
@@ -606,7 +637,7 @@ mod tests {
                 let uri: Uri = uri.parse().unwrap();
                 for route in [None, Some("/orders/{id}")] {
                     let mut head = Head::new();
-                    head.record(&uri, route, &headers);
+                    head.record_http(&uri, route, &headers);
                     let fields = head.fields();
                     assert_eq!(fields.scheme, uri.scheme_str(), "{uri}");
                     assert_eq!(fields.authority, uri.authority().map(|a| a.as_str()));
@@ -641,14 +672,14 @@ mod tests {
         headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
         let uri = Uri::from_static("/");
         let mut head = Head::new();
-        head.record(&uri, Some("/"), &headers);
+        head.record_http(&uri, Some("/"), &headers);
         assert!(matches!(head, Head::Inline(_)));
         headers.insert(
             header::ACCEPT_LANGUAGE,
             HeaderValue::from_static("en-GB,en;q=0.9,fr;q=0.8,de;q=0.7"),
         );
         let mut head = Head::new();
-        head.record(&uri, Some("/"), &headers);
+        head.record_http(&uri, Some("/"), &headers);
         assert!(matches!(head, Head::Heap(_)));
         assert_eq!(read_back(&head).len(), 4);
         assert_eq!(head.fields().route, Some("/"));

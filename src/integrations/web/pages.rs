@@ -1,11 +1,11 @@
-//! The pages the layer answers with: the technical 500 and 404 pages in debug mode, the
-//! production pages otherwise.
+//! The pages the web core answers with: the technical 500 and 404 pages in debug mode, the
+//! production pages otherwise. A page is plain data ([`Page`]); each framework's adapter
+//! turns it into its own response type.
 
 use askama::Template;
 use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode, header};
+use http::StatusCode;
 
-use super::body::PageBody;
 use crate::filter::ReporterFilter;
 use crate::model::Capture;
 use crate::report::Format;
@@ -20,7 +20,7 @@ use crate::report::{ExceptionReporter, Report, RequestSection};
 ///
 /// ```
 /// use safe_report::{Capture, ExceptionReporter, Format, ReporterFilter};
-/// use safe_report::integrations::tower::DebugPageRenderer;
+/// use safe_report::integrations::web::DebugPageRenderer;
 ///
 /// /// Django's test reporter: a fixed text.
 /// struct Custom;
@@ -80,7 +80,7 @@ impl Default for ProductionPages {
 impl ProductionPages {
     /// The page for `status`, in the format the client prefers. Text and JSON carry only
     /// the status.
-    pub(crate) fn response<B: PageBody>(&self, status: StatusCode, format: Format) -> Response<B> {
+    pub(crate) fn response(&self, status: StatusCode, format: Format) -> Page {
         let title = title(status);
         let body = match format {
             Format::Html => match status {
@@ -120,25 +120,35 @@ fn error_page(title: &str) -> String {
     )
 }
 
-/// A response the layer wrote: never cached, never sniffed.
-pub(crate) fn page<B: PageBody>(
-    status: StatusCode,
-    format: Format,
-    body: impl Into<Bytes>,
-) -> Response<B> {
-    let mut response = Response::new(B::page(body.into()));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
+/// A response the core wrote: its status, its format and its body. Sent with
+/// [`Page::HEADERS`]: never cached, never sniffed.
+#[derive(Debug)]
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) format: Format,
+    pub(crate) body: Bytes,
+}
+
+impl Page {
+    /// The headers every page carries besides its `Content-Type`.
+    pub(crate) const HEADERS: [(&'static str, &'static str); 2] = [
+        ("cache-control", "no-store"),
+        ("x-content-type-options", "nosniff"),
+    ];
+
+    /// The page's `Content-Type`.
+    pub(crate) fn content_type(&self) -> &'static str {
+        self.format.content_type()
+    }
+}
+
+/// A page of `status` in `format`.
+pub(crate) fn page(status: StatusCode, format: Format, body: impl Into<Bytes>) -> Page {
+    Page {
+        status,
+        format,
+        body: body.into(),
+    }
 }
 
 #[derive(Template)]
