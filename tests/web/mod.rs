@@ -141,10 +141,7 @@ pub fn parse_printed(output: &str) -> Vec<Printed> {
             html: message
                 .parts
                 .iter()
-                .find(|part| {
-                    part.content_type()
-                        .is_some_and(|kind| kind.subtype() == Some("html"))
-                })
+                .find(|part| mail_parser::MimeHeaders::is_content_type(*part, "text", "html"))
                 .and_then(|part| part.text_contents())
                 .unwrap_or_default()
                 .to_owned(),
