@@ -752,7 +752,7 @@ fn copy_as_markdown_puts_the_filtered_report_on_the_clipboard() {
     for function in ["demo::checkout", "demo::place_order", "demo::charge"] {
         assert!(copied.contains(function), "{function} missing:\n{copied}");
     }
-    assert!(copied.contains("**Request:** `GET http://"), "{copied}");
+    assert!(copied.contains("- **Request:** `GET http://"), "{copied}");
     assert!(copied.contains("charging order ord_42"), "{copied}");
     assert!(copied.contains("order_id = \"ord_42\""), "{copied}");
     for secret in [

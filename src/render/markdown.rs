@@ -28,15 +28,15 @@ fn write_report(out: &mut String, report: &Report) -> fmt::Result {
     if let Some(request) = &report.request {
         writeln!(
             out,
-            "**Request:** {}",
+            "- **Request:** {}",
             code(&format!("{} {}", request.method, request.url))
         )?;
     }
     if let Some(route) = &report.raised_during {
-        writeln!(out, "**Raised during:** {}", code(route))?;
+        writeln!(out, "- **Raised during:** {}", code(route))?;
     }
     if let Some(location) = &report.location {
-        writeln!(out, "**Location:** {}", code(&location.to_string()))?;
+        writeln!(out, "- **Location:** {}", code(&location.to_string()))?;
     }
     if !report.causes.is_empty() {
         writeln!(out)?;
@@ -201,7 +201,7 @@ mod tests {
             markdown.contains("```text\ndeclined for <b>ord_42</b>\n```"),
             "{markdown}"
         );
-        assert!(markdown.contains("**Request:** `GET http://shop.example/pay?token="));
+        assert!(markdown.contains("- **Request:** `GET http://shop.example/pay?token="));
         assert!(
             markdown.contains("#### `src/pay.rs:7` in `shop::pay`"),
             "{markdown}"
