@@ -2150,7 +2150,7 @@ fn render(
                 report.html().for_email().to_string(),
             ),
             ("JSON (render_json)", report.json().to_string()),
-            ("Markdown (Report::markdown)", report.markdown().to_string()),
+            (MARKDOWN, report.markdown().to_string()),
         ]);
         #[cfg(feature = "sentry")]
         outputs.push((
@@ -2182,6 +2182,10 @@ fn sentry_config() -> &'static safe_report::sinks::SentryConfig {
             .tag("region", "eu-west")
     })
 }
+
+/// The Markdown rendering: the error, causes, application frames, request line and
+/// breadcrumbs, no settings.
+const MARKDOWN: &str = "Markdown (Report::markdown)";
 
 /// The output that is an email's log message (subject and first line), not a report.
 const SUBJECT: &str = "email subject and first line (EmailRenderer::render)";
@@ -2250,8 +2254,12 @@ fn check_with(
         leaks.len(),
         leaks.join("\n")
     );
-    // Reports show the settings; the email subject is only the message.
-    for (format, output) in outputs.iter().filter(|(format, _)| *format != SUBJECT) {
+    // Reports show the settings; the email subject is only the message, and the Markdown
+    // has no settings section.
+    for (format, output) in outputs
+        .iter()
+        .filter(|(format, _)| *format != SUBJECT && *format != MARKDOWN)
+    {
         prop_assert!(
             output.contains(CONTROL_SETTING.1),
             "the ordinary setting {} = {:?} is missing from {format}",
