@@ -423,6 +423,8 @@ struct PanicEvent {
     /// Where the panic happened, for the frame of the function that panicked (the trace
     /// may not know: no debug information).
     location: Option<PanicLocation>,
+    /// The events the thread (or the task it polled) logged before the panic.
+    breadcrumbs: Vec<crate::model::Breadcrumb>,
 }
 
 /// What the hook hands to the reporting thread: a panic as captured, or (`panic =
@@ -495,6 +497,7 @@ impl Config {
             request: None,
             settings: self.settings.clone(),
             environment: Some(environment),
+            breadcrumbs: event.breadcrumbs,
         }
     }
 }
@@ -750,6 +753,7 @@ fn hook(info: &std::panic::PanicHookInfo<'_>) {
         spans: span_scopes(),
         time: jiff::Timestamp::now(),
         location: info.location().map(PanicLocation::of),
+        breadcrumbs: crate::runtime::breadcrumbs::snapshot(),
     };
     CAPTURE_TIME.set(Some(started.elapsed()));
     let handled = HANDLED.get() > 0;
@@ -818,6 +822,7 @@ mod tests {
                 line,
                 column: 20,
             }),
+            breadcrumbs: Vec::new(),
         };
         let capture = config.capture(event);
         let top = capture

@@ -38,3 +38,13 @@ pub const MAX_CAUSES: usize = 64;
 
 /// Request bodies larger than this are not interpreted (the report says so).
 pub const MAX_INTERPRETED_BODY: usize = 1024 * 1024;
+
+/// Breadcrumbs a thread (or a task) keeps by default: the most recent events before an error.
+pub const DEFAULT_BREADCRUMBS: usize = 50;
+
+/// Bytes of text one breadcrumb keeps at most for its target and message, and as many for
+/// its fields' values; what does not fit is cut on a character boundary, with `…`.
+pub const MAX_BREADCRUMB_BYTES: usize = 1024;
+
+/// Fields one breadcrumb keeps at most; the rest are left out.
+pub const MAX_BREADCRUMB_FIELDS: usize = 16;

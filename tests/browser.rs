@@ -748,3 +748,74 @@ fn the_debug_page_headings_do_not_overlap_what_follows() {
     let errors = page.javascript_errors();
     assert!(errors.is_empty(), "JavaScript errors: {errors:#?}");
 }
+
+/// "Copy as Markdown" puts the filtered report on the clipboard, exactly the Markdown the
+/// page embeds: the exception, the application frames, the breadcrumb the handler logged,
+/// and no secret. The clipboard is read back through the browser's clipboard API.
+#[test]
+fn copy_as_markdown_puts_the_filtered_report_on_the_clipboard() {
+    let Some(binary) = chromium_or_skip() else {
+        return;
+    };
+    let demo = web::Demo::start("demo_process", &[("SAFE_REPORT_DEBUG", "1")]);
+    let chromium = Chromium::launch(&binary);
+    let mut page = Page::connect(&chromium.endpoint);
+    // Clipboard permissions are granted by the browser, not by the page's session.
+    let session = page.session.take();
+    page.call(
+        "Browser.grantPermissions",
+        json!({"origin": format!("http://{}", demo.addr),
+               "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]}),
+    );
+    page.session = session;
+    page.call(
+        "Page.navigate",
+        json!({"url": format!("http://{}/panic", demo.addr)}),
+    );
+    page.wait_for("Page.loadEventFired");
+    page.call("Page.bringToFront", json!({}));
+    page.click("#copy-markdown");
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    loop {
+        let status = page.eval("document.getElementById('copy-markdown-status').textContent");
+        if status == json!("Copied") {
+            break;
+        }
+        assert!(
+            status == json!("") && Instant::now() < deadline,
+            "the copy did not succeed: {status}"
+        );
+    }
+    let read = page.call(
+        "Runtime.evaluate",
+        json!({"expression": "navigator.clipboard.readText()", "awaitPromise": true,
+               "userGesture": true, "returnByValue": true}),
+    );
+    assert!(read.get("exceptionDetails").is_none(), "{read}");
+    let copied = read["result"]["value"].as_str().unwrap().to_owned();
+    let embedded = page.eval("document.getElementById('report-markdown').content.textContent");
+    assert_eq!(copied, embedded.as_str().unwrap());
+    assert!(copied.starts_with("## `panic at /panic`\n"), "{copied}");
+    assert!(
+        copied.contains("the payment gateway refused order ord_42"),
+        "{copied}"
+    );
+    for function in ["demo::checkout", "demo::place_order", "demo::charge"] {
+        assert!(copied.contains(function), "{function} missing:\n{copied}");
+    }
+    assert!(copied.contains("- **Request:** `GET http://"), "{copied}");
+    assert!(copied.contains("charging order ord_42"), "{copied}");
+    assert!(copied.contains("order_id = \"ord_42\""), "{copied}");
+    for secret in [
+        "4111111111111111",
+        "hunter2-db-pass",
+        "demo-secret-key-9f8e7d6c5b4a",
+        "gw-7Hq2xKp9Lm4Zr8Tn",
+    ] {
+        assert!(!copied.contains(secret), "{secret} copied:\n{copied}");
+    }
+    // Library frames are not copied.
+    assert!(!copied.contains("tokio::runtime"), "{copied}");
+    let errors = page.javascript_errors();
+    assert!(errors.is_empty(), "JavaScript errors: {errors:#?}");
+}

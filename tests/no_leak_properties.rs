@@ -24,8 +24,11 @@
 //! * in the source lines around the frames (quoted literals assigned to sensitive names,
 //!   secret shapes in comments and calls).
 //!
+//! Breadcrumbs carry canaries too: in their messages, and in their fields under sensitive
+//! names or secret-shaped values.
+//!
 //! Each case is rendered as text (`Report::render_text` and `ExceptionReporter::render`),
-//! email text, the email's log message (subject), browser HTML, email HTML, JSON, the
+//! email text, the email's log message (subject), browser HTML, email HTML, JSON, Markdown, the
 //! Sentry event and the webhook body (with the `sentry` and `webhook` features), and no
 //! canary may appear in any of them: raw, HTML-escaped, URL-encoded or JSON-escaped. An
 //! ordinary setting must stay visible in every report.
@@ -40,8 +43,8 @@ use safe_report::filter::{DJANGO_TERMS, EXTENDED_TERMS, EXTENDED_WORDS};
 use safe_report::mail::EmailRenderer;
 use safe_report::report::SourceCache;
 use safe_report::{
-    Capture, Cause, Environment, ExceptionReporter, Format, Frame, ReporterFilter, RequestInfo,
-    SafeReporterFilter, SensitiveNames, UploadedFile, Variable,
+    Breadcrumb, BreadcrumbLevel, Capture, Cause, Environment, ExceptionReporter, Format, Frame,
+    ReporterFilter, RequestInfo, SafeReporterFilter, SensitiveNames, UploadedFile, Variable,
 };
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -911,6 +914,10 @@ enum Site {
     User,
     Route,
     RequestUrl,
+    /// A breadcrumb's message.
+    Crumb,
+    /// A field of a breadcrumb.
+    CrumbField,
 }
 
 const NAME_SITES: &[Site] = &[
@@ -922,6 +929,7 @@ const NAME_SITES: &[Site] = &[
     Site::Var,
     Site::VarNested,
     Site::VarError,
+    Site::CrumbField,
 ];
 
 /// Sites whose names can hold any one-line text (secret-shaped names).
@@ -953,6 +961,8 @@ const VALUE_SITES: &[Site] = &[
     Site::User,
     Site::Route,
     Site::RequestUrl,
+    Site::Crumb,
+    Site::CrumbField,
 ];
 
 /// Value sites outside frame variables (see the ignored text-report test).
@@ -973,6 +983,8 @@ const NON_VARIABLE_VALUE_SITES: &[Site] = &[
     Site::User,
     Site::Route,
     Site::RequestUrl,
+    Site::Crumb,
+    Site::CrumbField,
 ];
 
 const VARIABLE_VALUE_SITES: &[Site] = &[Site::Var, Site::VarNested, Site::VarError];
@@ -995,6 +1007,8 @@ const COPY_SITES: &[Site] = &[
     Site::File,
     Site::User,
     Site::Route,
+    Site::Crumb,
+    Site::CrumbField,
 ];
 
 fn name_ctx(site: Site) -> NameCtx {
@@ -1481,6 +1495,7 @@ struct Builder {
     user: Option<String>,
     route: Option<String>,
     url: Option<String>,
+    crumbs: Vec<Breadcrumb>,
     canaries: Vec<Canary>,
 }
 
@@ -1535,6 +1550,14 @@ impl Builder {
             user: None,
             route: None,
             url: None,
+            crumbs: vec![
+                Breadcrumb::new(
+                    BreadcrumbLevel::Info,
+                    "shop::checkout",
+                    "charging order ord_42",
+                )
+                .field("order_id", "ord_42"),
+            ],
             canaries: Vec::new(),
             base,
         }
@@ -1660,6 +1683,21 @@ impl Builder {
             Site::Route => {
                 join(&mut self.route, as_text(&value));
                 "the request's route".to_owned()
+            }
+            Site::Crumb => {
+                self.crumbs.push(Breadcrumb::new(
+                    BreadcrumbLevel::Info,
+                    "shop::checkout",
+                    as_text(&value),
+                ));
+                "a breadcrumb's message".to_owned()
+            }
+            Site::CrumbField => {
+                self.crumbs.push(
+                    Breadcrumb::new(BreadcrumbLevel::Warn, "shop::checkout", "retrying")
+                        .field(name, as_text(&value)),
+                );
+                format!("breadcrumb field {name:?}")
             }
             Site::RequestUrl => {
                 if self.url.is_none() {
@@ -1989,6 +2027,9 @@ impl Builder {
         env.target = Some(target.unwrap_or_else(|| "x86_64-unknown-linux-gnu".to_owned()));
         env.pid = Some(4242);
         capture = capture.with_environment(env);
+        for crumb in self.crumbs {
+            capture = capture.with_breadcrumb(crumb);
+        }
         (capture, self.canaries)
     }
 }
@@ -2109,6 +2150,7 @@ fn render(
                 report.html().for_email().to_string(),
             ),
             ("JSON (render_json)", report.json().to_string()),
+            (MARKDOWN, report.markdown().to_string()),
         ]);
         #[cfg(feature = "sentry")]
         outputs.push((
@@ -2140,6 +2182,10 @@ fn sentry_config() -> &'static safe_report::sinks::SentryConfig {
             .tag("region", "eu-west")
     })
 }
+
+/// The Markdown rendering: the error, causes, application frames, request line and
+/// breadcrumbs, no settings.
+const MARKDOWN: &str = "Markdown (Report::markdown)";
 
 /// The output that is an email's log message (subject and first line), not a report.
 const SUBJECT: &str = "email subject and first line (EmailRenderer::render)";
@@ -2208,8 +2254,12 @@ fn check_with(
         leaks.len(),
         leaks.join("\n")
     );
-    // Reports show the settings; the email subject is only the message.
-    for (format, output) in outputs.iter().filter(|(format, _)| *format != SUBJECT) {
+    // Reports show the settings; the email subject is only the message, and the Markdown
+    // has no settings section.
+    for (format, output) in outputs
+        .iter()
+        .filter(|(format, _)| *format != SUBJECT && *format != MARKDOWN)
+    {
         prop_assert!(
             output.contains(CONTROL_SETTING.1),
             "the ordinary setting {} = {:?} is missing from {format}",

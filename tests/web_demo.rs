@@ -451,3 +451,83 @@ for_both_shops!(
     debug_404_shows_the_path_and_the_routes_and_mails_nobody,
     an_error_logged_through_the_log_crate_mails_the_admins,
 );
+
+/// The axum shop only: the actix middleware does not yet keep a trail per request.
+#[tokio::test]
+async fn what_the_panic_handler_logged_is_a_breadcrumb_in_every_rendering() {
+    let shop = AXUM;
+    let token = "gw-7Hq2xKp9Lm4Zr8Tn";
+    let crumb = "charging order ord_42";
+    let demo = shop.start(&[("SAFE_REPORT_DEBUG", "1")]);
+    let html = get(demo.addr, "/panic", Some("text/html")).await;
+    let text = get(demo.addr, "/panic", Some("text/plain")).await;
+    let json = get(demo.addr, "/panic", Some("application/json")).await;
+    for answer in [&html, &text, &json] {
+        assert_eq!(answer.status, 500);
+        assert!(answer.body.contains(crumb), "{}", answer.body);
+        assert!(!answer.body.contains(token), "{}", answer.body);
+    }
+    // The page: the breadcrumbs table, and the Markdown the copy button copies.
+    assert!(html.body.contains("<div id=\"breadcrumbs\">"));
+    assert!(
+        html.body.contains(&format!("<pre>{crumb}</pre>")),
+        "{}",
+        html.body
+    );
+    let markdown = &html.body[html.body.find("<template id=\"report-markdown\">").unwrap()..];
+    let markdown = &markdown[..markdown.find("</template>").unwrap()];
+    assert!(markdown.contains("### Breadcrumbs"), "{markdown}");
+    assert!(markdown.contains(crumb), "{markdown}");
+    assert!(
+        text.body.contains("Breadcrumbs (oldest first):\n"),
+        "{}",
+        text.body
+    );
+    assert!(
+        text.body.contains(&format!("demo: {crumb}\n")) && text.body.contains(" INFO "),
+        "{}",
+        text.body
+    );
+    assert!(
+        text.body
+            .contains("demo: calling the gateway with Authorization: ********************\n"),
+        "{}",
+        text.body
+    );
+    let report: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    let crumbs = report["breadcrumbs"].as_array().unwrap();
+    // Only what this request logged: the handler keeps a trail of its own.
+    assert_eq!(crumbs.len(), 2, "{crumbs:#?}");
+    assert_eq!(crumbs[0]["message"], crumb);
+    assert_eq!(crumbs[0]["level"], "info");
+    // The target is the demo's module path (`demo`, or `web_demo::demo` in this binary).
+    assert!(crumbs[0]["category"].as_str().unwrap().ends_with("demo"));
+    assert_eq!(
+        crumbs[1]["message"],
+        "calling the gateway with Authorization: ********************"
+    );
+
+    // The admin email, text and HTML, with debug off.
+    let demo = shop.start(&[("SAFE_REPORT_EMAIL_INCLUDE_HTML", "1")]);
+    assert_eq!(get(demo.addr, "/panic", None).await.status, 500);
+    let emails = demo.wait_for_emails(1);
+    let email = &emails[0];
+    assert!(
+        email.text.contains(&format!("demo: {crumb}\n")),
+        "{}",
+        email.text
+    );
+    assert!(
+        email.html.contains("<div id=\"breadcrumbs\">"),
+        "{}",
+        email.html
+    );
+    assert!(
+        email.html.contains(&format!("<pre>{crumb}</pre>")),
+        "{}",
+        email.html
+    );
+    assert!(!email.html.contains("report-markdown"));
+    assert!(!email.raw.contains(token) && !email.text.contains(token));
+    assert!(!email.html.contains(token));
+}

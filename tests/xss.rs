@@ -8,15 +8,17 @@
 //! harmless placeholder in that field: the same elements and the same attributes (names and
 //! values), no script but the page's own (the email has none), no `on*` attribute, no
 //! `javascript:` link, no form; and the payload is there as text, so the field really was
-//! rendered. With the `sentry` feature, the Sentry event of each report keeps its structure
+//! rendered. Breadcrumbs (target, message, field names and values) are fields too, and the
+//! Markdown rendering, turned into HTML by a Markdown renderer, keeps the elements it has
+//! with the placeholder whatever a field holds. With the `sentry` feature, the Sentry event of each report keeps its structure
 //! whatever a field holds, and the payload is in it as data.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use safe_report::{
-    Capture, Cause, EditorLinks, Environment, ExceptionReporter, Frame, RequestInfo, UploadedFile,
-    Variable,
+    Breadcrumb, BreadcrumbLevel, Capture, Cause, EditorLinks, Environment, ExceptionReporter,
+    Frame, RequestInfo, UploadedFile, Variable,
 };
 use scraper::{Html, Selector};
 use serde_json::json;
@@ -90,6 +92,10 @@ enum Field {
     EnvTarget,
     EnvRustVersion,
     UrlPath,
+    CrumbCategory,
+    CrumbMessage,
+    CrumbFieldName,
+    CrumbFieldValue,
 }
 
 const FIELDS: &[Field] = &[
@@ -126,6 +132,10 @@ const FIELDS: &[Field] = &[
     Field::EnvTarget,
     Field::EnvRustVersion,
     Field::UrlPath,
+    Field::CrumbCategory,
+    Field::CrumbMessage,
+    Field::CrumbFieldName,
+    Field::CrumbFieldValue,
 ];
 
 /// Which body carries the POST fields and the upload.
@@ -299,6 +309,17 @@ fn capture(field: Field, text: &str, multipart_name: bool) -> Capture {
     .with_request(request)
     .with_settings(&settings)
     .with_environment(environment)
+    .with_breadcrumb(
+        Breadcrumb::new(
+            BreadcrumbLevel::Info,
+            pick(Field::CrumbCategory, "shop::orders"),
+            pick(Field::CrumbMessage, "charging order ord_42"),
+        )
+        .field(
+            pick(Field::CrumbFieldName, "order_id"),
+            pick(Field::CrumbFieldValue, "ord_42"),
+        ),
+    )
 }
 
 fn reporter() -> ExceptionReporter {
@@ -593,9 +614,76 @@ fn settings_and_environment_fields_do_not_inject_markup() {
     check_fields(CONFIG_FIELDS);
 }
 
+const CRUMB_FIELDS: &[Field] = &[
+    Field::CrumbCategory,
+    Field::CrumbMessage,
+    Field::CrumbFieldName,
+    Field::CrumbFieldValue,
+];
+
+#[test]
+fn breadcrumb_fields_do_not_inject_markup() {
+    check_fields(CRUMB_FIELDS);
+}
+
+/// The Markdown rendering, as a Markdown renderer turns it into HTML (GitHub's sanitizer
+/// aside): whatever a field holds, the same elements and attributes as with the
+/// placeholder, so no payload becomes a link, an image or raw HTML.
+#[test]
+fn markdown_keeps_every_payload_as_code() {
+    let to_html = |markdown: &str| {
+        let mut html = String::new();
+        pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(markdown));
+        html
+    };
+    let reporter = reporter();
+    let mut problems = Vec::new();
+    for &field in FIELDS {
+        let harmless = reporter
+            .report(&capture(field, PLACEHOLDER, true))
+            .markdown()
+            .to_string();
+        let harmless = parse(&to_html(&harmless));
+        for payload in PAYLOADS {
+            let hostile = reporter
+                .report(&capture(field, payload, true))
+                .markdown()
+                .to_string();
+            let hostile = parse(&to_html(&hostile));
+            if hostile.elements != harmless.elements {
+                problems.push(format!(
+                    "{field:?} {payload:?}: elements {:?} instead of {:?}",
+                    hostile.elements, harmless.elements
+                ));
+            }
+            let links: Vec<_> = hostile
+                .attributes
+                .iter()
+                .filter(|(_, name, _)| URL_ATTRIBUTES.contains(&name.as_str()))
+                .collect();
+            if !links.is_empty() {
+                problems.push(format!("{field:?} {payload:?}: links {links:?}"));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
 #[test]
 fn every_field_is_covered() {
-    let tested: Vec<Field> = [ERROR_FIELDS, REQUEST_FIELDS, FRAME_FIELDS, CONFIG_FIELDS].concat();
+    let tested: Vec<Field> = [
+        ERROR_FIELDS,
+        REQUEST_FIELDS,
+        FRAME_FIELDS,
+        CONFIG_FIELDS,
+        CRUMB_FIELDS,
+    ]
+    .concat();
     assert_eq!(tested.len(), FIELDS.len());
     for field in FIELDS {
         assert!(tested.contains(field), "{field:?} is not tested");

@@ -24,6 +24,10 @@
 //! assert_eq!(reports[0].error.message.as_deref(), Some("inventory sync failed for sku-17"));
 //! ```
 //!
+//! Records at INFO or above (see [`ReportLogger::breadcrumbs`]) are also kept as
+//! breadcrumbs of the thread or task that logs them: the next report made there shows them
+//! ([`runtime::breadcrumbs`](crate::runtime::breadcrumbs)).
+//!
 //! The thread that logs formats the record's message and takes the stack's addresses, only
 //! for records at the report level; the symbols are resolved and the callback runs on the
 //! report worker ([`runtime::background`](crate::runtime::background)). Records about this
@@ -34,9 +38,9 @@ use std::sync::Arc;
 
 use log::{LevelFilter, Log, Metadata, Record};
 
-use crate::model::{Capture, Environment, ErrorInfo};
-use crate::runtime::background;
+use crate::model::{BreadcrumbLevel, Capture, Environment, ErrorInfo};
 use crate::runtime::trace::{self, CallSite, InApp};
+use crate::runtime::{background, breadcrumbs};
 
 type Sink = Arc<dyn Fn(Capture) + Send + Sync>;
 
@@ -45,6 +49,7 @@ type Sink = Arc<dyn Fn(Capture) + Send + Sync>;
 pub struct ReportLogger {
     inner: Option<Box<dyn Log>>,
     level: LevelFilter,
+    breadcrumbs: LevelFilter,
     max_level: Option<LevelFilter>,
     in_app: InApp,
     sink: Option<Sink>,
@@ -55,6 +60,7 @@ impl std::fmt::Debug for ReportLogger {
         f.debug_struct("ReportLogger")
             .field("wraps", &self.inner.is_some())
             .field("level", &self.level)
+            .field("breadcrumbs", &self.breadcrumbs)
             .field("max_level", &self.max_level)
             .field("on_error", &self.sink.is_some())
             .finish_non_exhaustive()
@@ -74,6 +80,7 @@ impl ReportLogger {
         Self {
             inner: None,
             level: LevelFilter::Error,
+            breadcrumbs: LevelFilter::Info,
             max_level: None,
             in_app: InApp::default(),
             sink: None,
@@ -105,6 +112,22 @@ impl ReportLogger {
         self
     }
 
+    /// The most verbose level kept as a breadcrumb (default: INFO, so INFO, WARN and
+    /// ERROR records); `LevelFilter::Off` keeps none. Every record at this level or above
+    /// goes into the trail of the thread (or task) that logs it, and reports carry the
+    /// trail: see [`runtime::breadcrumbs`](crate::runtime::breadcrumbs).
+    ///
+    /// ```
+    /// use log::LevelFilter;
+    /// let logger = safe_report::integrations::log::ReportLogger::new().breadcrumbs(LevelFilter::Warn);
+    /// # let _ = logger;
+    /// ```
+    #[must_use]
+    pub fn breadcrumbs(mut self, level: LevelFilter) -> Self {
+        self.breadcrumbs = level;
+        self
+    }
+
     /// Rules for which frames of a record's trace are application code.
     #[must_use]
     pub fn in_app(mut self, in_app: InApp) -> Self {
@@ -132,11 +155,16 @@ impl ReportLogger {
     /// Makes this the process's logger (`log::set_boxed_logger`) and sets the maximum
     /// level. Fails when a logger was set before: wrap that one instead.
     pub fn install(self) -> Result<(), log::SetLoggerError> {
-        let level = [Some(self.level), self.max_level, Some(log::max_level())]
-            .into_iter()
-            .flatten()
-            .max()
-            .unwrap_or(LevelFilter::Error);
+        let level = [
+            Some(self.level),
+            Some(self.breadcrumbs),
+            self.max_level,
+            Some(log::max_level()),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(LevelFilter::Error);
         log::set_boxed_logger(Box::new(self))?;
         log::set_max_level(level);
         Ok(())
@@ -154,6 +182,7 @@ impl ReportLogger {
         let line = record.line();
         let stack = trace::Trace::capture();
         let environment = Environment::current();
+        let breadcrumbs = crate::runtime::breadcrumbs::snapshot();
         let in_app = self.in_app.clone();
         let sink = Arc::clone(sink);
         let report = move || {
@@ -174,6 +203,7 @@ impl ReportLogger {
                 error: ErrorInfo::new(None, Some(message)),
                 frames,
                 environment: Some(environment),
+                breadcrumbs,
                 ..Capture::default()
             });
         };
@@ -181,11 +211,29 @@ impl ReportLogger {
             background::count_dropped();
         }
     }
+
+    /// Keeps the record as a breadcrumb: copies its target and message, nothing else.
+    fn keep_breadcrumb(&self, record: &Record<'_>) {
+        if record.level() > self.breadcrumbs || is_own(record.target()) {
+            return;
+        }
+        let level = match record.level() {
+            log::Level::Error => BreadcrumbLevel::Error,
+            log::Level::Warn => BreadcrumbLevel::Warn,
+            log::Level::Info => BreadcrumbLevel::Info,
+            log::Level::Debug => BreadcrumbLevel::Debug,
+            log::Level::Trace => BreadcrumbLevel::Trace,
+        };
+        breadcrumbs::record_with(level, record.target(), |crumb| {
+            crumb.message(*record.args());
+        });
+    }
 }
 
 impl Log for ReportLogger {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
         metadata.level() <= self.level
+            || metadata.level() <= self.breadcrumbs
             || self
                 .inner
                 .as_ref()
@@ -198,7 +246,9 @@ impl Log for ReportLogger {
         {
             inner.log(record);
         }
+        // The report carries the records before this one, then this one joins the trail.
         self.report(record);
+        self.keep_breadcrumb(record);
     }
 
     fn flush(&self) {

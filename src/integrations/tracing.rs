@@ -7,6 +7,10 @@
 //! itself (Django's `AdminEmailHandler`: the event's message is the report's message, its
 //! fields the variables of the event's frame).
 //!
+//! Events at INFO or above (see [`ReportLayer::breadcrumbs`]) are also kept, with their
+//! fields, as breadcrumbs of the thread or task that logs them: the next report made there
+//! shows them ([`runtime::breadcrumbs`](crate::runtime::breadcrumbs)).
+//!
 //! Events about this crate's own work are never reported: those it logs itself (target
 //! `safe_report::…`, such as a mail worker giving up on a report) and anything logged on
 //! the threads that deliver reports (what a mail library says while a delivery fails).
@@ -60,7 +64,11 @@ use tracing_subscriber::registry::{LookupSpan, Registry};
 
 use crate::filter::{ReporterFilter, SafeReporterFilter};
 use crate::limits::DEFAULT_SUBSTITUTE;
-use crate::model::{Capture, CapturedValue, ErrorInfo, Frame, SensitiveNames, Variable};
+use tracing::level_filters::LevelFilter;
+
+use crate::model::{
+    BreadcrumbLevel, Capture, CapturedValue, ErrorInfo, Frame, SensitiveNames, Variable,
+};
 use crate::runtime::scope::{CapturedScope, format_guarded};
 use crate::runtime::trace::{self, InApp};
 
@@ -79,6 +87,7 @@ pub struct ReportLayer {
     on_error: Option<Sink>,
     in_app: InApp,
     level: Level,
+    breadcrumbs: LevelFilter,
     spans: SpanTable,
 }
 
@@ -89,6 +98,7 @@ impl Clone for ReportLayer {
             on_error: self.on_error.clone(),
             in_app: self.in_app.clone(),
             level: self.level,
+            breadcrumbs: self.breadcrumbs,
             spans: SpanTable::default(),
         }
     }
@@ -98,6 +108,7 @@ impl fmt::Debug for ReportLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReportLayer")
             .field("level", &self.level)
+            .field("breadcrumbs", &self.breadcrumbs)
             .field("on_error", &self.on_error.is_some())
             .finish_non_exhaustive()
     }
@@ -120,6 +131,7 @@ impl ReportLayer {
             on_error: None,
             in_app: InApp::default(),
             level: Level::ERROR,
+            breadcrumbs: LevelFilter::INFO,
             spans: SpanTable::default(),
         }
     }
@@ -168,6 +180,22 @@ impl ReportLayer {
                 crate::sinks::Origin::Log(crate::mail::Level::Error),
             );
         })
+    }
+
+    /// The most verbose level kept as a breadcrumb (default: INFO, so INFO, WARN and ERROR
+    /// events); `LevelFilter::OFF` keeps none. Every event at this level or above goes into
+    /// the trail of the thread (or task) that logs it, with its fields, and reports carry
+    /// the trail: see [`runtime::breadcrumbs`](crate::runtime::breadcrumbs).
+    ///
+    /// ```
+    /// use tracing::level_filters::LevelFilter;
+    /// let layer = safe_report::integrations::tracing::ReportLayer::new().breadcrumbs(LevelFilter::WARN);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn breadcrumbs(mut self, level: LevelFilter) -> Self {
+        self.breadcrumbs = level;
+        self
     }
 
     /// The least severe level reported (default: ERROR).
@@ -453,10 +481,27 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let Some(sink) = &self.on_error else { return };
-        if *event.metadata().level() > self.level || is_own(event.metadata()) {
+        let level = *event.metadata().level();
+        let report = self.on_error.is_some() && level <= self.level;
+        let crumb = level <= self.breadcrumbs;
+        if !(report || crumb) || is_own(event.metadata()) {
             return;
         }
+        // The report carries the events before this one, then this one joins the trail.
+        if report && let Some(sink) = &self.on_error {
+            self.report(event, &ctx, sink);
+        }
+        if crumb {
+            keep_breadcrumb(event);
+        }
+    }
+}
+
+impl ReportLayer {
+    fn report<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>, sink: &Sink)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
         let scopes: Vec<CapturedScope> = ctx
             .event_scope(event)
             .map(|scope| {
@@ -487,6 +532,7 @@ where
         // Only the stack's addresses here; the symbols are resolved on the report worker.
         let stack = trace::Trace::capture();
         let environment = crate::model::Environment::current();
+        let breadcrumbs = crate::runtime::breadcrumbs::snapshot();
         let message = message.unwrap_or_else(|| metadata.name().to_owned());
         let in_app = self.in_app.clone();
         let sink = Arc::clone(sink);
@@ -508,11 +554,50 @@ where
                 error: ErrorInfo::new(None, Some(message)),
                 frames,
                 environment: Some(environment),
+                breadcrumbs,
                 ..Capture::default()
             });
         };
         if crate::runtime::background::submit(Box::new(report)).is_err() {
             crate::runtime::background::count_dropped();
+        }
+    }
+}
+
+/// Keeps an event as a breadcrumb: its target, message and fields copied, nothing filtered.
+fn keep_breadcrumb(event: &Event<'_>) {
+    let metadata = event.metadata();
+    let level = match *metadata.level() {
+        Level::ERROR => BreadcrumbLevel::Error,
+        Level::WARN => BreadcrumbLevel::Warn,
+        Level::INFO => BreadcrumbLevel::Info,
+        Level::DEBUG => BreadcrumbLevel::Debug,
+        _ => BreadcrumbLevel::Trace,
+    };
+    crate::runtime::breadcrumbs::record_with(level, metadata.target(), |crumb| {
+        event.record(&mut CrumbFields { crumb });
+    });
+}
+
+/// Copies an event's fields into a breadcrumb: `message` is its message.
+struct CrumbFields<'r, 's> {
+    crumb: &'r mut crate::runtime::breadcrumbs::Recorder<'s>,
+}
+
+impl Visit for CrumbFields<'_, '_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "message" => self.crumb.message_str(value),
+            name if name.starts_with("log.") => {}
+            name => self.crumb.field_str(name, value),
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        match field.name() {
+            "message" => self.crumb.message(format_args!("{value:?}")),
+            name if name.starts_with("log.") => {}
+            name => self.crumb.field(name, format_args!("{value:?}")),
         }
     }
 }

@@ -26,6 +26,7 @@
 //!
 //! [`ExceptionReporter`]: crate::ExceptionReporter
 
+mod breadcrumb;
 mod environment;
 mod error;
 mod frame;
@@ -36,6 +37,7 @@ pub(crate) mod redacted;
 mod request;
 pub(crate) mod value;
 
+pub use breadcrumb::{Breadcrumb, BreadcrumbField, BreadcrumbLevel};
 pub use environment::Environment;
 pub(crate) use error::panic_message;
 pub use error::{Cause, ErrorInfo};
@@ -80,6 +82,9 @@ pub struct Capture {
     pub settings: Option<Arc<Map<String, Value>>>,
     /// Where the error happened. When absent, reports show the reporting process's environment.
     pub environment: Option<Environment>,
+    /// The events logged before the error, oldest first (see
+    /// [`runtime::breadcrumbs`](crate::runtime::breadcrumbs)).
+    pub breadcrumbs: Vec<Breadcrumb>,
 }
 
 impl fmt::Debug for Capture {
@@ -100,6 +105,7 @@ impl fmt::Debug for Capture {
                 "environment",
                 &self.environment.as_ref().map(|_| format_args!("..")),
             )
+            .field("breadcrumbs", &self.breadcrumbs)
             .finish()
     }
 }
@@ -164,6 +170,13 @@ impl Capture {
     #[must_use]
     pub fn with_request(mut self, request: RequestInfo) -> Self {
         self.request = Some(request);
+        self
+    }
+
+    /// Adds a breadcrumb after the existing ones (breadcrumbs go oldest first).
+    #[must_use]
+    pub fn with_breadcrumb(mut self, breadcrumb: Breadcrumb) -> Self {
+        self.breadcrumbs.push(breadcrumb);
         self
     }
 

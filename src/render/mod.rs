@@ -1,4 +1,4 @@
-//! Writing the views of a [`Report`] (text, browser HTML, email HTML and JSON), plus content
+//! Writing the views of a [`Report`] (text, browser HTML, email HTML, JSON and Markdown), plus content
 //! negotiation.
 //!
 //! The templates live in `templates/` and are compiled in by askama. The HTML templates
@@ -7,6 +7,7 @@
 
 pub mod editor;
 mod escape;
+mod markdown;
 mod negotiate;
 
 pub use editor::{EditorError, EditorLinks};
@@ -71,6 +72,11 @@ impl HtmlView<'_> {
                 .as_ref()
                 .map(|(url, label)| (url.as_str(), *label))
         }
+    }
+
+    /// The Markdown the "Copy as Markdown" button copies: on the browser page only.
+    fn markdown(&self) -> Option<String> {
+        (!self.is_email).then(|| self.report.markdown().to_string())
     }
 
     /// The blank text before the caret under `frame`'s line: on the browser page only.

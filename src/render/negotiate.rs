@@ -11,6 +11,7 @@ fn offered(format: Format) -> (&'static str, &'static str) {
         Format::Html => ("text", "html"),
         Format::Text => ("text", "plain"),
         Format::Json => ("application", "json"),
+        Format::Markdown => ("text", "markdown"),
     }
 }
 

@@ -29,14 +29,14 @@ mod view;
 pub use embedded::{EmbeddedSources, EmbeddedSourcesError};
 pub use fingerprint::{Fingerprint, normalise_message};
 pub use model::{
-    CauseSection, Entry, EnvironmentSection, FileEntry, Location, Report, ReportFrame,
-    RequestSection, UNKNOWN_USER,
+    BreadcrumbEntry, CauseSection, Entry, EnvironmentSection, FileEntry, Location, Report,
+    ReportFrame, RequestSection, UNKNOWN_USER,
 };
 pub use source::{
     CONTEXT_AFTER, CONTEXT_BEFORE, MAX_CACHED_SOURCE, MAX_SOURCE_FILE, SOURCE_NOT_AVAILABLE,
     SourceCache,
 };
-pub use view::{Format, Html, Json, Text};
+pub use view::{Format, Html, Json, Markdown, Text};
 
 pub(crate) use format::{format_value, quoted};
 use lookup::{Lookup, forms_of, hide_everywhere, hide_in};
@@ -58,7 +58,7 @@ use crate::filter::{
 };
 use crate::limits::{MAX_FRAMES, MAX_VARS_PER_FRAME};
 use crate::model::value::{Kind, Tree};
-use crate::model::{Capture, Environment, Frame, SensitiveNames};
+use crate::model::{Breadcrumb, Capture, Environment, Frame, SensitiveNames};
 use crate::render::EditorLinks;
 use request::Body;
 
@@ -474,6 +474,11 @@ impl<'a> Builder<'a> {
                 .and_then(|request| request.route.as_deref()),
         );
         let environment = self.environment(capture.environment.as_ref());
+        let breadcrumbs = capture
+            .breadcrumbs
+            .iter()
+            .map(|crumb| self.breadcrumb(crumb))
+            .collect();
         let mut message = message.map(|message| self.text(message, TextKind::Free));
 
         let mut report = Report {
@@ -488,6 +493,7 @@ impl<'a> Builder<'a> {
             frames_omitted,
             settings,
             environment,
+            breadcrumbs,
             redactions: Default::default(),
             detail_redactions: Default::default(),
             substitute: filter.substitute().to_owned(),
@@ -781,6 +787,44 @@ impl<'a> Builder<'a> {
 
     fn resolve(&self, file: &str) -> PathBuf {
         resolve(self.source_root, file)
+    }
+
+    /// A breadcrumb, filtered: its target and message as free text, each field hidden when
+    /// the name rules hide its name (whatever `names_beyond_django` says: a logged field is
+    /// named like a variable), scrubbed otherwise.
+    fn breadcrumb(&mut self, crumb: &Breadcrumb) -> BreadcrumbEntry {
+        let category = self.text(&crumb.category, TextKind::Free);
+        let message = self.text(&crumb.message, TextKind::Free);
+        let filter = self.filter;
+        let fields = crumb
+            .fields
+            .iter()
+            .map(|field| {
+                let name = self.text(&field.name, TextKind::Free);
+                let substitute = filter.substitute().to_owned();
+                let value = guarded(
+                    &mut self.cx,
+                    |cx| match filter.sensitive_name(&field.name) {
+                        Some(rule) => {
+                            cx.hide_text(rule, &field.value, filter.substitute());
+                            filter.substitute().to_owned()
+                        }
+                        None => filter
+                            .safe_text(&field.value, TextKind::Free, cx)
+                            .into_owned(),
+                    },
+                    || substitute,
+                );
+                Entry::new(name, value)
+            })
+            .collect();
+        BreadcrumbEntry {
+            timestamp: crumb.timestamp,
+            level: crumb.level,
+            category,
+            message,
+            fields,
+        }
     }
 
     fn environment(&mut self, captured: Option<&Environment>) -> EnvironmentSection {

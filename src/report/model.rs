@@ -61,6 +61,8 @@ pub struct Report {
     pub settings: Arc<[Entry]>,
     /// The environment.
     pub environment: EnvironmentSection,
+    /// The events logged before the error, oldest first.
+    pub breadcrumbs: Vec<BreadcrumbEntry>,
     /// What was hidden, counted per rule.
     pub redactions: RedactionSummary,
     /// The part of `redactions` in what the text report leaves out (frame variables and the
@@ -281,6 +283,49 @@ pub struct FileEntry {
     pub description: String,
 }
 
+/// A breadcrumb as the report shows it: an event logged before the error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct BreadcrumbEntry {
+    /// When it was logged.
+    pub timestamp: jiff::Timestamp,
+    /// Its severity.
+    pub level: crate::model::BreadcrumbLevel,
+    /// Where from: the record's target, filtered.
+    pub category: String,
+    /// The message, filtered.
+    pub message: String,
+    /// The fields, in the order logged; a field whose name the filter hides shows the
+    /// substitute.
+    pub fields: Vec<Entry>,
+}
+
+impl BreadcrumbEntry {
+    /// The time of day it was logged, in UTC, to the millisecond (`18:21:39.123`).
+    pub fn time(&self) -> String {
+        self.timestamp.strftime("%H:%M:%S%.3f").to_string()
+    }
+
+    /// The level as shown: `INFO`, `WARN`, ….
+    pub fn level_name(&self) -> &'static str {
+        self.level.as_str()
+    }
+
+    /// The message and then the fields as `name=value`, on one line (text renderings).
+    pub fn line(&self) -> String {
+        let mut line = self.message.clone();
+        for field in &self.fields {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(&field.name);
+            line.push('=');
+            line.push_str(&field.value);
+        }
+        line
+    }
+}
+
 /// The environment lines.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -437,5 +482,10 @@ impl Report {
             self.settings = settings.into();
         }
         entries(&mut self.environment.lines, false, visit);
+        for crumb in &mut self.breadcrumbs {
+            visit(&mut crumb.category, Part::MAIN);
+            visit(&mut crumb.message, Part::MAIN);
+            entries(&mut crumb.fields, false, visit);
+        }
     }
 }

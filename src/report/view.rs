@@ -28,6 +28,11 @@ pub enum Format {
     Text,
     /// The JSON report (`application/json`).
     Json,
+    /// GitHub-flavoured Markdown (`text/markdown`): the error, the cause chain, the
+    /// application frames with their line and variables, the request line and the
+    /// breadcrumbs, as the browser page's "Copy as Markdown" button copies them. Never
+    /// chosen by content negotiation; ask for it.
+    Markdown,
 }
 
 impl Format {
@@ -37,6 +42,7 @@ impl Format {
             Format::Html => "text/html; charset=utf-8",
             Format::Text => "text/plain; charset=utf-8",
             Format::Json => "application/json",
+            Format::Markdown => "text/markdown; charset=utf-8",
         }
     }
 }
@@ -92,7 +98,32 @@ pub struct Json<'a> {
     pub(crate) report: &'a Report,
 }
 
+/// The report as GitHub-flavoured Markdown, from the filtered report: what the browser
+/// page's "Copy as Markdown" button puts on the clipboard. Report texts sit in code spans
+/// and fenced blocks, so none is read as Markdown or HTML.
+///
+/// ```
+/// use safe_report::{Capture, ExceptionReporter, Frame};
+///
+/// let capture = Capture::error("PaymentError", "payment declined")
+///     .with_frame(Frame::new("shop::charge", "src/charge.rs", 42).var("api_key", "sk_live_abcdef123456"));
+/// let markdown = ExceptionReporter::default().report(&capture).markdown().to_string();
+/// assert!(markdown.starts_with("## `PaymentError`"));
+/// assert!(markdown.contains("#### `src/charge.rs:42` in `shop::charge`"));
+/// assert!(!markdown.contains("sk_live_abcdef123456"));
+/// ```
+#[derive(Debug, Clone, Copy)]
+#[must_use = "a view renders nothing until it is displayed"]
+pub struct Markdown<'a> {
+    pub(crate) report: &'a Report,
+}
+
 impl Report {
+    /// The report as Markdown; see [`Markdown`].
+    pub fn markdown(&self) -> Markdown<'_> {
+        Markdown { report: self }
+    }
+
     /// The text report; see [`Text`] for its switches.
     pub fn text(&self) -> Text<'_> {
         Text {
@@ -129,6 +160,7 @@ impl Report {
             Format::Html => self.html().to_string(),
             Format::Text => self.text().to_string(),
             Format::Json => self.json().to_string(),
+            Format::Markdown => self.markdown().to_string(),
         }
     }
 }

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod background;
+pub mod breadcrumbs;
 mod delivery;
 pub mod scope;
 mod spans;

@@ -36,6 +36,7 @@ pub struct Traced<E> {
     backtrace: Trace,
     scopes: Vec<SiteScope>,
     spans: Vec<CapturedScope>,
+    breadcrumbs: Vec<crate::model::Breadcrumb>,
 }
 
 impl<E> Traced<E> {
@@ -47,6 +48,7 @@ impl<E> Traced<E> {
             backtrace: Trace::capture(),
             scopes: scope::capture_site_scopes(),
             spans: super::span_scopes(),
+            breadcrumbs: super::breadcrumbs::snapshot(),
         }
     }
 
@@ -151,6 +153,7 @@ impl Capture {
         Capture {
             error: info,
             environment: Some(crate::model::Environment::current()),
+            breadcrumbs: super::breadcrumbs::snapshot(),
             ..Capture::default()
         }
     }
@@ -171,6 +174,7 @@ impl Capture {
             error.scopes.clone(),
             error.spans.clone(),
         );
+        capture.breadcrumbs = error.breadcrumbs.clone();
         capture
     }
 
@@ -195,6 +199,7 @@ impl Capture {
             error.scopes,
             error.spans,
         );
+        capture.breadcrumbs = error.breadcrumbs;
         capture
     }
 

@@ -86,6 +86,8 @@ pub struct Printed {
     pub subject: String,
     pub to: Vec<String>,
     pub text: String,
+    /// The HTML alternative, if any.
+    pub html: String,
     pub raw: String,
 }
 
@@ -136,6 +138,13 @@ pub fn parse_printed(output: &str) -> Vec<Printed> {
                 .body_text(0)
                 .map(|text| text.replace("\r\n", "\n").trim_end().to_owned() + "\n")
                 .unwrap_or_default(),
+            html: message
+                .parts
+                .iter()
+                .find(|part| mail_parser::MimeHeaders::is_content_type(*part, "text", "html"))
+                .and_then(|part| part.text_contents())
+                .unwrap_or_default()
+                .to_owned(),
             raw: raw.to_owned(),
         });
     }

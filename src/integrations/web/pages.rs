@@ -88,7 +88,7 @@ impl ProductionPages {
                 StatusCode::NOT_FOUND => self.not_found.clone(),
                 _ => Bytes::from(error_page(&title)),
             },
-            Format::Text => Bytes::from(format!("{title}\n")),
+            Format::Text | Format::Markdown => Bytes::from(format!("{title}\n")),
             Format::Json => Bytes::from(
                 serde_json::json!({ "error": title, "status": status.as_u16() }).to_string(),
             ),
@@ -197,7 +197,7 @@ pub(crate) fn technical_404(
             resolved,
         }
         .render(),
-        Format::Text => NotFoundText {
+        Format::Text | Format::Markdown => NotFoundText {
             report,
             request,
             routes,

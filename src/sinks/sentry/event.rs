@@ -229,6 +229,9 @@ impl<'a> Mapping<'a> {
             "fingerprint".into(),
             json!([format!("safe-report:{fingerprint}")]),
         );
+        if !report.breadcrumbs.is_empty() {
+            event.insert("breadcrumbs".into(), breadcrumbs(report));
+        }
         event.insert("extra".into(), self.extra(report, &mut meta));
         event.insert(
             "sdk".into(),
@@ -663,6 +666,40 @@ fn json_len(text: &str) -> usize {
         .sum::<usize>()
 }
 
+/// The report's breadcrumbs as Sentry's `breadcrumbs` interface, oldest first: each with its
+/// time, level, target as category, message and fields as `data`, as filtered.
+fn breadcrumbs(report: &Report) -> Value {
+    use crate::model::BreadcrumbLevel;
+    let values: Vec<Value> = report
+        .breadcrumbs
+        .iter()
+        .map(|crumb| {
+            let level = match crumb.level {
+                BreadcrumbLevel::Error => "error",
+                BreadcrumbLevel::Warn => "warning",
+                BreadcrumbLevel::Info => "info",
+                _ => "debug",
+            };
+            let mut out = Map::new();
+            out.insert("type".into(), json!("default"));
+            out.insert("timestamp".into(), json!(crumb.timestamp.to_string()));
+            out.insert("level".into(), json!(level));
+            out.insert("category".into(), json!(crumb.category));
+            out.insert("message".into(), json!(crumb.message));
+            if !crumb.fields.is_empty() {
+                let data: Map<String, Value> = crumb
+                    .fields
+                    .iter()
+                    .map(|field| (field.name.clone(), json!(field.value)))
+                    .collect();
+                out.insert("data".into(), Value::Object(data));
+            }
+            Value::Object(out)
+        })
+        .collect();
+    json!({ "values": values })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -684,6 +721,41 @@ mod tests {
             Some("shop::Orders<T>::load")
         );
         assert_eq!(module_of("main"), None);
+    }
+
+    #[test]
+    fn breadcrumbs_go_to_the_breadcrumbs_interface_filtered() {
+        use crate::model::{Breadcrumb, BreadcrumbLevel};
+        let capture = crate::Capture::error("E", "boom")
+            .with_breadcrumb(
+                Breadcrumb::new(
+                    BreadcrumbLevel::Info,
+                    "shop::orders",
+                    "charging order ord_42",
+                )
+                .field("order_id", "ord_42")
+                .field("api_token", "tok-9f8e7d6c5b4a"),
+            )
+            .with_breadcrumb(Breadcrumb::new(
+                BreadcrumbLevel::Warn,
+                "shop::gateway",
+                "retrying with Bearer abcdef0123456789abcdef",
+            ));
+        let report = crate::ExceptionReporter::default().report(&capture);
+        let crumbs = breadcrumbs(&report);
+        let values = crumbs["values"].as_array().unwrap();
+        assert_eq!(values.len(), 2);
+        assert_eq!(values[0]["category"], "shop::orders");
+        assert_eq!(values[0]["level"], "info");
+        assert_eq!(values[0]["message"], "charging order ord_42");
+        assert_eq!(values[0]["data"]["order_id"], "ord_42");
+        assert_eq!(values[0]["data"]["api_token"], crate::DEFAULT_SUBSTITUTE);
+        assert_eq!(values[1]["level"], "warning");
+        assert_eq!(
+            values[1]["message"],
+            format!("retrying with Bearer {}", crate::DEFAULT_SUBSTITUTE)
+        );
+        assert!(!crumbs.to_string().contains("tok-9f8e7d6c5b4a"));
     }
 
     #[test]
