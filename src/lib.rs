@@ -56,8 +56,8 @@ pub use filter::{
 pub use limits::{DEFAULT_SUBSTITUTE, MAX_INTERPRETED_BODY};
 pub use mail::{AdminNotifier, BrokenLinkReporter, MailConfig, Mailer, check_deploy};
 pub use model::{
-    Capture, CaptureError, Cause, Environment, ErrorInfo, Frame, RawText, RequestInfo,
-    SensitiveNames, UploadedFile, Variable,
+    Capture, CaptureError, Cause, Environment, ErrorInfo, Frame, Identity, RawText, RequestInfo,
+    SensitiveNames, TaskContext, UploadedFile, Variable,
 };
 pub use render::{EditorLinks, negotiate};
 #[cfg(feature = "embed-sources")]

@@ -154,6 +154,7 @@ impl ReportLogger {
         let line = record.line();
         let stack = trace::Trace::capture();
         let environment = Environment::current();
+        let context = crate::runtime::context::current();
         let in_app = self.in_app.clone();
         let sink = Arc::clone(sink);
         let report = move || {
@@ -174,6 +175,7 @@ impl ReportLogger {
                 error: ErrorInfo::new(None, Some(message)),
                 frames,
                 environment: Some(environment),
+                context,
                 ..Capture::default()
             });
         };

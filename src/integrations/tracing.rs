@@ -487,6 +487,7 @@ where
         // Only the stack's addresses here; the symbols are resolved on the report worker.
         let stack = trace::Trace::capture();
         let environment = crate::model::Environment::current();
+        let context = crate::runtime::context::current();
         let message = message.unwrap_or_else(|| metadata.name().to_owned());
         let in_app = self.in_app.clone();
         let sink = Arc::clone(sink);
@@ -508,6 +509,7 @@ where
                 error: ErrorInfo::new(None, Some(message)),
                 frames,
                 environment: Some(environment),
+                context,
                 ..Capture::default()
             });
         };

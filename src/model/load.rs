@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use super::{Capture, Environment, ErrorInfo, Frame, RequestInfo, SCHEMA};
+use super::{Capture, Environment, ErrorInfo, Frame, RequestInfo, SCHEMA, TaskContext};
 
 /// Why a capture-v1 document could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,6 +102,8 @@ struct Incoming {
     settings: Option<Map<String, Value>>,
     #[serde(default)]
     environment: Option<Environment>,
+    #[serde(default)]
+    context: Option<TaskContext>,
 }
 
 #[derive(Serialize)]
@@ -115,6 +117,8 @@ struct Outgoing<'a> {
     settings: Option<&'a Map<String, Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     environment: &'a Option<Environment>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context: Option<&'a TaskContext>,
 }
 
 impl<'de> Deserialize<'de> for Capture {
@@ -127,6 +131,8 @@ impl<'de> Deserialize<'de> for Capture {
             request: incoming.request,
             settings: incoming.settings.map(Arc::new),
             environment: incoming.environment,
+            context: incoming.context.map(Arc::new),
+            admitted: false,
         })
     }
 }
@@ -141,6 +147,7 @@ impl Serialize for Capture {
             request: &self.request,
             settings: self.settings.as_deref(),
             environment: &self.environment,
+            context: self.context.as_deref(),
         }
         .serialize(serializer)
     }

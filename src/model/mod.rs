@@ -26,19 +26,23 @@
 //!
 //! [`ExceptionReporter`]: crate::ExceptionReporter
 
+mod context;
 mod environment;
 mod error;
 mod frame;
+mod identity;
 mod load;
 pub(crate) mod raw_text;
 pub(crate) mod redacted;
 mod request;
 pub(crate) mod value;
 
+pub use context::TaskContext;
 pub use environment::Environment;
 pub(crate) use error::panic_message;
 pub use error::{Cause, ErrorInfo};
 pub use frame::{Frame, SensitiveNames, Variable};
+pub use identity::{ENVIRONMENT_VAR, Identity, IdentityInstalled, RELEASE_VAR, SERVER_NAME_VAR};
 pub use load::CaptureError;
 pub use raw_text::RawText;
 pub use request::{RequestInfo, UploadedFile};
@@ -78,6 +82,12 @@ pub struct Capture {
     pub settings: Option<Arc<Map<String, Value>>>,
     /// Where the error happened. When absent, reports show the reporting process's environment.
     pub environment: Option<Environment>,
+    /// The tags and context values of the work the error happened in (see
+    /// [`runtime::context`](crate::runtime::context)).
+    pub context: Option<Arc<TaskContext>>,
+    /// Set once the capture passed an entry point's [`Controls`](crate::report::Controls)
+    /// (ignore rules, sampling), so that a second entry point does not sample it again.
+    pub(crate) admitted: bool,
 }
 
 impl fmt::Debug for Capture {
@@ -98,6 +108,7 @@ impl fmt::Debug for Capture {
                 "environment",
                 &self.environment.as_ref().map(|_| format_args!("..")),
             )
+            .field("context", &self.context)
             .finish()
     }
 }
@@ -169,6 +180,13 @@ impl Capture {
     #[must_use]
     pub fn with_environment(mut self, environment: Environment) -> Self {
         self.environment = Some(environment);
+        self
+    }
+
+    /// Sets the tags and context values.
+    #[must_use]
+    pub fn with_context(mut self, context: TaskContext) -> Self {
+        self.context = Some(Arc::new(context));
         self
     }
 

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod background;
+pub mod context;
 mod delivery;
 pub mod scope;
 mod spans;

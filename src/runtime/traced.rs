@@ -151,6 +151,7 @@ impl Capture {
         Capture {
             error: info,
             environment: Some(crate::model::Environment::current()),
+            context: super::context::current(),
             ..Capture::default()
         }
     }
