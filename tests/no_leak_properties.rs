@@ -2026,13 +2026,10 @@ impl Builder {
             .release(release.unwrap_or_else(|| "shop@1.4.2".to_owned()))
             .server_name(server_name.unwrap_or_else(|| "web-1a".to_owned()));
         capture = capture.with_environment(env);
+        // Pushed as they are: a second entry of one name must not replace the first.
         let mut context = TaskContext::new();
-        for (name, value) in &self.tags {
-            context = context.with_tag(name.clone(), value.clone());
-        }
-        for (name, value) in &self.context_values {
-            context = context.with_value(name.clone(), value.clone());
-        }
+        context.tags = self.tags.clone();
+        context.values = self.context_values.clone();
         capture = capture.with_context(context);
         (capture, self.canaries)
     }

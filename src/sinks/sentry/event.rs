@@ -9,6 +9,7 @@
 //! | `user` | the request's user as `username`; `ip_address` only with the IP address on |
 //! | `contexts` | `os` (from the target), `runtime` (rustc and its version), `app` (the application), `safe_report` (what was hidden, per rule) |
 //! | `tags` | the configuration's, then the report's (see [`runtime::context`](crate::runtime::context)) |
+//! | `extra.context` | the report's context values |
 //! | `release`, `environment`, `server_name` | the report's [`Identity`](crate::Identity) lines; the server name defaults to the report's host name |
 //! | `transaction` | the route ("Raised during") |
 //! | `fingerprint` | the flood-control fingerprint ([`Fingerprint::of_report`]) |
@@ -650,7 +651,16 @@ impl<'a> Mapping<'a> {
         for line in &report.environment.lines {
             environment.insert(line.name.clone(), json!(line.value));
         }
-        json!({"settings": settings, "environment": environment})
+        let mut extra = json!({"settings": settings, "environment": environment});
+        if !report.context.is_empty() {
+            let context: Map<String, Value> = report
+                .context
+                .iter()
+                .map(|entry| (entry.name.clone(), json!(entry.value)))
+                .collect();
+            extra["context"] = Value::Object(context);
+        }
+        extra
     }
 }
 
