@@ -62,6 +62,11 @@ pub async fn main() -> Result<(), Box<dyn Error>> {
     // This file, compressed, in the binary: a deployed build shows source lines without
     // its source on the host.
     safe_report::embed_sources!("examples/demo.rs").install();
+    // Which deployment reports come from: SAFE_REPORT_ENVIRONMENT (staging, production) and
+    // SAFE_REPORT_RELEASE, by default this crate's name and version.
+    let _ = safe_report::Identity::from_env()
+        .default_release(safe_report::release!())
+        .install();
     // Reports also go to a Sentry-compatible server when SAFE_REPORT_SENTRY_DSN is set.
     let sentry = sentry_sink()?;
     let _flush_sentry = sentry
@@ -134,7 +139,7 @@ fn mail_config() -> Result<MailConfig, Box<dyn Error>> {
 fn sentry_sink() -> Result<Option<Sink>, Box<dyn Error>> {
     match safe_report::sinks::SentryConfig::from_env()? {
         Some(config) => {
-            let sink = Sink::sentry(config.environment("demo"))?;
+            let sink = Sink::sentry(config)?;
             println!("reports also go to the Sentry DSN in SAFE_REPORT_SENTRY_DSN");
             Ok(Some(sink))
         }

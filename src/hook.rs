@@ -45,7 +45,7 @@ use serde_json::{Map, Value};
 
 use crate::model::redacted::Count;
 use crate::model::{Capture, Environment, ErrorInfo, panic_message};
-use crate::report::{ExceptionReporter, Report};
+use crate::report::{Controls, ExceptionReporter, Report};
 use crate::runtime::scope::{self, CapturedScope, SiteScope};
 use crate::runtime::span_scopes;
 use crate::runtime::trace::{self, InApp, PanicLocation};
@@ -97,6 +97,7 @@ pub struct HookBuilder {
     flush_timeout: Duration,
     format_timeout: Duration,
     warm_up: bool,
+    controls: Controls,
 }
 
 impl std::fmt::Debug for HookBuilder {
@@ -117,6 +118,7 @@ impl std::fmt::Debug for HookBuilder {
             .field("queue", &self.queue)
             .field("flush_timeout", &self.flush_timeout)
             .field("warm_up", &self.warm_up)
+            .field("controls", &self.controls)
             .finish()
     }
 }
@@ -134,6 +136,7 @@ impl Default for HookBuilder {
             flush_timeout: Duration::from_secs(5),
             format_timeout: Duration::from_secs(2),
             warm_up: false,
+            controls: Controls::default(),
         }
     }
 }
@@ -153,6 +156,15 @@ impl HookBuilder {
     /// The reporter (filter, source root) used to build reports.
     pub fn reporter(mut self, reporter: ExceptionReporter) -> Self {
         self.reporter = Some(reporter);
+        self
+    }
+
+    /// Ignore rules, sampling, grouping and `before_send` for panic reports (see
+    /// [`Controls`]): applied on the reporting thread, once per panic, before any
+    /// destination; an admin notifier destination without controls of its own gets these.
+    /// The hook itself only captures, as always.
+    pub fn controls(mut self, controls: Controls) -> Self {
+        self.controls = controls;
         self
     }
 
@@ -420,6 +432,8 @@ struct PanicEvent {
     scopes: Vec<SiteScope>,
     spans: Vec<CapturedScope>,
     time: jiff::Timestamp,
+    /// The tags and context values of the work that panicked.
+    context: Option<std::sync::Arc<crate::model::TaskContext>>,
     /// Where the panic happened, for the frame of the function that panicked (the trace
     /// may not know: no debug information).
     location: Option<PanicLocation>,
@@ -453,6 +467,7 @@ struct Config {
     flush_timeout: Duration,
     format_timeout: Duration,
     warm_up: bool,
+    controls: Controls,
 }
 
 impl Config {
@@ -473,6 +488,7 @@ impl Config {
             flush_timeout: builder.flush_timeout,
             format_timeout: builder.format_timeout,
             warm_up: builder.warm_up,
+            controls: builder.controls,
         }
     }
 
@@ -498,6 +514,8 @@ impl Config {
             settings: self.settings.clone(),
             environment: Some(environment),
             breadcrumbs: event.breadcrumbs,
+            context: event.context,
+            admitted: false,
         }
     }
 }
@@ -600,13 +618,24 @@ impl State {
 
     /// Delivers to every destination; without `remote`, only to the local ones (standard
     /// error, files, callbacks).
-    fn deliver(&self, capture: Capture, remote: bool) {
+    fn deliver(&self, mut capture: Capture, remote: bool) {
+        let controls = &self.config.controls;
+        if !controls.admit_once(&mut capture) {
+            return;
+        }
         let needs_report = self
             .config
             .destinations
             .iter()
             .any(|d| !matches!(d, Destination::Notifier(_)));
-        let report = needs_report.then(|| self.config.reporter.report(&capture));
+        let report = match needs_report.then(|| self.config.reporter.report(&capture)) {
+            Some(report) => match controls.apply(report, self.config.reporter.filter()) {
+                Some(report) => Some(report),
+                // `before_send` dropped it: nothing goes anywhere.
+                None => return,
+            },
+            None => None,
+        };
         for destination in &self.config.destinations {
             match destination {
                 Destination::Stderr => {
@@ -647,7 +676,15 @@ impl State {
                 Destination::Notifier(_) | Destination::Sink(_) if !remote => {}
                 Destination::Notifier(notifier) => {
                     let message = capture.error.message.clone().unwrap_or_default();
-                    notifier.notify(crate::mail::Level::Critical, message, capture.clone());
+                    if controls.is_empty() || notifier.has_controls() {
+                        notifier.notify(crate::mail::Level::Critical, message, capture.clone());
+                    } else {
+                        notifier.clone().controls(controls.clone()).notify(
+                            crate::mail::Level::Critical,
+                            message,
+                            capture.clone(),
+                        );
+                    }
                 }
                 Destination::Sink(sink) => {
                     if let Some(report) = &report {
@@ -752,6 +789,7 @@ fn hook(info: &std::panic::PanicHookInfo<'_>) {
         scopes: scope::capture_scopes_in_panic(state.config.format_timeout),
         spans: span_scopes(),
         time: jiff::Timestamp::now(),
+        context: crate::runtime::context::current(),
         location: info.location().map(PanicLocation::of),
         breadcrumbs: crate::runtime::breadcrumbs::snapshot(),
     };
@@ -817,6 +855,7 @@ mod tests {
             scopes: Vec::new(),
             spans: Vec::new(),
             time: jiff::Timestamp::UNIX_EPOCH,
+            context: None,
             location: Some(PanicLocation {
                 file: "src/hook.rs".to_owned(),
                 line,

@@ -57,7 +57,8 @@ pub use limits::{DEFAULT_SUBSTITUTE, MAX_INTERPRETED_BODY};
 pub use mail::{AdminNotifier, BrokenLinkReporter, MailConfig, Mailer, check_deploy};
 pub use model::{
     Breadcrumb, BreadcrumbField, BreadcrumbLevel, Capture, CaptureError, Cause, Environment,
-    ErrorInfo, Frame, RawText, RequestInfo, SensitiveNames, UploadedFile, Variable,
+    ErrorInfo, Frame, Identity, RawText, RequestInfo, SensitiveNames, TaskContext, UploadedFile,
+    Variable,
 };
 pub use render::{EditorLinks, negotiate};
 #[cfg(feature = "embed-sources")]

@@ -8,12 +8,12 @@
 //!
 //! * under sensitive names (Django's terms and the extended terms anywhere in a name in any
 //!   case, the extended stems as whole words or camelCase humps, the session cookie): as
-//!   settings keys and keys at any depth, header, cookie, query and form field names, JSON
+//!   settings keys and keys at any depth, tag and context names, header, cookie, query and form field names, JSON
 //!   body keys, variable names and keys nested in variables; and in headers the HTTP stack
 //!   marked sensitive;
 //! * in secret-shaped values under innocent names, anywhere a string is shown (values,
 //!   messages, types, function and file names, user, route, environment, uploaded file
-//!   names, the request URL) and as secret-shaped names: URL passwords and DSN keys,
+//!   names, the request URL, the identity, tags and context values) and as secret-shaped names: URL passwords and DSN keys,
 //!   `Bearer` and `Basic` credentials, `name=value` and `name: value` pairs in text,
 //!   sensitive query parameters inside URLs, Luhn-valid card numbers, JWTs, AWS access keys,
 //!   PEM private keys and the other well-known key formats;
@@ -44,7 +44,8 @@ use safe_report::mail::EmailRenderer;
 use safe_report::report::SourceCache;
 use safe_report::{
     Breadcrumb, BreadcrumbLevel, Capture, Cause, Environment, ExceptionReporter, Format, Frame,
-    ReporterFilter, RequestInfo, SafeReporterFilter, SensitiveNames, UploadedFile, Variable,
+    Identity, ReporterFilter, RequestInfo, SafeReporterFilter, SensitiveNames, TaskContext,
+    UploadedFile, Variable,
 };
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -907,8 +908,12 @@ enum Site {
     CauseMessage,
     CauseType,
     ErrorType,
-    /// A string of the environment.
+    /// A string of the environment (the identity's included).
     Env,
+    /// A tag of the work's context.
+    Tag,
+    /// A value of the work's context.
+    ContextValue,
     Function,
     File,
     User,
@@ -921,6 +926,8 @@ enum Site {
 }
 
 const NAME_SITES: &[Site] = &[
+    Site::Tag,
+    Site::ContextValue,
     Site::Setting,
     Site::Header,
     Site::Cookie,
@@ -942,6 +949,8 @@ const SHAPED_NAME_SITES: &[Site] = &[
 ];
 
 const VALUE_SITES: &[Site] = &[
+    Site::Tag,
+    Site::ContextValue,
     Site::Setting,
     Site::Header,
     Site::Cookie,
@@ -967,6 +976,8 @@ const VALUE_SITES: &[Site] = &[
 
 /// Value sites outside frame variables (see the ignored text-report test).
 const NON_VARIABLE_VALUE_SITES: &[Site] = &[
+    Site::Tag,
+    Site::ContextValue,
     Site::Setting,
     Site::Header,
     Site::Cookie,
@@ -991,6 +1002,8 @@ const VARIABLE_VALUE_SITES: &[Site] = &[Site::Var, Site::VarNested, Site::VarErr
 
 /// Sites a bare copy of a hidden value is put at (values, never names).
 const COPY_SITES: &[Site] = &[
+    Site::Tag,
+    Site::ContextValue,
     Site::Setting,
     Site::Header,
     Site::Cookie,
@@ -1491,7 +1504,9 @@ struct Builder {
     error_type: Option<String>,
     cause_messages: Vec<Option<String>>,
     cause_types: Vec<Option<String>>,
-    env: [Option<String>; 5],
+    env: [Option<String>; 8],
+    tags: Vec<(String, String)>,
+    context_values: Vec<(String, String)>,
     user: Option<String>,
     route: Option<String>,
     url: Option<String>,
@@ -1547,6 +1562,8 @@ impl Builder {
             cause_messages: vec![None; causes],
             cause_types: vec![None; causes],
             env: Default::default(),
+            tags: vec![("tenant".to_owned(), "acme".to_owned())],
+            context_values: vec![("job_id".to_owned(), "j-7".to_owned())],
             user: None,
             route: None,
             url: None,
@@ -1595,6 +1612,14 @@ impl Builder {
             Site::Cookie => {
                 self.cookies.push((name.to_owned(), as_text(&value)));
                 format!("cookie {name:?}")
+            }
+            Site::Tag => {
+                self.tags.push((name.to_owned(), as_text(&value)));
+                format!("tag {name:?}")
+            }
+            Site::ContextValue => {
+                self.context_values.push((name.to_owned(), as_text(&value)));
+                format!("context value {name:?}")
             }
             Site::Query => {
                 self.query.push((name.to_owned(), as_text(&value)));
@@ -2019,17 +2044,35 @@ impl Builder {
         capture = capture.with_request(request);
 
         let mut env = Environment::default();
-        let [executable, application, hostname, rustc, target] = self.env.clone();
+        let [
+            executable,
+            application,
+            hostname,
+            rustc,
+            target,
+            environment,
+            release,
+            server_name,
+        ] = self.env.clone();
         env.executable = Some(executable.unwrap_or_else(|| "/srv/shop/bin/shop".to_owned()));
         env.application = Some(application.unwrap_or_else(|| "shop 1.4.2".to_owned()));
         env.hostname = Some(hostname.unwrap_or_else(|| "web-1".to_owned()));
         env.rustc_version = Some(rustc.unwrap_or_else(|| "rustc 1.88.0".to_owned()));
         env.target = Some(target.unwrap_or_else(|| "x86_64-unknown-linux-gnu".to_owned()));
         env.pid = Some(4242);
+        env.identity = Identity::new()
+            .environment(environment.unwrap_or_else(|| "staging".to_owned()))
+            .release(release.unwrap_or_else(|| "shop@1.4.2".to_owned()))
+            .server_name(server_name.unwrap_or_else(|| "web-1a".to_owned()));
         capture = capture.with_environment(env);
         for crumb in self.crumbs {
             capture = capture.with_breadcrumb(crumb);
         }
+        // Pushed as they are: a second entry of one name must not replace the first.
+        let mut context = TaskContext::new();
+        context.tags = self.tags.clone();
+        context.values = self.context_values.clone();
+        capture = capture.with_context(context);
         (capture, self.canaries)
     }
 }

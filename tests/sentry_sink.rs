@@ -104,8 +104,6 @@ fn sink(server: &SentryServer) -> Sink {
         QueueConfig::default().backoff(Duration::from_millis(20), Duration::from_millis(500));
     let config = SentryConfig::new(server.dsn())
         .expect("the server's DSN")
-        .environment("test")
-        .release("safe-report-tests@1")
         .queue(queue)
         .timeout(Duration::from_secs(30));
     Sink::sentry(config).expect("a sink")

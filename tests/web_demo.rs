@@ -531,3 +531,66 @@ async fn what_the_panic_handler_logged_is_a_breadcrumb_in_every_rendering() {
     assert!(!email.raw.contains(token) && !email.text.contains(token));
     assert!(!email.html.contains(token));
 }
+
+/// The axum shop; the actix shop reads the same variables through the same library.
+#[tokio::test]
+async fn with_safe_report_environment_staging_the_admin_email_says_staging() {
+    let demo = AXUM.start(&[
+        ("SAFE_REPORT_ENVIRONMENT", "staging"),
+        ("SAFE_REPORT_RELEASE", "shop@9.9.9+abc1234"),
+        ("SAFE_REPORT_EMAIL_INCLUDE_HTML", "1"),
+    ]);
+    let page = get(demo.addr, "/panic", None).await;
+    assert_eq!(page.status, 500);
+    let emails = demo.wait_for_emails(1);
+    let email = &emails[0];
+    assert_eq!(
+        email.subject,
+        "[safe-report] [staging] ERROR (EXTERNAL IP): Internal Server Error: /panic"
+    );
+    assert!(
+        email.text.contains("Environment: staging\n"),
+        "{}",
+        email.text
+    );
+    assert!(email.text.contains("Release: shop@9.9.9+abc1234\n"));
+    let message = mail_parser::MessageParser::default()
+        .parse(email.raw.as_bytes())
+        .expect("a MIME message");
+    let html = message.body_html(0).expect("an HTML part");
+    assert!(
+        html.contains("<th scope=\"row\">Environment:</th><td>staging</td>"),
+        "{html}"
+    );
+    assert!(html.contains("<th scope=\"row\">Release:</th><td>shop@9.9.9+abc1234</td>"));
+
+    // An error logged through the `log` crate says it too.
+    let answer = get(demo.addr, "/log-error", None).await;
+    assert_eq!(answer.status, 200);
+    let emails = demo.wait_for_emails(2);
+    assert!(
+        emails.iter().any(|email| email.subject
+            == "[safe-report] [staging] ERROR: inventory sync failed for sku-17"),
+        "{emails:#?}"
+    );
+}
+
+#[tokio::test]
+async fn without_an_environment_the_subject_has_no_environment_part() {
+    let demo = AXUM.start(&[]);
+    let page = get(demo.addr, "/panic", None).await;
+    assert_eq!(page.status, 500);
+    let emails = demo.wait_for_emails(1);
+    assert!(
+        !emails[0].subject.contains("] [") && !emails[0].text.contains("\nEnvironment: "),
+        "{emails:#?}"
+    );
+    // The release defaults to the demo's crate name and version.
+    assert!(
+        emails[0]
+            .text
+            .contains(concat!("Release: safe-report@", env!("CARGO_PKG_VERSION"))),
+        "{}",
+        emails[0].text
+    );
+}

@@ -3,7 +3,8 @@
 //! Each payload is put into one field at a time (error and cause types and messages,
 //! header, cookie, GET, POST and JSON body names and values, uploaded file names, variable
 //! names and values, function and file names, user, route, method, client address, settings
-//! names and values, environment strings, the URL path). The browser page and the email HTML
+//! names and values, environment strings (the identity's too), tags and context values, the
+//! URL path). The browser page and the email HTML
 //! are parsed with a real HTML parser and compared with the same report rendered with a
 //! harmless placeholder in that field: the same elements and the same attributes (names and
 //! values), no script but the page's own (the email has none), no `on*` attribute, no
@@ -18,7 +19,7 @@ use std::path::PathBuf;
 
 use safe_report::{
     Breadcrumb, BreadcrumbLevel, Capture, Cause, EditorLinks, Environment, ExceptionReporter,
-    Frame, RequestInfo, UploadedFile, Variable,
+    Frame, Identity, RequestInfo, TaskContext, UploadedFile, Variable,
 };
 use scraper::{Html, Selector};
 use serde_json::json;
@@ -91,6 +92,13 @@ enum Field {
     EnvHostname,
     EnvTarget,
     EnvRustVersion,
+    EnvEnvironment,
+    EnvRelease,
+    EnvServerName,
+    TagName,
+    TagValue,
+    ContextName,
+    ContextValue,
     UrlPath,
     CrumbCategory,
     CrumbMessage,
@@ -131,6 +139,13 @@ const FIELDS: &[Field] = &[
     Field::EnvHostname,
     Field::EnvTarget,
     Field::EnvRustVersion,
+    Field::EnvEnvironment,
+    Field::EnvRelease,
+    Field::EnvServerName,
+    Field::TagName,
+    Field::TagValue,
+    Field::ContextName,
+    Field::ContextValue,
     Field::UrlPath,
     Field::CrumbCategory,
     Field::CrumbMessage,
@@ -283,6 +298,19 @@ fn capture(field: Field, text: &str, multipart_name: bool) -> Capture {
     environment.rustc_version = Some(pick(Field::EnvRustVersion, "rustc 1.88.0"));
     environment.safe_report_version = Some("0.1.0".to_owned());
     environment.pid = Some(4242);
+    environment.identity = Identity::new()
+        .environment(pick(Field::EnvEnvironment, "staging"))
+        .release(pick(Field::EnvRelease, "shop@1.4.2"))
+        .server_name(pick(Field::EnvServerName, "web-1a"));
+    let context = TaskContext::new()
+        .with_tag(
+            pick(Field::TagName, "tenant"),
+            pick(Field::TagValue, "acme"),
+        )
+        .with_value(
+            pick(Field::ContextName, "job_id"),
+            pick(Field::ContextValue, "j-7"),
+        );
 
     let mut frame = Frame::new(
         pick(Field::Function, "shop::checkout::view"),
@@ -320,6 +348,7 @@ fn capture(field: Field, text: &str, multipart_name: bool) -> Capture {
             pick(Field::CrumbFieldValue, "ord_42"),
         ),
     )
+    .with_context(context)
 }
 
 fn reporter() -> ExceptionReporter {
@@ -592,6 +621,13 @@ const CONFIG_FIELDS: &[Field] = &[
     Field::EnvHostname,
     Field::EnvTarget,
     Field::EnvRustVersion,
+    Field::EnvEnvironment,
+    Field::EnvRelease,
+    Field::EnvServerName,
+    Field::TagName,
+    Field::TagValue,
+    Field::ContextName,
+    Field::ContextValue,
 ];
 
 #[test]

@@ -183,6 +183,7 @@ impl ReportLogger {
         let stack = trace::Trace::capture();
         let environment = Environment::current();
         let breadcrumbs = crate::runtime::breadcrumbs::snapshot();
+        let context = crate::runtime::context::current();
         let in_app = self.in_app.clone();
         let sink = Arc::clone(sink);
         let report = move || {
@@ -204,6 +205,7 @@ impl ReportLogger {
                 frames,
                 environment: Some(environment),
                 breadcrumbs,
+                context,
                 ..Capture::default()
             });
         };

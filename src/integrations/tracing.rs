@@ -533,6 +533,7 @@ impl ReportLayer {
         let stack = trace::Trace::capture();
         let environment = crate::model::Environment::current();
         let breadcrumbs = crate::runtime::breadcrumbs::snapshot();
+        let context = crate::runtime::context::current();
         let message = message.unwrap_or_else(|| metadata.name().to_owned());
         let in_app = self.in_app.clone();
         let sink = Arc::clone(sink);
@@ -555,6 +556,7 @@ impl ReportLayer {
                 frames,
                 environment: Some(environment),
                 breadcrumbs,
+                context,
                 ..Capture::default()
             });
         };

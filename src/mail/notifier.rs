@@ -7,7 +7,7 @@ use super::message::Email;
 use super::queue::{Audience, Composed, Mailer, Outcome};
 use crate::model::Capture;
 use crate::model::Level;
-use crate::report::ExceptionReporter;
+use crate::report::{Controls, ExceptionReporter};
 
 /// The report as it goes into an email: the log message, the text, and HTML when asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +20,8 @@ pub struct RenderedReport {
     pub text: String,
     /// The HTML report (email variant: no script, no form), when asked for.
     pub html: Option<String>,
+    /// The deployment's environment as the report shows it (`staging`), for the subject.
+    pub environment: Option<String>,
 }
 
 impl RenderedReport {
@@ -29,7 +31,15 @@ impl RenderedReport {
             message: message.into(),
             text: text.into(),
             html,
+            environment: None,
         }
+    }
+
+    /// Names the environment, which the subject then shows: `{prefix}[staging] ERROR …`.
+    #[must_use]
+    pub fn with_environment(mut self, environment: Option<String>) -> Self {
+        self.environment = environment;
+        self
     }
 }
 
@@ -61,6 +71,21 @@ pub trait EmailRenderer: Send + Sync + 'static {
     /// The log `message` with secrets hidden, the text report, and the HTML report when
     /// `include_html`.
     fn render(&self, capture: &Capture, message: &str, include_html: bool) -> RenderedReport;
+
+    /// As [`render`](Self::render), with `controls`' grouping and `before_send` applied to
+    /// the filtered report before it is rendered; `None` when `before_send` dropped it.
+    /// The default renders without them (a renderer that builds no
+    /// [`Report`](crate::Report) has nothing to give `before_send`).
+    fn render_controlled(
+        &self,
+        capture: &Capture,
+        message: &str,
+        include_html: bool,
+        controls: &Controls,
+    ) -> Option<RenderedReport> {
+        let _ = controls;
+        Some(self.render(capture, message, include_html))
+    }
 }
 
 impl EmailRenderer for ExceptionReporter {
@@ -90,6 +115,23 @@ impl EmailRenderer for ExceptionReporter {
         let (report, message) = self.report_with_message(capture, message, include_html);
         let html = include_html.then(|| report.html().for_email().to_string());
         RenderedReport::new(message, report.text().for_email().to_string(), html)
+            .with_environment(report.deployment_environment().map(str::to_owned))
+    }
+
+    fn render_controlled(
+        &self,
+        capture: &Capture,
+        message: &str,
+        include_html: bool,
+        controls: &Controls,
+    ) -> Option<RenderedReport> {
+        let (report, message) = self.report_with_message(capture, message, include_html);
+        let report = controls.apply(report, self.filter())?;
+        let html = include_html.then(|| report.html().for_email().to_string());
+        Some(
+            RenderedReport::new(message, report.text().for_email().to_string(), html)
+                .with_environment(report.deployment_environment().map(str::to_owned)),
+        )
     }
 }
 
@@ -102,7 +144,8 @@ impl EmailRenderer for ExceptionReporter {
 ///
 /// - subject: `{prefix}{LEVEL} ({internal|EXTERNAL} IP): {message}` when the capture has a
 ///   request (internal when its client address is in the internal IPs), else
-///   `{prefix}{LEVEL}: {message}`; escaped and bounded by
+///   `{prefix}{LEVEL}: {message}`; with an environment (see [`Identity`](crate::Identity)),
+///   `{prefix}[{environment}] {LEVEL}…`, as in `[shop] [staging] ERROR: …`; escaped and bounded by
 ///   [`format_subject`](super::format_subject);
 /// - body: the message, a blank line, the text report; with
 ///   [`include_html`](super::MailConfig::include_html), the HTML report as the
@@ -143,6 +186,7 @@ pub struct AdminNotifier {
     mailer: Mailer,
     audience: Audience,
     renderer: Arc<dyn EmailRenderer>,
+    controls: Controls,
 }
 
 impl std::fmt::Debug for AdminNotifier {
@@ -160,6 +204,7 @@ impl AdminNotifier {
             mailer,
             audience: Audience::Admins,
             renderer: Arc::new(ExceptionReporter::default()),
+            controls: Controls::default(),
         }
     }
 
@@ -179,6 +224,38 @@ impl AdminNotifier {
         self
     }
 
+    /// Applies `controls`: ignore rules and sampling before flood control (an ignored or
+    /// unsampled error answers [`Outcome::Ignored`]), their grouping for flood control,
+    /// and their `before_send` on the mail worker (a dropped report sends nothing).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use safe_report::Capture;
+    /// use safe_report::mail::{AdminNotifier, Level, MailConfig, Mailer, MemoryBackend, Outcome};
+    /// use safe_report::report::Controls;
+    ///
+    /// let outbox = MemoryBackend::new();
+    /// let config = MailConfig::builder().admins(["ops@example.com"]).build()?;
+    /// let mailer = Mailer::builder(config).backend(outbox.clone()).build()?;
+    /// let notifier = AdminNotifier::new(mailer.clone())
+    ///     .controls(Controls::new().ignore_type("Cancelled"));
+    /// let ignored = notifier.notify(Level::Error, "cancelled", Capture::error("Cancelled", "by user"));
+    /// assert_eq!(ignored, Outcome::Ignored);
+    /// assert!(mailer.flush(Duration::from_secs(10)));
+    /// assert!(outbox.messages().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn controls(mut self, controls: Controls) -> Self {
+        self.controls = controls;
+        self
+    }
+
+    /// Whether controls were given.
+    pub(crate) fn has_controls(&self) -> bool {
+        !self.controls.is_empty()
+    }
+
     /// The mailer.
     pub fn mailer(&self) -> &Mailer {
         &self.mailer
@@ -187,8 +264,15 @@ impl AdminNotifier {
     /// Reports `capture` at `level` with the log `message`. Never waits: the caller pays
     /// the fingerprint, a flood-control lookup and the enqueue.
     pub fn notify(&self, level: Level, message: impl Into<String>, capture: Capture) -> Outcome {
+        let mut capture = capture;
+        if !self.controls.admit_once(&mut capture) {
+            return Outcome::Ignored;
+        }
         let message = message.into();
-        let fingerprint = Fingerprint::of(&capture, &message);
+        let fingerprint = self
+            .controls
+            .fingerprint_of(&capture)
+            .unwrap_or_else(|| Fingerprint::of(&capture, &message));
         let label = capture
             .error
             .type_name
@@ -196,11 +280,17 @@ impl AdminNotifier {
             .unwrap_or_else(|| "Report".to_owned());
         let audience = self.audience;
         let renderer = Arc::clone(&self.renderer);
+        let controls = self.controls.clone();
         self.mailer.submit(
             Some(audience),
             Some((fingerprint, level, &label)),
             Box::new(move |config| {
-                let report = renderer.render(&capture, &message, config.include_html);
+                let report = renderer.render_controlled(
+                    &capture,
+                    &message,
+                    config.include_html,
+                    &controls,
+                )?;
                 let message = report.message;
                 let title = match &capture.request {
                     Some(request) => {
@@ -213,10 +303,14 @@ impl AdminNotifier {
                     }
                     None => format!("{level}: {message}"),
                 };
+                let environment = match &report.environment {
+                    Some(environment) => format!("[{environment}] "),
+                    None => String::new(),
+                };
                 let mut email = Email::new(
                     config.server_email.clone(),
                     audience.recipients(config).to_vec(),
-                    format!("{}{title}", config.subject_prefix),
+                    format!("{}{environment}{title}", config.subject_prefix),
                     format!("{message}\n\n{}", report.text),
                 );
                 if let Some(html) = report.html {

@@ -1,8 +1,11 @@
-//! Where an error happened: executable, versions, target, host, process and time.
+//! Where an error happened: executable, versions, target, host, process and time, and the
+//! deployment's [`Identity`].
 
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
+
+use super::Identity;
 
 /// The environment of the process where the error happened.
 ///
@@ -38,6 +41,9 @@ pub struct Environment {
     /// The server time when the error was captured.
     #[serde(default)]
     pub server_time: Option<jiff::Zoned>,
+    /// The deployment: environment, release and server name.
+    #[serde(default, skip_serializing_if = "Identity::is_empty")]
+    pub identity: Identity,
 }
 
 impl Environment {
@@ -66,12 +72,14 @@ impl Environment {
                 pid: Some(std::process::id()),
                 thread: None,
                 server_time: None,
+                identity: Identity::default(),
             };
             let zone = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);
             (fixed, zone)
         });
         Self {
             server_time: Some(jiff::Timestamp::now().to_zoned(zone.clone())),
+            identity: Identity::current().clone(),
             ..fixed.clone()
         }
     }
@@ -80,6 +88,13 @@ impl Environment {
     #[must_use]
     pub fn application(mut self, name_and_version: impl Into<String>) -> Self {
         self.application = Some(name_and_version.into());
+        self
+    }
+
+    /// Sets the deployment's environment, release and server name.
+    #[must_use]
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.identity = identity;
         self
     }
 }

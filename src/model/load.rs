@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use super::{Breadcrumb, Capture, Environment, ErrorInfo, Frame, RequestInfo, SCHEMA};
+use super::{Breadcrumb, Capture, Environment, ErrorInfo, Frame, RequestInfo, SCHEMA, TaskContext};
 
 /// Why a capture-v1 document could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,6 +104,7 @@ struct Incoming {
     environment: Option<Environment>,
     #[serde(default)]
     breadcrumbs: Vec<Breadcrumb>,
+    context: Option<TaskContext>,
 }
 
 #[derive(Serialize)]
@@ -119,6 +120,8 @@ struct Outgoing<'a> {
     environment: &'a Option<Environment>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     breadcrumbs: &'a [Breadcrumb],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context: Option<&'a TaskContext>,
 }
 
 impl<'de> Deserialize<'de> for Capture {
@@ -132,6 +135,8 @@ impl<'de> Deserialize<'de> for Capture {
             settings: incoming.settings.map(Arc::new),
             environment: incoming.environment,
             breadcrumbs: incoming.breadcrumbs,
+            context: incoming.context.map(Arc::new),
+            admitted: false,
         })
     }
 }
@@ -147,6 +152,7 @@ impl Serialize for Capture {
             settings: self.settings.as_deref(),
             environment: &self.environment,
             breadcrumbs: &self.breadcrumbs,
+            context: self.context.as_deref(),
         }
         .serialize(serializer)
     }

@@ -27,9 +27,11 @@
 //! [`ExceptionReporter`]: crate::ExceptionReporter
 
 mod breadcrumb;
+mod context;
 mod environment;
 mod error;
 mod frame;
+mod identity;
 mod level;
 mod load;
 pub(crate) mod raw_text;
@@ -38,10 +40,12 @@ mod request;
 pub(crate) mod value;
 
 pub use breadcrumb::{Breadcrumb, BreadcrumbField, BreadcrumbLevel};
+pub use context::TaskContext;
 pub use environment::Environment;
 pub(crate) use error::panic_message;
 pub use error::{Cause, ErrorInfo};
 pub use frame::{Frame, SensitiveNames, Variable};
+pub use identity::{ENVIRONMENT_VAR, Identity, IdentityInstalled, RELEASE_VAR, SERVER_NAME_VAR};
 pub use level::Level;
 pub use load::CaptureError;
 pub use raw_text::RawText;
@@ -85,6 +89,12 @@ pub struct Capture {
     /// The events logged before the error, oldest first (see
     /// [`runtime::breadcrumbs`](crate::runtime::breadcrumbs)).
     pub breadcrumbs: Vec<Breadcrumb>,
+    /// The tags and context values of the work the error happened in (see
+    /// [`runtime::context`](crate::runtime::context)).
+    pub context: Option<Arc<TaskContext>>,
+    /// Set once the capture passed an entry point's [`Controls`](crate::report::Controls)
+    /// (ignore rules, sampling), so that a second entry point does not sample it again.
+    pub(crate) admitted: bool,
 }
 
 impl fmt::Debug for Capture {
@@ -106,6 +116,7 @@ impl fmt::Debug for Capture {
                 &self.environment.as_ref().map(|_| format_args!("..")),
             )
             .field("breadcrumbs", &self.breadcrumbs)
+            .field("context", &self.context)
             .finish()
     }
 }
@@ -184,6 +195,13 @@ impl Capture {
     #[must_use]
     pub fn with_environment(mut self, environment: Environment) -> Self {
         self.environment = Some(environment);
+        self
+    }
+
+    /// Sets the tags and context values.
+    #[must_use]
+    pub fn with_context(mut self, context: TaskContext) -> Self {
+        self.context = Some(Arc::new(context));
         self
     }
 

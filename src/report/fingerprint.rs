@@ -23,9 +23,11 @@ use crate::model::Capture;
 
 /// What identifies "the same error" for flood control and for a server's grouping.
 ///
-/// The error type and the application frames (function and file, no line numbers);
-/// without application frames, the type and the message with numbers, ids, UUIDs and hex
-/// values replaced by placeholders. The hash is FNV-1a over those parts, the same in every
+/// The deployment's environment (see [`Identity`](crate::Identity)), the error type and
+/// the application frames (function and file, no line numbers); without application
+/// frames, the type and the message with numbers, ids, UUIDs and hex values replaced by
+/// placeholders. The release and the server name are left out: an error keeps its group
+/// across deploys and across the servers that run one release. The hash is FNV-1a over those parts, the same in every
 /// build and every process.
 ///
 /// ```
@@ -80,28 +82,52 @@ impl Fingerprint {
             .filter(|frame| frame.in_app)
             .map(|frame| (frame.function.as_str(), frame.file.as_deref().unwrap_or("")));
         let text = capture.error.message.as_deref().unwrap_or(message);
-        Self::of_parts(capture.error.type_name.as_deref(), frames, text)
+        let environment = match &capture.environment {
+            Some(environment) => environment.identity.environment.as_deref(),
+            None => crate::model::Identity::current().environment.as_deref(),
+        };
+        Self::of_parts(
+            environment,
+            capture.error.type_name.as_deref(),
+            frames,
+            text,
+        )
     }
 
     /// The fingerprint of a report: the same parts as [`of`](Self::of), read from what the
     /// filter let through (for a report of a capture, the same fingerprint, unless the
     /// filter hid part of a function name, a file name or the type).
+    /// A grouping set by [`Controls`](super::Controls) wins.
     pub fn of_report(report: &Report, message: &str) -> Self {
+        if let Some(custom) = report.fingerprint {
+            return custom;
+        }
         let frames = report
             .frames
             .iter()
             .filter(|frame| frame.in_app)
             .map(|frame| (frame.function.as_str(), frame.file.as_str()));
         let text = report.exception_value.as_deref().unwrap_or(message);
-        Self::of_parts(report.exception_type.as_deref(), frames, text)
+        Self::of_parts(
+            report.deployment_environment(),
+            report.exception_type.as_deref(),
+            frames,
+            text,
+        )
     }
 
     fn of_parts<'a>(
+        environment: Option<&str>,
         type_name: Option<&str>,
         app_frames: impl Iterator<Item = (&'a str, &'a str)>,
         message: &str,
     ) -> Self {
         let mut hash = Fnv::new();
+        // Without an environment the hash is the one of earlier versions.
+        if let Some(environment) = environment {
+            hash.part("environment");
+            hash.part(environment);
+        }
         hash.part(type_name.unwrap_or(""));
         let mut app_frames = app_frames.peekable();
         if app_frames.peek().is_some() {
@@ -113,6 +139,17 @@ impl Fingerprint {
         } else {
             hash.part("message");
             hash.part(&normalise_message(message));
+        }
+        Fingerprint(hash.0)
+    }
+
+    /// A custom grouping's fingerprint: the environment and `parts`.
+    pub(crate) fn of_custom(environment: Option<&str>, parts: &[String]) -> Self {
+        let mut hash = Fnv::new();
+        hash.part("custom");
+        hash.part(environment.unwrap_or(""));
+        for part in parts {
+            hash.part(part);
         }
         Fingerprint(hash.0)
     }
@@ -176,6 +213,29 @@ pub fn normalise_message(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn environments_are_grouped_apart() {
+        use crate::model::{Environment, Identity};
+        let at = |environment: &str| {
+            Capture::error("DbError", "timeout").with_environment(
+                Environment::default().identity(Identity::new().environment(environment)),
+            )
+        };
+        assert_ne!(
+            Fingerprint::of(&at("staging"), ""),
+            Fingerprint::of(&at("production"), "")
+        );
+        assert_eq!(
+            Fingerprint::of(&at("staging"), ""),
+            Fingerprint::of(&at("staging"), "")
+        );
+        let report = crate::ExceptionReporter::default().report(&at("staging"));
+        assert_eq!(
+            Fingerprint::of_report(&report, ""),
+            Fingerprint::of(&at("staging"), "")
+        );
+    }
 
     #[test]
     fn the_hash_is_the_same_in_every_build() {

@@ -15,6 +15,7 @@
 //! ```
 
 #[cfg(feature = "embed-sources")]
+mod controls;
 mod embedded;
 mod fingerprint;
 mod format;
@@ -26,6 +27,7 @@ mod source;
 mod view;
 
 #[cfg(feature = "embed-sources")]
+pub use controls::{Controls, Draft, ErrorSummary, PatternError};
 pub use embedded::{EmbeddedSources, EmbeddedSourcesError};
 pub use fingerprint::{Fingerprint, normalise_message};
 pub use model::{
@@ -435,6 +437,26 @@ impl<'a> Builder<'a> {
             .collect()
     }
 
+    /// Tags or context values: hidden by their name as settings are, free text otherwise.
+    fn pairs(&mut self, pairs: &[(String, String)]) -> Vec<Entry> {
+        let filter = self.filter;
+        pairs
+            .iter()
+            .map(|(name, value)| {
+                let shown_name = self.text(name, TextKind::Free);
+                let value = match filter.sensitive_name(name) {
+                    Some(rule) => {
+                        let substitute = filter.substitute();
+                        self.cx.hide_text(rule, value, substitute);
+                        substitute.to_owned()
+                    }
+                    None => self.text(value, TextKind::Free),
+                };
+                Entry::new(shown_name, value)
+            })
+            .collect()
+    }
+
     /// The report, and `message` filtered with it.
     fn build(mut self, capture: &'a Capture, message: Option<&str>) -> (Report, Option<String>) {
         let filter = self.filter;
@@ -479,6 +501,10 @@ impl<'a> Builder<'a> {
             .iter()
             .map(|crumb| self.breadcrumb(crumb))
             .collect();
+        let (tags, context) = match &capture.context {
+            Some(context) => (self.pairs(&context.tags), self.pairs(&context.values)),
+            None => (Vec::new(), Vec::new()),
+        };
         let mut message = message.map(|message| self.text(message, TextKind::Free));
 
         let mut report = Report {
@@ -494,6 +520,9 @@ impl<'a> Builder<'a> {
             settings,
             environment,
             breadcrumbs,
+            tags,
+            context,
+            fingerprint: None,
             redactions: Default::default(),
             detail_redactions: Default::default(),
             substitute: filter.substitute().to_owned(),
@@ -843,6 +872,9 @@ impl<'a> Builder<'a> {
                 lines.push(Entry::new(label.to_owned(), value));
             }
         };
+        add(self, ENVIRONMENT_LABEL, env.identity.environment.clone());
+        add(self, RELEASE_LABEL, env.identity.release.clone());
+        add(self, SERVER_NAME_LABEL, env.identity.server_name.clone());
         add(self, "Application", env.application.clone());
         add(self, "safe-report Version", env.safe_report_version.clone());
         add(self, "Rust Version", env.rustc_version.clone());
@@ -861,6 +893,13 @@ impl<'a> Builder<'a> {
         EnvironmentSection { lines }
     }
 }
+
+/// The environment line with the deployment's environment.
+pub(crate) const ENVIRONMENT_LABEL: &str = "Environment";
+/// The environment line with the release.
+pub(crate) const RELEASE_LABEL: &str = "Release";
+/// The environment line with the server name, when it is not the host name.
+pub(crate) const SERVER_NAME_LABEL: &str = "Server Name";
 
 /// `file` resolved against `root` when it is relative.
 fn resolve(root: Option<&Path>, file: &str) -> PathBuf {

@@ -63,6 +63,16 @@ pub struct Report {
     pub environment: EnvironmentSection,
     /// The events logged before the error, oldest first.
     pub breadcrumbs: Vec<BreadcrumbEntry>,
+    /// The tags of the work the error happened in (see
+    /// [`runtime::context`](crate::runtime::context)), filtered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Entry>,
+    /// The context values of the work the error happened in, filtered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context: Vec<Entry>,
+    /// The grouping [`Controls`](super::Controls) set, if any.
+    #[serde(skip)]
+    pub(crate) fingerprint: Option<super::Fingerprint>,
     /// What was hidden, counted per rule.
     pub redactions: RedactionSummary,
     /// The part of `redactions` in what the text report leaves out (frame variables and the
@@ -352,6 +362,44 @@ impl Report {
         }
     }
 
+    /// An environment line's value, by its label (`Hostname`, `Release`).
+    pub fn environment_line(&self, label: &str) -> Option<&str> {
+        self.environment
+            .lines
+            .iter()
+            .find(|line| line.name == label)
+            .map(|line| line.value.as_str())
+    }
+
+    /// The deployment's environment (`staging`), as the filter let it through, when set
+    /// (see [`Identity`](crate::Identity)).
+    ///
+    /// ```
+    /// use safe_report::{Capture, Environment, ExceptionReporter, Identity};
+    ///
+    /// let capture = Capture::error("E", "boom").with_environment(
+    ///     Environment::default().identity(Identity::new().environment("staging").release("shop@1.4.2")),
+    /// );
+    /// let report = ExceptionReporter::default().report(&capture);
+    /// assert_eq!(report.deployment_environment(), Some("staging"));
+    /// assert_eq!(report.release(), Some("shop@1.4.2"));
+    /// assert!(report.text().to_string().contains("Environment: staging"));
+    /// ```
+    pub fn deployment_environment(&self) -> Option<&str> {
+        self.environment_line(super::ENVIRONMENT_LABEL)
+    }
+
+    /// The release, when set.
+    pub fn release(&self) -> Option<&str> {
+        self.environment_line(super::RELEASE_LABEL)
+    }
+
+    /// The server name: the one set in the [`Identity`](crate::Identity), else the host name.
+    pub fn server_name(&self) -> Option<&str> {
+        self.environment_line(super::SERVER_NAME_LABEL)
+            .or_else(|| self.environment_line("Hostname"))
+    }
+
     /// The message, or `No exception message supplied`.
     pub fn message(&self) -> &str {
         self.exception_value
@@ -487,5 +535,7 @@ impl Report {
             visit(&mut crumb.message, Part::MAIN);
             entries(&mut crumb.fields, false, visit);
         }
+        entries(&mut self.tags, false, visit);
+        entries(&mut self.context, false, visit);
     }
 }

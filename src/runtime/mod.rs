@@ -13,6 +13,7 @@
 
 pub mod background;
 pub mod breadcrumbs;
+pub mod context;
 mod delivery;
 pub mod scope;
 mod spans;

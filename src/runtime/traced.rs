@@ -154,6 +154,7 @@ impl Capture {
             error: info,
             environment: Some(crate::model::Environment::current()),
             breadcrumbs: super::breadcrumbs::snapshot(),
+            context: super::context::current(),
             ..Capture::default()
         }
     }

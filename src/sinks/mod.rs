@@ -15,7 +15,7 @@
 //! use safe_report::sinks::{Origin, SentryConfig, Sink};
 //! use safe_report::{Capture, ExceptionReporter};
 //!
-//! let config = SentryConfig::new("https://public@sentry.example.com/42")?.environment("production");
+//! let config = SentryConfig::new("https://public@sentry.example.com/42")?;
 //! let sentry = Sink::sentry(config)?;
 //! let _flush = sentry.shutdown_guard(Duration::from_secs(5));
 //! let capture = Capture::error("PaymentError", "card declined");
@@ -45,7 +45,7 @@ pub use webhook::{WebhookConfig, WebhookConfigError};
 
 use crate::model::Capture;
 use crate::model::Level;
-use crate::report::{ExceptionReporter, Report};
+use crate::report::{Controls, ExceptionReporter, Report};
 use queue::{Counters, Outbox, Refused};
 
 /// What produced a report: the Sentry event's `mechanism` and level.
@@ -99,7 +99,7 @@ pub struct SinkStats {
 #[cfg_attr(not(any(feature = "sentry", feature = "webhook")), allow(dead_code))]
 pub(crate) enum Source {
     Report(Box<Report>),
-    Capture(Box<Capture>, ExceptionReporter),
+    Capture(Box<Capture>, ExceptionReporter, Controls),
 }
 
 #[cfg_attr(not(any(feature = "sentry", feature = "webhook")), allow(dead_code))]
@@ -111,12 +111,16 @@ pub(crate) struct Job {
 impl Job {
     /// The report: a capture goes through the filter here, on the worker.
     #[cfg_attr(not(any(feature = "sentry", feature = "webhook")), allow(dead_code))]
-    pub(crate) fn report(self) -> (Report, Origin) {
+    /// `None` when a `before_send` step dropped it.
+    pub(crate) fn report(self) -> Option<(Report, Origin)> {
         let report = match self.source {
             Source::Report(report) => *report,
-            Source::Capture(capture, reporter) => reporter.report(&capture),
+            Source::Capture(capture, reporter, controls) => {
+                let report = reporter.report(&capture);
+                controls.apply(report, reporter.filter())?
+            }
         };
-        (report, self.origin)
+        Some((report, self.origin))
     }
 }
 
@@ -191,8 +195,20 @@ impl Sink {
         reporter: &ExceptionReporter,
         origin: Origin,
     ) -> Outcome {
+        self.capture_controlled(capture, reporter, Controls::default(), origin)
+    }
+
+    /// As [`capture`](Self::capture), with `controls`' grouping and `before_send` applied
+    /// on the worker (the caller has applied their ignore rules and sampling).
+    pub(crate) fn capture_controlled(
+        &self,
+        capture: Capture,
+        reporter: &ExceptionReporter,
+        controls: Controls,
+        origin: Origin,
+    ) -> Outcome {
         self.submit(Job {
-            source: Source::Capture(Box::new(capture), reporter.clone()),
+            source: Source::Capture(Box::new(capture), reporter.clone(), controls),
             origin,
         })
     }
@@ -346,7 +362,9 @@ impl<E: Endpoint> queue::Courier for HttpCourier<E> {
     type Item = Encoded;
 
     fn prepare(&mut self, job: Job) -> Result<Option<Encoded>, String> {
-        let (report, origin) = job.report();
+        let Some((report, origin)) = job.report() else {
+            return Ok(None);
+        };
         let (body, name) = self.endpoint.encode(&report, origin);
         Ok(Some(Encoded {
             body,

@@ -42,7 +42,8 @@ pub enum Outcome {
     QueueFull,
     /// Nobody to send it to (no admins or no managers): nothing was rendered.
     NoRecipients,
-    /// Not reportable (a broken link an ignore rule matched, or debug mode).
+    /// Not reportable (a broken link an ignore rule matched, debug mode, or the
+    /// notifier's [`Controls`](crate::report::Controls): an ignore rule or sampling).
     Ignored,
     /// The mailer was shut down.
     Closed,

@@ -179,9 +179,9 @@ impl Demo {
         command.env_remove("SAFE_REPORT_DEBUG");
         for name in safe_report::render::editor::ENV_VARS.iter().chain(&[
             "SAFE_REPORT_SENTRY_DSN",
-            "SAFE_REPORT_SENTRY_ENVIRONMENT",
-            "SAFE_REPORT_SENTRY_RELEASE",
-            "SAFE_REPORT_SENTRY_SERVER_NAME",
+            "SAFE_REPORT_ENVIRONMENT",
+            "SAFE_REPORT_RELEASE",
+            "SAFE_REPORT_SERVER_NAME",
             "SAFE_REPORT_SENTRY_SEND_IP",
         ]) {
             command.env_remove(name);

@@ -42,6 +42,8 @@ pub(crate) struct Config {
     pub(crate) user: Option<UserFn>,
     /// Editor links chosen on the layer: given to `reporter`, also one chosen later.
     pub(crate) editor: Option<EditorLinks>,
+    /// Ignore rules, sampling, grouping and `before_send` for the emails and sinks.
+    pub(crate) controls: Option<crate::report::Controls>,
 }
 
 impl Default for Config {
@@ -62,6 +64,7 @@ impl Default for Config {
             pages: ProductionPages::default(),
             user: None,
             editor: None,
+            controls: None,
         }
     }
 }
@@ -133,6 +136,15 @@ macro_rules! settings_methods {
         /// notifier decides the audience: [`AdminNotifier::for_managers`](crate::AdminNotifier::for_managers) sends to managers).
         pub fn notifier(mut self, notifier: crate::AdminNotifier) -> Self {
             self.config().notifier = Some(notifier);
+            self
+        }
+
+        /// Ignore rules, sampling, grouping and `before_send` (see
+        /// [`Controls`](crate::report::Controls)) for the reports of server errors: applied
+        /// once per error before the notifier and the sinks get it (replacing the notifier's
+        /// own), `before_send` on their workers. The pages are not affected.
+        pub fn controls(mut self, controls: crate::report::Controls) -> Self {
+            self.config().controls = Some(controls);
             self
         }
 

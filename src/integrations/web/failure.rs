@@ -365,6 +365,11 @@ fn notify(
     overrides: &Overrides,
     origin: Origin,
 ) {
+    let mut capture = capture;
+    let controls = config.controls.clone().unwrap_or_default();
+    if !controls.admit_once(&mut capture) {
+        return;
+    }
     let reporter = match (&overrides.filter, config.reporter_chosen) {
         (Some(filter), _) => Some(ExceptionReporter::with_shared_filter(Arc::clone(filter))),
         (None, true) => Some(config.reporter.clone()),
@@ -372,10 +377,18 @@ fn notify(
     };
     for sink in &config.sinks {
         let reporter = reporter.as_ref().unwrap_or(&config.reporter);
-        sink.capture(capture.clone(), reporter, origin);
+        sink.capture_controlled(capture.clone(), reporter, controls.clone(), origin);
     }
     let Some(notifier) = &config.notifier else {
         return;
+    };
+    let with_controls;
+    let notifier = match &config.controls {
+        Some(controls) => {
+            with_controls = notifier.clone().controls(controls.clone());
+            &with_controls
+        }
+        None => notifier,
     };
     match reporter {
         Some(reporter) => {

@@ -8,7 +8,9 @@
 //! | `request` | method, URL without query, `query_string` (pairs), `data` (form fields and files, or the JSON body), `cookies` (name/value pairs, Relay's form of the object), `headers` (pairs; not `Cookie`), `env.REMOTE_ADDR` only with the IP address on |
 //! | `user` | the request's user as `username`; `ip_address` only with the IP address on |
 //! | `contexts` | `os` (from the target), `runtime` (rustc and its version), `app` (the application), `safe_report` (what was hidden, per rule) |
-//! | `tags`, `release`, `environment`, `server_name` | the configuration; the server name defaults to the report's host name |
+//! | `tags` | the configuration's, then the report's (see [`runtime::context`](crate::runtime::context)) |
+//! | `extra.context` | the report's context values |
+//! | `release`, `environment`, `server_name` | the report's [`Identity`](crate::Identity) lines; the server name defaults to the report's host name |
 //! | `transaction` | the route ("Raised during") |
 //! | `fingerprint` | the flood-control fingerprint ([`Fingerprint::of_report`]) |
 //! | `extra` | `settings` and the other environment lines |
@@ -201,27 +203,30 @@ impl<'a> Mapping<'a> {
                 .map(|line| line.value.as_str())
         };
         event.insert("contexts".into(), self.contexts(report, &environment));
+        // The configuration's tags, then the report's (the work's, filtered).
         let tags: Map<String, Value> = self
             .config
             .tags
             .iter()
-            .map(|(name, value)| (name.clone(), json!(cut(value, MAX_TAG_CHARS).0)))
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .chain(
+                report
+                    .tags
+                    .iter()
+                    .map(|tag| (tag.name.as_str(), tag.value.as_str())),
+            )
+            .map(|(name, value)| (name.to_owned(), json!(cut(value, MAX_TAG_CHARS).0)))
             .collect();
         if !tags.is_empty() {
             event.insert("tags".into(), Value::Object(tags));
         }
-        if let Some(release) = &self.config.release {
+        if let Some(release) = report.release() {
             event.insert("release".into(), json!(release));
         }
-        if let Some(name) = &self.config.environment {
+        if let Some(name) = report.deployment_environment() {
             event.insert("environment".into(), json!(name));
         }
-        let server_name = self
-            .config
-            .server_name
-            .as_deref()
-            .or_else(|| environment("Hostname"));
-        if let Some(server_name) = server_name {
+        if let Some(server_name) = report.server_name() {
             event.insert("server_name".into(), json!(server_name));
         }
         let fingerprint = Fingerprint::of_report(report, "");
@@ -649,7 +654,16 @@ impl<'a> Mapping<'a> {
         for line in &report.environment.lines {
             environment.insert(line.name.clone(), json!(line.value));
         }
-        json!({"settings": settings, "environment": environment})
+        let mut extra = json!({"settings": settings, "environment": environment});
+        if !report.context.is_empty() {
+            let context: Map<String, Value> = report
+                .context
+                .iter()
+                .map(|entry| (entry.name.clone(), json!(entry.value)))
+                .collect();
+            extra["context"] = Value::Object(context);
+        }
+        extra
     }
 }
 

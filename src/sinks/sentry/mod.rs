@@ -2,13 +2,14 @@
 //! to any Sentry-compatible server (Sentry, self-hosted or SaaS, GlitchTip, Bugsink).
 //!
 //! ```
-//! use safe_report::{Capture, ExceptionReporter, Frame};
+//! use safe_report::{Capture, Environment, ExceptionReporter, Frame, Identity};
 //! use safe_report::sinks::{Origin, SentryConfig};
 //!
-//! let config = SentryConfig::new("https://public@sentry.example.com/42")?
-//!     .environment("production")
-//!     .release("shop@1.4.2");
+//! let config = SentryConfig::new("https://public@sentry.example.com/42")?;
+//! // Usually installed once for the process (`Identity::from_env().install()`).
+//! let identity = Identity::new().environment("production").release("shop@1.4.2");
 //! let capture = Capture::error("PaymentError", "card declined")
+//!     .with_environment(Environment::default().identity(identity))
 //!     .with_frame(Frame::new("shop::charge", "src/charge.rs", 42).var("order_id", "ord_42").var("password", "hunter2"));
 //! let report = ExceptionReporter::default().report(&capture);
 //! let event = config.event(&report, Origin::Error);
@@ -16,6 +17,7 @@
 //! assert_eq!(frame["vars"]["order_id"], "ord_42");
 //! assert_eq!(frame["vars"]["password"], "********************");
 //! assert_eq!(event["environment"], "production");
+//! assert_eq!(event["release"], "shop@1.4.2");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -38,12 +40,6 @@ use crate::report::Report;
 
 /// The environment variable with the DSN ([`SentryConfig::from_env`]).
 pub const DSN_VAR: &str = "SAFE_REPORT_SENTRY_DSN";
-/// The environment variable with the environment name (`production`).
-pub const ENVIRONMENT_VAR: &str = "SAFE_REPORT_SENTRY_ENVIRONMENT";
-/// The environment variable with the release (`shop@1.4.2`).
-pub const RELEASE_VAR: &str = "SAFE_REPORT_SENTRY_RELEASE";
-/// The environment variable with the server name (default: the report's host name).
-pub const SERVER_NAME_VAR: &str = "SAFE_REPORT_SENTRY_SERVER_NAME";
 /// The environment variable that sends the client's IP address (`1`, `true`).
 pub const SEND_IP_VAR: &str = "SAFE_REPORT_SENTRY_SEND_IP";
 
@@ -138,8 +134,10 @@ impl Dsn {
     }
 }
 
-/// Where and how the Sentry sink sends: the DSN, what every event carries (environment,
-/// release, server name, tags), whether the client's IP address goes along, and the queue.
+/// Where and how the Sentry sink sends: the DSN, the tags every event carries, whether the
+/// client's IP address goes along, and the queue. The event's `environment`, `release` and
+/// `server_name` are the report's [`Identity`](crate::Identity) (the one source for every
+/// output), the server name defaulting to the host name.
 ///
 /// ```
 /// use std::time::Duration;
@@ -147,9 +145,6 @@ impl Dsn {
 /// use safe_report::sinks::SentryConfig;
 ///
 /// let config = SentryConfig::new("https://public@o1.ingest.example.com/42")?
-///     .environment("staging")
-///     .release("shop@1.4.2")
-///     .server_name("web-3")
 ///     .tag("region", "eu-west")
 ///     .send_client_ip(false)
 ///     .queue(QueueConfig::default().capacity(1024))
@@ -163,9 +158,6 @@ impl Dsn {
 #[non_exhaustive]
 pub struct SentryConfig {
     dsn: Dsn,
-    environment: Option<String>,
-    release: Option<String>,
-    server_name: Option<String>,
     tags: Vec<(String, String)>,
     send_client_ip: bool,
     queue: QueueConfig,
@@ -174,14 +166,11 @@ pub struct SentryConfig {
 }
 
 impl SentryConfig {
-    /// A configuration for `dsn`; no environment, release or tags; the server name from the
-    /// report's host name; the IP address not sent; the default queue; 30 s per request.
+    /// A configuration for `dsn`; no tags; the IP address not sent; the default queue; 30 s
+    /// per request.
     pub fn new(dsn: &str) -> Result<Self, SentryConfigError> {
         Ok(Self {
             dsn: Dsn::parse(dsn)?,
-            environment: None,
-            release: None,
-            server_name: None,
             tags: Vec::new(),
             send_client_ip: false,
             queue: QueueConfig::default(),
@@ -190,8 +179,9 @@ impl SentryConfig {
         })
     }
 
-    /// From `SAFE_REPORT_SENTRY_DSN` (and `…_ENVIRONMENT`, `…_RELEASE`, `…_SERVER_NAME`,
-    /// `…_SEND_IP`); `Ok(None)` when the DSN variable is unset or empty.
+    /// From `SAFE_REPORT_SENTRY_DSN` (and `SAFE_REPORT_SENTRY_SEND_IP`); `Ok(None)` when the
+    /// DSN variable is unset or empty. The environment, release and server name come from
+    /// the [`Identity`](crate::Identity) (`SAFE_REPORT_ENVIRONMENT`, …).
     pub fn from_env() -> Result<Option<Self>, SentryConfigError> {
         let var = |name: &'static str| match std::env::var(name) {
             Ok(value) if !value.trim().is_empty() => Ok(Some(value.trim().to_owned())),
@@ -202,32 +192,11 @@ impl SentryConfig {
             return Ok(None);
         };
         let mut config = Self::new(&dsn)?;
-        config.environment = var(ENVIRONMENT_VAR)?;
-        config.release = var(RELEASE_VAR)?;
-        config.server_name = var(SERVER_NAME_VAR)?;
         config.send_client_ip = matches!(
             var(SEND_IP_VAR)?.as_deref(),
             Some("1" | "true" | "yes" | "on")
         );
         Ok(Some(config))
-    }
-
-    /// The environment every event names (`production`, `staging`).
-    pub fn environment(mut self, environment: impl Into<String>) -> Self {
-        self.environment = Some(environment.into());
-        self
-    }
-
-    /// The release every event names (`shop@1.4.2`).
-    pub fn release(mut self, release: impl Into<String>) -> Self {
-        self.release = Some(release.into());
-        self
-    }
-
-    /// The server name every event names (default: the report's host name).
-    pub fn server_name(mut self, server_name: impl Into<String>) -> Self {
-        self.server_name = Some(server_name.into());
-        self
     }
 
     /// A tag every event carries.
