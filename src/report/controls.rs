@@ -1,45 +1,4 @@
-//! What is reported at all, and how: ignore rules, a sampling rate, a custom grouping and
-//! a `before_send` step that may change or drop a filtered report.
-//!
-//! # Example
-//! ```
-//! use safe_report::{Capture, ExceptionReporter};
-//! use safe_report::report::Controls;
-//!
-//! let controls = Controls::new()
-//!     .ignore_type("ClientDisconnected")
-//!     .ignore_message(r"^broken pipe")?
-//!     .sample_rate(1.0)
-//!     .fingerprint(|error| Some(vec![error.exception_type.unwrap_or("").to_owned()]))
-//!     .before_send(|draft| {
-//!         if draft.report().message().contains("retry later") {
-//!             draft.drop_report();
-//!         } else {
-//!             draft.set_tag("team", "payments");
-//!         }
-//!     });
-//! assert!(!controls.admits(&Capture::error("ClientDisconnected", "gone")));
-//!
-//! let reporter = ExceptionReporter::default();
-//! let report = reporter.report(&Capture::error("PaymentError", "declined"));
-//! let report = controls.apply(report, reporter.filter()).expect("kept");
-//! assert_eq!(report.tags[0].value, "payments");
-//! # Ok::<(), safe_report::report::PatternError>(())
-//! ```
-//!
-//! The panic hook ([`HookBuilder::controls`](crate::panic::HookBuilder::controls)), the
-//! web layer and the [`AdminNotifier`](crate::AdminNotifier) take them. Where they apply:
-//!
-//! | control | on | where |
-//! |---|---|---|
-//! | ignore rules, sampling | the capture, before anything is built | the caller, once per error (a capture admitted by the layer is not sampled again by its notifier) |
-//! | fingerprint | the error's type, message and application frames | flood control and the Sentry event's `fingerprint`; only a hash of what it returns leaves |
-//! | `before_send` | the filtered [`Report`] | the worker that delivers, before rendering |
-//!
-//! `before_send` sees the report after the filter and cannot bring back what it hid: the
-//! hidden values are not in the report, and what it adds (a message, a tag) goes through
-//! the reporter's filter before it is kept (its value detectors, and its name rules for
-//! tags). A `before_send` that panics keeps the report as it was.
+//! What is reported at all, and how: ignore rules, sampling, grouping, `before_send`.
 
 use std::cell::Cell;
 use std::fmt;
@@ -58,7 +17,48 @@ type BeforeSend = dyn Fn(&mut Draft<'_>) + Send + Sync;
 type Grouping = dyn Fn(&ErrorSummary<'_>) -> Option<Vec<String>> + Send + Sync;
 type Random = dyn Fn() -> f64 + Send + Sync;
 
-/// Ignore rules, sampling, grouping and `before_send` (see the [module](self)).
+/// What is reported at all, and how: ignore rules, a sampling rate, a custom grouping and
+/// a `before_send` step that may change or drop a filtered report.
+///
+/// # Example
+/// ```
+/// use safe_report::{Capture, ExceptionReporter};
+/// use safe_report::report::Controls;
+///
+/// let controls = Controls::new()
+///     .ignore_type("ClientDisconnected")
+///     .ignore_message(r"^broken pipe")?
+///     .sample_rate(1.0)
+///     .fingerprint(|error| Some(vec![error.exception_type.unwrap_or("").to_owned()]))
+///     .before_send(|draft| {
+///         if draft.report().message().contains("retry later") {
+///             draft.drop_report();
+///         } else {
+///             draft.set_tag("team", "payments");
+///         }
+///     });
+/// assert!(!controls.admits(&Capture::error("ClientDisconnected", "gone")));
+///
+/// let reporter = ExceptionReporter::default();
+/// let report = reporter.report(&Capture::error("PaymentError", "declined"));
+/// let report = controls.apply(report, reporter.filter()).expect("kept");
+/// assert_eq!(report.tags[0].value, "payments");
+/// # Ok::<(), safe_report::report::PatternError>(())
+/// ```
+///
+/// The panic hook ([`HookBuilder::controls`](crate::panic::HookBuilder::controls)), the
+/// web layer and the [`AdminNotifier`](crate::AdminNotifier) take them. Where they apply:
+///
+/// | control | on | where |
+/// |---|---|---|
+/// | ignore rules, sampling | the capture, before anything is built | the caller, once per error (a capture admitted by the layer is not sampled again by its notifier) |
+/// | fingerprint | the error's type, message and application frames | flood control and the Sentry event's `fingerprint`; only a hash of what it returns leaves |
+/// | `before_send` | the filtered [`Report`] | the worker that delivers, before rendering |
+///
+/// `before_send` sees the report after the filter and cannot bring back what it hid: the
+/// hidden values are not in the report, and what it adds (a message, a tag) goes through
+/// the reporter's filter before it is kept (its value detectors, and its name rules for
+/// tags). A `before_send` that panics keeps the report as it was.
 ///
 /// Cheap to clone. `Debug` counts the rules and shows no pattern.
 #[derive(Clone, Default)]
