@@ -20,8 +20,8 @@
 //! | `SAFE_REPORT_SERVER_EMAIL` and the other `SAFE_REPORT_*` mail variables | see `docs/mail.md` | |
 //! | `SAFE_REPORT_SENTRY_DSN` | also send every report to this Sentry-compatible server (built with `--features sentry`; see `docs/sentry.md`) | unset: email only |
 //!
-//! Routes: `GET /` links to the others; `GET /panic` panics two calls deep with the
-//! variables `order_id` and `card_number` (declared sensitive); `POST /login` (form
+//! Routes: `GET /` links to the others; `GET /panic` logs `charging order ord_42` (a
+//! breadcrumb), then panics two calls deep with the variables `order_id` and `card_number` (declared sensitive); `POST /login` (form
 //! `username`, `password`, declared a sensitive POST parameter) fails with a database URL
 //! holding a password in its message; `GET /error` returns an error with two causes
 //! through `?`; every other path is a 404 (with a `Referer` from the same host, the
@@ -39,6 +39,7 @@ use safe_report::integrations::actix::{
 };
 use safe_report::mail::{AdminNotifier, BrokenLinkReporter, MailConfig, Mailer};
 use safe_report::panic::Destination;
+use safe_report::runtime::breadcrumbs::BreadcrumbsExt as _;
 use safe_report::sinks::Sink;
 
 /// The shop's settings, shown (filtered) in every report.
@@ -248,10 +249,17 @@ async fn index() -> Html {
 async fn checkout() -> &'static str {
     let order_id = "ord_42";
     let card_number = "4111111111111111";
-    safe_report::vars!(order_id, card_number)
-        .sensitive(&["card_number"])
-        .run_async(async { place_order(order_id, card_number) })
-        .await
+    async {
+        log::info!("charging order {order_id}");
+        // A token in a log line: the report's breadcrumb shows the substitute.
+        log::info!("calling the gateway with Authorization: Bearer gw-7Hq2xKp9Lm4Zr8Tn");
+        safe_report::vars!(order_id, card_number)
+            .sensitive(&["card_number"])
+            .run_async(async { place_order(order_id, card_number) })
+            .await
+    }
+    .with_new_breadcrumbs()
+    .await
 }
 
 #[inline(never)]

@@ -450,12 +450,12 @@ for_both_shops!(
     broken_links_mail_the_managers_only_under_djangos_rules,
     debug_404_shows_the_path_and_the_routes_and_mails_nobody,
     an_error_logged_through_the_log_crate_mails_the_admins,
+    what_the_panic_handler_logged_is_a_breadcrumb_in_every_rendering,
+    with_safe_report_environment_staging_the_admin_email_says_staging,
+    without_an_environment_the_subject_has_no_environment_part,
 );
 
-/// The axum shop only: the actix middleware does not yet keep a trail per request.
-#[tokio::test]
-async fn what_the_panic_handler_logged_is_a_breadcrumb_in_every_rendering() {
-    let shop = AXUM;
+async fn what_the_panic_handler_logged_is_a_breadcrumb_in_every_rendering(shop: Shop) {
     let token = "gw-7Hq2xKp9Lm4Zr8Tn";
     let crumb = "charging order ord_42";
     let demo = shop.start(&[("SAFE_REPORT_DEBUG", "1")]);
@@ -484,13 +484,13 @@ async fn what_the_panic_handler_logged_is_a_breadcrumb_in_every_rendering() {
         text.body
     );
     assert!(
-        text.body.contains(&format!("demo: {crumb}\n")) && text.body.contains(" INFO "),
+        text.body.contains(&format!(": {crumb}\n")) && text.body.contains(" INFO "),
         "{}",
         text.body
     );
     assert!(
         text.body
-            .contains("demo: calling the gateway with Authorization: ********************\n"),
+            .contains(": calling the gateway with Authorization: ********************\n"),
         "{}",
         text.body
     );
@@ -500,8 +500,8 @@ async fn what_the_panic_handler_logged_is_a_breadcrumb_in_every_rendering() {
     assert_eq!(crumbs.len(), 2, "{crumbs:#?}");
     assert_eq!(crumbs[0]["message"], crumb);
     assert_eq!(crumbs[0]["level"], "info");
-    // The target is the demo's module path (`demo`, or `web_demo::demo` in this binary).
-    assert!(crumbs[0]["category"].as_str().unwrap().ends_with("demo"));
+    // The target is the demo's module path (`demo` or `demo_actix`, inside this binary's).
+    assert!(crumbs[0]["category"].as_str().unwrap().contains("demo"));
     assert_eq!(
         crumbs[1]["message"],
         "calling the gateway with Authorization: ********************"
@@ -513,7 +513,7 @@ async fn what_the_panic_handler_logged_is_a_breadcrumb_in_every_rendering() {
     let emails = demo.wait_for_emails(1);
     let email = &emails[0];
     assert!(
-        email.text.contains(&format!("demo: {crumb}\n")),
+        email.text.contains(&format!(": {crumb}\n")),
         "{}",
         email.text
     );
@@ -532,10 +532,8 @@ async fn what_the_panic_handler_logged_is_a_breadcrumb_in_every_rendering() {
     assert!(!email.html.contains(token));
 }
 
-/// The axum shop; the actix shop reads the same variables through the same library.
-#[tokio::test]
-async fn with_safe_report_environment_staging_the_admin_email_says_staging() {
-    let demo = AXUM.start(&[
+async fn with_safe_report_environment_staging_the_admin_email_says_staging(shop: Shop) {
+    let demo = shop.start(&[
         ("SAFE_REPORT_ENVIRONMENT", "staging"),
         ("SAFE_REPORT_RELEASE", "shop@9.9.9+abc1234"),
         ("SAFE_REPORT_EMAIL_INCLUDE_HTML", "1"),
@@ -575,9 +573,8 @@ async fn with_safe_report_environment_staging_the_admin_email_says_staging() {
     );
 }
 
-#[tokio::test]
-async fn without_an_environment_the_subject_has_no_environment_part() {
-    let demo = AXUM.start(&[]);
+async fn without_an_environment_the_subject_has_no_environment_part(shop: Shop) {
+    let demo = shop.start(&[]);
     let page = get(demo.addr, "/panic", None).await;
     assert_eq!(page.status, 500);
     let emails = demo.wait_for_emails(1);
