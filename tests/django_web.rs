@@ -572,7 +572,8 @@ async fn test_non_l10ned_numeric_ids() {
 }
 
 /// The message `<script>alert(1);</script>` is escaped wherever it is shown: the summary,
-/// the exception value and the copy-and-paste view.
+/// the exception value and the copy-and-paste view (Django's three), and the Markdown the
+/// copy button copies.
 #[tokio::test]
 async fn test_safestring_in_exception() {
     let addr = debug_site().await;
@@ -583,7 +584,7 @@ async fn test_safestring_in_exception() {
             .body
             .matches("&#60;script&#62;alert(1);&#60;/script&#62;")
             .count(),
-        3,
+        4,
         "{}",
         answer.body
     );

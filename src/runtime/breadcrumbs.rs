@@ -33,11 +33,10 @@
 //!
 //! # Bounds and cost
 //!
-//! A trail holds at most [`capacity`] events, each with at most
-//! [`MAX_BREADCRUMB_BYTES`](crate::limits::MAX_BREADCRUMB_BYTES) bytes of target and
-//! message and as many of field values (cut with `…`), and
-//! [`MAX_BREADCRUMB_FIELDS`](crate::limits::MAX_BREADCRUMB_FIELDS) fields. Its slots and
-//! their buffers are reused once the ring is full, so recording allocates nothing after
+//! A trail holds at most [`capacity`] events, each with at most [`MAX_BREADCRUMB_BYTES`]
+//! bytes of target and message and as many of field values (cut with `…`), and
+//! [`MAX_BREADCRUMB_FIELDS`] fields. Its slots and their buffers are reused once the ring
+//! is full, so recording allocates nothing after
 //! warm-up. Recording copies the record's parts (the clock, the level, the target, the
 //! message, the fields' values) into the slot; a message without arguments is copied as it
 //! is, and only messages and fields with arguments are written out by their own `Display` or
