@@ -26,8 +26,9 @@
 //! them as if nothing had); larger bodies and other types are handed on unread, and the
 //! report says why.
 //!
-//! Building reports never runs on the actix worker: a debug page is rendered on the report
-//! worker and awaited; the production path only enqueues.
+//! The actix worker does not build 500 reports: a debug page is rendered on the report
+//! worker and awaited; the production path only enqueues. (The technical 404 page, debug
+//! mode only, is built on the request's thread, as the tower layer does.)
 //!
 //! # Example
 //!
