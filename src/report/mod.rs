@@ -14,8 +14,8 @@
 //! assert!(!text.contains("abc123456789"));
 //! ```
 
-#[cfg(feature = "embed-sources")]
 mod controls;
+#[cfg(feature = "embed-sources")]
 mod embedded;
 mod fingerprint;
 mod format;
@@ -26,8 +26,8 @@ mod settings_cache;
 mod source;
 mod view;
 
-#[cfg(feature = "embed-sources")]
 pub use controls::{Controls, Draft, ErrorSummary, PatternError};
+#[cfg(feature = "embed-sources")]
 pub use embedded::{EmbeddedSources, EmbeddedSourcesError};
 pub use fingerprint::{Fingerprint, normalise_message};
 pub use model::{

@@ -199,6 +199,7 @@ impl Recorder<'_> {
     }
 
     /// Adds a field written by `value`, unless the crumb has its most fields.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn field(&mut self, name: &'static str, value: fmt::Arguments<'_>) {
         let slot = &mut *self.slot;
         if slot.fields.len() < MAX_BREADCRUMB_FIELDS {
@@ -208,6 +209,7 @@ impl Recorder<'_> {
     }
 
     /// Adds a field, as it is, unless the crumb has its most fields.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn field_str(&mut self, name: &'static str, value: &str) {
         let slot = &mut *self.slot;
         if slot.fields.len() < MAX_BREADCRUMB_FIELDS {
