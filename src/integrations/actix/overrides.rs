@@ -54,14 +54,7 @@ pub struct ReportOverridesMiddleware {
 
 impl std::fmt::Debug for ReportOverridesMiddleware {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReportOverridesMiddleware")
-            .field(
-                "sensitive_post_parameters",
-                &self.overrides.sensitive_post_parameters,
-            )
-            .field("filter", &self.overrides.filter.is_some())
-            .field("reporter", &self.overrides.renderer.is_some())
-            .finish()
+        self.overrides.fmt_as("ReportOverridesMiddleware", f)
     }
 }
 

@@ -21,16 +21,7 @@ pub struct ErrorReportLayer {
 
 impl std::fmt::Debug for ErrorReportLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let config = &self.config;
-        f.debug_struct("ErrorReportLayer")
-            .field("debug", &config.debug)
-            .field("notifier", &config.notifier.is_some())
-            .field("sinks", &config.sinks.len())
-            .field("broken_links", &config.broken_links.is_some())
-            .field("body_limit", &config.body_limit)
-            .field("body_timeout", &config.body_timeout)
-            .field("routes", &config.routes)
-            .finish_non_exhaustive()
+        self.config.fmt_as("ErrorReportLayer", f)
     }
 }
 

@@ -58,14 +58,7 @@ pub struct ReportOverridesLayer {
 
 impl std::fmt::Debug for ReportOverridesLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReportOverridesLayer")
-            .field(
-                "sensitive_post_parameters",
-                &self.overrides.sensitive_post_parameters,
-            )
-            .field("filter", &self.overrides.filter.is_some())
-            .field("reporter", &self.overrides.renderer.is_some())
-            .finish()
+        self.overrides.fmt_as("ReportOverridesLayer", f)
     }
 }
 

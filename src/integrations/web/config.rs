@@ -70,6 +70,20 @@ impl Default for Config {
 }
 
 impl Config {
+    /// `Debug` of the layer or middleware named `name` that holds this configuration: its
+    /// settings, never what the reporter or the notifier hold.
+    pub(crate) fn fmt_as(&self, name: &str, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct(name)
+            .field("debug", &self.debug)
+            .field("notifier", &self.notifier.is_some())
+            .field("sinks", &self.sinks.len())
+            .field("broken_links", &self.broken_links.is_some())
+            .field("body_limit", &self.body_limit)
+            .field("body_timeout", &self.body_timeout)
+            .field("routes", &self.routes)
+            .finish_non_exhaustive()
+    }
+
     /// The route of `path` among the given routes.
     pub(crate) fn match_route(&self, path: &str) -> Option<&str> {
         let matcher = self.route_matcher.as_ref()?;

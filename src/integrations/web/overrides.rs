@@ -19,6 +19,15 @@ pub(crate) struct Overrides {
 }
 
 impl Overrides {
+    /// `Debug` of the layer or middleware named `name` that holds these overrides.
+    pub(crate) fn fmt_as(&self, name: &str, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct(name)
+            .field("sensitive_post_parameters", &self.sensitive_post_parameters)
+            .field("filter", &self.filter.is_some())
+            .field("reporter", &self.renderer.is_some())
+            .finish()
+    }
+
     pub(crate) fn add_sensitive(&mut self, names: &SensitiveNames) {
         match &mut self.sensitive_post_parameters {
             Some(existing) => existing.extend(names),
