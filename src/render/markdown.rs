@@ -8,6 +8,7 @@
 //! become line feeds and other control characters U+FFFD, so the text survives being
 //! embedded in the HTML page unchanged.
 
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
 use crate::report::{Markdown, Report, ReportFrame};
@@ -146,27 +147,131 @@ fn fenced_indented(out: &mut String, lang: &str, text: &str) -> fmt::Result {
 }
 
 fn longest_backtick_run(text: &str) -> usize {
-    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+    let bytes = text.as_bytes();
+    let (mut longest, mut run, mut last) = (0, 0, usize::MAX);
+    for at in memchr::memchr_iter(b'`', bytes) {
+        run = if last.wrapping_add(1) == at {
+            run + 1
+        } else {
+            1
+        };
+        longest = longest.max(run);
+        last = at;
+    }
+    longest
 }
 
-/// Line feeds for carriage returns, U+FFFD for other control characters (an HTML parser
-/// would change or drop them when the text is embedded in the page).
-fn plain(text: &str) -> String {
-    let text = text.replace("\r\n", "\n");
-    text.chars()
-        .map(|c| match c {
-            '\r' => '\n',
-            '\n' | '\t' => c,
-            c if c.is_control() => '\u{FFFD}',
-            c => c,
-        })
-        .collect()
+/// Line feeds for carriage returns (a CR LF pair becomes one), U+FFFD for other control
+/// characters (an HTML parser would change or drop them when the text is embedded in the
+/// page). Text without any is returned as it is; otherwise the clean runs between them are
+/// copied whole.
+fn plain(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    let (mut clean, mut at) = (0, 0);
+    loop {
+        at = next_special(bytes, at);
+        let Some(&byte) = bytes.get(at) else {
+            break;
+        };
+        let (width, replacement) = match byte {
+            b'\r' if bytes.get(at + 1) == Some(&b'\n') => (1, ""),
+            b'\r' => (1, "\n"),
+            // C1 controls, U+0080 to U+009F; other characters from U+0080 to U+00BF are kept.
+            0xc2 if matches!(bytes.get(at + 1), Some(0x80..=0x9f)) => (2, "\u{FFFD}"),
+            0xc2 => {
+                at += 1;
+                continue;
+            }
+            _ => (1, "\u{FFFD}"),
+        };
+        if out.capacity() == 0 {
+            out.reserve(text.len() + 16);
+        }
+        out.push_str(&text[clean..at]);
+        out.push_str(replacement);
+        at += width;
+        clean = at;
+    }
+    if clean == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[clean..]);
+    Cow::Owned(out)
+}
+
+/// The index of the first byte from `from` on that may start a control character other
+/// than a line feed or a tab (a C0 control, DEL, or 0xC2, which leads U+0080 to U+00BF), or
+/// `bytes.len()`. Clean text is checked 32 bytes at a time, without a branch per byte.
+fn next_special(bytes: &[u8], from: usize) -> usize {
+    fn special(byte: u8) -> bool {
+        (byte < 0x20) & (byte != b'\n') & (byte != b'\t') | (byte == 0x7f) | (byte == 0xc2)
+    }
+    let mut at = from;
+    while let Some(chunk) = bytes.get(at..at + 32) {
+        if chunk.iter().fold(false, |any, &byte| any | special(byte)) {
+            break;
+        }
+        at += 32;
+    }
+    while bytes.get(at).is_some_and(|&byte| !special(byte)) {
+        at += 1;
+    }
+    at.min(bytes.len())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{Capture, ExceptionReporter, Frame, RequestInfo};
+
+    #[test]
+    fn control_characters_are_replaced_and_clean_text_is_not_copied() {
+        let samples = [
+            "plain text\twith\ttabs\nand lines",
+            "crlf\r\nlone cr\rend",
+            "nul\0 bell\x07 del\x7f c1\u{85} \u{9f} not c1 \u{a0}\u{c2}",
+            "é ü \u{80}x",
+            "\r\r\n\n\r",
+            "\u{1b}[31mred\u{1b}[0m",
+            "a long clean run of text, longer than one chunk of thirty-two bytes\u{7f} then more",
+            "a long clean run of text, longer than one chunk of thirty-two bytes · no control",
+            "",
+        ];
+        for sample in samples {
+            let expected: String = sample
+                .replace("\r\n", "\n")
+                .chars()
+                .map(|c| match c {
+                    '\r' => '\n',
+                    '\n' | '\t' => c,
+                    c if c.is_control() => '\u{FFFD}',
+                    c => c,
+                })
+                .collect();
+            let got = plain(sample);
+            assert_eq!(got, expected, "{sample:?}");
+            assert_eq!(
+                matches!(got, Cow::Borrowed(_)),
+                expected == sample,
+                "{sample:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_longest_backtick_run_is_counted() {
+        for (text, run) in [
+            ("", 0),
+            ("a", 0),
+            ("`", 1),
+            ("a``b`", 2),
+            ("```x``````", 6),
+            ("`a`b`", 1),
+        ] {
+            assert_eq!(longest_backtick_run(text), run, "{text:?}");
+        }
+    }
 
     #[test]
     fn code_spans_and_fences_outrun_the_backticks_inside() {
