@@ -176,3 +176,43 @@ fn a_panic_in_a_handler_is_answered_with_the_page() {
         );
     });
 }
+
+#[test]
+fn each_request_keeps_its_own_breadcrumbs() {
+    use safe_report::BreadcrumbLevel;
+    use safe_report::runtime::breadcrumbs::record;
+
+    async fn noted() -> HttpResponse {
+        record(
+            BreadcrumbLevel::Info,
+            "shop",
+            format_args!("noted by another request"),
+        );
+        HttpResponse::Ok().finish()
+    }
+    async fn noted_panic() -> HttpResponse {
+        record(
+            BreadcrumbLevel::Info,
+            "shop",
+            format_args!("charging order ord_42"),
+        );
+        panic!("declined")
+    }
+    actix_web::rt::System::new().block_on(async {
+        // One thread serves both requests: without a trail per request, the panic's report
+        // would carry what the first request logged.
+        let app = test::init_service(
+            App::new()
+                .route("/noted", web::get().to(noted))
+                .route("/noted-panic", web::get().to(noted_panic))
+                .wrap(ErrorReportMiddleware::new().debug(true)),
+        )
+        .await;
+        let (status, _) = text(app.call(get("/noted").to_request()).await).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, body) = text(app.call(get("/noted-panic").to_request()).await).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(body.contains("charging order ord_42"), "{body}");
+        assert!(!body.contains("noted by another request"), "{body}");
+    });
+}

@@ -762,3 +762,95 @@ async fn around_a_router_the_route_comes_from_the_given_routes() {
     let page = http_get(addr, "/nowhere", None).await;
     assert!(page.body.contains("didn’t match any of these."));
 }
+
+fn order_declined() -> bool {
+    true
+}
+
+#[tokio::test]
+async fn each_request_keeps_its_own_breadcrumbs() {
+    use safe_report::BreadcrumbLevel;
+    use safe_report::runtime::breadcrumbs::record;
+
+    let app = Router::new()
+        .route(
+            "/noted",
+            get(|| async {
+                record(
+                    BreadcrumbLevel::Info,
+                    "shop",
+                    format_args!("noted by another request"),
+                );
+                "ok"
+            }),
+        )
+        .route(
+            "/noted-panic",
+            get(|| async {
+                record(
+                    BreadcrumbLevel::Info,
+                    "shop",
+                    format_args!("charging order ord_42"),
+                );
+                // Across an await: the trail follows the request, not the poll.
+                tokio::task::yield_now().await;
+                if order_declined() {
+                    panic!("declined");
+                }
+                "charged"
+            }),
+        )
+        .route(
+            "/noted-down",
+            get(|| async {
+                record(
+                    BreadcrumbLevel::Warn,
+                    "shop",
+                    format_args!("stock service slow"),
+                );
+                (StatusCode::SERVICE_UNAVAILABLE, "maintenance")
+            }),
+        );
+    let outbox = Outbox::new();
+    // One thread serves every request (the test's runtime): without a trail per request,
+    // each would carry what the ones before it logged.
+    let addr = serve(app.layer(outbox.layer())).await;
+    assert_eq!(http_get(addr, "/noted", None).await.status, 200);
+    assert_eq!(http_get(addr, "/noted-panic", None).await.status, 500);
+    assert_eq!(http_get(addr, "/noted", None).await.status, 200);
+    assert_eq!(http_get(addr, "/noted-down", None).await.status, 503);
+    let emails = outbox.emails();
+    assert_eq!(emails.len(), 2);
+    let panic = emails
+        .iter()
+        .find(|e| e.subject().contains("/noted-panic"))
+        .unwrap();
+    let down = emails
+        .iter()
+        .find(|e| e.subject().contains("/noted-down"))
+        .unwrap();
+    assert!(
+        panic.text().contains("charging order ord_42"),
+        "{}",
+        panic.text()
+    );
+    assert!(
+        down.text().contains("stock service slow"),
+        "{}",
+        down.text()
+    );
+    for email in [panic, down] {
+        assert!(
+            !email.text().contains("noted by another request"),
+            "{}",
+            email.text()
+        );
+    }
+    assert!(!down.text().contains("charging order"), "{}", down.text());
+    // The thread's own trail got none of the requests' events.
+    assert!(
+        safe_report::runtime::breadcrumbs::snapshot()
+            .iter()
+            .all(|crumb| crumb.category != "shop")
+    );
+}

@@ -125,9 +125,10 @@ impl Slot {
     }
 }
 
-/// A ring of the last events.
+/// A ring of the last events: a thread's, or a task's or a request's own (see
+/// [`Trail::enter`]).
 #[derive(Default)]
-struct Trail {
+pub(crate) struct Trail {
     slots: VecDeque<Slot>,
 }
 
@@ -150,6 +151,18 @@ impl Clone for Trail {
 }
 
 impl Trail {
+    /// Makes this the trail of the current thread until the guard is dropped (also by
+    /// unwinding), when the thread's own comes back: what is logged meanwhile, and what a
+    /// report captured meanwhile carries, is this trail's. Nothing changes while the
+    /// thread's trail is being written.
+    pub(crate) fn enter(&mut self) -> Entered<'_> {
+        let swapped = swap(self);
+        Entered {
+            trail: self,
+            swapped,
+        }
+    }
+
     /// A slot for a new event: a fresh one while the ring grows, the oldest one reused
     /// once it is full. `None` when breadcrumbs are off.
     fn next_slot(&mut self, capacity: usize) -> Option<&mut Slot> {
@@ -368,10 +381,7 @@ pub trait BreadcrumbsExt: Future + Sized {
         let trail = TRAIL
             .try_with(|trail| trail.try_borrow().map(|t| t.clone()).unwrap_or_default())
             .unwrap_or_default();
-        WithBreadcrumbs {
-            inner: self,
-            trail: Some(Box::new(trail)),
-        }
+        WithBreadcrumbs { inner: self, trail }
     }
 
     /// This future with a trail of its own, starting empty (a request handled by a
@@ -379,7 +389,7 @@ pub trait BreadcrumbsExt: Future + Sized {
     fn with_new_breadcrumbs(self) -> WithBreadcrumbs<Self> {
         WithBreadcrumbs {
             inner: self,
-            trail: Some(Box::default()),
+            trail: Trail::default(),
         }
     }
 }
@@ -393,39 +403,45 @@ pin_project_lite::pin_project! {
     pub struct WithBreadcrumbs<F> {
         #[pin]
         inner: F,
-        trail: Option<Box<Trail>>,
+        trail: Trail,
     }
 }
 
 impl<F> fmt::Debug for WithBreadcrumbs<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WithBreadcrumbs")
-            .field("events", &self.trail.as_ref().map_or(0, |t| t.slots.len()))
+            .field("events", &self.trail.slots.len())
             .finish_non_exhaustive()
     }
 }
 
-/// Puts the task's trail back into the task when the poll ends, also by unwinding.
-struct Swapped<'t> {
-    trail: &'t mut Option<Box<Trail>>,
+/// Gives the thread its own trail back when dropped (see [`Trail::enter`]).
+pub(crate) struct Entered<'t> {
+    trail: &'t mut Trail,
+    /// Whether the trails were exchanged on entering (and so are exchanged back).
+    swapped: bool,
 }
 
-impl Drop for Swapped<'_> {
+impl Drop for Entered<'_> {
     fn drop(&mut self) {
-        swap(self.trail);
+        if self.swapped {
+            swap(self.trail);
+        }
     }
 }
 
-/// Exchanges the thread's trail and `trail` (nothing when the thread's is in use).
-fn swap(trail: &mut Option<Box<Trail>>) {
-    let Some(own) = trail.as_deref_mut() else {
-        return;
-    };
-    let _ = TRAIL.try_with(|current| {
-        if let Ok(mut current) = current.try_borrow_mut() {
-            std::mem::swap(&mut *current, own);
-        }
-    });
+/// Exchanges the thread's trail and `own`; `false` when the thread's is in use, or gone
+/// (the thread is ending), and nothing was exchanged.
+fn swap(own: &mut Trail) -> bool {
+    TRAIL
+        .try_with(|current| match current.try_borrow_mut() {
+            Ok(mut current) => {
+                std::mem::swap(&mut *current, own);
+                true
+            }
+            Err(_) => false,
+        })
+        .unwrap_or(false)
 }
 
 impl<F: Future> Future for WithBreadcrumbs<F> {
@@ -433,8 +449,7 @@ impl<F: Future> Future for WithBreadcrumbs<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        swap(this.trail);
-        let _swapped = Swapped { trail: this.trail };
+        let _entered = this.trail.enter();
         this.inner.poll(cx)
     }
 }

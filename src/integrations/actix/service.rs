@@ -22,6 +22,7 @@ use crate::integrations::web::overrides::with_overrides;
 use crate::integrations::web::pages::Page;
 use crate::integrations::web::snapshot::UriParts;
 use crate::panic::handled_here_reporting;
+use crate::runtime::breadcrumbs::BreadcrumbsExt as _;
 
 /// The service of [`ErrorReportMiddleware`](super::ErrorReportMiddleware): wraps a service
 /// whose failures it reports.
@@ -61,52 +62,54 @@ where
         let plan = plan_of(&request, self.config.body_limit);
         let service = Rc::clone(&self.service);
         let (limit, timeout) = (self.config.body_limit, self.config.body_timeout);
-        Box::pin(async move {
-            match plan {
-                Plan::Buffer => {
-                    let body = buffer(&mut request, limit, timeout).await;
-                    in_flight.set_body(body);
+        // The request's breadcrumbs: what it logs, and what its reports carry.
+        Box::pin(
+            async move {
+                match plan {
+                    Plan::Buffer => {
+                        let body = buffer(&mut request, limit, timeout).await;
+                        in_flight.set_body(body);
+                    }
+                    Plan::Pass(body) => in_flight.set_body(body),
                 }
-                Plan::Pass(body) => in_flight.set_body(body),
-            }
-            let outcome = run(&service, request, &mut in_flight).await;
-            let response = match outcome {
-                Ok(Ok(response)) => response,
-                Ok(Err(error)) => return Err(error),
-                Err(caught) => {
-                    // The handler took the request with it (and actix-web routes only a
-                    // request nobody else holds): the page goes back as an error, which
-                    // actix-web answers with its response. The route comes from `routes`.
-                    let page = page_of(in_flight.panicked(caught)).await;
-                    return Err(PageError(page).into());
+                let outcome = run(&service, request, &mut in_flight).await;
+                let response = match outcome {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(error)) => return Err(error),
+                    Err(caught) => {
+                        // The handler took the request with it (and actix-web routes only a
+                        // request nobody else holds): the page goes back as an error, which
+                        // actix-web answers with its response. The route comes from `routes`.
+                        let page = page_of(in_flight.panicked(caught)).await;
+                        return Err(PageError(page).into());
+                    }
+                };
+                let code = response.status().as_u16();
+                if InFlight::is_happy(code) {
+                    return Ok(response.map_into_left_body());
                 }
-            };
-            let code = response.status().as_u16();
-            if InFlight::is_happy(code) {
-                return Ok(response.map_into_left_body());
-            }
-            let error = response.response().error().map(reported);
-            let bare = matches!(
-                response.response().body().size(),
-                actix_web::body::BodySize::None | actix_web::body::BodySize::Sized(0)
-            );
-            in_flight
-                .snapshot_mut()
-                .set_route(response.request().match_pattern());
-            let code =
-                http::StatusCode::from_u16(code).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-            match in_flight.answer(code, error, bare) {
-                None => Ok(response.map_into_left_body()),
-                Some(answer) => {
-                    let (http_request, _) = response.into_parts();
-                    let page = page_of(answer).await;
-                    Ok(
-                        ServiceResponse::new(http_request, response_of(&page))
-                            .map_into_right_body(),
-                    )
+                let error = response.response().error().map(reported);
+                let bare = matches!(
+                    response.response().body().size(),
+                    actix_web::body::BodySize::None | actix_web::body::BodySize::Sized(0)
+                );
+                in_flight
+                    .snapshot_mut()
+                    .set_route(response.request().match_pattern());
+                let code = http::StatusCode::from_u16(code)
+                    .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+                match in_flight.answer(code, error, bare) {
+                    None => Ok(response.map_into_left_body()),
+                    Some(answer) => {
+                        let (http_request, _) = response.into_parts();
+                        let page = page_of(answer).await;
+                        Ok(ServiceResponse::new(http_request, response_of(&page))
+                            .map_into_right_body())
+                    }
                 }
             }
-        })
+            .with_new_breadcrumbs(),
+        )
     }
 }
 

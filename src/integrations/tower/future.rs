@@ -22,6 +22,7 @@ use crate::integrations::web::config::Config;
 use crate::integrations::web::failure::{Answer, Caught, InFlight, PendingPage, caught_panic};
 use crate::integrations::web::overrides::with_overrides;
 use crate::panic::handled_here_reporting;
+use crate::runtime::breadcrumbs::Trail;
 
 pin_project! {
     /// The future of [`ErrorReport`](super::ErrorReport): one state machine, allocation-free
@@ -34,6 +35,8 @@ pin_project! {
         #[pin]
         state: State<S, B>,
         in_flight: InFlight,
+        // The request's breadcrumbs: what it logs, and what its reports carry.
+        trail: Trail,
     }
 }
 
@@ -195,6 +198,7 @@ where
                 }),
             },
             in_flight,
+            trail: Trail::default(),
         }
     }
 
@@ -211,6 +215,7 @@ where
         let mut this = Self {
             state: State::Done,
             in_flight: InFlight::new(config),
+            trail: Trail::default(),
         };
         if let Some(request) = request {
             take(&mut this.in_flight, request);
@@ -218,7 +223,9 @@ where
         if !matches!(body, BodySnapshot::Empty) {
             this.in_flight.set_body(body);
         }
+        let _entered = this.trail.enter();
         call_into(&mut this.state, &mut this.in_flight, inner, request);
+        drop(_entered);
         this
     }
 }
@@ -271,6 +278,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let in_flight = this.in_flight;
+        let _entered = this.trail.enter();
         loop {
             match this.state.as_mut().project() {
                 StateProj::Buffering { buffering } => {

@@ -52,7 +52,7 @@ impl Caught {
 
 /// A panic just caught on this thread: the panic hook's capture (frames and registered
 /// variables, symbols not resolved yet) when it is installed, else one made from the
-/// payload.
+/// payload and the breadcrumbs.
 pub(crate) fn caught_panic(payload: &(dyn Any + Send)) -> Caught {
     match crate::panic::take_last_panic() {
         Some(panic) => Caught::Panic(panic),
@@ -64,7 +64,10 @@ pub(crate) fn caught_panic(payload: &(dyn Any + Send)) -> Caught {
             } else {
                 "Box<dyn Any>".to_owned()
             };
-            Caught::Ready(Box::new(Capture::error(crate::panic::PANIC_TYPE, message)))
+            let mut capture = Capture::error(crate::panic::PANIC_TYPE, message);
+            // What the request logged (its trail is the thread's while it is polled).
+            capture.breadcrumbs = crate::runtime::breadcrumbs::snapshot();
+            Caught::Ready(Box::new(capture))
         }
     }
 }
@@ -298,7 +301,11 @@ impl InFlight {
         if !self.config.debug && (self.config.notifier.is_some() || !self.config.sinks.is_empty()) {
             let overrides = self.overrides();
             let message = self.log_message(status);
-            let capture = self.capture(Capture::message(message), &overrides);
+            // What the request logged before it failed (its own trail, entered while the
+            // response is looked at).
+            let mut logged = Capture::message(message);
+            logged.breadcrumbs = crate::runtime::breadcrumbs::snapshot();
+            let capture = self.capture(logged, &overrides);
             let origin = Origin::Log(Level::Error);
             self.notify(status, capture, &overrides, origin);
         }
