@@ -6,9 +6,6 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 /// Why a value was hidden. The redaction summary counts hidden values per rule.
-///
-/// The order is from the most specific rule to the least: when two detectors find the same
-/// text, the earlier rule is the one that counts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Rule {
