@@ -11,7 +11,11 @@
 //! - over the server's quota the sink waits as told (429 with `X-Sentry-Rate-Limits`),
 //!   sends nothing meanwhile, and counts what it held back;
 //! - while the server is down reports wait, and after its restart each arrives once;
-//! - with a spool, what waits survives a restart of the sink, on disk, filtered.
+//! - with a spool, what waits survives a restart of the sink, on disk, filtered, and a
+//!   restart of the process: a new process delivers what the last one left, each once;
+//! - the tracing layer's ERROR events arrive with their message and filtered fields;
+//! - breadcrumbs arrive with message, level and category, a token in them only as the
+//!   substitute.
 //!
 //! Skipped with a message when tests/servers/sentry/install.sh has not been run, unless
 //! `SAFE_REPORT_REQUIRE_SENTRY=1`.
@@ -28,11 +32,12 @@ mod demo;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use safe_report::mail::QueueConfig;
 use safe_report::sinks::{Origin, SentryConfig, Sink};
-use safe_report::{Capture, ExceptionReporter};
+use safe_report::{Breadcrumb, BreadcrumbLevel, Capture, DEFAULT_SUBSTITUTE, ExceptionReporter};
 use sentry_server::{SentryServer, normalize};
 use serde_json::Value;
 
@@ -343,9 +348,10 @@ async fn the_demo_sends_its_panic_error_and_login_failure_whole_and_filtered() {
     assert_eq!(login["request"]["method"], "POST");
     assert_eq!(login["request"]["data"]["username"], "alice");
     assert_eq!(login["request"]["data"]["password"], "********************");
+    // The demo declares `password` a sensitive POST parameter: that is the rule that hid it.
     assert_eq!(
         login["_meta"]["request"]["data"]["password"][""]["rem"][0][0],
-        "safe-report:name-pattern"
+        "safe-report:sensitive-post-parameters"
     );
 
     let secrets = [
@@ -506,4 +512,332 @@ fn the_spool_keeps_what_waits_across_a_restart_of_the_sink_and_never_a_secret() 
     assert_valid(&server, &events);
     assert_eq!(events.len(), 3, "each once");
     assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0);
+}
+
+/// The variables and settings of the process that spools (`spool_process`).
+const SPOOL_MODE: &str = "SAFE_REPORT_TEST_SPOOL_MODE";
+const SPOOL_DSN: &str = "SAFE_REPORT_TEST_SPOOL_DSN";
+const SPOOL_DIR: &str = "SAFE_REPORT_TEST_SPOOL_DIR";
+const SPOOL_EXPECT: &str = "SAFE_REPORT_TEST_SPOOL_EXPECT";
+
+/// One process of the test below. `queue`: three reports while the server is down, until
+/// all three wait for a retry, then the process ends (its flush gives up). `deliver`: a new
+/// sink on the same spool, until it has delivered `SAFE_REPORT_TEST_SPOOL_EXPECT` reports.
+#[test]
+#[ignore = "a process of its own, started by the_spool_survives_a_restart_of_the_process"]
+fn spool_process() {
+    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} unset"));
+    let queue =
+        QueueConfig::default().backoff(Duration::from_millis(20), Duration::from_millis(500));
+    let config = SentryConfig::new(&var(SPOOL_DSN))
+        .expect("the server's DSN")
+        .queue(queue)
+        .spool(var(SPOOL_DIR), 10 * 1024 * 1024);
+    let sink = Sink::sentry(config).expect("a sink");
+    match var(SPOOL_MODE).as_str() {
+        "queue" => {
+            for n in 0..3 {
+                let capture = Capture::error("SpooledError", format!("process report {n}"))
+                    .with_frame(
+                        safe_report::Frame::new("app::pay", "src/pay.rs", 7)
+                            .var("password", "hunter2-process-secret")
+                            .var("order_id", "ord_42"),
+                    );
+                sink.capture(capture, &reporter(), Origin::Error);
+            }
+            wait_until("all three wait for a retry", || {
+                sink.stats().awaiting_retry == 3
+            });
+            assert!(!sink.shutdown(Duration::from_secs(2)));
+        }
+        "deliver" => {
+            let expect: u64 = var(SPOOL_EXPECT).parse().expect("a count");
+            wait_until("the spooled reports are delivered", || {
+                sink.stats().delivered >= expect
+            });
+            assert!(sink.shutdown(WAIT), "{:?}", sink.stats());
+            assert_eq!(sink.stats().delivered, expect, "{:?}", sink.stats());
+        }
+        other => panic!("no mode {other}"),
+    }
+    println!("spool process stats: {:?}", sink.stats());
+}
+
+/// Runs this binary's test `name` as a process of its own with `vars`, until it ends (the
+/// child waits with its own deadlines; this one bounds the whole run), and returns its
+/// output; panics when it fails.
+fn run_process(name: &str, vars: &[(&str, &str)]) -> String {
+    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
+    command
+        .args([
+            name,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env_remove("SAFE_REPORT_SENTRY_DSN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("the child process");
+    let deadline = Instant::now() + 2 * WAIT;
+    let mut pause = Duration::from_millis(5);
+    while child.try_wait().expect("the child's status").is_none() {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("{name} still runs after {:?}", 2 * WAIT);
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().expect("the child's output");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{name} failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn the_spool_survives_a_restart_of_the_process_and_each_report_arrives_once() {
+    let Some(mut server) = SentryServer::start(None) else {
+        return;
+    };
+    let spool = server.dir().join("process-spool");
+    let spool_arg = spool.to_str().expect("a UTF-8 path").to_owned();
+    let dsn = server.dsn().to_owned();
+    let vars = |mode: &'static str, expect: &'static str| {
+        [
+            (SPOOL_MODE, mode),
+            (SPOOL_DSN, dsn.as_str()),
+            (SPOOL_DIR, spool_arg.as_str()),
+            (SPOOL_EXPECT, expect),
+        ]
+    };
+    server.stop();
+    // The first process queues three reports, cannot deliver them, and ends.
+    let first = run_process("spool_process", &vars("queue", "0"));
+    assert!(first.contains("awaiting_retry: 3"), "{first}");
+    let files: Vec<String> = std::fs::read_dir(&spool)
+        .expect("the spool")
+        .map(|entry| {
+            String::from_utf8_lossy(&std::fs::read(entry.unwrap().path()).unwrap()).into_owned()
+        })
+        .collect();
+    assert_eq!(files.len(), 3, "one file per report");
+    for file in &files {
+        assert!(file.contains("ord_42"), "{file}");
+        assert!(!file.contains("hunter2-process-secret"), "{file}");
+    }
+
+    // A new process, the server back: it sends what the first left, and the spool empties.
+    server.restart();
+    let second = run_process("spool_process", &vars("deliver", "3"));
+    assert!(second.contains("delivered: 3"), "{second}");
+    assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0);
+    // A third process on the same spool has nothing to send.
+    let third = run_process("spool_process", &vars("deliver", "0"));
+    assert!(third.contains("delivered: 0"), "{third}");
+
+    let events = server.wait_for_events(3, WAIT);
+    assert_valid(&server, &events);
+    assert_eq!(events.len(), 3, "each report once, nothing twice");
+    let ids: HashSet<&str> = events
+        .iter()
+        .filter_map(|event| event["event_id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 3, "three distinct event ids");
+    let mut messages: Vec<&str> = events
+        .iter()
+        .filter_map(|event| event["exception"]["values"][0]["value"].as_str())
+        .collect();
+    messages.sort_unstable();
+    assert_eq!(
+        messages,
+        ["process report 0", "process report 1", "process report 2"]
+    );
+    for event in &events {
+        assert_eq!(vars_of(event, "order_id"), [Value::from("ord_42")]);
+        assert_eq!(
+            vars_of(event, "password"),
+            [Value::from(DEFAULT_SUBSTITUTE)]
+        );
+    }
+}
+
+#[cfg(feature = "tracing")]
+#[test]
+fn the_tracing_layer_sends_an_error_event_with_its_message_and_filtered_fields() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    let Some(server) = SentryServer::start(None) else {
+        return;
+    };
+    let token = "tok-tracing-9f8e7d6c5b4a3210";
+    let sink = sink(&server);
+    let layer = safe_report::integrations::tracing::ReportLayer::new().sink(sink.clone());
+    let subscriber = tracing_subscriber::registry().with(layer);
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info!(target: "shop::gateway", attempt = 1, "charging order ord_42");
+        tracing::error!(
+            order_id = "ord_42",
+            api_token = token,
+            "the charge of order ord_42 failed"
+        );
+    });
+    // The layer builds the capture on the report worker, then the sink sends it.
+    assert!(safe_report::runtime::background::flush(WAIT));
+    assert!(sink.flush(WAIT), "{:?}", sink.stats());
+    let events = server.wait_for_events(1, WAIT);
+    assert_valid(&server, &events);
+    assert_eq!(events.len(), 1);
+    let event = &events[0];
+    assert_eq!(event["level"], "error");
+    let values = event["exception"]["values"].as_array().unwrap();
+    let last = values.last().unwrap();
+    assert_eq!(last["value"], "the charge of order ord_42 failed");
+    assert_eq!(last["mechanism"]["type"], "log");
+    assert_eq!(last["mechanism"]["handled"], true);
+    assert_eq!(vars_of(event, "order_id"), [Value::from("ord_42")]);
+    assert_eq!(
+        vars_of(event, "api_token"),
+        [Value::from(DEFAULT_SUBSTITUTE)]
+    );
+    // The INFO event before it is the report's breadcrumb.
+    let crumbs = event["breadcrumbs"]["values"]
+        .as_array()
+        .expect("breadcrumbs");
+    assert!(
+        crumbs
+            .iter()
+            .any(|crumb| crumb["message"] == "charging order ord_42"
+                && crumb["category"] == "shop::gateway"
+                && crumb["level"] == "info"),
+        "{crumbs:#?}"
+    );
+    assert_eq!(
+        leaks(&event.to_string(), &[token.to_owned()]),
+        Vec::<String>::new()
+    );
+    assert_eq!((sink.stats().delivered, sink.stats().failed), (1, 0));
+}
+
+#[test]
+fn breadcrumbs_arrive_with_message_level_and_category_and_a_token_only_as_the_substitute() {
+    let Some(server) = SentryServer::start(None) else {
+        return;
+    };
+    let bearer = "b7c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5";
+    let field_token = "tok-crumb-0a1b2c3d4e5f6789";
+    let capture = Capture::error("CheckoutError", "checkout failed")
+        .with_breadcrumb(
+            Breadcrumb::new(BreadcrumbLevel::Info, "shop::orders", "loaded order ord_42")
+                .field("order_id", "ord_42"),
+        )
+        .with_breadcrumb(
+            Breadcrumb::new(
+                BreadcrumbLevel::Warn,
+                "shop::gateway",
+                format!("retrying with Bearer {bearer}"),
+            )
+            .field("api_token", field_token),
+        )
+        .with_breadcrumb(Breadcrumb::new(
+            BreadcrumbLevel::Error,
+            "shop::gateway",
+            "the gateway refused the charge",
+        ));
+    let sink = sink(&server);
+    sink.capture(capture, &reporter(), Origin::Error);
+    assert!(sink.flush(WAIT), "{:?}", sink.stats());
+    let events = server.wait_for_events(1, WAIT);
+    assert_valid(&server, &events);
+    let event = &events[0];
+    let crumbs = event["breadcrumbs"]["values"]
+        .as_array()
+        .expect("breadcrumbs");
+    let seen: Vec<(&str, &str, &str)> = crumbs
+        .iter()
+        .map(|crumb| {
+            (
+                crumb["level"].as_str().unwrap(),
+                crumb["category"].as_str().unwrap(),
+                crumb["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let retrying = format!("retrying with Bearer {DEFAULT_SUBSTITUTE}");
+    assert_eq!(
+        seen,
+        [
+            ("info", "shop::orders", "loaded order ord_42"),
+            ("warning", "shop::gateway", retrying.as_str()),
+            ("error", "shop::gateway", "the gateway refused the charge"),
+        ]
+    );
+    assert_eq!(crumbs[0]["data"]["order_id"], "ord_42");
+    assert_eq!(crumbs[1]["data"]["api_token"], DEFAULT_SUBSTITUTE);
+    assert!(crumbs.iter().all(|crumb| crumb["timestamp"].is_string()));
+    let secrets = [bearer.to_owned(), field_token.to_owned()];
+    assert_eq!(leaks(&event.to_string(), &secrets), Vec::<String>::new());
+}
+
+#[test]
+fn each_hidden_value_is_stored_with_the_rule_that_hid_it() {
+    let Some(server) = SentryServer::start(None) else {
+        return;
+    };
+    let token = "ghp_k7Qm2Xw9Lp4Rt8Vz3Nb6Yc1Hd5Fg0Js7Ae2Ku";
+    let capture = Capture::error("PaymentError", "card declined").with_frame(
+        safe_report::Frame::new("shop::pay", "src/pay.rs", 3)
+            .var("password", "hunter2-by-name")
+            .var("upstream", token)
+            .var("card", "4111111111111111")
+            .var("order_id", "ord_42"),
+    );
+    let expected = [
+        ("password", "safe-report:name-pattern"),
+        ("upstream", "safe-report:known-key-format"),
+        ("card", "safe-report:card-number"),
+    ];
+    let rules = |event: &Value| -> Vec<(String, Value)> {
+        let meta = &event["_meta"]["exception"]["values"]["0"]["stacktrace"]["frames"]["0"];
+        expected
+            .iter()
+            .map(|(name, _)| ((*name).to_owned(), meta["vars"][*name][""]["rem"].clone()))
+            .collect()
+    };
+    let want: Vec<(String, Value)> = expected
+        .iter()
+        .map(|(name, rule)| ((*name).to_owned(), serde_json::json!([[rule, "s"]])))
+        .collect();
+    // The event as the sink writes it.
+    let report = reporter().report(&capture);
+    let config = SentryConfig::new(server.dsn()).unwrap();
+    let event = config.event(&report, Origin::Error);
+    assert_eq!(rules(&event), want, "{:#}", event["_meta"]);
+    // And as the server stored it.
+    let sink = sink(&server);
+    sink.capture(capture, &reporter(), Origin::Error);
+    assert!(sink.flush(WAIT), "{:?}", sink.stats());
+    let events = server.wait_for_events(1, WAIT);
+    assert_valid(&server, &events);
+    let stored = &events[0];
+    assert_eq!(rules(stored), want, "{:#}", stored["_meta"]);
+    for (name, _) in expected {
+        assert_eq!(vars_of(stored, name), [Value::from(DEFAULT_SUBSTITUTE)]);
+    }
+    assert_eq!(vars_of(stored, "order_id"), [Value::from("ord_42")]);
+    let secrets = [
+        token.to_owned(),
+        "4111111111111111".to_owned(),
+        "hunter2-by-name".to_owned(),
+    ];
+    assert_eq!(leaks(&stored.to_string(), &secrets), Vec::<String>::new());
 }

@@ -74,6 +74,14 @@ pub struct FilterContext<'a> {
     hidden: HiddenValues,
     collect_hidden: bool,
     post_field_names: Vec<String>,
+    /// The first rule that hid something in the value being filtered (see
+    /// [`value`](Self::value)); `None` outside one.
+    value_rule: Option<Rule>,
+    in_value: bool,
+    /// The values of the section being filtered so far, and the rule of each hidden one by
+    /// its index (only hidden values take room: nothing is stored on the happy path).
+    values: usize,
+    value_rules: Vec<(usize, Rule)>,
 }
 
 impl fmt::Debug for FilterContext<'_> {
@@ -86,6 +94,7 @@ impl fmt::Debug for FilterContext<'_> {
             .field("hidden", &self.hidden)
             .field("collect_hidden", &self.collect_hidden)
             .field("post_field_names", &self.post_field_names)
+            .field("value_rules", &self.value_rules)
             .finish()
     }
 }
@@ -101,6 +110,10 @@ impl<'a> FilterContext<'a> {
             hidden: HiddenValues::default(),
             collect_hidden: filter.reverse_lookup(),
             post_field_names: Vec::new(),
+            value_rule: None,
+            in_value: false,
+            values: 0,
+            value_rules: Vec::new(),
         }
     }
 
@@ -122,9 +135,57 @@ impl<'a> FilterContext<'a> {
 
     /// Counts one value hidden by `rule`.
     pub fn count(&mut self, rule: Rule) {
+        if self.in_value && self.value_rule.is_none() {
+            self.value_rule = Some(rule);
+        }
         if !self.silent {
             self.summary.add(rule);
         }
+    }
+
+    /// Runs `f`, which filters one value, and returns what it returns with the first rule
+    /// that hid something in the value (the rule that hid it whole, or that hid a part).
+    pub(crate) fn value_rule<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> (R, Option<Rule>) {
+        let outer = (
+            std::mem::replace(&mut self.in_value, true),
+            self.value_rule.take(),
+        );
+        let result = f(self);
+        let rule = self.value_rule.take();
+        (self.in_value, self.value_rule) = outer;
+        (result, rule)
+    }
+
+    /// Runs `f`, which filters the next value of a section (a setting, header, cookie,
+    /// parameter or variable), and records the rule that hid something in it (see
+    /// [`value_rule`](Self::value_rule)) by the value's index in the section.
+    pub(crate) fn value<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        let (result, rule) = self.value_rule(f);
+        if let Some(rule) = rule {
+            self.value_rules.push((self.values, rule));
+        }
+        self.values += 1;
+        result
+    }
+
+    /// Starts a section: no values filtered yet.
+    pub(crate) fn begin_values(&mut self) {
+        self.values = 0;
+        self.value_rules.clear();
+        self.in_value = false;
+        self.value_rule = None;
+    }
+
+    /// The rules of the section's hidden values by index, when the section filtered `len`
+    /// values one by one (a filter's own section method may not say).
+    pub(crate) fn value_rules(&self, len: usize) -> Option<&[(usize, Rule)]> {
+        (self.values == len).then_some(&self.value_rules)
+    }
+
+    /// Forgets the section's value rules (its values were reordered).
+    pub(crate) fn forget_value_rules(&mut self) {
+        self.values = usize::MAX;
+        self.value_rules.clear();
     }
 
     /// Hides `value` because of `rule`: counts it, remembers it for the reverse lookup and
@@ -464,12 +525,13 @@ pub trait ReporterFilter: Send + Sync {
             .map(|(name, value)| {
                 (
                     self.safe_text(name, TextKind::Free, cx),
-                    self.cleanse_value(name, value, cx),
+                    cx.value(|cx| self.cleanse_value(name, value, cx)),
                 )
             })
             .collect();
         if !out.is_sorted_by(|a, b| a.0 <= b.0) {
             out.sort_by(|a, b| a.0.cmp(&b.0));
+            cx.forget_value_rules();
         }
         out
     }
@@ -487,22 +549,24 @@ pub trait ReporterFilter: Send + Sync {
             .iter()
             .map(|(name, value)| {
                 let text = value.to_marked_text();
-                let shown = if request
-                    .sensitive_headers
-                    .iter()
-                    .any(|n| n.eq_ignore_ascii_case(name))
-                {
-                    cx.hide_text(Rule::SensitiveHeader, &text, self.substitute())
-                } else if self.hides_client_address() && is_client_address_header(name) {
-                    cx.hide_text(Rule::ClientAddress, &text, self.substitute())
-                } else if let Some(rule) = self
-                    .sensitive_name(&meta_name(name))
-                    .or_else(|| self.sensitive_name(name))
-                {
-                    cx.hide_text(rule, &text, self.substitute())
-                } else {
-                    Value::String(self.safe_text(&text, TextKind::Free, cx).into_owned())
-                };
+                let shown = cx.value(|cx| {
+                    if request
+                        .sensitive_headers
+                        .iter()
+                        .any(|n| n.eq_ignore_ascii_case(name))
+                    {
+                        cx.hide_text(Rule::SensitiveHeader, &text, self.substitute())
+                    } else if self.hides_client_address() && is_client_address_header(name) {
+                        cx.hide_text(Rule::ClientAddress, &text, self.substitute())
+                    } else if let Some(rule) = self
+                        .sensitive_name(&meta_name(name))
+                        .or_else(|| self.sensitive_name(name))
+                    {
+                        cx.hide_text(rule, &text, self.substitute())
+                    } else {
+                        Value::String(self.safe_text(&text, TextKind::Free, cx).into_owned())
+                    }
+                });
                 (self.safe_text(name, TextKind::Free, cx), Shown::from(shown))
             })
             .collect()
@@ -517,10 +581,10 @@ pub trait ReporterFilter: Send + Sync {
         cookies
             .iter()
             .map(|(name, value)| {
-                let shown = match self.sensitive_name(name) {
+                let shown = cx.value(|cx| match self.sensitive_name(name) {
                     Some(rule) => cx.hide_text(rule, value, self.substitute()),
                     None => Value::String(self.safe_text(value, TextKind::Free, cx).into_owned()),
-                };
+                });
                 (self.safe_text(name, TextKind::Free, cx), Shown::from(shown))
             })
             .collect()
@@ -536,13 +600,17 @@ pub trait ReporterFilter: Send + Sync {
         parameters
             .iter()
             .map(|(name, value)| {
-                let shown = match self
-                    .sensitive_name(name)
-                    .filter(|_| self.names_beyond_django())
-                {
-                    Some(rule) => cx.hide_text(rule, value, self.substitute()),
-                    None => Value::String(self.safe_text(value, TextKind::Free, cx).into_owned()),
-                };
+                let shown = cx.value(|cx| {
+                    match self
+                        .sensitive_name(name)
+                        .filter(|_| self.names_beyond_django())
+                    {
+                        Some(rule) => cx.hide_text(rule, value, self.substitute()),
+                        None => {
+                            Value::String(self.safe_text(value, TextKind::Free, cx).into_owned())
+                        }
+                    }
+                });
                 (self.safe_text(name, TextKind::Free, cx), Shown::from(shown))
             })
             .collect()
@@ -566,10 +634,10 @@ pub trait ReporterFilter: Send + Sync {
                     self.sensitive_name(name)
                         .filter(|_| self.names_beyond_django())
                 };
-                let shown = match rule {
+                let shown = cx.value(|cx| match rule {
                     Some(rule) => cx.hide_text(rule, value, self.substitute()),
                     None => Value::String(self.safe_text(value, TextKind::Free, cx).into_owned()),
-                };
+                });
                 (self.safe_text(name, TextKind::Free, cx), Shown::from(shown))
             })
             .collect()
@@ -621,13 +689,15 @@ pub trait ReporterFilter: Send + Sync {
             .iter()
             .map(|var| {
                 let value = var.value.root();
-                let shown = if cx.is_active() && sensitive.is_some_and(|s| s.contains(&var.name)) {
-                    cx.hidden(Rule::SensitiveVariables, value, self.substitute())
-                } else if names {
-                    cleanse(self, &var.name, value, cx, 0, &post_key)
-                } else {
-                    cleanse_with(self, value, cx, 0, &|_: &str| None, &post_key)
-                };
+                let shown = cx.value(|cx| {
+                    if cx.is_active() && sensitive.is_some_and(|s| s.contains(&var.name)) {
+                        cx.hidden(Rule::SensitiveVariables, value, self.substitute())
+                    } else if names {
+                        cleanse(self, &var.name, value, cx, 0, &post_key)
+                    } else {
+                        cleanse_with(self, value, cx, 0, &|_: &str| None, &post_key)
+                    }
+                });
                 (self.safe_text(&var.name, TextKind::Free, cx), shown)
             })
             .collect()

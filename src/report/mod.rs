@@ -421,6 +421,7 @@ impl<'a> Builder<'a> {
         step: impl FnOnce(&dyn ReporterFilter, &mut FilterContext<'_>) -> Vec<Named<'v>>,
     ) -> Vec<Entry> {
         let filter = self.filter;
+        self.cx.begin_values();
         let pairs = guarded(
             &mut self.cx,
             |cx| step(filter, cx),
@@ -431,10 +432,19 @@ impl<'a> Builder<'a> {
                 )]
             },
         );
-        pairs
+        let mut entries: Vec<Entry> = pairs
             .into_iter()
             .map(|(name, value)| Entry::new(name.into_owned(), format_value(&value)))
-            .collect()
+            .collect();
+        // Which rule hid each value, when the section filtered them one by one.
+        if let Some(rules) = self.cx.value_rules(entries.len()) {
+            for &(index, rule) in rules {
+                if let Some(entry) = entries.get_mut(index) {
+                    entry.hidden_by = Some(rule);
+                }
+            }
+        }
+        entries
     }
 
     /// Tags or context values: hidden by their name as settings are, free text otherwise.
@@ -444,15 +454,23 @@ impl<'a> Builder<'a> {
             .iter()
             .map(|(name, value)| {
                 let shown_name = self.text(name, TextKind::Free);
-                let value = match filter.sensitive_name(name) {
+                let (value, rule) = match filter.sensitive_name(name) {
                     Some(rule) => {
                         let substitute = filter.substitute();
                         self.cx.hide_text(rule, value, substitute);
-                        substitute.to_owned()
+                        (substitute.to_owned(), Some(rule))
                     }
-                    None => self.text(value, TextKind::Free),
+                    None => self.cx.value_rule(|cx| {
+                        guarded(
+                            cx,
+                            |cx| filter.safe_text(value, TextKind::Free, cx).into_owned(),
+                            || filter.substitute().to_owned(),
+                        )
+                    }),
                 };
-                Entry::new(shown_name, value)
+                let mut entry = Entry::new(shown_name, value);
+                entry.hidden_by = rule;
+                entry
             })
             .collect()
     }
@@ -614,13 +632,16 @@ impl<'a> Builder<'a> {
         let cookies = self.entries(|filter, cx| filter.safe_cookies(&cookies_raw, cx));
         let mut meta = self.entries(|filter, cx| filter.safe_headers(request, cx));
         if let Some(addr) = &request.remote_addr {
-            let value = if self.filter.hides_client_address() {
+            let (value, rule) = if self.filter.hides_client_address() {
                 let substitute = self.filter.substitute();
-                format_value(&self.cx.hide_text(Rule::ClientAddress, addr, substitute))
+                let value = format_value(&self.cx.hide_text(Rule::ClientAddress, addr, substitute));
+                (value, Some(Rule::ClientAddress))
             } else {
-                quoted(&self.text(addr, TextKind::Free))
+                (quoted(&self.text(addr, TextKind::Free)), None)
             };
-            meta.push(Entry::new("REMOTE_ADDR".to_owned(), value));
+            let mut entry = Entry::new("REMOTE_ADDR".to_owned(), value);
+            entry.hidden_by = rule;
+            meta.push(entry);
         }
         RequestSection {
             method: self.text(&request.method, TextKind::Free),
@@ -831,20 +852,24 @@ impl<'a> Builder<'a> {
             .map(|field| {
                 let name = self.text(&field.name, TextKind::Free);
                 let substitute = filter.substitute().to_owned();
-                let value = guarded(
-                    &mut self.cx,
-                    |cx| match filter.sensitive_name(&field.name) {
-                        Some(rule) => {
-                            cx.hide_text(rule, &field.value, filter.substitute());
-                            filter.substitute().to_owned()
-                        }
-                        None => filter
-                            .safe_text(&field.value, TextKind::Free, cx)
-                            .into_owned(),
-                    },
-                    || substitute,
-                );
-                Entry::new(name, value)
+                let (value, rule) = self.cx.value_rule(|cx| {
+                    guarded(
+                        cx,
+                        |cx| match filter.sensitive_name(&field.name) {
+                            Some(rule) => {
+                                cx.hide_text(rule, &field.value, filter.substitute());
+                                filter.substitute().to_owned()
+                            }
+                            None => filter
+                                .safe_text(&field.value, TextKind::Free, cx)
+                                .into_owned(),
+                        },
+                        || substitute,
+                    )
+                });
+                let mut entry = Entry::new(name, value);
+                entry.hidden_by = rule;
+                entry
             })
             .collect();
         BreadcrumbEntry {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::filter::RedactionSummary;
+use crate::filter::{RedactionSummary, Rule};
 
 /// A name and a formatted value (a setting, header, cookie, parameter or variable).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -17,6 +17,9 @@ pub struct Entry {
     /// The size of the captured value when only its start was formatted.
     #[serde(skip)]
     pub(crate) full_len: Option<usize>,
+    /// The rule that hid the value, or the first that hid a part of it.
+    #[serde(skip)]
+    pub(crate) hidden_by: Option<Rule>,
 }
 
 impl Entry {
@@ -25,7 +28,33 @@ impl Entry {
             name,
             value,
             full_len: None,
+            hidden_by: None,
         }
+    }
+
+    /// The rule that hid this value whole, or the first that hid a part of it (a token in
+    /// a text); `None` when nothing in it was hidden, or when the filter did not say which
+    /// rule did (a section method of a filter's own, or a value hidden afterwards because
+    /// it was hidden elsewhere).
+    ///
+    /// ```
+    /// use safe_report::{Capture, ExceptionReporter, Frame, Rule};
+    ///
+    /// let frame = Frame::new("shop::pay", "src/pay.rs", 3)
+    ///     .var("password", "hunter2")
+    ///     .var("card", "4111 1111 1111 1111")
+    ///     .var("order_id", "ord_42");
+    /// let report = ExceptionReporter::default().report(&Capture::error("E", "x").with_frame(frame));
+    /// let rule = |name: &str| {
+    ///     let vars = &report.frames[0].vars;
+    ///     vars.iter().find(|v| v.name == name).unwrap().hidden_by()
+    /// };
+    /// assert_eq!(rule("password"), Some(Rule::NamePattern));
+    /// assert_eq!(rule("card"), Some(Rule::CardNumber));
+    /// assert_eq!(rule("order_id"), None);
+    /// ```
+    pub fn hidden_by(&self) -> Option<Rule> {
+        self.hidden_by
     }
 }
 

@@ -170,6 +170,18 @@ pub enum SinkError {
 }
 
 impl Sink {
+    /// Starts the worker of an HTTP sink sending to `endpoint` as `delivery` says.
+    #[cfg(any(feature = "sentry", feature = "webhook"))]
+    fn start_http<E: Endpoint + Send + 'static>(
+        kind: &'static str,
+        thread: &str,
+        delivery: &DeliveryOptions,
+        endpoint: E,
+    ) -> Result<Self, SinkError> {
+        let courier = HttpCourier::new(endpoint, delivery.timeout, delivery.spool.as_ref())?;
+        Sink::start(kind, thread, delivery.queue, courier)
+    }
+
     #[cfg_attr(not(any(feature = "sentry", feature = "webhook")), allow(dead_code))]
     fn start<C>(
         kind: &'static str,
@@ -324,6 +336,137 @@ pub(crate) struct SpoolConfig {
     pub(crate) max_bytes: u64,
 }
 
+/// How an HTTP sink delivers: its queue and retries, how long one request may take, and an
+/// optional spool on disk. `SentryConfig` and `WebhookConfig` each hold one, and their
+/// setters of the same names (`queue`, `timeout`, `spool`) set it; `delivery` sets all.
+///
+/// ```
+/// use std::time::Duration;
+/// use safe_report::mail::QueueConfig;
+/// use safe_report::sinks::DeliveryOptions;
+///
+/// let delivery = DeliveryOptions::new()
+///     .queue(QueueConfig::default().capacity(1024))
+///     .timeout(Duration::from_secs(10))
+///     .spool("/var/spool/shop-reports", 64 * 1024 * 1024);
+/// assert_eq!(delivery.request_timeout(), Duration::from_secs(10));
+/// assert_eq!(delivery.queue_config().capacity, 1024);
+/// # #[cfg(feature = "sentry")]
+/// # let _ = safe_report::sinks::SentryConfig::new("https://k@sentry.example.com/1")?
+/// #     .delivery(delivery.clone());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(any(feature = "sentry", feature = "webhook"))]
+#[derive(Debug, Clone)]
+#[must_use = "DeliveryOptions do nothing until given to a sink's configuration"]
+#[non_exhaustive]
+pub struct DeliveryOptions {
+    queue: QueueConfig,
+    timeout: Duration,
+    spool: Option<SpoolConfig>,
+}
+
+#[cfg(any(feature = "sentry", feature = "webhook"))]
+impl Default for DeliveryOptions {
+    fn default() -> Self {
+        Self {
+            queue: QueueConfig::default(),
+            timeout: Duration::from_secs(30),
+            spool: None,
+        }
+    }
+}
+
+#[cfg(any(feature = "sentry", feature = "webhook"))]
+impl DeliveryOptions {
+    /// The default queue ([`QueueConfig::default`]), 30 s per request, no spool.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Queue and retry settings (the mailer's [`QueueConfig`]).
+    pub fn queue(mut self, queue: QueueConfig) -> Self {
+        self.queue = queue;
+        self
+    }
+
+    /// How long one request may take, connecting included (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Also keeps what waits for a retry in `dir`, at most `max_bytes` (the oldest go first),
+    /// and sends what a previous process left there first: an outage longer than the
+    /// process loses nothing. Only what is sent for filtered reports is written, one file
+    /// each, atomically; never the DSN or the webhook's header. One process per directory.
+    pub fn spool(mut self, dir: impl Into<std::path::PathBuf>, max_bytes: u64) -> Self {
+        self.spool = Some(SpoolConfig {
+            dir: dir.into(),
+            max_bytes,
+        });
+        self
+    }
+
+    /// The queue settings.
+    pub fn queue_config(&self) -> &QueueConfig {
+        &self.queue
+    }
+
+    /// The time one request may take.
+    pub fn request_timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The spool directory and its cap in bytes, when there is a spool.
+    pub fn spool_dir(&self) -> Option<(&std::path::Path, u64)> {
+        self.spool
+            .as_ref()
+            .map(|spool| (spool.dir.as_path(), spool.max_bytes))
+    }
+}
+
+/// The delivery setters of an HTTP sink's configuration, written once: each sets the
+/// configuration's `delivery` field ([`DeliveryOptions`]) through the setter of that name.
+#[cfg(any(feature = "sentry", feature = "webhook"))]
+macro_rules! delivery_setters {
+    () => {
+        /// Queue and retry settings (the mailer's [`QueueConfig`](crate::mail::QueueConfig));
+        /// see [`DeliveryOptions::queue`](crate::sinks::DeliveryOptions::queue).
+        pub fn queue(mut self, queue: $crate::sinks::QueueConfig) -> Self {
+            self.delivery = self.delivery.queue(queue);
+            self
+        }
+
+        /// How long one request may take, connecting included (default 30 s).
+        pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+            self.delivery = self.delivery.timeout(timeout);
+            self
+        }
+
+        /// Also keeps what waits for a retry in `dir`, at most `max_bytes`, and sends what a
+        /// previous process left there first; see
+        /// [`DeliveryOptions::spool`](crate::sinks::DeliveryOptions::spool).
+        pub fn spool(mut self, dir: impl Into<::std::path::PathBuf>, max_bytes: u64) -> Self {
+            self.delivery = self.delivery.spool(dir, max_bytes);
+            self
+        }
+
+        /// All the delivery settings at once, replacing those set before.
+        pub fn delivery(mut self, delivery: $crate::sinks::DeliveryOptions) -> Self {
+            self.delivery = delivery;
+            self
+        }
+
+        /// The delivery settings.
+        pub fn delivery_options(&self) -> &$crate::sinks::DeliveryOptions {
+            &self.delivery
+        }
+    };
+}
+#[cfg(any(feature = "sentry", feature = "webhook"))]
+pub(crate) use delivery_setters;
+
 #[cfg(any(feature = "sentry", feature = "webhook"))]
 pub(crate) struct HttpCourier<E> {
     client: transport::Client,
@@ -424,5 +567,40 @@ impl<E: Endpoint> queue::Courier for HttpCourier<E> {
                 spooled: Some(path),
             })
             .collect()
+    }
+}
+
+#[cfg(all(test, feature = "sentry", feature = "webhook"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_configurations_set_their_delivery_through_the_same_setters() {
+        let queue = QueueConfig::default().capacity(7);
+        let sentry = SentryConfig::new("https://k@sentry.example.com/1")
+            .unwrap()
+            .queue(queue)
+            .timeout(Duration::from_secs(3))
+            .spool("spool-dir", 1024);
+        let webhook = WebhookConfig::new("https://hooks.example.com/x")
+            .unwrap()
+            .queue(queue)
+            .timeout(Duration::from_secs(3))
+            .spool("spool-dir", 1024);
+        for delivery in [sentry.delivery_options(), webhook.delivery_options()] {
+            assert_eq!(delivery.queue_config().capacity, 7);
+            assert_eq!(delivery.request_timeout(), Duration::from_secs(3));
+            assert_eq!(
+                delivery.spool_dir(),
+                Some((std::path::Path::new("spool-dir"), 1024))
+            );
+        }
+        // `delivery` replaces all three.
+        let reset = sentry.delivery(DeliveryOptions::new());
+        assert_eq!(reset.delivery_options().spool_dir(), None);
+        assert_eq!(
+            reset.delivery_options().request_timeout(),
+            Duration::from_secs(30)
+        );
     }
 }

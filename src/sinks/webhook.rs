@@ -17,12 +17,9 @@
 //! for Sentry: 2xx delivered; 408, 5xx and no connection retried with backoff; 429 waits for
 //! `Retry-After` (60 s without it); any other 4xx drops the report and counts it.
 
-use std::time::Duration;
-
 use url::Url;
 
-use super::queue::QueueConfig;
-use super::{Endpoint, HttpCourier, Origin, Sink, SinkError, SpoolConfig};
+use super::{DeliveryOptions, Endpoint, Origin, Sink, SinkError};
 use crate::report::Report;
 
 /// Why a webhook configuration was refused; messages never show the URL (its path or query
@@ -41,16 +38,15 @@ pub enum WebhookConfigError {
     Header,
 }
 
-/// Where the webhook sink POSTs, an optional header (authentication), and the queue.
+/// Where the webhook sink POSTs, an optional header (authentication), and the delivery
+/// ([`DeliveryOptions`]: queue, timeout, spool; the header is never spooled).
 #[derive(Clone)]
 #[must_use = "a WebhookConfig does nothing until passed to Sink::webhook"]
 #[non_exhaustive]
 pub struct WebhookConfig {
     url: Url,
     header: Option<(String, String)>,
-    queue: QueueConfig,
-    timeout: Duration,
-    spool: Option<SpoolConfig>,
+    delivery: DeliveryOptions,
 }
 
 impl std::fmt::Debug for WebhookConfig {
@@ -58,8 +54,7 @@ impl std::fmt::Debug for WebhookConfig {
         f.debug_struct("WebhookConfig")
             .field("host", &self.url.host_str())
             .field("header", &self.header.as_ref().map(|(name, _)| name))
-            .field("queue", &self.queue)
-            .field("timeout", &self.timeout)
+            .field("delivery", &self.delivery)
             .finish()
     }
 }
@@ -74,9 +69,7 @@ impl WebhookConfig {
         Ok(Self {
             url,
             header: None,
-            queue: QueueConfig::default(),
-            timeout: Duration::from_secs(30),
-            spool: None,
+            delivery: DeliveryOptions::default(),
         })
     }
 
@@ -99,28 +92,7 @@ impl WebhookConfig {
         Ok(self)
     }
 
-    /// Queue and retry settings (the mailer's [`QueueConfig`]).
-    pub fn queue(mut self, queue: QueueConfig) -> Self {
-        self.queue = queue;
-        self
-    }
-
-    /// How long one request may take, connecting included (default 30 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Also keeps what waits for a retry in `dir`, at most `max_bytes`, and sends what a
-    /// previous process left there first (as the Sentry sink's spool
-    /// does; the header is not written).
-    pub fn spool(mut self, dir: impl Into<std::path::PathBuf>, max_bytes: u64) -> Self {
-        self.spool = Some(SpoolConfig {
-            dir: dir.into(),
-            max_bytes,
-        });
-        self
-    }
+    super::delivery_setters!();
 
     /// The body the sink POSTs for `report`.
     pub fn body(&self, report: &Report, origin: Origin) -> String {
@@ -140,7 +112,6 @@ fn body(report: &Report, origin: Origin) -> String {
 impl Sink {
     /// A sink POSTing each report's JSON rendering to a webhook; starts its worker thread.
     pub fn webhook(config: WebhookConfig) -> Result<Sink, SinkError> {
-        let (queue, timeout, spool) = (config.queue, config.timeout, config.spool.clone());
         let url = config.url.to_string();
         let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
         headers.extend(config.header.clone());
@@ -149,8 +120,12 @@ impl Sink {
             headers,
             sent: 0,
         };
-        let courier = HttpCourier::new(webhook, timeout, spool.as_ref())?;
-        Sink::start("webhook report", "safe-report-webhook", queue, courier)
+        Sink::start_http(
+            "webhook report",
+            "safe-report-webhook",
+            &config.delivery,
+            webhook,
+        )
     }
 }
 

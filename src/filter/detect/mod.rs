@@ -597,7 +597,16 @@ pub(crate) fn merge(spans: &mut Vec<Span>) {
     if spans.len() < 2 {
         return;
     }
-    spans.sort_by_key(|span| (span.start, std::cmp::Reverse(span.end)));
+    // Of spans that cover the same text, one that a detector recognised by its form stays
+    // before one that only looks random (a GitHub token is a known key format), whatever
+    // order the detectors found them in.
+    spans.sort_by_key(|span| {
+        (
+            span.start,
+            std::cmp::Reverse(span.end),
+            span.rule == Rule::HighEntropyToken,
+        )
+    });
     let mut merged: Vec<Span> = Vec::with_capacity(spans.len());
     for span in spans.drain(..) {
         match merged.last_mut() {

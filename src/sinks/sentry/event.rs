@@ -14,7 +14,7 @@
 //! | `transaction` | the route ("Raised during") |
 //! | `fingerprint` | the flood-control fingerprint ([`Fingerprint::of_report`]) |
 //! | `extra` | `settings` and the other environment lines |
-//! | `_meta` | a remark (`rem`, substituted) on every value the filter replaced, naming the rule; `len` where the sink cut a variable or left variables out |
+//! | `_meta` | a remark (`rem`, substituted) on every value the filter replaced, naming the rule the filter recorded for it ([`Entry::hidden_by`](crate::report::Entry::hidden_by)); `len` where the sink cut a variable or left variables out |
 
 use std::fmt::Write as _;
 
@@ -248,7 +248,10 @@ impl<'a> Mapping<'a> {
         Value::Object(event)
     }
 
-    /// The remark for a value the filter replaced, if it was: under `name` in `section`.
+    /// The remark for a value the filter replaced, if it was, naming the rule that hid it
+    /// (`hidden_by`, as the filter recorded it); when the report does not say, the rule is
+    /// inferred from the value's `name` and its `section`.
+    #[allow(clippy::too_many_arguments)]
     fn remark(
         &self,
         report: &Report,
@@ -257,12 +260,15 @@ impl<'a> Mapping<'a> {
         name: &str,
         shown: &str,
         section: Section,
+        hidden_by: Option<Rule>,
     ) {
         if shown == report.substitute {
-            let rule = self.names.sensitive_name(name).or(section.declared());
+            let rule = hidden_by
+                .or_else(|| self.names.sensitive_name(name))
+                .or(section.declared());
             meta.substituted(path, &rule_id(rule));
         } else if shown.contains(report.substitute.as_str()) {
-            meta.substituted(path, &rule_id(None));
+            meta.substituted(path, &rule_id(hidden_by));
         }
     }
 
@@ -331,6 +337,7 @@ impl<'a> Mapping<'a> {
                 "",
                 value,
                 Section::Other,
+                None,
             );
         }
         exception.insert("mechanism".into(), mechanism);
@@ -428,7 +435,16 @@ impl<'a> Mapping<'a> {
             if let Some(full) = full {
                 meta.at(&here, json!({"len": full}));
             }
-            self.remark(report, meta, &here, name, &value, Section::Variables);
+            let hidden_by = vars[index].hidden_by();
+            self.remark(
+                report,
+                meta,
+                &here,
+                name,
+                &value,
+                Section::Variables,
+                hidden_by,
+            );
             out.insert(name.to_owned(), json!(value));
         }
         if kept.len() < vars.len() {
@@ -450,7 +466,16 @@ impl<'a> Mapping<'a> {
                 let value = unquote(&entry.value);
                 let index = index.to_string();
                 let path = ["request", "query_string", &index, "1"];
-                self.remark(report, meta, &path, &entry.name, value, Section::Other);
+                let hidden_by = entry.hidden_by();
+                self.remark(
+                    report,
+                    meta,
+                    &path,
+                    &entry.name,
+                    value,
+                    Section::Other,
+                    hidden_by,
+                );
                 pairs.push(json!([entry.name, value]));
             }
             out.insert("query_string".into(), Value::Array(pairs));
@@ -459,7 +484,16 @@ impl<'a> Mapping<'a> {
         for entry in &request.post {
             let value = unquote(&entry.value);
             let path = ["request", "data", entry.name.as_str()];
-            self.remark(report, meta, &path, &entry.name, value, Section::Post);
+            let hidden_by = entry.hidden_by();
+            self.remark(
+                report,
+                meta,
+                &path,
+                &entry.name,
+                value,
+                Section::Post,
+                hidden_by,
+            );
             data.insert(entry.name.clone(), json!(value));
         }
         let mut files = Map::new();
@@ -512,7 +546,16 @@ impl<'a> Mapping<'a> {
                 let value = unquote(&entry.value);
                 let index = index.to_string();
                 let path = ["request", "cookies", &index, "1"];
-                self.remark(report, meta, &path, &entry.name, value, Section::Cookies);
+                let hidden_by = entry.hidden_by();
+                self.remark(
+                    report,
+                    meta,
+                    &path,
+                    &entry.name,
+                    value,
+                    Section::Cookies,
+                    hidden_by,
+                );
                 cookies.push(json!([entry.name, value]));
             }
             out.insert("cookies".into(), Value::Array(cookies));
@@ -531,7 +574,16 @@ impl<'a> Mapping<'a> {
             }
             let index = headers.len().to_string();
             let path = ["request", "headers", &index, "1"];
-            self.remark(report, meta, &path, &entry.name, value, Section::Headers);
+            let hidden_by = entry.hidden_by();
+            self.remark(
+                report,
+                meta,
+                &path,
+                &entry.name,
+                value,
+                Section::Headers,
+                hidden_by,
+            );
             headers.push(json!([entry.name, value]));
         }
         if !headers.is_empty() {
@@ -565,7 +617,7 @@ impl<'a> Mapping<'a> {
             Value::String(text) => {
                 let here: Vec<&str> = path.iter().map(String::as_str).collect();
                 let name = here.last().copied().unwrap_or("");
-                self.remark(report, meta, &here, name, text, Section::Post);
+                self.remark(report, meta, &here, name, text, Section::Post, None);
             }
             _ => {}
         }
@@ -647,7 +699,16 @@ impl<'a> Mapping<'a> {
         for entry in report.settings.iter() {
             let value = unquote(&entry.value);
             let path = ["extra", "settings", entry.name.as_str()];
-            self.remark(report, meta, &path, &entry.name, value, Section::Other);
+            let hidden_by = entry.hidden_by();
+            self.remark(
+                report,
+                meta,
+                &path,
+                &entry.name,
+                value,
+                Section::Other,
+                hidden_by,
+            );
             settings.insert(entry.name.clone(), json!(value));
         }
         let mut environment = Map::new();
@@ -770,6 +831,35 @@ mod tests {
             format!("retrying with Bearer {}", crate::DEFAULT_SUBSTITUTE)
         );
         assert!(!crumbs.to_string().contains("tok-9f8e7d6c5b4a"));
+    }
+
+    #[test]
+    fn each_hidden_value_names_the_rule_that_hid_it() {
+        let token = "ghp_k7Qm2Xw9Lp4Rt8Vz3Nb6Yc1Hd5Fg0Js7Ae2Ku";
+        let capture = crate::Capture::error("E", "x").with_frame(
+            crate::Frame::new("shop::pay", "src/pay.rs", 3)
+                .var("password", "hunter2-by-name")
+                .var("upstream", token)
+                .var("card", "4111111111111111")
+                .var("note", format!("pushed with {token}"))
+                .var("order_id", "ord_42"),
+        );
+        let report = crate::ExceptionReporter::default().report(&capture);
+        let config = SentryConfig::new("https://k@sentry.example.com/1").unwrap();
+        let event = config.event(&report, Origin::Error);
+        let meta = &event["_meta"]["exception"]["values"]["0"]["stacktrace"]["frames"]["0"];
+        let rule = |name: &str| meta["vars"][name][""]["rem"][0][0].clone();
+        assert_eq!(rule("password"), "safe-report:name-pattern");
+        assert_eq!(rule("upstream"), "safe-report:known-key-format");
+        assert_eq!(rule("card"), "safe-report:card-number");
+        assert_eq!(rule("note"), "safe-report:known-key-format");
+        assert_eq!(meta["vars"].get("order_id"), None);
+        let vars = &event["exception"]["values"][0]["stacktrace"]["frames"][0]["vars"];
+        assert_eq!(vars["upstream"], crate::DEFAULT_SUBSTITUTE);
+        assert_eq!(
+            vars["note"],
+            format!("pushed with {}", crate::DEFAULT_SUBSTITUTE)
+        );
     }
 
     #[test]

@@ -29,12 +29,9 @@
 
 mod event;
 
-use std::time::Duration;
-
 use url::Url;
 
-use super::queue::QueueConfig;
-use super::{Endpoint, HttpCourier, Origin, Sink, SinkError, SpoolConfig};
+use super::{DeliveryOptions, Endpoint, Origin, Sink, SinkError};
 use crate::filter::SafeReporterFilter;
 use crate::report::Report;
 
@@ -135,7 +132,8 @@ impl Dsn {
 }
 
 /// Where and how the Sentry sink sends: the DSN, the tags every event carries, whether the
-/// client's IP address goes along, and the queue. The event's `environment`, `release` and
+/// client's IP address goes along, and the delivery ([`DeliveryOptions`]: queue, timeout,
+/// spool). The event's `environment`, `release` and
 /// `server_name` are the report's [`Identity`](crate::Identity) (the one source for every
 /// output), the server name defaulting to the host name.
 ///
@@ -160,9 +158,7 @@ pub struct SentryConfig {
     dsn: Dsn,
     tags: Vec<(String, String)>,
     send_client_ip: bool,
-    queue: QueueConfig,
-    timeout: Duration,
-    spool: Option<SpoolConfig>,
+    delivery: DeliveryOptions,
 }
 
 impl SentryConfig {
@@ -173,9 +169,7 @@ impl SentryConfig {
             dsn: Dsn::parse(dsn)?,
             tags: Vec::new(),
             send_client_ip: false,
-            queue: QueueConfig::default(),
-            timeout: Duration::from_secs(30),
-            spool: None,
+            delivery: DeliveryOptions::default(),
         })
     }
 
@@ -212,29 +206,7 @@ impl SentryConfig {
         self
     }
 
-    /// Queue and retry settings (shared with the mailer's [`QueueConfig`]).
-    pub fn queue(mut self, queue: QueueConfig) -> Self {
-        self.queue = queue;
-        self
-    }
-
-    /// How long one request may take, connecting included (default 30 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Also keeps what waits for a retry in `dir`, at most `max_bytes` (the oldest go first),
-    /// and sends what a previous process left there first: an outage longer than the
-    /// process loses nothing. Only envelopes of filtered reports are written, one file each,
-    /// atomically; not the DSN. One process per directory.
-    pub fn spool(mut self, dir: impl Into<std::path::PathBuf>, max_bytes: u64) -> Self {
-        self.spool = Some(SpoolConfig {
-            dir: dir.into(),
-            max_bytes,
-        });
-        self
-    }
+    super::delivery_setters!();
 
     /// The Sentry event of `report` (what the sink sends, without the envelope), with a
     /// fresh `event_id` and the current time.
@@ -251,7 +223,7 @@ impl SentryConfig {
 impl Sink {
     /// A sink sending to a Sentry-compatible server; starts its worker thread.
     pub fn sentry(config: SentryConfig) -> Result<Sink, SinkError> {
-        let (queue, timeout, spool) = (config.queue, config.timeout, config.spool.clone());
+        let delivery = config.delivery.clone();
         let headers = vec![
             ("X-Sentry-Auth".to_owned(), config.dsn.auth()),
             (
@@ -264,8 +236,7 @@ impl Sink {
             headers,
             names: SafeReporterFilter::default(),
         };
-        let courier = HttpCourier::new(endpoint, timeout, spool.as_ref())?;
-        Sink::start("Sentry event", "safe-report-sentry", queue, courier)
+        Sink::start_http("Sentry event", "safe-report-sentry", &delivery, endpoint)
     }
 }
 
