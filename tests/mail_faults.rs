@@ -2,6 +2,7 @@
 //! the timeout, or closes the connection in the middle of DATA. In each case the caller
 //! returns as soon as the report is queued, nothing panics, the failure is logged, and
 //! queued reports are delivered once a working server is back on the same port.
+#![cfg(feature = "smtp")]
 
 mod support;
 
