@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use safe_report::mail::{AdminNotifier, Level, MailConfig, Mailer, Outcome, QueueConfig};
 use safe_report::{Capture, Frame};
-use support::{Behaviour, Fault, ServerOptions, capture_logs, closed_port, start_smtp};
+use support::{Behaviour, Fault, ServerOptions, capture_logs, start_smtp};
 
 const WAIT: Duration = Duration::from_secs(30);
 /// Connect and command timeouts of the mailer under test.
@@ -66,7 +66,8 @@ fn expected_subjects() -> Vec<String> {
 #[test]
 fn server_down_reports_wait_for_retry_and_are_delivered_when_it_is_back() {
     let (logs, _guard) = capture_logs();
-    let addr = closed_port();
+    let fault = Fault::start(Behaviour::Close);
+    let addr = fault.addr;
     let mailer = mailer_for(addr);
     let notifier = AdminNotifier::new(mailer.clone());
 
@@ -82,7 +83,7 @@ fn server_down_reports_wait_for_retry_and_are_delivered_when_it_is_back() {
     );
     assert_eq!(mailer.stats().awaiting_retry, 3);
 
-    let inbox = start_smtp(TcpListener::bind(addr).unwrap(), ServerOptions::default());
+    let inbox = start_smtp(fault.stop(), ServerOptions::default());
     inbox.wait_for(3, WAIT);
     assert_eq!(subjects(&inbox), expected_subjects());
     assert!(mailer.flush(WAIT));
@@ -133,8 +134,7 @@ fn a_stalling_server_times_out_and_reports_are_delivered_when_a_server_answers()
         "{text}"
     );
 
-    let addr = fault.stop();
-    let inbox = start_smtp(TcpListener::bind(addr).unwrap(), ServerOptions::default());
+    let inbox = start_smtp(fault.stop(), ServerOptions::default());
     inbox.wait_for(3, WAIT);
     assert_eq!(subjects(&inbox), expected_subjects());
 }
@@ -153,8 +153,7 @@ fn a_connection_closed_mid_data_is_retried_and_delivered_when_a_server_answers()
         "{text}"
     );
 
-    let addr = fault.stop();
-    let inbox = start_smtp(TcpListener::bind(addr).unwrap(), ServerOptions::default());
+    let inbox = start_smtp(fault.stop(), ServerOptions::default());
     inbox.wait_for(3, WAIT);
     assert_eq!(subjects(&inbox), expected_subjects());
 }

@@ -206,10 +206,10 @@ pub fn install_crypto_provider() {
 }
 
 /// A fault injector: accepts connections and does what `behaviour` says with each, until
-/// stopped. Stopping releases the port.
+/// stopped. Stopping hands its listener back, still bound, for a working server.
 pub struct Fault {
     stop: Arc<AtomicBool>,
-    thread: Option<thread::JoinHandle<()>>,
+    thread: Option<thread::JoinHandle<TcpListener>>,
     pub addr: SocketAddr,
 }
 
@@ -217,6 +217,8 @@ pub struct Fault {
 pub enum Behaviour {
     /// Accept and never say anything.
     Stall,
+    /// Accept and close the connection at once (a server that is down).
+    Close,
     /// Speak SMTP up to DATA, read a little of the message, then close the connection.
     CloseMidData,
 }
@@ -235,6 +237,7 @@ impl Fault {
                         stream.set_nonblocking(false).unwrap();
                         match behaviour {
                             Behaviour::Stall => held.push(stream),
+                            Behaviour::Close => drop(stream),
                             Behaviour::CloseMidData => {
                                 thread::spawn(move || close_mid_data(stream));
                             }
@@ -243,6 +246,8 @@ impl Fault {
                     Err(_) => thread::sleep(Duration::from_millis(5)),
                 }
             }
+            listener.set_nonblocking(false).unwrap();
+            listener
         });
         Self {
             stop,
@@ -251,12 +256,11 @@ impl Fault {
         }
     }
 
-    pub fn stop(mut self) -> SocketAddr {
+    /// Stops the faults (closing the connections held) and returns the listener.
+    pub fn stop(mut self) -> TcpListener {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            thread.join().unwrap();
-        }
-        self.addr
+        let thread = self.thread.take().expect("a fault is stopped once");
+        thread.join().unwrap()
     }
 }
 
