@@ -192,13 +192,6 @@ pub fn listener() -> (TcpListener, SocketAddr) {
     (listener, addr)
 }
 
-/// A port on 127.0.0.1 where nothing listens (bound, then released).
-pub fn closed_port() -> SocketAddr {
-    let (listener, addr) = listener();
-    drop(listener);
-    addr
-}
-
 /// Both mailin-embedded's rustls and lettre's are in the test build with two crypto
 /// providers compiled in; rustls then needs a process default.
 pub fn install_crypto_provider() {
