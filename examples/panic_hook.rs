@@ -31,6 +31,7 @@ fn charge(card_number: &str, order_id: &str) {
 fn main() -> ExitCode {
     // This file, compressed, in the binary: a deployed build shows source lines without
     // its source on the host (an application embeds its `src` with `embed_sources!()`).
+    #[cfg(feature = "embed-sources")]
     safe_report::embed_sources!("examples/panic_hook.rs").install();
     let hook = safe_report::panic::HookBuilder::new()
         .in_app_include([env!("CARGO_CRATE_NAME")])

@@ -63,11 +63,24 @@ pub enum Destination {
     File(PathBuf),
     /// A function of yours, given the report (render it as you like).
     Callback(Arc<dyn Fn(&Report) + Send + Sync>),
-    /// The admin notifier: an email to the admins (queued, flood-controlled).
+    /// The admin notifier: an email to the admins (queued, flood-controlled; feature `mail`).
+    #[cfg(feature = "mail")]
     Notifier(crate::mail::AdminNotifier),
     /// A sink: a Sentry-compatible server or a webhook (queued; the report, never the
     /// capture, goes to its worker).
     Sink(crate::sinks::Sink),
+}
+
+impl Destination {
+    /// Whether the destination builds its own report from the capture (the admin notifier
+    /// renders an email, with its own controls).
+    fn renders_itself(&self) -> bool {
+        #[cfg(feature = "mail")]
+        if let Destination::Notifier(_) = self {
+            return true;
+        }
+        false
+    }
 }
 
 impl std::fmt::Debug for Destination {
@@ -76,6 +89,7 @@ impl std::fmt::Debug for Destination {
             Destination::Stderr => f.write_str("Stderr"),
             Destination::File(path) => f.debug_tuple("File").field(path).finish(),
             Destination::Callback(_) => f.write_str("Callback(..)"),
+            #[cfg(feature = "mail")]
             Destination::Notifier(_) => f.write_str("Notifier(..)"),
             Destination::Sink(sink) => f.debug_tuple("Sink").field(sink).finish(),
         }
@@ -300,9 +314,16 @@ impl HookBuilder {
 }
 
 /// The panic hook of this crate was installed before in the process; the first one stays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the panic hook of safe-report is already installed")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AlreadyInstalled;
+
+impl std::fmt::Display for AlreadyInstalled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the panic hook of safe-report is already installed")
+    }
+}
+
+impl std::error::Error for AlreadyInstalled {}
 
 /// Flushes pending panic reports when dropped (see [`HookBuilder::install`]).
 #[derive(Debug)]
@@ -623,11 +644,7 @@ impl State {
         if !controls.admit_once(&mut capture) {
             return;
         }
-        let needs_report = self
-            .config
-            .destinations
-            .iter()
-            .any(|d| !matches!(d, Destination::Notifier(_)));
+        let needs_report = self.config.destinations.iter().any(|d| !d.renders_itself());
         let report = match needs_report.then(|| self.config.reporter.report(&capture)) {
             Some(report) => match controls.apply(report, self.config.reporter.filter()) {
                 Some(report) => Some(report),
@@ -673,14 +690,17 @@ impl State {
                         }
                     }
                 }
-                Destination::Notifier(_) | Destination::Sink(_) if !remote => {}
+                #[cfg(feature = "mail")]
+                Destination::Notifier(_) if !remote => {}
+                Destination::Sink(_) if !remote => {}
+                #[cfg(feature = "mail")]
                 Destination::Notifier(notifier) => {
                     let message = capture.error.message.clone().unwrap_or_default();
                     if controls.is_empty() || notifier.has_controls() {
-                        notifier.notify(crate::mail::Level::Critical, message, capture.clone());
+                        notifier.notify(crate::model::Level::Critical, message, capture.clone());
                     } else {
                         notifier.clone().controls(controls.clone()).notify(
-                            crate::mail::Level::Critical,
+                            crate::model::Level::Critical,
                             message,
                             capture.clone(),
                         );
@@ -826,6 +846,7 @@ fn hook(info: &std::panic::PanicHookInfo<'_>) {
         state.wait_delivered(sequence, deadline.left());
         for destination in &state.config.destinations {
             match destination {
+                #[cfg(feature = "mail")]
                 Destination::Notifier(notifier) => {
                     notifier.mailer().flush_all(deadline.left());
                 }

@@ -37,6 +37,7 @@ pub mod filter;
 pub mod hook;
 pub mod integrations;
 pub mod limits;
+#[cfg(feature = "mail")]
 pub mod mail;
 pub mod model;
 pub mod render;
@@ -54,6 +55,7 @@ pub use filter::{
     SafeReporterFilter, SafeReporterFilterBuilder, Shown, TextKind,
 };
 pub use limits::{DEFAULT_SUBSTITUTE, MAX_INTERPRETED_BODY};
+#[cfg(feature = "mail")]
 pub use mail::{AdminNotifier, BrokenLinkReporter, MailConfig, Mailer, check_deploy};
 pub use model::{
     Breadcrumb, BreadcrumbField, BreadcrumbLevel, Capture, CaptureError, Cause, Environment,

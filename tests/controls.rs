@@ -1,6 +1,7 @@
 //! Controls on what is reported: `before_send` changing and dropping filtered reports,
 //! ignore rules, sampling and custom grouping, through the admin notifier (and the panic
 //! hook's and web layer's path, which share it).
+#![cfg(feature = "mail")]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

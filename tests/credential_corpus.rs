@@ -3,6 +3,7 @@
 //! a capture: none may show in any rendering (formats recognised only after their key names
 //! are left out here). And each format's near miss
 //! (`credential-near-misses.tsv`) placed as a plain value stays visible.
+#![cfg(feature = "mail")]
 
 use std::path::PathBuf;
 

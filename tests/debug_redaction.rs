@@ -1,6 +1,7 @@
 //! `Debug` of captured data shows names, kinds and sizes, never a value: every type that
 //! holds what a program captured (variables, the request, settings, messages) is formatted
 //! with `{:?}` and `{:#?}` around a marker secret, which must not appear.
+#![cfg(feature = "mail")]
 
 use std::fmt::Debug;
 use std::io::Write;

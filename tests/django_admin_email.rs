@@ -6,6 +6,7 @@
 //! `Mailer::flush` because sending is asynchronous. Django's `reporter_class` is an
 //! `EmailRenderer`; its `email_backend` is `MailerBuilder::backend`. Flood control is off
 //! so that each test sees every mail, as Django sends them.
+#![cfg(feature = "mail")]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -6,6 +6,7 @@
 //! host is `testserver`); `mail.outbox` is a `MemoryBackend` read after `Mailer::flush`.
 //! Django's subclass overriding `is_ignorable_request` with user-agent regexes is
 //! `BrokenLinkRules::ignorable_user_agent`.
+#![cfg(feature = "mail")]
 
 use std::time::Duration;
 

@@ -12,6 +12,7 @@
 //!   (the default filter would also hide `sausage-key`, whose name contains `key`).
 //! - Not applicable: class-based views, templates and template loaders, the default
 //!   URLconf page, path converters, `FORCE_SCRIPT_NAME`, the template encoding.
+#![cfg(feature = "axum")]
 
 mod web;
 

@@ -1,5 +1,6 @@
 //! `embed_sources!`: source lines for frames whose files are not on disk, as in a deployed
 //! binary, from the copies compiled into this test binary.
+#![cfg(all(feature = "mail", feature = "embed-sources"))]
 
 use safe_report::{Capture, ExceptionReporter, Frame};
 

@@ -1,6 +1,7 @@
 //! Admin emails through a real SMTP server (mailin-embedded, started here on 127.0.0.1):
 //! plain and STARTTLS with AUTH. Every received message is parsed with a MIME parser
 //! (mail-parser) and checked for its headers, its structure and filtered content.
+#![cfg(feature = "smtp")]
 
 mod support;
 

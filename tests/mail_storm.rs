@@ -4,6 +4,7 @@
 //! The bound (see `safe_report::mail::flood`): for `K` kinds over a time `T`, at most
 //! `min(K·(1 + ⌈T/window⌉), max_per_minute·⌈T/1 min⌉) + ⌈T/1 min⌉` emails. A burst shorter
 //! than the window with `K ≤ max_per_minute` gives exactly `2·K`.
+#![cfg(feature = "mail")]
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};

@@ -34,6 +34,7 @@
 //! ordinary setting must stay visible in every report.
 //!
 //! The tests at the end of this file pin cases that once leaked.
+#![cfg(feature = "mail")]
 
 use proptest::collection::vec;
 use proptest::prelude::*;

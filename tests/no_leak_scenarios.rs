@@ -5,6 +5,7 @@
 //! frame variables, free text and the exception message. None of them may reach any output,
 //! in any encoding a reader (or a search) could find it in, while the ordinary values next to
 //! them stay visible.
+#![cfg(feature = "mail")]
 
 use std::path::PathBuf;
 

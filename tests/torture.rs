@@ -3,6 +3,7 @@
 //! that the child wrote its report to standard error and exited normally. The parent waits
 //! for the child with a generous deadline: a hang, a deadlock, an abort or a stack overflow
 //! in the child fails the test instead of stalling the suite.
+#![cfg(feature = "mail")]
 
 use std::collections::BTreeMap;
 use std::fmt;

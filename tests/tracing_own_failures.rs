@@ -16,7 +16,7 @@ use safe_report::mail::{
     AdminNotifier, BackendError, Email, Level, MailBackend, MailConfig, Mailer, Outcome,
     QueueConfig,
 };
-use support::{Logs, ServerOptions, closed_port, start_smtp};
+use support::{Behaviour, Fault, Logs, ServerOptions, start_smtp};
 use tracing_subscriber::layer::SubscriberExt as _;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -116,7 +116,9 @@ fn retries_logged_as_warnings_are_not_reported_by_a_layer_that_reports_warnings(
     tracing::warn!("the application is degraded");
     assert_eq!(messages(&reports), ["the application is degraded"]);
 
-    let mailer = Mailer::new(config(closed_port())).unwrap();
+    // A server that accepts and hangs up at once, kept for the whole test.
+    let down = Fault::start(Behaviour::Close);
+    let mailer = Mailer::new(config(down.addr)).unwrap();
     notify(&AdminNotifier::new(mailer.clone()));
     let text = logs.wait_for("mail delivery failed again", WAIT);
     assert!(text.contains("will retry"), "{text}");
@@ -138,7 +140,9 @@ impl MailBackend for Noisy {
 #[test]
 fn what_libraries_log_while_the_worker_delivers_is_not_reported() {
     let (reports, logs, _guard) = install(tracing::Level::ERROR);
-    let mailer = Mailer::builder(config(closed_port()))
+    // The backend fails by itself; the server is never reached.
+    let down = Fault::start(Behaviour::Close);
+    let mailer = Mailer::builder(config(down.addr))
         .backend(Noisy)
         .build()
         .unwrap();

@@ -8,6 +8,7 @@
 //! again, running the ignored test `demo_process` or `demo_actix_process`), configured by
 //! environment variables as a user would, and reads the emails the console backend prints
 //! on its standard output. The actix-web half needs the `actix` feature.
+#![cfg(feature = "axum")]
 
 mod web;
 

@@ -1,6 +1,7 @@
 //! The error-report layer through real HTTP on 127.0.0.1: the happy path left alone, bodies
 //! buffered and handed on, bodies not buffered and why, hostile requests, sensitive headers,
 //! users, plain 5xx responses, overrides, custom pages, and a plain hyper service.
+#![cfg(feature = "axum")]
 
 mod web;
 

@@ -1,6 +1,7 @@
 //! The layer never does a report's slow work on the async runtime's thread: the debug page
 //! of a panic is rendered on the report worker while the request's future waits without
 //! blocking, and the admin email's capture is built there too.
+#![cfg(feature = "axum")]
 
 use std::future::{Future, poll_fn};
 use std::sync::mpsc;

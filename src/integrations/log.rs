@@ -144,11 +144,14 @@ impl ReportLogger {
 
     /// Reports records to the admin notifier (queued, flood-controlled; never blocks), at
     /// the record's level, with its message as the subject's.
+    ///
+    /// Feature `mail`.
+    #[cfg(feature = "mail")]
     #[must_use]
     pub fn notify(self, notifier: crate::mail::AdminNotifier) -> Self {
         self.on_error(move |capture| {
             let message = capture.error.message.clone().unwrap_or_default();
-            notifier.notify(crate::mail::Level::Error, message, capture);
+            notifier.notify(crate::model::Level::Error, message, capture);
         })
     }
 

@@ -157,17 +157,20 @@ impl ReportLayer {
     }
 
     /// Reports events to the admin notifier (queued, flood-controlled; never blocks).
+    ///
+    /// Feature `mail`.
+    #[cfg(feature = "mail")]
     #[must_use]
     pub fn notify(self, notifier: crate::mail::AdminNotifier) -> Self {
         self.on_error(move |capture| {
             let message = capture.error.message.clone().unwrap_or_default();
-            notifier.notify(crate::mail::Level::Error, message, capture);
+            notifier.notify(crate::model::Level::Error, message, capture);
         })
     }
 
     /// Reports events to `sink` (a Sentry-compatible server, a webhook; queued, never
     /// blocks), built through this layer's filter on the sink's worker. Like
-    /// [`notify`](Self::notify), it replaces what [`on_error`](Self::on_error) set; to report
+    /// `notify`, it replaces what [`on_error`](Self::on_error) set; to report
     /// to both, call both from one `on_error` closure.
     #[must_use]
     pub fn sink(self, sink: crate::sinks::Sink) -> Self {
@@ -177,7 +180,7 @@ impl ReportLayer {
             sink.capture(
                 capture,
                 &reporter,
-                crate::sinks::Origin::Log(crate::mail::Level::Error),
+                crate::sinks::Origin::Log(crate::model::Level::Error),
             );
         })
     }

@@ -464,11 +464,10 @@ fn parse_env_duration(name: &str, value: &str) -> Result<Duration, ConfigError> 
 /// A configuration value that cannot be used. Messages name the setting (the environment
 /// variable or builder method) and the bad value; an email URL is shown with everything
 /// between its scheme and its last `@` redacted, or not at all when it does not parse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// An email address that does not parse.
-    #[error("{setting}: {value:?} is not a valid email address ({reason})")]
     Address {
         /// The setting.
         setting: String,
@@ -478,7 +477,6 @@ pub enum ConfigError {
         reason: String,
     },
     /// An email URL that cannot be used.
-    #[error("{setting}: {url} is not a usable email URL: {reason}")]
     Url {
         /// The setting.
         setting: String,
@@ -489,7 +487,6 @@ pub enum ConfigError {
     },
     /// An email URL that does not parse. It is not shown, not even redacted: where its
     /// credentials end is what cannot be known.
-    #[error("{setting}: not a valid email URL ({reason}); the value is not shown")]
     UrlSyntax {
         /// The setting.
         setting: String,
@@ -497,7 +494,6 @@ pub enum ConfigError {
         reason: String,
     },
     /// Another value of the wrong form.
-    #[error("{setting}: {value:?} is not {expected}")]
     Value {
         /// The setting.
         setting: String,
@@ -507,7 +503,6 @@ pub enum ConfigError {
         expected: &'static str,
     },
     /// A regular expression that does not compile.
-    #[error("{setting}: {pattern:?} is not a valid regular expression: {reason}")]
     Pattern {
         /// The setting.
         setting: String,
@@ -517,6 +512,45 @@ pub enum ConfigError {
         reason: String,
     },
 }
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::Address {
+                setting,
+                value,
+                reason,
+            } => write!(
+                f,
+                "{setting}: {value:?} is not a valid email address ({reason})"
+            ),
+            ConfigError::Url {
+                setting,
+                url,
+                reason,
+            } => write!(f, "{setting}: {url} is not a usable email URL: {reason}"),
+            ConfigError::UrlSyntax { setting, reason } => write!(
+                f,
+                "{setting}: not a valid email URL ({reason}); the value is not shown"
+            ),
+            ConfigError::Value {
+                setting,
+                value,
+                expected,
+            } => write!(f, "{setting}: {value:?} is not {expected}"),
+            ConfigError::Pattern {
+                setting,
+                pattern,
+                reason,
+            } => write!(
+                f,
+                "{setting}: {pattern:?} is not a valid regular expression: {reason}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 impl ConfigError {
     /// The same error, naming `setting` as the one that holds the bad value.

@@ -191,7 +191,7 @@ impl Header for AutoSubmitted {
 fn message_id() -> String {
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
     static HOST: LazyLock<String> = LazyLock::new(|| {
-        let name = gethostname::gethostname().to_string_lossy().into_owned();
+        let name = crate::model::host_name();
         let valid = !name.is_empty()
             && name
                 .chars()

@@ -68,7 +68,7 @@ impl Environment {
                 safe_report_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
                 rustc_version: Some(env!("SAFE_REPORT_RUSTC_VERSION").to_owned()),
                 target: Some(env!("SAFE_REPORT_TARGET").to_owned()),
-                hostname: Some(gethostname::gethostname().to_string_lossy().into_owned()),
+                hostname: Some(host_name()),
                 pid: Some(std::process::id()),
                 thread: None,
                 server_time: None,
@@ -96,5 +96,20 @@ impl Environment {
     pub fn identity(mut self, identity: Identity) -> Self {
         self.identity = identity;
         self
+    }
+}
+
+/// The machine's host name (what `gethostname(2)` returns). On Linux the kernel exposes it
+/// as a file; elsewhere the `gethostname` crate asks the system.
+pub(crate) fn host_name() -> String {
+    #[cfg(target_os = "linux")]
+    {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|name| name.trim_end_matches('\n').to_owned())
+            .unwrap_or_default()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        gethostname::gethostname().to_string_lossy().into_owned()
     }
 }

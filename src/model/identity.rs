@@ -65,10 +65,17 @@ pub struct Identity {
 }
 
 /// [`Identity::install`] was called before.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("an identity was installed already")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct IdentityInstalled;
+
+impl std::fmt::Display for IdentityInstalled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an identity was installed already")
+    }
+}
+
+impl std::error::Error for IdentityInstalled {}
 
 static INSTALLED: OnceLock<Identity> = OnceLock::new();
 static FROM_ENV: OnceLock<Identity> = OnceLock::new();

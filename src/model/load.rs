@@ -8,11 +8,10 @@ use serde_json::{Map, Value};
 use super::{Breadcrumb, Capture, Environment, ErrorInfo, Frame, RequestInfo, SCHEMA, TaskContext};
 
 /// Why a capture-v1 document could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CaptureError {
     /// The input is not JSON at all.
-    #[error("not a capture-v1 document: invalid JSON at line {line}, column {column}: {message}")]
     NotJson {
         /// 1-based line of the problem.
         line: usize,
@@ -22,7 +21,6 @@ pub enum CaptureError {
         message: String,
     },
     /// The input is JSON, but a field is missing or has the wrong form.
-    #[error("not a capture-v1 document: {field}: {message}")]
     Field {
         /// The path of the offending field, such as `frames[3].line` (`.` for the whole document).
         field: String,
@@ -30,6 +28,26 @@ pub enum CaptureError {
         message: String,
     },
 }
+
+impl std::fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CaptureError::NotJson {
+                line,
+                column,
+                message,
+            } => write!(
+                f,
+                "not a capture-v1 document: invalid JSON at line {line}, column {column}: {message}"
+            ),
+            CaptureError::Field { field, message } => {
+                write!(f, "not a capture-v1 document: {field}: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CaptureError {}
 
 pub(super) fn from_slice(json: &[u8]) -> Result<Capture, CaptureError> {
     let mut deserializer = serde_json::Deserializer::from_slice(json);

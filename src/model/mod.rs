@@ -29,6 +29,8 @@
 mod breadcrumb;
 mod context;
 mod environment;
+#[cfg(feature = "mail")]
+pub(crate) use environment::host_name;
 mod error;
 mod frame;
 mod identity;

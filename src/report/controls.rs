@@ -86,12 +86,22 @@ impl fmt::Debug for Controls {
 }
 
 /// A message pattern that is not a valid regular expression.
-#[derive(Debug, thiserror::Error)]
-#[error("the ignore pattern is not a valid regular expression")]
+#[derive(Debug)]
 #[non_exhaustive]
 pub struct PatternError {
-    #[source]
     source: regex::Error,
+}
+
+impl std::fmt::Display for PatternError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the ignore pattern is not a valid regular expression")
+    }
+}
+
+impl std::error::Error for PatternError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
 }
 
 /// What a custom fingerprint is computed from: the error as captured (unfiltered, as the
@@ -220,6 +230,7 @@ impl Controls {
     }
 
     /// The custom fingerprint of `capture`, when a grouping is set and gives one.
+    #[cfg(feature = "mail")]
     pub(crate) fn fingerprint_of(&self, capture: &Capture) -> Option<Fingerprint> {
         let grouping = self.fingerprint.as_ref()?;
         let summary = ErrorSummary {

@@ -48,9 +48,16 @@ impl std::fmt::Debug for EmbeddedSources {
 }
 
 /// Why a blob could not be read (one from a different version of the macro, say).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("embedded sources could not be read: {0}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmbeddedSourcesError(&'static str);
+
+impl std::fmt::Display for EmbeddedSourcesError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "embedded sources could not be read: {}", self.0)
+    }
+}
+
+impl std::error::Error for EmbeddedSourcesError {}
 
 static INSTALLED: RwLock<Vec<EmbeddedSources>> = RwLock::new(Vec::new());
 

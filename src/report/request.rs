@@ -1,14 +1,19 @@
 //! Request data as a report shows it: path, query, form, multipart and JSON bodies, cookies.
 //!
 //! Parsing uses maintained crates: `form_urlencoded` for query strings and form bodies,
-//! `multer` for multipart bodies, `cookie` for the `Cookie` header, `mediatype` for the
-//! `Content-Type` header and `serde_json` for JSON. Splitting a URL into path and query is
-//! done by hand because the report must show the URL exactly as received (a URL parser
-//! would normalise it).
+//! `multer` for multipart bodies (with the `web` feature; without it a multipart body is
+//! not shown and the report says why), `mediatype` for the `Content-Type` header and
+//! `serde_json` for JSON. Splitting a URL into path and query is done by hand because the
+//! report must show the URL exactly as received (a URL parser would normalise it); so is
+//! splitting the `Cookie` header into its `name=value` pairs, which has nothing to decode.
 
+#[cfg(feature = "web")]
 use std::convert::Infallible;
+#[cfg(feature = "web")]
 use std::future::Future;
+#[cfg(feature = "web")]
 use std::pin::pin;
+#[cfg(feature = "web")]
 use std::task::{Context, Poll, Waker};
 
 use mediatype::MediaType;
@@ -72,13 +77,23 @@ pub(crate) fn parse_cookies(request: &RequestInfo) -> Vec<(String, String)> {
             continue;
         }
         let text = value.to_marked_text();
-        for parsed in cookie::Cookie::split_parse(text.as_ref()) {
-            match parsed {
-                Ok(cookie) => cookies.push((cookie.name().to_owned(), cookie.value().to_owned())),
-                Err(error) => {
-                    cookies.push(("[unparsable cookie]".to_owned(), format!("[{error}]")))
-                }
-            }
+        // `name=value` pairs separated by `;` (RFC 6265 §4.2.1), read as browsers send
+        // them: no attributes, no decoding; a value keeps its quotes.
+        for pair in text
+            .split(';')
+            .map(str::trim)
+            .filter(|pair| !pair.is_empty())
+        {
+            let parsed = match pair.split_once('=') {
+                Some((name, _)) if name.trim().is_empty() => Err("the cookie's name is empty"),
+                Some((name, value)) => Ok((name.trim().to_owned(), value.trim().to_owned())),
+                None => Err("the cookie is missing a name/value pair"),
+            };
+            cookies.push(
+                parsed.unwrap_or_else(|error| {
+                    ("[unparsable cookie]".to_owned(), format!("[{error}]"))
+                }),
+            );
         }
     }
     cookies
@@ -93,6 +108,10 @@ pub(crate) enum Body {
     /// A form: its fields.
     Form(Vec<(String, String)>),
     /// A multipart form: its text fields and its files (never their content).
+    #[cfg_attr(
+        not(feature = "web"),
+        allow(dead_code, reason = "multipart bodies are parsed with `web`")
+    )]
     Multipart(Vec<(String, String)>, Vec<UploadedFile>),
     /// A JSON document.
     Json(Value),
@@ -163,6 +182,7 @@ pub(crate) fn parse_body(request: &RequestInfo) -> Body {
     });
     match essence.as_deref() {
         Some("application/x-www-form-urlencoded") => Body::Form(parse_pairs(body.as_bytes())),
+        #[cfg(feature = "web")]
         Some("multipart/form-data") => match parse_multipart(&content_type, body.as_bytes()) {
             Ok((fields, files)) => Body::Multipart(fields, files),
             Err(reason) => Body::NotShown(format!(
@@ -170,6 +190,11 @@ pub(crate) fn parse_body(request: &RequestInfo) -> Body {
                 body.len()
             )),
         },
+        #[cfg(not(feature = "web"))]
+        Some("multipart/form-data") => Body::NotShown(format!(
+            "{} bytes of multipart/form-data: multipart bodies are read with the `web` feature",
+            body.len()
+        )),
         Some(json) if json == "application/json" => match serde_json::from_slice(body.as_bytes()) {
             Ok(value) => Body::Json(value),
             Err(error) => Body::NotShown(format!(
@@ -193,11 +218,14 @@ fn display_type(content_type: &str) -> String {
     }
 }
 
+#[cfg(feature = "web")]
 /// Text fields are kept up to this many bytes; the rest is not needed for a report.
 const MAX_FIELD_BYTES: usize = 64 * 1024;
 
+#[cfg(feature = "web")]
 type Multipart = (Vec<(String, String)>, Vec<UploadedFile>);
 
+#[cfg(feature = "web")]
 fn parse_multipart(content_type: &str, body: &[u8]) -> Result<Multipart, String> {
     let boundary = multer::parse_boundary(content_type).map_err(|error| error.to_string())?;
     let stream = futures_util::stream::iter([Ok::<_, Infallible>(body.to_vec())]);
@@ -231,6 +259,7 @@ fn parse_multipart(content_type: &str, body: &[u8]) -> Result<Multipart, String>
     Ok((fields, files))
 }
 
+#[cfg(feature = "web")]
 /// Polls a future whose input is already in memory; it completes without waiting.
 fn run_ready<F: Future>(future: F) -> Result<F::Output, String> {
     let mut future = pin!(future);
@@ -264,6 +293,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "web")]
     #[test]
     fn multipart_bodies_give_fields_and_files_without_content() {
         let body = "--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhello\r\n\
@@ -319,6 +349,28 @@ mod tests {
                 ("a".to_owned(), "1".to_owned()),
                 ("b".to_owned(), "2".to_owned()),
                 ("c".to_owned(), "3".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn cookies_are_split_as_sent_and_broken_pairs_are_kept_hidden() {
+        let request = RequestInfo::new("GET", "http://x/")
+            .header("Cookie", " a = 1 ;; ;q=\"x=y\"; =orphan; flag; sid=%41");
+        assert_eq!(
+            parse_cookies(&request),
+            vec![
+                ("a".to_owned(), "1".to_owned()),
+                ("q".to_owned(), "\"x=y\"".to_owned()),
+                (
+                    "[unparsable cookie]".to_owned(),
+                    "[the cookie's name is empty]".to_owned()
+                ),
+                (
+                    "[unparsable cookie]".to_owned(),
+                    "[the cookie is missing a name/value pair]".to_owned()
+                ),
+                ("sid".to_owned(), "%41".to_owned()),
             ]
         );
     }

@@ -148,25 +148,40 @@ impl std::fmt::Debug for Sink {
 }
 
 /// Why a sink could not be made.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum SinkError {
     /// The spool directory could not be opened or read.
-    #[error("the spool directory could not be opened")]
     Spool {
         /// Why.
-        #[source]
         source: std::io::Error,
     },
     /// The worker thread could not be started.
-    #[error("the {kind} worker thread could not be started")]
     Thread {
         /// The sink's kind.
         kind: &'static str,
         /// Why.
-        #[source]
         source: std::io::Error,
     },
+}
+
+impl std::fmt::Display for SinkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SinkError::Spool { .. } => f.write_str("the spool directory could not be opened"),
+            SinkError::Thread { kind, .. } => {
+                write!(f, "the {kind} worker thread could not be started")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SinkError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SinkError::Spool { source } | SinkError::Thread { source, .. } => Some(source),
+        }
+    }
 }
 
 impl Sink {

@@ -120,6 +120,10 @@ impl QueueConfig {
 
 /// The result of one delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    not(any(feature = "mail", feature = "sentry", feature = "webhook")),
+    allow(dead_code, reason = "the mail queue and the HTTP sinks deliver")
+)]
 pub(crate) enum Attempt {
     /// Delivered. `pause`: the server asked that nothing more be sent for that long.
     Delivered { pause: Option<Duration> },

@@ -24,19 +24,28 @@ use crate::report::Report;
 
 /// Why a webhook configuration was refused; messages never show the URL (its path or query
 /// may hold a token) or the header's value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WebhookConfigError {
     /// The URL does not parse.
-    #[error("the webhook URL is not a URL")]
     NotAUrl,
     /// The URL's scheme is neither `http` nor `https`.
-    #[error("the webhook URL's scheme must be http or https")]
     Scheme,
     /// The header's name or value cannot be sent.
-    #[error("the webhook header's name or value is not valid in HTTP")]
     Header,
 }
+
+impl std::fmt::Display for WebhookConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WebhookConfigError::NotAUrl => "the webhook URL is not a URL",
+            WebhookConfigError::Scheme => "the webhook URL's scheme must be http or https",
+            WebhookConfigError::Header => "the webhook header's name or value is not valid in HTTP",
+        })
+    }
+}
+
+impl std::error::Error for WebhookConfigError {}
 
 /// Where the webhook sink POSTs, an optional header (authentication), and the delivery
 /// ([`DeliveryOptions`]: queue, timeout, spool; the header is never spooled).

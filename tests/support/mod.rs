@@ -192,13 +192,6 @@ pub fn listener() -> (TcpListener, SocketAddr) {
     (listener, addr)
 }
 
-/// A port on 127.0.0.1 where nothing listens (bound, then released).
-pub fn closed_port() -> SocketAddr {
-    let (listener, addr) = listener();
-    drop(listener);
-    addr
-}
-
 /// Both mailin-embedded's rustls and lettre's are in the test build with two crypto
 /// providers compiled in; rustls then needs a process default.
 pub fn install_crypto_provider() {
@@ -206,10 +199,10 @@ pub fn install_crypto_provider() {
 }
 
 /// A fault injector: accepts connections and does what `behaviour` says with each, until
-/// stopped. Stopping releases the port.
+/// stopped. Stopping hands its listener back, still bound, for a working server.
 pub struct Fault {
     stop: Arc<AtomicBool>,
-    thread: Option<thread::JoinHandle<()>>,
+    thread: Option<thread::JoinHandle<TcpListener>>,
     pub addr: SocketAddr,
 }
 
@@ -217,6 +210,8 @@ pub struct Fault {
 pub enum Behaviour {
     /// Accept and never say anything.
     Stall,
+    /// Accept and close the connection at once (a server that is down).
+    Close,
     /// Speak SMTP up to DATA, read a little of the message, then close the connection.
     CloseMidData,
 }
@@ -235,6 +230,7 @@ impl Fault {
                         stream.set_nonblocking(false).unwrap();
                         match behaviour {
                             Behaviour::Stall => held.push(stream),
+                            Behaviour::Close => drop(stream),
                             Behaviour::CloseMidData => {
                                 thread::spawn(move || close_mid_data(stream));
                             }
@@ -243,6 +239,8 @@ impl Fault {
                     Err(_) => thread::sleep(Duration::from_millis(5)),
                 }
             }
+            listener.set_nonblocking(false).unwrap();
+            listener
         });
         Self {
             stop,
@@ -251,12 +249,11 @@ impl Fault {
         }
     }
 
-    pub fn stop(mut self) -> SocketAddr {
+    /// Stops the faults (closing the connections held) and returns the listener.
+    pub fn stop(mut self) -> TcpListener {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            thread.join().unwrap();
-        }
-        self.addr
+        let thread = self.thread.take().expect("a fault is stopped once");
+        thread.join().unwrap()
     }
 }
 

@@ -65,12 +65,19 @@ impl MailBackend for Box<dyn MailBackend> {
 /// assert!(error.is_transient());
 /// assert_eq!(error.to_string(), "smtp.example.com:587: connection refused");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackendError {
     transient: bool,
     message: String,
 }
+
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BackendError {}
 
 impl BackendError {
     /// A failure worth retrying: the server is down, timed out, or answered 4xx.

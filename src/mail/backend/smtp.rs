@@ -182,7 +182,7 @@ fn server(config: &SmtpConfig) -> String {
 }
 
 fn hello_name() -> ClientId {
-    let name = gethostname::gethostname().to_string_lossy().into_owned();
+    let name = crate::model::host_name();
     if !name.is_empty()
         && name
             .chars()

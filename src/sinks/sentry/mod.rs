@@ -42,28 +42,39 @@ pub const SEND_IP_VAR: &str = "SAFE_REPORT_SENTRY_SEND_IP";
 
 /// Why a Sentry configuration was refused. Messages name the part that is wrong, never the
 /// DSN (its key lets anyone send events to the project).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SentryConfigError {
     /// The DSN is not a URL.
-    #[error("the Sentry DSN is not a URL")]
     NotAUrl,
     /// The DSN's scheme is neither `http` nor `https`.
-    #[error("the Sentry DSN's scheme must be http or https")]
     Scheme,
     /// The DSN has no public key (the user name).
-    #[error("the Sentry DSN has no public key (the part before `@`)")]
     NoPublicKey,
     /// The DSN has no host.
-    #[error("the Sentry DSN has no host")]
     NoHost,
     /// The DSN's path does not end in a project id.
-    #[error("the Sentry DSN's path does not end in a project id")]
     NoProject,
     /// An environment variable is not valid Unicode.
-    #[error("{0} is not valid Unicode")]
     NotUnicode(&'static str),
 }
+
+impl std::fmt::Display for SentryConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SentryConfigError::NotAUrl => "the Sentry DSN is not a URL",
+            SentryConfigError::Scheme => "the Sentry DSN's scheme must be http or https",
+            SentryConfigError::NoPublicKey => {
+                "the Sentry DSN has no public key (the part before `@`)"
+            }
+            SentryConfigError::NoHost => "the Sentry DSN has no host",
+            SentryConfigError::NoProject => "the Sentry DSN's path does not end in a project id",
+            SentryConfigError::NotUnicode(name) => return write!(f, "{name} is not valid Unicode"),
+        })
+    }
+}
+
+impl std::error::Error for SentryConfigError {}
 
 /// A parsed DSN: `{scheme}://{public_key}@{host}[:{port}]/{path/}{project_id}`. `Debug`
 /// shows the host and project, never the key.
