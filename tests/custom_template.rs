@@ -138,6 +138,10 @@ async fn the_layer_mails_with_the_template_given_to_it() {
     let page = http_get(addr, &format!("/charge?api_key={SECRET}"), None).await;
     assert_eq!(page.status, 500);
     assert!(!page.body.contains("house"), "the production page is ours");
+    // The report is built on the report worker, then mailed by the mail worker.
+    assert!(safe_report::runtime::background::flush(
+        Duration::from_secs(30)
+    ));
     assert!(mailer.flush(Duration::from_secs(10)));
     let emails = memory.messages();
     assert_eq!(emails.len(), 1);
