@@ -118,6 +118,8 @@ fn or_ours<T>(
 }
 
 /// The debug page of `report` with `template`, or ours when it fails.
+// Only the web adapters show debug pages.
+#[cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
 pub(crate) fn page(template: &dyn ReportTemplate, report: &Report, format: Format) -> String {
     or_ours(
         "page",
