@@ -1,8 +1,8 @@
 //! What only the actix-web middleware does: any `ResponseError` reported with its status and
 //! message, `RequestReport` as an actix extractor, a user from actix's request extensions,
 //! a JSON body buffered for the report and still read by `web::Json`, the application's own
-//! template for the page, a panic answered with
-//! the page. In process, through actix-web's test service.
+//! template for the page, a panic answered with the page. In process, through actix-web's
+//! test service.
 #![cfg(feature = "actix")]
 
 use actix_web::dev::{Service, ServiceResponse};
