@@ -45,6 +45,7 @@ use serde_json::{Map, Value};
 
 use crate::model::redacted::Count;
 use crate::model::{Capture, Environment, ErrorInfo, panic_message};
+use crate::render::{ReportTemplate, template};
 use crate::report::{Controls, ExceptionReporter, Report};
 use crate::runtime::scope::{self, CapturedScope, SiteScope};
 use crate::runtime::span_scopes;
@@ -112,6 +113,7 @@ pub struct HookBuilder {
     format_timeout: Duration,
     warm_up: bool,
     controls: Controls,
+    template: Option<Arc<dyn ReportTemplate>>,
 }
 
 impl std::fmt::Debug for HookBuilder {
@@ -133,6 +135,7 @@ impl std::fmt::Debug for HookBuilder {
             .field("flush_timeout", &self.flush_timeout)
             .field("warm_up", &self.warm_up)
             .field("controls", &self.controls)
+            .field("template", &self.template.is_some())
             .finish()
     }
 }
@@ -151,6 +154,7 @@ impl Default for HookBuilder {
             format_timeout: Duration::from_secs(2),
             warm_up: false,
             controls: Controls::default(),
+            template: None,
         }
     }
 }
@@ -179,6 +183,17 @@ impl HookBuilder {
     /// The hook itself only captures, as always.
     pub fn controls(mut self, controls: Controls) -> Self {
         self.controls = controls;
+        self
+    }
+
+    /// Renders panic reports with `template` (see
+    /// [`render::template`](crate::render::template)): its
+    /// [`log_text`](ReportTemplate::log_text) on standard error and in files, its email
+    /// parts for an admin notifier destination without a template of its own. It gets the
+    /// filtered report, after `before_send`, on the reporting thread; where it fails, our
+    /// rendering is used.
+    pub fn template(mut self, template: impl ReportTemplate) -> Self {
+        self.template = Some(Arc::new(template));
         self
     }
 
@@ -489,6 +504,7 @@ struct Config {
     format_timeout: Duration,
     warm_up: bool,
     controls: Controls,
+    template: Option<Arc<dyn ReportTemplate>>,
 }
 
 impl Config {
@@ -510,6 +526,7 @@ impl Config {
             format_timeout: builder.format_timeout,
             warm_up: builder.warm_up,
             controls: builder.controls,
+            template: builder.template,
         }
     }
 
@@ -637,6 +654,14 @@ impl State {
         self.config.capture(event)
     }
 
+    /// The text written to standard error or a file: the template's, else ours.
+    fn log_text(&self, report: &Report) -> String {
+        match &self.config.template {
+            Some(chosen) => template::log_text(chosen.as_ref(), report),
+            None => report.text().with_variables().to_string(),
+        }
+    }
+
     /// Delivers to every destination; without `remote`, only to the local ones (standard
     /// error, files, callbacks).
     fn deliver(&self, mut capture: Capture, remote: bool) {
@@ -657,7 +682,7 @@ impl State {
             match destination {
                 Destination::Stderr => {
                     if let Some(report) = &report {
-                        eprintln!("{}", report.text().with_variables());
+                        eprintln!("{}", self.log_text(report));
                     }
                 }
                 Destination::File(path) => {
@@ -667,9 +692,7 @@ impl State {
                             .create(true)
                             .append(true)
                             .open(path)
-                            .and_then(|mut file| {
-                                writeln!(file, "{}", report.text().with_variables())
-                            });
+                            .and_then(|mut file| writeln!(file, "{}", self.log_text(report)));
                         if let Err(error) = written {
                             eprintln!(
                                 "safe-report: cannot write the panic report to {}: {error}",
@@ -696,15 +719,16 @@ impl State {
                 #[cfg(feature = "mail")]
                 Destination::Notifier(notifier) => {
                     let message = capture.error.message.clone().unwrap_or_default();
-                    if controls.is_empty() || notifier.has_controls() {
-                        notifier.notify(crate::model::Level::Critical, message, capture.clone());
-                    } else {
-                        notifier.clone().controls(controls.clone()).notify(
-                            crate::model::Level::Critical,
-                            message,
-                            capture.clone(),
-                        );
+                    let mut notifier = notifier.clone();
+                    if !controls.is_empty() && !notifier.has_controls() {
+                        notifier = notifier.controls(controls.clone());
                     }
+                    if let Some(template) = &self.config.template
+                        && !notifier.has_template()
+                    {
+                        notifier = notifier.shared_template(Arc::clone(template));
+                    }
+                    notifier.notify(crate::mail::Level::Critical, message, capture.clone());
                 }
                 Destination::Sink(sink) => {
                     if let Some(report) = &report {

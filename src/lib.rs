@@ -62,7 +62,7 @@ pub use model::{
     ErrorInfo, Frame, Identity, RawText, RequestInfo, SensitiveNames, TaskContext, UploadedFile,
     Variable,
 };
-pub use render::{EditorLinks, negotiate};
+pub use render::{EditorLinks, ReportTemplate, negotiate};
 #[cfg(feature = "embed-sources")]
 pub use report::EmbeddedSources;
 pub use report::{ExceptionReporter, Format, Report};

@@ -1,6 +1,6 @@
 //! Controls on what is reported: `before_send` changing and dropping filtered reports,
-//! ignore rules, sampling and custom grouping, through the admin notifier (and the panic
-//! hook's and web layer's path, which share it).
+//! ignore rules, sampling and custom grouping, through the admin notifier. The same set on
+//! the web layer: `controls_web.rs`; on the panic hook: `controls_hook.rs`.
 #![cfg(feature = "mail")]
 
 use std::sync::Arc;

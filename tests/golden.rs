@@ -1,5 +1,6 @@
-//! Golden files: every rendering of one fixed capture, compared byte for byte with the files
-//! in `tests/data/golden/`. A change to a template or to formatting shows up here for review.
+//! Golden files: every rendering of one fixed capture (with identity, breadcrumbs, tags and
+//! context), compared byte for byte with the files in `tests/data/golden/`. A change to a
+//! template or to formatting shows up here for review.
 //!
 //! To regenerate the files after an intended change, run
 //! `SAFE_REPORT_BLESS=1 cargo test --test golden` and review the diff.
@@ -7,7 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use safe_report::{
-    Capture, Cause, Environment, ExceptionReporter, Format, Frame, RequestInfo, SensitiveNames,
+    Breadcrumb, BreadcrumbLevel, Capture, Cause, Environment, ExceptionReporter, Format, Frame,
+    Identity, RequestInfo, SensitiveNames, TaskContext,
 };
 
 fn golden_dir() -> PathBuf {
@@ -24,6 +26,10 @@ fn capture() -> Capture {
     environment.hostname = Some("web-1".to_owned());
     environment.pid = Some(4242);
     environment.server_time = Some("2026-11-21T10:29:06+01:00[+01:00]".parse().unwrap());
+    environment.identity = Identity::new()
+        .environment("staging")
+        .release("shop@1.4.2+3f2c1ab")
+        .server_name("web-1.staging");
 
     let request = RequestInfo::new(
         "POST",
@@ -66,6 +72,40 @@ fn capture() -> Capture {
             "ALLOWED_HOSTS": ["shop.example.com"],
         }))
         .with_environment(environment)
+        .with_breadcrumb(breadcrumb(
+            "2026-11-21T09:29:04.250Z",
+            Breadcrumb::new(BreadcrumbLevel::Info, "shop::cart", "cart loaded")
+                .field("items", "3")
+                .field("coupon", "None"),
+        ))
+        .with_breadcrumb(breadcrumb(
+            "2026-11-21T09:29:05.500Z",
+            Breadcrumb::new(BreadcrumbLevel::Info, "shop::checkout", "charging order ord_42"),
+        ))
+        .with_breadcrumb(breadcrumb(
+            "2026-11-21T09:29:05.875Z",
+            Breadcrumb::new(
+                BreadcrumbLevel::Warn,
+                "shop::gateway",
+                "retrying with Bearer abc.def.ghi-123456",
+            )
+            .field("attempt", "2")
+            .field("api_key", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
+        ))
+        .with_context(
+            TaskContext::new()
+                .with_tag("tenant", "acme")
+                .with_tag("region", "eu-west-1")
+                .with_tag("auth_token", "tok_12345678abc")
+                .with_value("job_id", "job-7")
+                .with_value("upstream", "postgres://shop:db-pass-123456@db.internal/shop"),
+        )
+}
+
+/// `crumb`, logged at `timestamp` (fixed, for the golden files).
+fn breadcrumb(timestamp: &str, mut crumb: Breadcrumb) -> Breadcrumb {
+    crumb.timestamp = timestamp.parse().unwrap();
+    crumb
 }
 
 fn check(name: &str, actual: &str) {
@@ -132,6 +172,46 @@ fn json_report_matches_its_golden_file() {
         "report.json",
         &reporter().report(&capture()).json().to_string(),
     );
+}
+
+#[test]
+fn markdown_report_matches_its_golden_file() {
+    check(
+        "report.md",
+        &reporter().report(&capture()).markdown().to_string(),
+    );
+}
+
+#[test]
+fn every_rendering_shows_identity_breadcrumbs_tags_and_context_without_their_secrets() {
+    let report = reporter().report(&capture());
+    let renderings = [
+        ("text", report.text().to_string()),
+        ("email text", report.text().for_email().to_string()),
+        ("page", report.html().to_string()),
+        ("email HTML", report.html().for_email().to_string()),
+        ("JSON", report.json().to_string()),
+        ("Markdown", report.markdown().to_string()),
+    ];
+    for (name, rendered) in &renderings {
+        for shown in [
+            "staging",
+            "shop@1.4.2+3f2c1ab",
+            "charging order ord_42",
+            "acme",
+            "job-7",
+        ] {
+            assert!(rendered.contains(shown), "{name} lacks {shown}");
+        }
+        for hidden in [
+            "tok_12345678abc",
+            "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+            "db-pass-123456",
+            "abc.def.ghi-123456",
+        ] {
+            assert!(!rendered.contains(hidden), "{name} shows {hidden}");
+        }
+    }
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! What only the actix-web middleware does: any `ResponseError` reported with its status and
 //! message, `RequestReport` as an actix extractor, a user from actix's request extensions,
-//! a JSON body buffered for the report and still read by `web::Json`, a panic answered with
-//! the page. In process, through actix-web's test service.
+//! a JSON body buffered for the report and still read by `web::Json`, the application's own
+//! template for the page, a panic answered with the page. In process, through actix-web's
+//! test service.
 #![cfg(feature = "actix")]
 
 use actix_web::dev::{Service, ServiceResponse};
@@ -214,5 +215,49 @@ fn each_request_keeps_its_own_breadcrumbs() {
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(body.contains("charging order ord_42"), "{body}");
         assert!(!body.contains("noted by another request"), "{body}");
+    });
+}
+
+/// A text page of the application's own: the error's type and the query's parameters.
+struct House;
+
+impl safe_report::ReportTemplate for House {
+    fn page(
+        &self,
+        report: &safe_report::Report,
+        format: safe_report::Format,
+    ) -> Result<String, safe_report::render::TemplateError> {
+        let mut page = format!("HOUSE {}", report.exception_type.as_deref().unwrap_or("?"));
+        if let Some(request) = &report.request {
+            for entry in &request.get {
+                page.push_str(&format!("\n{}={}", entry.name, entry.value));
+            }
+        }
+        match format {
+            safe_report::Format::Text => Ok(page),
+            other => Ok(report.render(other)),
+        }
+    }
+}
+
+#[test]
+fn the_middleware_answers_with_the_applications_template_from_the_filtered_report() {
+    actix_web::rt::System::new().block_on(async {
+        let app = test::init_service(
+            App::new()
+                .route("/quota", web::get().to(quota))
+                .wrap(ErrorReportMiddleware::new().debug(true).template(House)),
+        )
+        .await;
+        let request = get("/quota?api_key=sk_live_4eC39HqLyjWDarjtT1zdp7dc&tenant=7").to_request();
+        let (status, body) = text(app.call(request).await).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            body,
+            format!(
+                "HOUSE QuotaExceeded\napi_key=\"{}\"\ntenant=\"7\"",
+                safe_report::DEFAULT_SUBSTITUTE
+            )
+        );
     });
 }

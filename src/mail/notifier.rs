@@ -7,7 +7,8 @@ use super::message::Email;
 use super::queue::{Audience, Composed, Mailer, Outcome};
 use crate::model::Capture;
 use crate::model::Level;
-use crate::report::{Controls, ExceptionReporter};
+use crate::render::{ReportTemplate, template};
+use crate::report::{Controls, ExceptionReporter, Report};
 
 /// The report as it goes into an email: the log message, the text, and HTML when asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +87,45 @@ pub trait EmailRenderer: Send + Sync + 'static {
         let _ = controls;
         Some(self.render(capture, message, include_html))
     }
+
+    /// As [`render_controlled`](Self::render_controlled), the filtered report rendered by
+    /// `template` (see [`AdminNotifier::template`]); our rendering where it fails. The
+    /// default ignores the template (a renderer that builds no [`Report`] has nothing to
+    /// give it).
+    fn render_templated(
+        &self,
+        capture: &Capture,
+        message: &str,
+        include_html: bool,
+        controls: &Controls,
+        template: &dyn ReportTemplate,
+    ) -> Option<RenderedReport> {
+        let _ = template;
+        self.render_controlled(capture, message, include_html, controls)
+    }
+}
+
+/// The email parts of `report`: ours, or `template`'s where it succeeds.
+fn rendered(
+    report: &Report,
+    message: String,
+    include_html: bool,
+    template: Option<&dyn ReportTemplate>,
+) -> RenderedReport {
+    let (text, html) = match template {
+        Some(template) => (
+            template::email_text(template, report),
+            include_html
+                .then(|| template::email_html(template, report))
+                .flatten(),
+        ),
+        None => (
+            report.text().for_email().to_string(),
+            include_html.then(|| report.html().for_email().to_string()),
+        ),
+    };
+    RenderedReport::new(message, text, html)
+        .with_environment(report.deployment_environment().map(str::to_owned))
 }
 
 impl EmailRenderer for ExceptionReporter {
@@ -113,9 +153,7 @@ impl EmailRenderer for ExceptionReporter {
     /// ```
     fn render(&self, capture: &Capture, message: &str, include_html: bool) -> RenderedReport {
         let (report, message) = self.report_with_message(capture, message, include_html);
-        let html = include_html.then(|| report.html().for_email().to_string());
-        RenderedReport::new(message, report.text().for_email().to_string(), html)
-            .with_environment(report.deployment_environment().map(str::to_owned))
+        rendered(&report, message, include_html, None)
     }
 
     fn render_controlled(
@@ -127,11 +165,21 @@ impl EmailRenderer for ExceptionReporter {
     ) -> Option<RenderedReport> {
         let (report, message) = self.report_with_message(capture, message, include_html);
         let report = controls.apply(report, self.filter())?;
-        let html = include_html.then(|| report.html().for_email().to_string());
-        Some(
-            RenderedReport::new(message, report.text().for_email().to_string(), html)
-                .with_environment(report.deployment_environment().map(str::to_owned)),
-        )
+        Some(rendered(&report, message, include_html, None))
+    }
+
+    fn render_templated(
+        &self,
+        capture: &Capture,
+        message: &str,
+        include_html: bool,
+        controls: &Controls,
+        template: &dyn ReportTemplate,
+    ) -> Option<RenderedReport> {
+        // The template may show frame variables in the text: build them always.
+        let (report, message) = self.report_with_message(capture, message, true);
+        let report = controls.apply(report, self.filter())?;
+        Some(rendered(&report, message, include_html, Some(template)))
     }
 }
 
@@ -186,6 +234,7 @@ pub struct AdminNotifier {
     mailer: Mailer,
     audience: Audience,
     renderer: Arc<dyn EmailRenderer>,
+    template: Option<Arc<dyn ReportTemplate>>,
     controls: Controls,
 }
 
@@ -193,6 +242,7 @@ impl std::fmt::Debug for AdminNotifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AdminNotifier")
             .field("audience", &self.audience)
+            .field("template", &self.template.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -204,6 +254,7 @@ impl AdminNotifier {
             mailer,
             audience: Audience::Admins,
             renderer: Arc::new(ExceptionReporter::default()),
+            template: None,
             controls: Controls::default(),
         }
     }
@@ -222,6 +273,52 @@ impl AdminNotifier {
     pub fn reporter(mut self, reporter: impl EmailRenderer) -> Self {
         self.renderer = Arc::new(reporter);
         self
+    }
+
+    /// Renders the email's text and HTML with `template` (see
+    /// [`render::template`](crate::render::template)), from the report the reporter's filter
+    /// built: the template never sees the capture. It stays when the reporter changes
+    /// ([`reporter`](Self::reporter)); a renderer of your own that builds no report ignores
+    /// it. The subject and the body's first line (the log message) stay ours.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use safe_report::{Capture, Report};
+    /// use safe_report::mail::{AdminNotifier, Level, MailConfig, Mailer, MemoryBackend};
+    /// use safe_report::render::{ReportTemplate, TemplateError};
+    ///
+    /// struct Short;
+    ///
+    /// impl ReportTemplate for Short {
+    ///     fn email_text(&self, report: &Report) -> Result<String, TemplateError> {
+    ///         Ok(format!("{}: see the logs", report.exception_type.as_deref().unwrap_or("?")))
+    ///     }
+    /// }
+    ///
+    /// let outbox = MemoryBackend::new();
+    /// let config = MailConfig::builder().admins(["ops@example.com"]).build()?;
+    /// let mailer = Mailer::builder(config).backend(outbox.clone()).build()?;
+    /// let notifier = AdminNotifier::new(mailer.clone()).template(Short);
+    /// notifier.notify(Level::Error, "payment failed", Capture::error("PaymentError", "declined"));
+    /// assert!(mailer.flush(Duration::from_secs(10)));
+    /// assert_eq!(outbox.messages()[0].text(), "payment failed\n\nPaymentError: see the logs");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn template(mut self, template: impl ReportTemplate) -> Self {
+        self.template = Some(Arc::new(template));
+        self
+    }
+
+    /// The same, shared.
+    pub(crate) fn shared_template(mut self, template: Arc<dyn ReportTemplate>) -> Self {
+        self.template = Some(template);
+        self
+    }
+
+    /// Whether a template was given.
+    pub(crate) fn has_template(&self) -> bool {
+        self.template.is_some()
     }
 
     /// Applies `controls`: ignore rules and sampling before flood control (an ignored or
@@ -280,17 +377,27 @@ impl AdminNotifier {
             .unwrap_or_else(|| "Report".to_owned());
         let audience = self.audience;
         let renderer = Arc::clone(&self.renderer);
+        let template = self.template.clone();
         let controls = self.controls.clone();
         self.mailer.submit(
             Some(audience),
             Some((fingerprint, level, &label)),
             Box::new(move |config| {
-                let report = renderer.render_controlled(
-                    &capture,
-                    &message,
-                    config.include_html,
-                    &controls,
-                )?;
+                let report = match &template {
+                    Some(template) => renderer.render_templated(
+                        &capture,
+                        &message,
+                        config.include_html,
+                        &controls,
+                        template.as_ref(),
+                    )?,
+                    None => renderer.render_controlled(
+                        &capture,
+                        &message,
+                        config.include_html,
+                        &controls,
+                    )?,
+                };
                 let message = report.message;
                 let title = match &capture.request {
                     Some(request) => {

@@ -1,8 +1,9 @@
 //! The Markdown rendering (GitHub-flavoured): what "Copy as Markdown" on the browser page
 //! puts on the clipboard, for an issue or a chat.
 //!
-//! It holds the error, the cause chain, the application frames with their line and
-//! variables, the request line and the breadcrumbs, all from the filtered [`Report`]. Every
+//! It holds the error, the request line, the environment, release and server, the cause
+//! chain, the application frames with their line and variables, the breadcrumbs, the tags and
+//! the context, all from the filtered [`Report`]. Every
 //! text from the report sits in a code span or a fenced block whose backtick run is longer
 //! than any in the text, so nothing in it is read as Markdown or HTML. Carriage returns
 //! become line feeds and other control characters U+FFFD, so the text survives being
@@ -38,6 +39,15 @@ fn write_report(out: &mut String, report: &Report) -> fmt::Result {
     }
     if let Some(location) = &report.location {
         writeln!(out, "- **Location:** {}", code(&location.to_string()))?;
+    }
+    for (label, value) in [
+        ("Environment", report.deployment_environment()),
+        ("Release", report.release()),
+        ("Server", report.server_name()),
+    ] {
+        if let Some(value) = value {
+            writeln!(out, "- **{label}:** {}", code(value))?;
+        }
     }
     if !report.causes.is_empty() {
         writeln!(out)?;
@@ -105,6 +115,16 @@ fn write_report(out: &mut String, report: &Report) -> fmt::Result {
             })
             .collect();
         fenced(out, "text", &lines.join("\n"))?;
+    }
+    for (heading, entries) in [("Tags", &report.tags), ("Context", &report.context)] {
+        if !entries.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "### {heading}")?;
+            writeln!(out)?;
+            for entry in entries {
+                writeln!(out, "- {}: {}", code(&entry.name), code(&entry.value))?;
+            }
+        }
     }
     writeln!(out)?;
     writeln!(

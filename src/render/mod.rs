@@ -9,9 +9,11 @@ pub mod editor;
 mod escape;
 mod markdown;
 mod negotiate;
+pub mod template;
 
 pub use editor::{EditorError, EditorLinks};
 pub use negotiate::negotiate;
+pub use template::{ReportTemplate, TemplateError};
 
 use std::fmt;
 

@@ -28,9 +28,9 @@ pub enum Format {
     Text,
     /// The JSON report (`application/json`).
     Json,
-    /// GitHub-flavoured Markdown (`text/markdown`): the error, the cause chain, the
-    /// application frames with their line and variables, the request line and the
-    /// breadcrumbs, as the browser page's "Copy as Markdown" button copies them. Never
+    /// GitHub-flavoured Markdown (`text/markdown`): the error, the request line, the
+    /// environment, release and server, the cause chain, the application frames with their
+    /// line and variables, the breadcrumbs, the tags and the context, as the browser page's "Copy as Markdown" button copies them. Never
     /// chosen by content negotiation; ask for it.
     Markdown,
 }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::pages::{DebugPageRenderer, ProductionPages};
 use crate::mail::{AdminNotifier, BrokenLinkReporter};
-use crate::render::EditorLinks;
+use crate::render::{EditorLinks, ReportTemplate};
 use crate::report::ExceptionReporter;
 use crate::sinks::Sink;
 
@@ -29,6 +29,9 @@ pub(crate) struct Config {
     /// Whether `reporter` was chosen on the layer: then the emails use it too.
     pub(crate) reporter_chosen: bool,
     pub(crate) renderer: Option<Arc<dyn DebugPageRenderer>>,
+    /// The application's templates: the debug page when no renderer is chosen, and the
+    /// emails of a notifier without a template of its own.
+    pub(crate) template: Option<Arc<dyn ReportTemplate>>,
     pub(crate) notifier: Option<AdminNotifier>,
     pub(crate) sinks: Vec<Sink>,
     pub(crate) broken_links: Option<BrokenLinkReporter>,
@@ -53,6 +56,7 @@ impl Default for Config {
             reporter: ExceptionReporter::default(),
             reporter_chosen: false,
             renderer: None,
+            template: None,
             notifier: None,
             sinks: Vec::new(),
             broken_links: None,
@@ -75,6 +79,7 @@ impl Config {
     pub(crate) fn fmt_as(&self, name: &str, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct(name)
             .field("debug", &self.debug)
+            .field("template", &self.template.is_some())
             .field("notifier", &self.notifier.is_some())
             .field("sinks", &self.sinks.len())
             .field("broken_links", &self.broken_links.is_some())
@@ -143,6 +148,17 @@ macro_rules! settings_methods {
             renderer: impl crate::integrations::web::DebugPageRenderer,
         ) -> Self {
             self.config().renderer = Some(std::sync::Arc::new(renderer));
+            self
+        }
+
+        /// Renders the debug page, and the admin emails of a notifier without a template of
+        /// its own, with the application's templates (see
+        /// [`render::template`](crate::render::template)): they get the report the filter
+        /// built, never the capture, and where they fail our rendering is used. A
+        /// [`debug_page_renderer`](Self::debug_page_renderer), on the layer or on a route,
+        /// comes first for the page; the technical 404 page stays ours.
+        pub fn template(mut self, template: impl crate::render::ReportTemplate) -> Self {
+            self.config().template = Some(std::sync::Arc::new(template));
             self
         }
 

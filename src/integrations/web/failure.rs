@@ -24,7 +24,7 @@ use super::snapshot::Snapshot;
 use crate::hook::PendingPanic;
 use crate::mail::Level;
 use crate::model::{Capture, RequestInfo};
-use crate::render::negotiate;
+use crate::render::{negotiate, template};
 use crate::report::{ExceptionReporter, Format};
 use crate::runtime::background;
 use crate::sinks::Origin;
@@ -269,9 +269,21 @@ impl InFlight {
             let render = move || {
                 let capture = parts.apply(caught.resolve(), &config);
                 let filter = overrides.filter.as_deref();
-                let body = match overrides.renderer.as_ref().or(config.renderer.as_ref()) {
-                    Some(renderer) => renderer.render(&capture, filter, format),
-                    None => DebugPageRenderer::render(&config.reporter, &capture, filter, format),
+                let body = match (
+                    overrides.renderer.as_ref().or(config.renderer.as_ref()),
+                    &config.template,
+                ) {
+                    (Some(renderer), _) => renderer.render(&capture, filter, format),
+                    (None, Some(chosen)) => {
+                        let report = match filter {
+                            Some(filter) => config.reporter.report_with(&capture, filter),
+                            None => config.reporter.report(&capture),
+                        };
+                        template::page(chosen.as_ref(), &report, format)
+                    }
+                    (None, None) => {
+                        DebugPageRenderer::render(&config.reporter, &capture, filter, format)
+                    }
                 };
                 let _ = sender.send(body);
             };
@@ -389,13 +401,22 @@ fn notify(
     let Some(notifier) = &config.notifier else {
         return;
     };
-    let with_controls;
-    let notifier = match &config.controls {
-        Some(controls) => {
-            with_controls = notifier.clone().controls(controls.clone());
-            &with_controls
+    let with_settings;
+    let notifier = match (&config.controls, &config.template) {
+        (None, None) => notifier,
+        (controls, chosen) => {
+            let mut changed = notifier.clone();
+            if let Some(controls) = controls {
+                changed = changed.controls(controls.clone());
+            }
+            if let Some(chosen) = chosen
+                && !changed.has_template()
+            {
+                changed = changed.shared_template(Arc::clone(chosen));
+            }
+            with_settings = changed;
+            &with_settings
         }
-        None => notifier,
     };
     match reporter {
         Some(reporter) => {
