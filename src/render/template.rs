@@ -129,6 +129,7 @@ pub(crate) fn page(template: &dyn ReportTemplate, report: &Report, format: Forma
 }
 
 /// The email text of `report` with `template`, or ours when it fails.
+#[cfg(feature = "mail")]
 pub(crate) fn email_text(template: &dyn ReportTemplate, report: &Report) -> String {
     or_ours(
         "email text",
@@ -138,6 +139,7 @@ pub(crate) fn email_text(template: &dyn ReportTemplate, report: &Report) -> Stri
 }
 
 /// The email HTML of `report` with `template`, or ours when it fails.
+#[cfg(feature = "mail")]
 pub(crate) fn email_html(template: &dyn ReportTemplate, report: &Report) -> Option<String> {
     or_ours(
         "email HTML",
