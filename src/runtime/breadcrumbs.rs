@@ -52,7 +52,6 @@
 //! [`ReportLogger`]: crate::integrations
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::fmt::{self, Write as _};
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -127,16 +126,20 @@ impl Slot {
 
 /// A ring of the last events: a thread's, or a task's or a request's own (see
 /// [`Trail::enter`]).
+///
+/// The slots are written in place: once the ring is full, the next event overwrites the
+/// oldest, at `oldest`, and nothing moves.
 #[derive(Default)]
 pub(crate) struct Trail {
-    slots: VecDeque<Slot>,
+    slots: Vec<Slot>,
+    /// Where the oldest event is once the ring is full (`0` while it grows).
+    oldest: usize,
 }
 
 impl Clone for Trail {
     fn clone(&self) -> Self {
         let slots = self
-            .slots
-            .iter()
+            .events()
             .map(|slot| Slot {
                 time: slot.time,
                 level: slot.level,
@@ -146,7 +149,7 @@ impl Clone for Trail {
                 fields: slot.fields.clone(),
             })
             .collect();
-        Self { slots }
+        Self { slots, oldest: 0 }
     }
 }
 
@@ -167,18 +170,22 @@ impl Trail {
     /// once it is full. `None` when breadcrumbs are off.
     fn next_slot(&mut self, capacity: usize) -> Option<&mut Slot> {
         if capacity == 0 {
-            self.slots.clear();
+            self.clear();
             return None;
         }
-        while self.slots.len() > capacity {
-            self.slots.pop_front();
+        if self.slots.len() == capacity {
+            let slot = &mut self.slots[self.oldest];
+            self.oldest = (self.oldest + 1) % capacity;
+            return Some(slot);
         }
-        let slot = if self.slots.len() == capacity {
-            self.slots.pop_front()
-        } else {
-            None
-        };
-        let slot = slot.unwrap_or_else(|| Slot {
+        // Still growing, or the capacity changed since the ring was full: the events are
+        // put in order, and the oldest let go when there are too many.
+        self.slots.rotate_left(self.oldest);
+        self.oldest = 0;
+        if self.slots.len() > capacity {
+            self.slots.drain(..self.slots.len() - capacity + 1);
+        }
+        self.slots.push(Slot {
             time: SystemTime::UNIX_EPOCH,
             level: BreadcrumbLevel::Info,
             text: String::new(),
@@ -186,8 +193,18 @@ impl Trail {
             values: String::new(),
             fields: Vec::new(),
         });
-        self.slots.push_back(slot);
-        self.slots.back_mut()
+        self.slots.last_mut()
+    }
+
+    /// The events, oldest first.
+    fn events(&self) -> impl Iterator<Item = &Slot> {
+        let (newer, older) = self.slots.split_at(self.oldest);
+        older.iter().chain(newer)
+    }
+
+    fn clear(&mut self) {
+        self.slots.clear();
+        self.oldest = 0;
     }
 }
 
@@ -284,7 +301,7 @@ pub fn snapshot() -> Vec<Breadcrumb> {
         .try_with(|trail| {
             trail
                 .try_borrow()
-                .map(|trail| trail.slots.iter().map(Slot::to_breadcrumb).collect())
+                .map(|trail| trail.events().map(Slot::to_breadcrumb).collect())
                 .unwrap_or_default()
         })
         .unwrap_or_default()
@@ -294,7 +311,7 @@ pub fn snapshot() -> Vec<Breadcrumb> {
 pub fn clear() {
     let _ = TRAIL.try_with(|trail| {
         if let Ok(mut trail) = trail.try_borrow_mut() {
-            trail.slots.clear();
+            trail.clear();
         }
     });
 }
@@ -471,6 +488,35 @@ mod tests {
             crumbs.last().unwrap().message,
             format!("event {}", DEFAULT_BREADCRUMBS + 6)
         );
+    }
+
+    #[test]
+    fn the_ring_keeps_its_order_when_it_wraps_grows_and_shrinks() {
+        fn push(trail: &mut Trail, capacity: usize, event: usize) {
+            let slot = trail.next_slot(capacity).unwrap();
+            slot.text.clear();
+            slot.text.push_str(&event.to_string());
+        }
+        fn events(trail: &Trail) -> Vec<String> {
+            trail.events().map(|slot| slot.text.clone()).collect()
+        }
+        let mut trail = Trail::default();
+        for event in 0..7 {
+            push(&mut trail, 3, event);
+        }
+        assert_eq!(events(&trail), ["4", "5", "6"]);
+        // Grown after wrapping: the order holds, nothing is lost.
+        for event in 7..9 {
+            push(&mut trail, 5, event);
+        }
+        assert_eq!(events(&trail), ["4", "5", "6", "7", "8"]);
+        push(&mut trail, 5, 9);
+        assert_eq!(events(&trail), ["5", "6", "7", "8", "9"]);
+        // Shrunk after wrapping: the newest are kept.
+        push(&mut trail, 2, 10);
+        assert_eq!(events(&trail), ["9", "10"]);
+        assert!(trail.next_slot(0).is_none());
+        assert!(events(&trail).is_empty());
     }
 
     #[test]
