@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ops=("$@")
 [ ${#ops[@]} -gt 0 ] || ops=(settings text html)
-cargo build --release --quiet --example scenario
+cargo build --release --quiet --features axum,embed-sources,log --example scenario
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -E 's/.*"target_directory":"([^"]*)".*/\1/')
 bin="$target_dir/release/examples/scenario"
 out=$(mktemp -d)

@@ -82,7 +82,7 @@ measure() {
         "$(printf '%s\n' "${grown[@]}" | median)" "$where"
 }
 
-build() { cargo build --quiet --release --example demo "$@"; }
+build() { cargo build --quiet --release --features axum,embed-sources,log --example demo "$@"; }
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| build              | size (KiB)       | first (ms) | warm (ms) | +RSS (MB) | panicking frame    |"

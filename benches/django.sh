@@ -17,7 +17,7 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import django' 2>/dev
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q django==5.2.19
 fi
-cargo build --release --example scenario
+cargo build --release --features axum,embed-sources,log --example scenario
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -E 's/.*"target_directory":"([^"]*)".*/\1/')
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"

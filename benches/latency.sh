@@ -19,7 +19,7 @@ DURATION=${DURATION:-10}
 RATE=${RATE:-20}
 command -v wrk >/dev/null || { echo "wrk is needed (Debian: apt-get install wrk)" >&2; exit 1; }
 
-cargo build --quiet --release --example demo
+cargo build --quiet --release --features axum,embed-sources,log --example demo
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -E 's/.*"target_directory":"([^"]*)".*/\1/')
 demo=$target_dir/release/examples/demo
 work=$(mktemp -d)

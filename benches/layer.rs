@@ -3,7 +3,7 @@
 //! (`Router::layer`) and around the router, for a GET and for a small form POST (which the
 //! layer buffers). `benches/overhead.sh` measures the same over HTTP.
 //!
-//! Run with `cargo bench --bench layer`.
+//! Run with `cargo bench --features axum --bench layer`.
 
 use std::hint::black_box;
 use std::net::SocketAddr;

@@ -44,7 +44,7 @@ fi
 if [ -n "${HELLO:-}" ]; then
     hello=$HELLO
 else
-    cargo build --release --example hello
+    cargo build --release --features axum,embed-sources,log --example hello
     target_dir=$(cargo metadata --format-version 1 --no-deps | sed -E 's/.*"target_directory":"([^"]*)".*/\1/')
     hello="$target_dir/release/examples/hello"
 fi

@@ -2,7 +2,7 @@
 //! layer, the admin email and the panic hook's log text.
 //!
 //! ```sh
-//! cargo run --example custom_template
+//! cargo run --features axum --example custom_template
 //! ```
 //!
 //! It answers one request that panics through the layer in debug mode (the page is the

@@ -2,8 +2,8 @@
 //! the subject of `benches/overhead.sh`.
 //!
 //! ```sh
-//! cargo run --release --example hello -- 127.0.0.1:8080                   # with the layer
-//! cargo run --release --example hello -- 127.0.0.1:8081 --without-layer   # without
+//! cargo run --release --features axum --example hello -- 127.0.0.1:8080                   # with the layer
+//! cargo run --release --features axum --example hello -- 127.0.0.1:8081 --without-layer   # without
 //! ```
 //!
 //! `GET /` answers `Hello, World!`; `GET /panic` panics; `GET /error` returns an error value.

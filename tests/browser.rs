@@ -8,6 +8,7 @@
 //! `google-chrome` found on the `PATH`. Without one the test is skipped with a message,
 //! unless `SAFE_REPORT_REQUIRE_BROWSER=1` (as `.ci/run` sets once it has installed
 //! Chromium), which makes a missing browser a failure.
+#![cfg(feature = "axum")]
 
 mod web;
 

@@ -2,15 +2,17 @@
 //! to safe-report: `test_files` (an uploaded file's name is shown, its content never) and the
 //! content-negotiation table of `test_technical_500_content_type_negotiation`.
 
-use safe_report::{
-    Capture, Environment, ExceptionReporter, Format, RequestInfo, SafeReporterFilter, negotiate,
-};
+use safe_report::{Capture, Environment, ExceptionReporter, Format, SafeReporterFilter, negotiate};
 
 /// `test_files`: POST `/raises/` with the upload `file_data.txt` holding `haha` (DEBUG on).
 /// Every rendering names the file and none shows its content, with Django's filter and with
 /// the default one.
+// Multipart bodies are parsed with the `web` feature.
+#[cfg(feature = "web")]
 #[test]
 fn test_files() {
+    use safe_report::RequestInfo;
+
     let body = "--B\r\nContent-Disposition: form-data; name=\"file_data.txt\"; filename=\"file_data.txt\"\r\n\
                 Content-Type: text/plain\r\n\r\nhaha\r\n--B--\r\n";
     let capture = Capture::error("Exception", "")

@@ -6,7 +6,7 @@ use std::fmt;
 /// (`ERROR`, `WARNING`, …).
 ///
 /// ```
-/// use safe_report::mail::Level;
+/// use safe_report::model::Level;
 ///
 /// assert_eq!(Level::Error.to_string(), "ERROR");
 /// assert_eq!(Level::from(tracing::Level::WARN), Level::Warning);

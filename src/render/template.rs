@@ -181,6 +181,7 @@ mod tests {
             page(&Failing, &report, Format::Text),
             report.render(Format::Text)
         );
+        #[cfg(feature = "mail")]
         assert_eq!(
             email_text(&Failing, &report),
             report.text().for_email().to_string()

@@ -32,7 +32,7 @@ use crate::model::Capture;
 ///
 /// ```
 /// use safe_report::{Capture, Frame};
-/// use safe_report::mail::Fingerprint;
+/// use safe_report::report::Fingerprint;
 ///
 /// // Same type and application frames, other lines and messages: the same error.
 /// let a = Capture::error("DbError", "timeout after 31 ms on shard 4")
@@ -173,7 +173,7 @@ impl fmt::Display for Fingerprint {
 /// hex digits with a digit among them) by `<hex>`, other runs of digits by `<n>`.
 ///
 /// ```
-/// use safe_report::mail::normalise_message;
+/// use safe_report::report::normalise_message;
 ///
 /// assert_eq!(
 ///     normalise_message("user 42 (id 3f2a9c1e7b, req 0xdeadbeef) 550e8400-e29b-41d4-a716-446655440000"),

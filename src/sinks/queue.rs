@@ -53,7 +53,7 @@ pub enum Outcome {
 ///
 /// ```
 /// use std::time::Duration;
-/// use safe_report::mail::QueueConfig;
+/// use safe_report::sinks::QueueConfig;
 ///
 /// let queue = QueueConfig::default().capacity(1024).retry_for(Duration::from_secs(600));
 /// assert_eq!(queue.capacity, 1024);
