@@ -1,40 +1,38 @@
 //! Django's `DebugViewTests` and `NonHTMLResponseExceptionReporterFilter`
 //! (`tests/view_tests/tests/test_debug.py`), the cases that apply, through real HTTP on
-//! 127.0.0.1 against axum routes behind the error-report layer.
+//! 127.0.0.1, against both frameworks: every case runs once against axum routes behind the
+//! tower layer (module `axum`) and once against the same routes served by actix-web behind
+//! the actix middleware (module `actix`, with the `actix` feature). The fixtures (the views'
+//! logic, the filters, the reporters, the settings and the expectations) are written once;
+//! only the route wiring differs per framework.
 //!
 //! Adaptations:
 //! - Django's views answer with `technical_500_response` themselves, also with `DEBUG`
 //!   off; the layer shows the technical page only in debug mode. With debug off these
 //!   tests check what Django's `send_log` checks: the admin email (text and HTML).
-//! - Routes are axum paths (`/raises500/`), shown where Django shows view names.
+//! - Routes are paths (`/raises500/`), shown where Django shows view names.
 //! - `Accept: application/json` gets the JSON report here (Django: the text report).
 //! - The reports are built with `SafeReporterFilter::django()`, Django's rules alone
 //!   (the default filter would also hide `sausage-key`, whose name contains `key`).
 //! - Not applicable: class-based views, templates and template loaders, the default
 //!   URLconf page, path converters, `FORCE_SCRIPT_NAME`, the template encoding.
+//! - Every case that applies to axum applies to actix-web as well.
 #![cfg(feature = "axum")]
 
 mod web;
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::Form;
-use axum::http::StatusCode;
-use axum::routing::{get, post};
-use safe_report::integrations::tower::{
-    DebugPageRenderer, ErrorReportLayer, ReportOverridesLayer, ReportedError, RequestReport,
-};
+use safe_report::integrations::web::{DebugPageRenderer, ReportedError, RequestReport};
 use safe_report::mail::{AdminNotifier, Email, MailConfig, Mailer, MemoryBackend};
 use safe_report::{
     Capture, FilterContext, Format, Named, ReporterFilter, RequestInfo, Rule, SafeReporterFilter,
     SensitiveNames, Shown,
 };
 use serde_json::Value;
-use web::{Answer, get as http_get, post_form, serve};
+use web::{Answer, get as http_get, post_form};
 
 // ---------------------------------------------------------------------------------------
 // Django's fixtures: the breakfast data, the views, the filters and reporters.
@@ -58,32 +56,76 @@ fn breakfast_form() -> String {
 #[error("{0}")]
 struct Exception(String);
 
-/// Django's views: read the POST data, then raise `Exception`.
-async fn view(Form(_post): Form<HashMap<String, String>>) -> Result<(), ReportedError> {
-    Err(Exception("raised by the view".into()))?
-}
+/// The views' logic, whatever the framework. The framework modules below read the POST
+/// data (as Django's views do) with their own extractors, then call these.
+mod views {
+    use super::*;
 
-/// `async_sensitive_view_nested`: not decorated; the function it awaits declares the
-/// sensitive POST parameters on the request, then raises.
-async fn nested_view(
-    report: RequestReport,
-    Form(_post): Form<HashMap<String, String>>,
-) -> Result<(), ReportedError> {
-    async_sensitive_function(&report).await
-}
+    /// Django's views: (after reading the POST data) raise `Exception`.
+    pub fn view() -> Result<(), ReportedError> {
+        Err(Exception("raised by the view".into()))?
+    }
 
-async fn async_sensitive_function(report: &RequestReport) -> Result<(), ReportedError> {
-    report.sensitive_post_parameters(SensitiveNames::names(["bacon-key", "sausage-key"]));
-    Err(Exception("raised by the nested function".into()))?
-}
+    /// `async_sensitive_view_nested`: not decorated; the function it awaits declares the
+    /// sensitive POST parameters on the request, then raises.
+    pub async fn nested_view(report: RequestReport) -> Result<(), ReportedError> {
+        async_sensitive_function(&report).await
+    }
 
-/// `custom_exception_reporter_filter_view`: paranoid, but the request's filter shows all.
-async fn custom_filter_view(
-    report: RequestReport,
-    Form(_post): Form<HashMap<String, String>>,
-) -> Result<(), ReportedError> {
-    report.filter(UnsafeExceptionReporterFilter(SafeReporterFilter::django()));
-    Err(Exception("raised by the view".into()))?
+    async fn async_sensitive_function(report: &RequestReport) -> Result<(), ReportedError> {
+        report.sensitive_post_parameters(SensitiveNames::names(["bacon-key", "sausage-key"]));
+        Err(Exception("raised by the nested function".into()))?
+    }
+
+    /// `custom_exception_reporter_filter_view`: paranoid, but the request's filter shows all.
+    pub fn custom_filter_view(report: RequestReport) -> Result<(), ReportedError> {
+        report.filter(UnsafeExceptionReporterFilter(SafeReporterFilter::django()));
+        Err(Exception("raised by the view".into()))?
+    }
+
+    /// `custom_reporter_class_view`: the request's reporter is `CustomExceptionReporter`.
+    pub async fn custom_reporter_class_view(report: RequestReport) -> Result<(), ReportedError> {
+        report.reporter(CustomExceptionReporter);
+        raises500().await
+    }
+
+    /// `technical404`: Django's `raise Http404("Testing technical 404.")`.
+    pub async fn technical404() -> Result<(), ReportedError> {
+        Err(ReportedError::not_found("Testing technical 404."))
+    }
+
+    pub async fn raises500() -> Result<(), ReportedError> {
+        Err(Exception("raises500".into()))?
+    }
+
+    /// `/raises/`: raises after reading the body (an upload).
+    pub fn raises_with_files(read: usize) -> Result<(), ReportedError> {
+        Err(Exception(format!("raises after reading {read} bytes")))?
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct SuspiciousOperation(String);
+
+    pub async fn raises400() -> Result<(), ReportedError> {
+        Err(
+            ReportedError::traced(SuspiciousOperation("Malformed request syntax".into()))
+                .with_status(http::StatusCode::BAD_REQUEST),
+        )
+    }
+
+    pub async fn raises403() -> Result<(), ReportedError> {
+        Err(
+            ReportedError::traced(Exception("Insufficient Permissions".into()))
+                .with_status(http::StatusCode::FORBIDDEN),
+        )
+    }
+
+    pub async fn xss() -> Result<(), ReportedError> {
+        // Built from pieces, so that the source lines shown do not hold it (as Django's views).
+        let tag = "script";
+        Err(Exception(format!("<{tag}>alert(1);</{tag}>")))?
+    }
 }
 
 /// Django's `UnsafeExceptionReporterFilter`: POST parameters unfiltered.
@@ -139,54 +181,111 @@ impl DebugPageRenderer for TemplateOverrideExceptionReporter {
 
 const ROUTES: [&str; 4] = ["/technical404/", "/raises500/", "/raises/", "/raises404/"];
 
-struct Site {
-    debug: bool,
-    outbox: MemoryBackend,
-    mailer: Mailer,
+/// The POST parameters `/sensitive_view/` and `/async_sensitive_view/` declare sensitive
+/// (Django's `@sensitive_post_parameters("bacon-key", "sausage-key")`).
+fn sensitive_names() -> SensitiveNames {
+    SensitiveNames::names(["bacon-key", "sausage-key"])
 }
 
-impl Site {
-    fn new(debug: bool) -> Self {
-        let config = MailConfig::builder()
-            .admins(["admin@example.com"])
-            .include_html(true)
-            .build()
-            .unwrap();
-        let outbox = MemoryBackend::new();
-        let mailer = Mailer::builder(config)
-            .backend(outbox.clone())
-            .build()
-            .unwrap();
-        Self {
-            debug,
-            outbox,
-            mailer,
+// ---------------------------------------------------------------------------------------
+// The sites: which routes, and what the layer or middleware is given.
+
+/// The routes a test serves.
+#[derive(Clone, Copy)]
+enum Routes {
+    /// Django's test URLconf for these views.
+    Django,
+    /// One route answering `ok` (Django's single-pattern URLconf).
+    One(&'static str),
+    /// `/raises500/` alone.
+    Raises500,
+}
+
+/// A debug page renderer chosen for the whole site (Django's `DEFAULT_EXCEPTION_REPORTER`).
+#[derive(Clone, Copy)]
+enum Renderer {
+    Custom,
+    TemplateOverride,
+}
+
+/// The settings of the error-report layer or middleware, the same for both frameworks.
+#[derive(Clone, Default)]
+struct Settings {
+    debug: bool,
+    /// `SafeReporterFilter::django()` for every report.
+    django_filter: bool,
+    notifier: Option<Mailer>,
+    routes: Option<&'static [&'static str]>,
+    renderer: Option<Renderer>,
+}
+
+/// `$reports` (an `ErrorReportLayer` or an `ErrorReportMiddleware`: the same builder
+/// methods) with `$settings`.
+macro_rules! configured {
+    ($reports:expr, $settings:expr) => {{
+        let settings: &Settings = $settings;
+        let mut reports = $reports.debug(settings.debug);
+        if settings.django_filter {
+            reports = reports.filter(SafeReporterFilter::django());
         }
+        if let Some(mailer) = &settings.notifier {
+            reports = reports.notifier(AdminNotifier::new(mailer.clone()));
+        }
+        if let Some(routes) = settings.routes {
+            reports = reports.routes(routes.iter().copied());
+        }
+        match settings.renderer {
+            Some(Renderer::Custom) => reports.debug_page_renderer(CustomExceptionReporter),
+            Some(Renderer::TemplateOverride) => {
+                reports.debug_page_renderer(TemplateOverrideExceptionReporter)
+            }
+            None => reports,
+        }
+    }};
+}
+
+/// axum routes behind the tower layer.
+mod axum_site {
+    use std::collections::HashMap;
+
+    use ::axum::Router;
+    use ::axum::body::Bytes;
+    use ::axum::extract::Form;
+    use ::axum::http::StatusCode;
+    use ::axum::routing::{get, post};
+    use safe_report::integrations::tower::{ErrorReportLayer, ReportOverridesLayer};
+
+    use super::*;
+
+    type Post = Form<HashMap<String, String>>;
+
+    async fn view(_post: Post) -> Result<(), ReportedError> {
+        views::view()
     }
 
-    fn layer(&self) -> ErrorReportLayer {
-        ErrorReportLayer::new()
-            .debug(self.debug)
-            .filter(SafeReporterFilter::django())
-            .notifier(AdminNotifier::new(self.mailer.clone()))
-            .routes(ROUTES)
+    async fn nested_view(report: RequestReport, _post: Post) -> Result<(), ReportedError> {
+        views::nested_view(report).await
     }
 
-    fn router(&self) -> Router {
-        let sensitive = ReportOverridesLayer::new()
-            .sensitive_post_parameters(SensitiveNames::names(["bacon-key", "sausage-key"]));
+    async fn custom_filter_view(report: RequestReport, _post: Post) -> Result<(), ReportedError> {
+        views::custom_filter_view(report)
+    }
+
+    async fn raises_with_files(body: Bytes) -> Result<(), ReportedError> {
+        views::raises_with_files(body.len())
+    }
+
+    fn django() -> Router {
+        let sensitive = ReportOverridesLayer::new().sensitive_post_parameters(sensitive_names());
         let paranoid = ReportOverridesLayer::new().sensitive_post_parameters(SensitiveNames::All);
         Router::new()
-            .route(
-                "/technical404/",
-                get(|| async { ReportedError::not_found("Testing technical 404.") }),
-            )
-            .route("/raises500/", get(raises500))
+            .route("/technical404/", get(views::technical404))
+            .route("/raises500/", get(views::raises500))
             .route("/raises/", post(raises_with_files))
             .route("/raises404/", get(|| async { StatusCode::NOT_FOUND }))
-            .route("/raises400/", get(raises400))
-            .route("/raises403/", get(raises403))
-            .route("/xss/", get(xss))
+            .route("/raises400/", get(views::raises400))
+            .route("/raises403/", get(views::raises403))
+            .route("/xss/", get(views::xss))
             .route("/non_sensitive_view/", post(view))
             .route("/sensitive_view/", post(view).layer(sensitive.clone()))
             .route("/async_sensitive_view/", post(view).layer(sensitive))
@@ -198,16 +297,171 @@ impl Site {
             )
             .route(
                 "/custom_reporter_class_view/",
-                get(|report: RequestReport| async move {
-                    report.reporter(CustomExceptionReporter);
-                    raises500().await
-                }),
+                get(views::custom_reporter_class_view),
             )
-            .layer(self.layer())
     }
 
-    async fn serve(&self) -> std::net::SocketAddr {
-        serve(self.router()).await
+    pub async fn serve(routes: Routes, settings: &Settings) -> SocketAddr {
+        let router = match routes {
+            Routes::Django => django(),
+            Routes::One(path) => Router::new().route(path, get(|| async { "ok" })),
+            Routes::Raises500 => Router::new().route("/raises500/", get(views::raises500)),
+        };
+        crate::web::serve(router.layer(configured!(ErrorReportLayer::new(), settings))).await
+    }
+}
+
+/// The same routes served by actix-web behind the actix middleware.
+#[cfg(feature = "actix")]
+mod actix_site {
+    use std::collections::HashMap;
+
+    use actix_web::web::{self, Bytes, Form};
+    use actix_web::{App, HttpResponse};
+    use safe_report::integrations::actix::{ErrorReportMiddleware, ReportOverridesMiddleware};
+
+    use super::*;
+
+    type Post = Form<HashMap<String, String>>;
+
+    async fn view(_post: Post) -> Result<(), ReportedError> {
+        views::view()
+    }
+
+    async fn nested_view(report: RequestReport, _post: Post) -> Result<(), ReportedError> {
+        views::nested_view(report).await
+    }
+
+    async fn custom_filter_view(report: RequestReport, _post: Post) -> Result<(), ReportedError> {
+        views::custom_filter_view(report)
+    }
+
+    async fn raises_with_files(body: Bytes) -> Result<(), ReportedError> {
+        views::raises_with_files(body.len())
+    }
+
+    /// A resource whose POST handler is `handler`, wrapped in `overrides`.
+    macro_rules! post_with {
+        ($path:expr, $overrides:expr, $handler:expr) => {
+            web::resource($path)
+                .wrap($overrides)
+                .route(web::post().to($handler))
+        };
+    }
+
+    pub fn serve(routes: Routes, settings: &Settings) -> crate::web::ActixServer {
+        let middleware = configured!(ErrorReportMiddleware::new(), settings);
+        crate::web::serve_actix(move || {
+            let app = App::new();
+            let app = match routes {
+                Routes::Django => {
+                    let sensitive = ReportOverridesMiddleware::new()
+                        .sensitive_post_parameters(sensitive_names());
+                    let paranoid = ReportOverridesMiddleware::new()
+                        .sensitive_post_parameters(SensitiveNames::All);
+                    app.route("/technical404/", web::get().to(views::technical404))
+                        .route("/raises500/", web::get().to(views::raises500))
+                        .route("/raises/", web::post().to(raises_with_files))
+                        .route(
+                            "/raises404/",
+                            web::get().to(|| async { HttpResponse::NotFound().finish() }),
+                        )
+                        .route("/raises400/", web::get().to(views::raises400))
+                        .route("/raises403/", web::get().to(views::raises403))
+                        .route("/xss/", web::get().to(views::xss))
+                        .route("/non_sensitive_view/", web::post().to(view))
+                        .service(post_with!("/sensitive_view/", sensitive.clone(), view))
+                        .service(post_with!("/async_sensitive_view/", sensitive, view))
+                        .route("/async_sensitive_view_nested/", web::post().to(nested_view))
+                        .service(post_with!("/paranoid_view/", paranoid.clone(), view))
+                        .service(post_with!(
+                            "/custom_exception_reporter_filter_view/",
+                            paranoid,
+                            custom_filter_view
+                        ))
+                        .route(
+                            "/custom_reporter_class_view/",
+                            web::get().to(views::custom_reporter_class_view),
+                        )
+                }
+                Routes::One(path) => app.route(path, web::get().to(|| async { "ok" })),
+                Routes::Raises500 => app.route("/raises500/", web::get().to(views::raises500)),
+            };
+            app.wrap(middleware.clone())
+        })
+    }
+}
+
+/// The framework a case runs against.
+#[derive(Clone, Copy)]
+enum Framework {
+    Axum,
+    #[cfg(feature = "actix")]
+    Actix,
+}
+
+/// A site being served (an actix-web server stops when this is dropped).
+struct Served {
+    addr: SocketAddr,
+    #[cfg(feature = "actix")]
+    _actix: Option<crate::web::ActixServer>,
+}
+
+impl Framework {
+    async fn serve(self, routes: Routes, settings: &Settings) -> Served {
+        match self {
+            Framework::Axum => Served {
+                addr: axum_site::serve(routes, settings).await,
+                #[cfg(feature = "actix")]
+                _actix: None,
+            },
+            #[cfg(feature = "actix")]
+            Framework::Actix => {
+                let server = actix_site::serve(routes, settings);
+                Served {
+                    addr: server.addr,
+                    _actix: Some(server),
+                }
+            }
+        }
+    }
+}
+
+/// Django's test site with its outbox.
+struct Site {
+    served: Served,
+    outbox: MemoryBackend,
+    mailer: Mailer,
+}
+
+impl Site {
+    async fn start(framework: Framework, debug: bool) -> Self {
+        let config = MailConfig::builder()
+            .admins(["admin@example.com"])
+            .include_html(true)
+            .build()
+            .unwrap();
+        let outbox = MemoryBackend::new();
+        let mailer = Mailer::builder(config)
+            .backend(outbox.clone())
+            .build()
+            .unwrap();
+        let settings = Settings {
+            debug,
+            django_filter: true,
+            notifier: Some(mailer.clone()),
+            routes: Some(&ROUTES),
+            renderer: None,
+        };
+        Self {
+            served: framework.serve(Routes::Django, &settings).await,
+            outbox,
+            mailer,
+        }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.served.addr
     }
 
     fn emails(&self) -> Vec<Email> {
@@ -216,39 +470,23 @@ impl Site {
     }
 }
 
-async fn raises500() -> Result<(), ReportedError> {
-    Err(Exception("raises500".into()))?
-}
-
-async fn raises_with_files(body: Bytes) -> Result<(), ReportedError> {
-    Err(Exception(format!(
-        "raises after reading {} bytes",
-        body.len()
-    )))?
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct SuspiciousOperation(String);
-
-async fn raises400() -> Result<(), ReportedError> {
-    Err(
-        ReportedError::traced(SuspiciousOperation("Malformed request syntax".into()))
-            .with_status(StatusCode::BAD_REQUEST),
-    )
-}
-
-async fn raises403() -> Result<(), ReportedError> {
-    Err(
-        ReportedError::traced(Exception("Insufficient Permissions".into()))
-            .with_status(StatusCode::FORBIDDEN),
-    )
-}
-
-async fn xss() -> Result<(), ReportedError> {
-    // Built from pieces, so that the source lines shown do not hold it (as Django's views).
-    let tag = "script";
-    Err(Exception(format!("<{tag}>alert(1);</{tag}>")))?
+/// Each case, once per framework.
+macro_rules! for_both_frameworks {
+    ($($test:ident),* $(,)?) => {
+        mod axum {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$test(super::Framework::Axum).await;
+            })*
+        }
+        #[cfg(feature = "actix")]
+        mod actix {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$test(super::Framework::Actix).await;
+            })*
+        }
+    };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -280,9 +518,9 @@ fn verify_paranoid(body: &str) {
 
 /// A POST of the breakfast data as a JSON client; with debug off, the admin email's text
 /// and HTML bodies.
-async fn breakfast_outputs(debug: bool, path: &str) -> Vec<String> {
-    let site = Site::new(debug);
-    let addr = site.serve().await;
+async fn breakfast_outputs(framework: Framework, debug: bool, path: &str) -> Vec<String> {
+    let site = Site::start(framework, debug).await;
+    let addr = site.addr();
     let answer = post_form(addr, path, &breakfast_form(), Some("application/json")).await;
     assert_eq!(answer.status, 500);
     if debug {
@@ -306,69 +544,64 @@ async fn breakfast_outputs(debug: bool, path: &str) -> Vec<String> {
 // ---------------------------------------------------------------------------------------
 // NonHTMLResponseExceptionReporterFilter (7)
 
-#[tokio::test]
-async fn test_non_sensitive_request() {
+async fn test_non_sensitive_request(framework: Framework) {
     for debug in [true, false] {
-        for body in breakfast_outputs(debug, "/non_sensitive_view/").await {
+        for body in breakfast_outputs(framework, debug, "/non_sensitive_view/").await {
             verify_unsafe(&body);
         }
     }
 }
 
-#[tokio::test]
-async fn test_sensitive_request() {
-    for body in breakfast_outputs(true, "/sensitive_view/").await {
+async fn test_sensitive_request(framework: Framework) {
+    for body in breakfast_outputs(framework, true, "/sensitive_view/").await {
         verify_unsafe(&body);
     }
-    for body in breakfast_outputs(false, "/sensitive_view/").await {
+    for body in breakfast_outputs(framework, false, "/sensitive_view/").await {
         verify_safe(&body);
     }
 }
 
-#[tokio::test]
-async fn test_async_sensitive_request() {
-    for body in breakfast_outputs(true, "/async_sensitive_view/").await {
+async fn test_async_sensitive_request(framework: Framework) {
+    for body in breakfast_outputs(framework, true, "/async_sensitive_view/").await {
         verify_unsafe(&body);
     }
-    for body in breakfast_outputs(false, "/async_sensitive_view/").await {
+    for body in breakfast_outputs(framework, false, "/async_sensitive_view/").await {
         verify_safe(&body);
     }
 }
 
-#[tokio::test]
-async fn test_async_sensitive_request_nested() {
-    for body in breakfast_outputs(true, "/async_sensitive_view_nested/").await {
+async fn test_async_sensitive_request_nested(framework: Framework) {
+    for body in breakfast_outputs(framework, true, "/async_sensitive_view_nested/").await {
         verify_unsafe(&body);
     }
-    for body in breakfast_outputs(false, "/async_sensitive_view_nested/").await {
+    for body in breakfast_outputs(framework, false, "/async_sensitive_view_nested/").await {
         verify_safe(&body);
     }
 }
 
-#[tokio::test]
-async fn test_paranoid_request() {
-    for body in breakfast_outputs(true, "/paranoid_view/").await {
+async fn test_paranoid_request(framework: Framework) {
+    for body in breakfast_outputs(framework, true, "/paranoid_view/").await {
         verify_unsafe(&body);
     }
-    for body in breakfast_outputs(false, "/paranoid_view/").await {
+    for body in breakfast_outputs(framework, false, "/paranoid_view/").await {
         verify_paranoid(&body);
     }
 }
 
-#[tokio::test]
-async fn test_custom_exception_reporter_filter() {
+async fn test_custom_exception_reporter_filter(framework: Framework) {
     for debug in [true, false] {
-        for body in breakfast_outputs(debug, "/custom_exception_reporter_filter_view/").await {
+        for body in
+            breakfast_outputs(framework, debug, "/custom_exception_reporter_filter_view/").await
+        {
             verify_unsafe(&body);
         }
     }
 }
 
 /// Adapted: a JSON client gets the JSON report (Django: the text report).
-#[tokio::test]
-async fn test_non_html_response_encoding() {
-    let site = Site::new(true);
-    let addr = site.serve().await;
+async fn test_non_html_response_encoding(framework: Framework) {
+    let site = Site::start(framework, true).await;
+    let addr = site.addr();
     let answer = http_get(addr, "/raises500/", Some("application/json")).await;
     assert_eq!(answer.status, 500);
     assert_eq!(answer.content_type, "application/json");
@@ -379,14 +612,14 @@ async fn test_non_html_response_encoding() {
 // ---------------------------------------------------------------------------------------
 // DebugViewTests
 
-async fn debug_site() -> std::net::SocketAddr {
-    Site::new(true).serve().await
+async fn debug_site(framework: Framework) -> Site {
+    Site::start(framework, true).await
 }
 
 /// POST `/raises/` with an upload: its name is shown, its content never.
-#[tokio::test]
-async fn test_files() {
-    let addr = debug_site().await;
+async fn test_files(framework: Framework) {
+    let site = debug_site(framework).await;
+    let addr = site.addr();
     assert_eq!(http_get(addr, "/raises500/", None).await.status, 500);
     let body = "--B\r\nContent-Disposition: form-data; name=\"file_data.txt\"; filename=\"file_data.txt\"\r\n\
                 Content-Type: text/plain\r\n\r\nhaha\r\n--B--\r\n";
@@ -406,9 +639,9 @@ async fn test_files() {
 }
 
 /// A reported 400: the technical page with the status (Django's `SuspiciousOperation`).
-#[tokio::test]
-async fn test_400() {
-    let addr = debug_site().await;
+async fn test_400(framework: Framework) {
+    let site = debug_site(framework).await;
+    let addr = site.addr();
     let answer = http_get(addr, "/raises400/", None).await;
     assert_eq!(answer.status, 400);
     assert!(
@@ -420,9 +653,9 @@ async fn test_400() {
 }
 
 /// A 403 gets the 403 page, also in debug mode.
-#[tokio::test]
-async fn test_403() {
-    let addr = debug_site().await;
+async fn test_403(framework: Framework) {
+    let site = debug_site(framework).await;
+    let addr = site.addr();
     let answer = http_get(addr, "/raises403/", None).await;
     assert_eq!(answer.status, 403);
     assert!(
@@ -434,9 +667,9 @@ async fn test_403() {
 }
 
 /// A handler's bare 404: no reason shown.
-#[tokio::test]
-async fn test_404() {
-    let addr = debug_site().await;
+async fn test_404(framework: Framework) {
+    let site = debug_site(framework).await;
+    let addr = site.addr();
     let answer = http_get(addr, "/raises404/", None).await;
     assert_eq!(answer.status, 404);
     assert!(!answer.body.contains("<pre class=\"exception_value\">"));
@@ -449,9 +682,9 @@ async fn test_404() {
     );
 }
 
-#[tokio::test]
-async fn test_404_not_in_urls() {
-    let addr = debug_site().await;
+async fn test_404_not_in_urls(framework: Framework) {
+    let site = debug_site(framework).await;
+    let addr = site.addr();
     let answer = http_get(addr, "/not-in-urls", None).await;
     assert_eq!(answer.status, 404);
     assert!(!answer.body.contains("Raised by:"));
@@ -470,12 +703,14 @@ async fn test_404_not_in_urls() {
 }
 
 /// Adapted: routes begin with `/`, so the empty path is `/`.
-#[tokio::test]
-async fn test_404_empty_path_not_in_urls() {
-    let app = Router::new()
-        .route("/url/", get(|| async { "url" }))
-        .layer(ErrorReportLayer::new().debug(true).routes(["/url/"]));
-    let addr = serve(app).await;
+async fn test_404_empty_path_not_in_urls(framework: Framework) {
+    let settings = Settings {
+        debug: true,
+        routes: Some(&["/url/"]),
+        ..Settings::default()
+    };
+    let site = framework.serve(Routes::One("/url/"), &settings).await;
+    let addr = site.addr;
     let answer = http_get(addr, "/", None).await;
     assert_eq!(answer.status, 404);
     assert!(
@@ -485,9 +720,9 @@ async fn test_404_empty_path_not_in_urls() {
     );
 }
 
-#[tokio::test]
-async fn test_technical_404() {
-    let addr = debug_site().await;
+async fn test_technical_404(framework: Framework) {
+    let site = debug_site(framework).await;
+    let addr = site.addr();
     let answer = http_get(addr, "/technical404/", None).await;
     assert_eq!(answer.status, 404);
     for landmark in [
@@ -517,9 +752,9 @@ async fn test_technical_404() {
     );
 }
 
-#[tokio::test]
-async fn test_technical_500() {
-    let addr = debug_site().await;
+async fn test_technical_500(framework: Framework) {
+    let site = debug_site(framework).await;
+    let addr = site.addr();
     let answer = http_get(addr, "/raises500/", None).await;
     assert_eq!(answer.status, 500);
     for landmark in [
@@ -539,9 +774,9 @@ async fn test_technical_500() {
 }
 
 /// Adapted: HTML is declared `text/html; charset=utf-8`.
-#[tokio::test]
-async fn test_technical_500_content_type_negotiation() {
-    let addr = debug_site().await;
+async fn test_technical_500_content_type_negotiation(framework: Framework) {
+    let site = debug_site(framework).await;
+    let addr = site.addr();
     for (accept, content_type) in [
         ("text/plain", "text/plain; charset=utf-8"),
         ("text/html", "text/html; charset=utf-8"),
@@ -555,9 +790,9 @@ async fn test_technical_500_content_type_negotiation() {
     }
 }
 
-#[tokio::test]
-async fn test_non_l10ned_numeric_ids() {
-    let addr = debug_site().await;
+async fn test_non_l10ned_numeric_ids(framework: Framework) {
+    let site = debug_site(framework).await;
+    let addr = site.addr();
     let answer = http_get(addr, "/raises500/", None).await;
     let ids = regex::Regex::new(r#"<div class="context" id="(c[0-9]+)">"#).unwrap();
     let found: Vec<&str> = ids
@@ -575,9 +810,9 @@ async fn test_non_l10ned_numeric_ids() {
 /// The message `<script>alert(1);</script>` is escaped wherever it is shown: the summary,
 /// the exception value and the copy-and-paste view (Django's three), and the Markdown the
 /// copy button copies.
-#[tokio::test]
-async fn test_safestring_in_exception() {
-    let addr = debug_site().await;
+async fn test_safestring_in_exception(framework: Framework) {
+    let site = debug_site(framework).await;
+    let addr = site.addr();
     let answer = http_get(addr, "/xss/", None).await;
     assert!(!answer.body.contains("<script>alert(1);</script>"));
     assert_eq!(
@@ -592,46 +827,48 @@ async fn test_safestring_in_exception() {
 }
 
 /// Adapted: Django's single-pattern URLconf is a router with one route.
-#[tokio::test]
-async fn test_regression_21530() {
-    let app = Router::new()
-        .route("/index/", get(|| async { "index" }))
-        .layer(ErrorReportLayer::new().debug(true).routes(["/index/"]));
-    let addr = serve(app).await;
+async fn test_regression_21530(framework: Framework) {
+    let settings = Settings {
+        debug: true,
+        routes: Some(&["/index/"]),
+        ..Settings::default()
+    };
+    let site = framework.serve(Routes::One("/index/"), &settings).await;
+    let addr = site.addr;
     let answer = http_get(addr, "/", None).await;
     assert_eq!(answer.status, 404);
     assert!(answer.body.contains("Page not found <small>(404)</small>"));
 }
 
-#[tokio::test]
-async fn test_exception_reporter_from_request() {
-    let addr = debug_site().await;
+async fn test_exception_reporter_from_request(framework: Framework) {
+    let site = debug_site(framework).await;
+    let addr = site.addr();
     let answer = http_get(addr, "/custom_reporter_class_view/", None).await;
     assert_eq!(answer.status, 500);
     assert!(answer.body.contains("custom traceback text"));
 }
 
-#[tokio::test]
-async fn test_exception_reporter_from_settings() {
-    let app = Router::new().route("/raises500/", get(raises500)).layer(
-        ErrorReportLayer::new()
-            .debug(true)
-            .debug_page_renderer(CustomExceptionReporter),
-    );
-    let addr = serve(app).await;
+async fn test_exception_reporter_from_settings(framework: Framework) {
+    let settings = Settings {
+        debug: true,
+        renderer: Some(Renderer::Custom),
+        ..Settings::default()
+    };
+    let site = framework.serve(Routes::Raises500, &settings).await;
+    let addr = site.addr;
     let answer = http_get(addr, "/raises500/", None).await;
     assert_eq!(answer.status, 500);
     assert!(answer.body.contains("custom traceback text"));
 }
 
-#[tokio::test]
-async fn test_template_override_exception_reporter() {
-    let app = Router::new().route("/raises500/", get(raises500)).layer(
-        ErrorReportLayer::new()
-            .debug(true)
-            .debug_page_renderer(TemplateOverrideExceptionReporter),
-    );
-    let addr = serve(app).await;
+async fn test_template_override_exception_reporter(framework: Framework) {
+    let settings = Settings {
+        debug: true,
+        renderer: Some(Renderer::TemplateOverride),
+        ..Settings::default()
+    };
+    let site = framework.serve(Routes::Raises500, &settings).await;
+    let addr = site.addr;
     let html = http_get(addr, "/raises500/", None).await;
     assert!(html.body.contains("<h1>Oh no, an error occurred!</h1>"));
     let text = http_get(addr, "/raises500/", Some("text/plain")).await;
@@ -639,9 +876,9 @@ async fn test_template_override_exception_reporter() {
 }
 
 /// The session cookie's value is never shown.
-#[tokio::test]
-async fn test_cleanse_session_cookie_value() {
-    let addr = debug_site().await;
+async fn test_cleanse_session_cookie_value(framework: Framework) {
+    let site = debug_site(framework).await;
+    let addr = site.addr();
     let answer = web::answer(
         web::client()
             .get(format!("http://{addr}/raises500/"))
@@ -655,3 +892,29 @@ async fn test_cleanse_session_cookie_value() {
     assert!(answer.body.contains("sessionid"));
     assert!(!answer.body.contains("should not be displayed"));
 }
+
+for_both_frameworks!(
+    test_non_sensitive_request,
+    test_sensitive_request,
+    test_async_sensitive_request,
+    test_async_sensitive_request_nested,
+    test_paranoid_request,
+    test_custom_exception_reporter_filter,
+    test_non_html_response_encoding,
+    test_files,
+    test_400,
+    test_403,
+    test_404,
+    test_404_not_in_urls,
+    test_404_empty_path_not_in_urls,
+    test_technical_404,
+    test_technical_500,
+    test_technical_500_content_type_negotiation,
+    test_non_l10ned_numeric_ids,
+    test_safestring_in_exception,
+    test_regression_21530,
+    test_exception_reporter_from_request,
+    test_exception_reporter_from_settings,
+    test_template_override_exception_reporter,
+    test_cleanse_session_cookie_value,
+);

@@ -26,6 +26,55 @@ pub async fn serve(app: Router) -> SocketAddr {
     addr
 }
 
+/// An actix-web server on an ephemeral port of 127.0.0.1, on a thread of its own (one
+/// worker); stopped when dropped.
+#[cfg(feature = "actix")]
+pub struct ActixServer {
+    pub addr: SocketAddr,
+    handle: actix_web::dev::ServerHandle,
+}
+
+/// Serves the apps `factory` builds (one per worker) with actix-web.
+#[cfg(feature = "actix")]
+pub fn serve_actix<F, T, B>(factory: F) -> ActixServer
+where
+    F: Fn() -> actix_web::App<T> + Send + Clone + 'static,
+    T: actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: actix_web::body::MessageBody + 'static,
+{
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = actix_web::HttpServer::new(factory)
+                .workers(1)
+                .disable_signals()
+                .listen(listener)
+                .unwrap()
+                .run();
+            sender.send(server.handle()).unwrap();
+            server.await.unwrap();
+        });
+    });
+    let handle = receiver.recv_timeout(Duration::from_secs(60)).unwrap();
+    ActixServer { addr, handle }
+}
+
+#[cfg(feature = "actix")]
+impl Drop for ActixServer {
+    fn drop(&mut self) {
+        // The command is sent now; the server's thread ends once it has stopped.
+        drop(self.handle.stop(false));
+    }
+}
+
 /// An HTTP client for loopback addresses only (no proxy from the environment).
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()

@@ -7,10 +7,8 @@ use std::sync::Arc;
 use actix_web::dev::{Payload, Service, ServiceRequest, Transform, forward_ready};
 use actix_web::{FromRequest, HttpRequest};
 
-use crate::filter::ReporterFilter;
+use crate::integrations::web::RequestReport;
 use crate::integrations::web::overrides::{Overrides, apply_route};
-use crate::integrations::web::{DebugPageRenderer, RequestReport};
-use crate::model::SensitiveNames;
 
 impl FromRequest for RequestReport {
     type Error = Infallible;
@@ -59,29 +57,7 @@ impl std::fmt::Debug for ReportOverridesMiddleware {
 }
 
 impl ReportOverridesMiddleware {
-    /// No settings yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Declares POST parameters sensitive for these routes (`SensitiveNames::All` for
-    /// Django's `@sensitive_post_parameters()` without names).
-    pub fn sensitive_post_parameters(mut self, names: SensitiveNames) -> Self {
-        Arc::make_mut(&mut self.overrides).add_sensitive(&names);
-        self
-    }
-
-    /// Reports these routes through `filter`.
-    pub fn filter(mut self, filter: impl ReporterFilter + 'static) -> Self {
-        Arc::make_mut(&mut self.overrides).filter = Some(Arc::new(filter));
-        self
-    }
-
-    /// Renders the debug page of these routes with `reporter`.
-    pub fn reporter(mut self, reporter: impl DebugPageRenderer) -> Self {
-        Arc::make_mut(&mut self.overrides).renderer = Some(Arc::new(reporter));
-        self
-    }
+    crate::integrations::web::overrides::override_methods!();
 }
 
 impl<S> Transform<S, ServiceRequest> for ReportOverridesMiddleware

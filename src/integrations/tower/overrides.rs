@@ -7,10 +7,7 @@ use std::task::{Context, Poll};
 use http::Request;
 use tower::{Layer, Service};
 
-use crate::filter::ReporterFilter;
-use crate::integrations::web::DebugPageRenderer;
 use crate::integrations::web::overrides::{Overrides, apply_route};
-use crate::model::SensitiveNames;
 
 #[cfg(feature = "axum")]
 impl<S: Send + Sync> axum::extract::FromRequestParts<S>
@@ -63,29 +60,7 @@ impl std::fmt::Debug for ReportOverridesLayer {
 }
 
 impl ReportOverridesLayer {
-    /// No settings yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Declares POST parameters sensitive for these routes (`SensitiveNames::All` for
-    /// Django's `@sensitive_post_parameters()` without names).
-    pub fn sensitive_post_parameters(mut self, names: SensitiveNames) -> Self {
-        Arc::make_mut(&mut self.overrides).add_sensitive(&names);
-        self
-    }
-
-    /// Reports these routes through `filter`.
-    pub fn filter(mut self, filter: impl ReporterFilter + 'static) -> Self {
-        Arc::make_mut(&mut self.overrides).filter = Some(Arc::new(filter));
-        self
-    }
-
-    /// Renders the debug page of these routes with `reporter`.
-    pub fn reporter(mut self, reporter: impl DebugPageRenderer) -> Self {
-        Arc::make_mut(&mut self.overrides).renderer = Some(Arc::new(reporter));
-        self
-    }
+    crate::integrations::web::overrides::override_methods!();
 }
 
 impl<S> Layer<S> for ReportOverridesLayer {

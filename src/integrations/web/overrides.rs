@@ -36,6 +36,43 @@ impl Overrides {
     }
 }
 
+/// The builder methods of a route's settings (`new`, `sensitive_post_parameters`,
+/// `filter`, `reporter`), for the overrides layer or middleware of an adapter: a type with
+/// a field `overrides: Arc<Overrides>`, which derives `Default`.
+macro_rules! override_methods {
+    () => {
+        /// No settings yet.
+        pub fn new() -> Self {
+            Self::default()
+        }
+
+        /// Declares POST parameters sensitive for these routes (`SensitiveNames::All` for
+        /// Django's `@sensitive_post_parameters()` without names).
+        pub fn sensitive_post_parameters(mut self, names: crate::SensitiveNames) -> Self {
+            std::sync::Arc::make_mut(&mut self.overrides).add_sensitive(&names);
+            self
+        }
+
+        /// Reports these routes through `filter`.
+        pub fn filter(mut self, filter: impl crate::ReporterFilter + 'static) -> Self {
+            std::sync::Arc::make_mut(&mut self.overrides).filter =
+                Some(std::sync::Arc::new(filter));
+            self
+        }
+
+        /// Renders the debug page of these routes with `reporter`.
+        pub fn reporter(
+            mut self,
+            reporter: impl crate::integrations::web::DebugPageRenderer,
+        ) -> Self {
+            std::sync::Arc::make_mut(&mut self.overrides).renderer =
+                Some(std::sync::Arc::new(reporter));
+            self
+        }
+    };
+}
+pub(crate) use override_methods;
+
 thread_local! {
     /// [`INSIDE`] and [`HELD`]: whether the layer is running a request's service or handler
     /// on this thread, and whether `CURRENT` holds that request's settings. A request
