@@ -109,6 +109,9 @@ const MAX_OPERATOR: usize = 8;
 
 /// Literals of one kind of anchor, found by their first two bytes.
 struct Anchors {
+    /// Per byte: whether a literal starts with it. Tested before [`Anchors::pairs`] where
+    /// every position of a run is a candidate: one load rejects most of them.
+    firsts: [bool; 256],
     /// One bit per pair of bytes that starts a literal (65,536 bits).
     pairs: Box<[u64; 1024]>,
     /// The literals sorted by their first two bytes, each with the formats it anchors.
@@ -127,10 +130,13 @@ impl Anchors {
         }
         found.sort_by_key(|&(key, literal, _)| (key, std::cmp::Reverse(literal.len())));
         let mut pairs = Box::new([0u64; 1024]);
+        let mut firsts = [false; 256];
         for &(key, _, _) in &found {
             pairs[usize::from(key >> 6)] |= 1 << (key & 63);
+            firsts[usize::from(key >> 8)] = true;
         }
         Self {
+            firsts,
             pairs,
             literals: found,
         }
@@ -350,7 +356,10 @@ pub(super) fn scan_with(
         }
         if end - start >= catalog.shortest_inside {
             for at in start..end - 1 {
-                if catalog.insides.may_start(bytes, at) {
+                // The first byte alone rejects most positions (`may_start` implies it).
+                if catalog.insides.firsts[usize::from(bytes[at])]
+                    && catalog.insides.may_start(bytes, at)
+                {
                     insides_at(catalog, text, at, spans);
                 }
             }

@@ -411,7 +411,7 @@ fn scan_short(
         };
         catalog::scan(text, shape, spans);
     }
-    if bytes.len() < MIN_URL_TEXT || !wants_triggers(detectors) {
+    if bytes.len() < MIN_URL_TEXT || seen & TRIGGER_KINDS == 0 || !wants_triggers(detectors) {
         return;
     }
     let missing = (!seen).to_le_bytes();

@@ -210,6 +210,23 @@ pub(super) const fn trigger_needs(index: usize) -> u32 {
     needs
 }
 
+/// Kinds of byte of which every trigger needs one ([`trigger_needs`]): the `:` of `://`,
+/// the blank after `Bearer` and `Basic` and inside `-----BEGIN … PRIVATE KEY-----`, the `.`
+/// between a JSON Web Token's parts. A text with none of them (an identifier, a word, a
+/// number) skips the trigger tables.
+pub(super) const TRIGGER_KINDS: u32 = COLON | BLANK | BYTE_FLAGS[b'.' as usize];
+
+const _: () = {
+    let mut index = 0;
+    while index < TRIGGERS.len() {
+        assert!(
+            trigger_needs(index) & TRIGGER_KINDS != 0,
+            "every trigger needs one of TRIGGER_KINDS"
+        );
+        index += 1;
+    }
+};
+
 /// Whether a text whose bytes are of the kinds `seen` may hold what `scan_marked` hides:
 /// a `<` (an XML element, `<-`), or a `-` with a blank (a flag and its value) or a `y` (a
 /// `-p…` glued to its value on a line running `mysql`).

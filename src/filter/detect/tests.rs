@@ -771,3 +771,33 @@ fn tokens_in_the_catalog_runs_of_a_long_text_are_those_of_the_whole_text() {
     }
     assert!(found > 1000, "{found}");
 }
+
+/// The catalog looks for `Inside` anchors only at positions whose first byte starts one:
+/// a token of the shortest `Inside` format (Mailchimp, 36 bytes) is found alone, at either
+/// end of a longer run, and after an operator, and a text without a trigger's bytes
+/// (`:`, blank, `.`) still has its catalog tokens hidden.
+#[test]
+fn inside_anchored_tokens_are_found_at_every_place_in_a_run() {
+    let mailchimp = "3f9a1c7e5b2d4086af13c5e7092b4d6f-us7";
+    assert_eq!(mailchimp.len(), 36);
+    let telegram = "123456789:AAHq8Xk2Zp7mN4vR1tY6wL0sJ3eD5fG9bC2";
+    for token in [mailchimp, telegram] {
+        for text in [
+            token.to_owned(),
+            format!("{token}/next"),
+            format!("see/{token}"),
+            format!("q={token}"),
+            format!("value {token}"),
+        ] {
+            let shown = scrub(&text);
+            assert!(!shown.contains(&token[..12]), "{text} gave {shown}");
+            assert!(
+                !shown.contains(&token[token.len() - 8..]),
+                "{text} gave {shown}"
+            );
+        }
+    }
+    // No `:`, blank or `.`: no trigger can match, the catalog still runs.
+    let github = "ghp_R7kq2Xw9Lm4Tz8Vb1Nc6Hd3Fj5Gs0Pa2Qe7Yu";
+    assert_eq!(scrub(github), SUB);
+}
