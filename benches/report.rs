@@ -54,7 +54,7 @@ fn operations(c: &mut Criterion) {
             b.iter(|| black_box(reporter.report(black_box(&capture))))
         });
         group.bench_function(BenchmarkId::from_parameter("text"), |b| {
-            b.iter(|| black_box(reporter.render(black_box(&capture), Format::Text)))
+            b.iter(|| black_box(reporter.text_report(black_box(&capture)).text().to_string()))
         });
         group.bench_function(BenchmarkId::from_parameter("html"), |b| {
             b.iter(|| black_box(reporter.report(black_box(&capture)).html().to_string()))
