@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use safe_report::{
-    Breadcrumb, BreadcrumbLevel, Capture, Cause, Environment, ExceptionReporter, Format, Frame,
-    Identity, RequestInfo, SensitiveNames, TaskContext,
+    Breadcrumb, BreadcrumbLevel, Capture, Cause, Environment, ExceptionReporter, Frame, Identity,
+    RequestInfo, SensitiveNames, TaskContext,
 };
 
 fn golden_dir() -> PathBuf {
@@ -149,7 +149,11 @@ fn text_report_matches_its_golden_file() {
 fn email_text_report_matches_its_golden_file() {
     check(
         "report-email.txt",
-        &reporter().text_report(&capture().text().for_email().to_string()),
+        &reporter()
+            .text_report(&capture())
+            .text()
+            .for_email()
+            .to_string(),
     );
 }
 
@@ -224,7 +228,11 @@ fn debug_capture_text_ends_with_the_debug_footer() {
         .text()
         .to_string();
     assert!(text.contains("You’re seeing this error because debug mode is on."));
-    let email = reporter().text_report(&capture().with_debug(true).text().for_email().to_string());
+    let email = reporter()
+        .text_report(&capture().with_debug(true))
+        .text()
+        .for_email()
+        .to_string();
     assert!(!email.contains("debug mode is on"));
 }
 

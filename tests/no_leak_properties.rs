@@ -44,9 +44,9 @@ use safe_report::filter::{DJANGO_TERMS, EXTENDED_TERMS, EXTENDED_WORDS};
 use safe_report::mail::{EmailParts, EmailRenderer};
 use safe_report::report::SourceCache;
 use safe_report::{
-    Breadcrumb, BreadcrumbLevel, Capture, Cause, Environment, ExceptionReporter, Format, Frame,
-    Identity, ReporterFilter, RequestInfo, SafeReporterFilter, SensitiveNames, TaskContext,
-    UploadedFile, Variable,
+    Breadcrumb, BreadcrumbLevel, Capture, Cause, Environment, ExceptionReporter, Frame, Identity,
+    ReporterFilter, RequestInfo, SafeReporterFilter, SensitiveNames, TaskContext, UploadedFile,
+    Variable,
 };
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -2570,8 +2570,7 @@ fn the_innocent_names_are_innocent() {
 proptest! {
     #![proptest_config(config(200))]
 
-    /// The text report built by `ExceptionReporter::render(.., Format::Text)` and
-    /// `text_report` skips formatting frame variables and, for the reverse lookup,
+    /// The text report built by `ExceptionReporter::text_report` skips formatting frame variables and, for the reverse lookup,
     /// only remembers what the name and declaration rules hide in them, not what the value
     /// detectors find. A secret found by shape in a variable (or a variable's formatting
     /// error) then stays visible where it appears bare elsewhere. `Report::render_text` and

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use safe_report::mail::{EmailParts, EmailRenderer};
-use safe_report::{Capture, ExceptionReporter, Format};
+use safe_report::{Capture, ExceptionReporter};
 use serde_json::Value;
 
 fn bench_dir() -> PathBuf {

@@ -40,7 +40,11 @@ fn renderings(reporter: &ExceptionReporter) -> Vec<(Format, String)> {
         .map(|format| (format, reporter.report(&capture()).render(format)))
         .chain([(
             Format::Text,
-            reporter.text_report(&capture().text().for_email().to_string()),
+            reporter
+                .text_report(&capture())
+                .text()
+                .for_email()
+                .to_string(),
         )])
         .collect()
 }

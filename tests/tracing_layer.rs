@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use safe_report::integrations::tracing::ReportLayer;
 use safe_report::panic::{HookBuilder, handled_here, take_last_capture};
-use safe_report::{Capture, DEFAULT_SUBSTITUTE, ExceptionReporter, Format, Frame, ResultExt};
+use safe_report::{Capture, DEFAULT_SUBSTITUTE, ExceptionReporter, Frame, ResultExt};
 use tracing_subscriber::layer::SubscriberExt as _;
 
 fn collecting() -> (
