@@ -7,9 +7,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use safe_report::{
-    Capture, ExceptionReporter, FilterContext, Format, ReporterFilter, SafeReporterFilter,
-};
+use safe_report::{Capture, ExceptionReporter, FilterContext, ReporterFilter, SafeReporterFilter};
 
 fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/bench")

@@ -14,9 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use safe_report::{
-    Capture, ExceptionReporter, FilterContext, Format, ReporterFilter, SafeReporterFilter,
-};
+use safe_report::{Capture, ExceptionReporter, FilterContext, ReporterFilter, SafeReporterFilter};
 
 struct Args {
     capture: PathBuf,

@@ -219,7 +219,6 @@ fn test_default_exception_reporter_class() {
             .text_report(&capture)
             .text()
             .for_email()
-            .to_string()
     );
     assert_eq!(mail[0].text(), expected);
 }

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use safe_report::panic::{HookBuilder, handled_here, last_capture_duration, take_last_capture};
 use safe_report::sinks::{Origin, SentryConfig, Sink};
-use safe_report::{Capture, ExceptionReporter, Format, RequestInfo, Traced};
+use safe_report::{Capture, ExceptionReporter, RequestInfo, Traced};
 use serde_json::{Map, Value};
 
 // ---------------------------------------------------------------------------------------
