@@ -7,9 +7,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use safe_report::{
-    Capture, ExceptionReporter, FilterContext, Format, ReporterFilter, SafeReporterFilter,
-};
+use safe_report::{Capture, ExceptionReporter, FilterContext, ReporterFilter, SafeReporterFilter};
 
 fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/bench")
@@ -54,7 +52,7 @@ fn operations(c: &mut Criterion) {
             b.iter(|| black_box(reporter.report(black_box(&capture))))
         });
         group.bench_function(BenchmarkId::from_parameter("text"), |b| {
-            b.iter(|| black_box(reporter.render(black_box(&capture), Format::Text)))
+            b.iter(|| black_box(reporter.text_report(black_box(&capture)).text().to_string()))
         });
         group.bench_function(BenchmarkId::from_parameter("html"), |b| {
             b.iter(|| black_box(reporter.report(black_box(&capture)).html().to_string()))

@@ -92,7 +92,7 @@ async fn serve() -> Result<(), Box<dyn Error>> {
     let config = mail_config()?;
     if !debug {
         // Like Django's `check --deploy`: what would go wrong in production, on stderr.
-        for issue in safe_report::check_deploy(&config, debug) {
+        for issue in safe_report::check_deploy(&config, safe_report::mail::DebugMode::Off) {
             eprintln!("safe-report check: {issue}");
         }
     }

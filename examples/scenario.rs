@@ -14,9 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use safe_report::{
-    Capture, ExceptionReporter, FilterContext, Format, ReporterFilter, SafeReporterFilter,
-};
+use safe_report::{Capture, ExceptionReporter, FilterContext, ReporterFilter, SafeReporterFilter};
 
 struct Args {
     capture: PathBuf,
@@ -101,7 +99,10 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     for (name, content) in [
-        ("report.txt", reporter.render(&capture, Format::Text)),
+        (
+            "report.txt",
+            reporter.text_report(&capture).text().to_string(),
+        ),
         ("report.html", report.html().to_string()),
         ("report-email.html", report.html().for_email().to_string()),
         ("report.json", report.json().to_string()),
@@ -196,7 +197,7 @@ fn operations<'a>(capture: &'a Capture, reporter: &'a ExceptionReporter) -> Vec<
     ops.push((
         "text",
         Box::new(|| {
-            black_box(reporter.render(black_box(capture), Format::Text));
+            black_box(reporter.text_report(black_box(capture)).text().to_string());
         }),
     ));
     ops.push((

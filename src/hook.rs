@@ -538,11 +538,9 @@ impl Config {
             trace::place_location(&mut frames, location);
         }
         let mut environment = self.environment.clone();
-        environment.server_time = Some(
-            event
-                .time
-                .to_zoned(jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC)),
-        );
+        environment.server_time = Some(event.time.to_zoned_datetime(
+            jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC),
+        ));
         environment.thread = event.thread;
         Capture {
             debug: self.debug,

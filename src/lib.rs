@@ -30,6 +30,14 @@
 //! }
 //! assert!(report.html().to_string().contains("ord_42"));
 //! ```
+//!
+//! # Other crates' types in this API
+//!
+//! Public signatures name std and this crate's types, and a short list of other crates'
+//! (checked in CI against `external-types.toml`; each decision in `docs/api.md`). Among them,
+//! [`jiff`] 1.x (re-exported as `safe_report::jiff`): timestamps in the model and the report
+//! (`Breadcrumb::timestamp`, `Environment::server_time`) are jiff's `Timestamp` and
+//! `ZonedDateTime`.
 #![deny(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
@@ -45,6 +53,9 @@ pub mod report;
 pub mod runtime;
 pub mod sinks;
 mod words;
+
+/// jiff, the version whose `Timestamp` and `ZonedDateTime` this crate's model holds.
+pub use jiff;
 
 /// The panic hook under its former name: [`hook`].
 #[doc(hidden)]

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use safe_report::mail::EmailRenderer;
+use safe_report::mail::{EmailParts, EmailRenderer};
 use safe_report::{Capture, ExceptionReporter};
 use serde_json::json;
 
@@ -100,7 +100,7 @@ fn renderings(capture: &Capture) -> Vec<(&'static str, String)> {
             .as_ref()
             .map_or("", |request| request.url.as_str())
     );
-    let mailed = EmailRenderer::render(&reporter, capture, &message, false);
+    let mailed = EmailRenderer::render(&reporter, capture, &message, EmailParts::Text);
     vec![
         ("text", report.text().to_string()),
         ("html", report.html().to_string()),

@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use safe_report::mail::{
-    AdminNotifier, BackendError, Email, EmailRenderer, FloodConfig, Level, MailBackend, MailConfig,
-    MailConfigBuilder, Mailer, MemoryBackend, Outcome, RenderedReport,
+    AdminNotifier, BackendError, Email, EmailParts, EmailRenderer, FloodConfig, Level, MailBackend,
+    MailConfig, MailConfigBuilder, Mailer, MemoryBackend, Outcome, RenderedReport,
 };
 use safe_report::{Capture, ExceptionReporter, Frame, RequestInfo};
 
@@ -215,7 +215,10 @@ fn test_default_exception_reporter_class() {
     let mail = sent(&mailer, &outbox);
     let expected = format!(
         "message\n\n{}",
-        ExceptionReporter::default().render_email_text(&capture)
+        ExceptionReporter::default()
+            .text_report(&capture)
+            .text()
+            .for_email()
     );
     assert_eq!(mail[0].text(), expected);
 }
@@ -225,7 +228,7 @@ fn test_custom_exception_reporter_is_used() {
     struct CustomExceptionReporter;
 
     impl EmailRenderer for CustomExceptionReporter {
-        fn render(&self, _capture: &Capture, message: &str, _include_html: bool) -> RenderedReport {
+        fn render(&self, _capture: &Capture, message: &str, _parts: EmailParts) -> RenderedReport {
             RenderedReport::new(message, "custom traceback text", None)
         }
     }
@@ -258,7 +261,7 @@ fn test_emit_no_admins() {
     struct MustNotRender(Arc<AtomicUsize>);
 
     impl EmailRenderer for MustNotRender {
-        fn render(&self, _capture: &Capture, message: &str, _include_html: bool) -> RenderedReport {
+        fn render(&self, _capture: &Capture, message: &str, _parts: EmailParts) -> RenderedReport {
             self.0.fetch_add(1, Ordering::SeqCst);
             RenderedReport::new(message, "", None)
         }

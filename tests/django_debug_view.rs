@@ -80,7 +80,7 @@ fn test_technical_500_content_type_negotiation() {
         let chosen = negotiate(Some(accept));
         assert_eq!(chosen, format, "{accept}");
         assert_eq!(chosen.content_type(), content_type, "{accept}");
-        let body = reporter.render(&capture, chosen);
+        let body = reporter.report(&capture).render(chosen);
         match chosen {
             Format::Html => assert!(body.starts_with("<!DOCTYPE html>"), "{accept}: {body}"),
             _ => assert!(body.starts_with("Exception\nboom\n"), "{accept}: {body}"),

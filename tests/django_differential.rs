@@ -26,7 +26,7 @@ fn no_value_django_hides_is_shown() {
         });
         let capture = Capture::from_json(&capture.to_string()).expect("a valid capture");
         let renderings = [Format::Json, Format::Html, Format::Text]
-            .map(|format| reporter.render(&capture, format));
+            .map(|format| reporter.report(&capture).render(format));
         let django_hides: Vec<&str> = case["hidden"]
             .as_array()
             .expect("a list")

@@ -320,7 +320,8 @@ fn django_reporter() -> ExceptionReporter {
 fn django_outputs(capture: &Capture) -> Outputs {
     let reporter = django_reporter();
     let mut out = Outputs::of(&reporter.report(capture));
-    out.email_texts.push(reporter.render_email_text(capture));
+    out.email_texts
+        .push(reporter.text_report(capture).text().for_email().to_string());
     out
 }
 

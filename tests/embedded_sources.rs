@@ -113,7 +113,7 @@ fn a_test_build_has_line_tables_for_its_own_code() {
         .admins(["ops@example.com"])
         .build()
         .unwrap();
-    let issues = safe_report::check_deploy(&config, false);
+    let issues = safe_report::check_deploy(&config, safe_report::mail::DebugMode::Off);
     assert!(
         issues.iter().all(|issue| issue.id != "build.W001"),
         "{issues:?}"

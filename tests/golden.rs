@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use safe_report::{
-    Breadcrumb, BreadcrumbLevel, Capture, Cause, Environment, ExceptionReporter, Format, Frame,
-    Identity, RequestInfo, SensitiveNames, TaskContext,
+    Breadcrumb, BreadcrumbLevel, Capture, Cause, Environment, ExceptionReporter, Frame, Identity,
+    RequestInfo, SensitiveNames, TaskContext,
 };
 
 fn golden_dir() -> PathBuf {
@@ -139,14 +139,21 @@ fn reporter() -> ExceptionReporter {
 
 #[test]
 fn text_report_matches_its_golden_file() {
-    check("report.txt", &reporter().render(&capture(), Format::Text));
+    check(
+        "report.txt",
+        &reporter().text_report(&capture()).text().to_string(),
+    );
 }
 
 #[test]
 fn email_text_report_matches_its_golden_file() {
     check(
         "report-email.txt",
-        &reporter().render_email_text(&capture()),
+        &reporter()
+            .text_report(&capture())
+            .text()
+            .for_email()
+            .to_string(),
     );
 }
 
@@ -216,9 +223,16 @@ fn every_rendering_shows_identity_breadcrumbs_tags_and_context_without_their_sec
 
 #[test]
 fn debug_capture_text_ends_with_the_debug_footer() {
-    let text = reporter().render(&capture().with_debug(true), Format::Text);
+    let text = reporter()
+        .text_report(&capture().with_debug(true))
+        .text()
+        .to_string();
     assert!(text.contains("You’re seeing this error because debug mode is on."));
-    let email = reporter().render_email_text(&capture().with_debug(true));
+    let email = reporter()
+        .text_report(&capture().with_debug(true))
+        .text()
+        .for_email()
+        .to_string();
     assert!(!email.contains("debug mode is on"));
 }
 
@@ -227,11 +241,15 @@ fn both_text_paths_agree_on_everything_including_the_counts() {
     let reporter = reporter();
     let capture = capture();
     assert_eq!(
-        reporter.render(&capture, Format::Text),
+        reporter.text_report(&capture).text().to_string(),
         reporter.report(&capture).text().to_string()
     );
     assert_eq!(
-        reporter.render_email_text(&capture),
+        reporter
+            .text_report(&capture)
+            .text()
+            .for_email()
+            .to_string(),
         reporter.report(&capture).text().for_email().to_string()
     );
 }

@@ -41,12 +41,12 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::TestCaseError;
 use safe_report::filter::{DJANGO_TERMS, EXTENDED_TERMS, EXTENDED_WORDS};
-use safe_report::mail::EmailRenderer;
+use safe_report::mail::{EmailParts, EmailRenderer};
 use safe_report::report::SourceCache;
 use safe_report::{
-    Breadcrumb, BreadcrumbLevel, Capture, Cause, Environment, ExceptionReporter, Format, Frame,
-    Identity, ReporterFilter, RequestInfo, SafeReporterFilter, SensitiveNames, TaskContext,
-    UploadedFile, Variable,
+    Breadcrumb, BreadcrumbLevel, Capture, Cause, Environment, ExceptionReporter, Frame, Identity,
+    ReporterFilter, RequestInfo, SafeReporterFilter, SensitiveNames, TaskContext, UploadedFile,
+    Variable,
 };
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -2168,16 +2168,17 @@ fn render(
 ) -> Vec<(&'static str, String)> {
     let mut outputs = vec![
         (
-            "text (ExceptionReporter::render, Format::Text)",
-            reporter.render(capture, Format::Text),
+            "text (ExceptionReporter::text_report)",
+            reporter.text_report(capture).text().to_string(),
         ),
         (
-            "email text (ExceptionReporter::render_email_text)",
-            reporter.render_email_text(capture),
+            "email text (ExceptionReporter::text_report, text().for_email())",
+            reporter.text_report(capture).text().for_email().to_string(),
         ),
         (
             SUBJECT,
-            EmailRenderer::render(reporter, capture, &log_message(capture), false).message,
+            EmailRenderer::render(reporter, capture, &log_message(capture), EmailParts::Text)
+                .message,
         ),
     ];
     if which == Outputs::All {
@@ -2569,8 +2570,7 @@ fn the_innocent_names_are_innocent() {
 proptest! {
     #![proptest_config(config(200))]
 
-    /// The text report built by `ExceptionReporter::render(.., Format::Text)` and
-    /// `render_email_text` skips formatting frame variables and, for the reverse lookup,
+    /// The text report built by `ExceptionReporter::text_report` skips formatting frame variables and, for the reverse lookup,
     /// only remembers what the name and declaration rules hide in them, not what the value
     /// detectors find. A secret found by shape in a variable (or a variable's formatting
     /// error) then stays visible where it appears bare elsewhere. `Report::render_text` and
@@ -2636,7 +2636,10 @@ fn a_value_recognised_in_part_in_a_url_leaves_no_part_visible() {
     for part in ["acct-7731", "R7kq2ZxL9mP3", "x/y", "x%2Fy"] {
         assert_hidden(&capture, part);
     }
-    let text = ExceptionReporter::default().render(&capture, Format::Text);
+    let text = ExceptionReporter::default()
+        .text_report(&capture)
+        .text()
+        .to_string();
     for shown in ["https://shop.example.com/cart/?q=", "&page=2", "lang"] {
         assert!(text.contains(shown), "{shown:?} in {text}");
     }

@@ -9,8 +9,8 @@
 
 use std::path::PathBuf;
 
-use safe_report::mail::EmailRenderer;
-use safe_report::{Capture, ExceptionReporter, Format};
+use safe_report::mail::{EmailParts, EmailRenderer};
+use safe_report::{Capture, ExceptionReporter};
 use serde_json::Value;
 
 fn bench_dir() -> PathBuf {
@@ -87,19 +87,19 @@ fn render_all(capture: &Capture) -> Vec<Output> {
             text: report.text().to_string(),
         },
         Output {
-            format: "text (ExceptionReporter::render, Format::Text)",
+            format: "text (ExceptionReporter::text_report)",
             family: Family::Text,
             shows_variables: false,
-            text: reporter.render(capture, Format::Text),
+            text: reporter.text_report(capture).text().to_string(),
         },
         Output {
-            format: "email text (ExceptionReporter::render_email_text)",
+            format: "email text (ExceptionReporter::text_report, text().for_email())",
             family: Family::Text,
             shows_variables: false,
-            text: reporter.render_email_text(capture),
+            text: reporter.text_report(capture).text().for_email().to_string(),
         },
         Output {
-            format: "email text (Report::render_email_text)",
+            format: "email text (Report::text().for_email())",
             family: Family::Text,
             shows_variables: false,
             text: report.text().for_email().to_string(),
@@ -117,8 +117,13 @@ fn render_all(capture: &Capture) -> Vec<Output> {
             text: {
                 let url = capture.request.as_ref().map_or("", |request| &request.url);
                 let message = capture.error.message.as_deref().unwrap_or("");
-                EmailRenderer::render(&reporter, capture, &format!("{message} at {url}"), false)
-                    .message
+                EmailRenderer::render(
+                    &reporter,
+                    capture,
+                    &format!("{message} at {url}"),
+                    EmailParts::Text,
+                )
+                .message
             },
         },
         Output {

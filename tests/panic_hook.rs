@@ -346,7 +346,10 @@ fn std_error_chains_report_each_cause_and_where_they_were_created() {
     );
     let scoped = frame(&capture, "panic_hook::load_order");
     assert_eq!(value(scoped, "order_id"), "ord_5");
-    let text = ExceptionReporter::default().render(&capture, Format::Text);
+    let text = ExceptionReporter::default()
+        .text_report(&capture)
+        .text()
+        .to_string();
     assert!(text.contains(
         "The above exception (connection refused) was the direct cause of the following exception:"
     ));

@@ -37,8 +37,15 @@ fn capture() -> Capture {
 fn renderings(reporter: &ExceptionReporter) -> Vec<(Format, String)> {
     [Format::Text, Format::Html, Format::Json]
         .into_iter()
-        .map(|format| (format, reporter.render(&capture(), format)))
-        .chain([(Format::Text, reporter.render_email_text(&capture()))])
+        .map(|format| (format, reporter.report(&capture()).render(format)))
+        .chain([(
+            Format::Text,
+            reporter
+                .text_report(&capture())
+                .text()
+                .for_email()
+                .to_string(),
+        )])
         .collect()
 }
 
@@ -67,9 +74,9 @@ fn ibans_and_social_security_numbers_are_hidden_and_the_other_categories_shown_b
 #[test]
 fn each_category_switched_on_hides_its_values_everywhere_and_is_counted() {
     let filter = SafeReporterFilter::builder()
-        .detector(Detector::HomeDirectoryUser, true)
-        .detector(Detector::EmailAddress, true)
-        .detector(Detector::ClientAddress, true)
+        .enable_detector(Detector::HomeDirectoryUser)
+        .enable_detector(Detector::EmailAddress)
+        .enable_detector(Detector::ClientAddress)
         .build();
     let reporter = ExceptionReporter::new(filter);
     for (format, output) in renderings(&reporter) {
@@ -101,10 +108,10 @@ fn each_category_switched_on_hides_its_values_everywhere_and_is_counted() {
 #[test]
 fn a_category_switched_on_alone_hides_only_its_own_values() {
     let filter = SafeReporterFilter::builder()
-        .detector(Detector::ClientAddress, true)
+        .enable_detector(Detector::ClientAddress)
         .build();
     let reporter = ExceptionReporter::new(filter);
-    let json = reporter.render(&capture(), Format::Json);
+    let json = reporter.report(&capture()).render(Format::Json);
     assert!(!json.contains(CLIENT) && !json.contains(FORWARDED));
     assert!(json.contains(EMAIL) && json.contains(USER));
 }
@@ -116,7 +123,7 @@ fn django_parity_and_detectors_off_hide_no_personal_data() {
         SafeReporterFilter::builder().detectors(false).build(),
     ] {
         let reporter = ExceptionReporter::new(filter);
-        let json = reporter.render(&capture(), Format::Json);
+        let json = reporter.report(&capture()).render(Format::Json);
         for shown in [EMAIL, USER, CLIENT, FORWARDED, SSN] {
             assert!(json.contains(shown), "{shown} is hidden");
         }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use safe_report::integrations::tracing::ReportLayer;
 use safe_report::panic::{HookBuilder, handled_here, take_last_capture};
-use safe_report::{Capture, DEFAULT_SUBSTITUTE, ExceptionReporter, Format, Frame, ResultExt};
+use safe_report::{Capture, DEFAULT_SUBSTITUTE, ExceptionReporter, Frame, ResultExt};
 use tracing_subscriber::layer::SubscriberExt as _;
 
 fn collecting() -> (
@@ -145,7 +145,10 @@ fn the_panic_hook_sees_the_entered_spans() {
     let pay = frame(&capture, "tracing_layer::pay");
     assert_eq!(var(pay, "order"), "ord_3");
     assert_eq!(var(pay, "card"), DEFAULT_SUBSTITUTE);
-    let text = ExceptionReporter::default().render(&capture, Format::Text);
+    let text = ExceptionReporter::default()
+        .text_report(&capture)
+        .text()
+        .to_string();
     assert!(!text.contains("4111111111111111"));
 }
 

@@ -15,7 +15,9 @@ use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use safe_report::integrations::tower::{DebugPageRenderer, ErrorReportLayer, ReportedError};
 use safe_report::mail::RenderedReport;
-use safe_report::mail::{AdminNotifier, EmailRenderer, MailConfig, Mailer, MemoryBackend};
+use safe_report::mail::{
+    AdminNotifier, EmailParts, EmailRenderer, MailConfig, Mailer, MemoryBackend,
+};
 use safe_report::{Capture, ExceptionReporter, Format, ReporterFilter};
 use tower::ServiceExt;
 
@@ -108,15 +110,10 @@ async fn the_debug_page_is_rendered_off_the_runtime_thread_while_the_request_wai
 struct Recording(Arc<Mutex<Vec<Vec<String>>>>);
 
 impl EmailRenderer for Recording {
-    fn render(&self, capture: &Capture, message: &str, include_html: bool) -> RenderedReport {
+    fn render(&self, capture: &Capture, message: &str, parts: EmailParts) -> RenderedReport {
         let functions = capture.frames.iter().map(|f| f.function.clone()).collect();
         self.0.lock().unwrap().push(functions);
-        EmailRenderer::render(
-            &ExceptionReporter::default(),
-            capture,
-            message,
-            include_html,
-        )
+        EmailRenderer::render(&ExceptionReporter::default(), capture, message, parts)
     }
 }
 

@@ -723,6 +723,7 @@ pub trait ReporterFilter: Send + Sync {
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Shown<'v> {
     /// Unchanged, borrowed from the capture.
     Same(&'v Value),

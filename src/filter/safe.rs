@@ -27,7 +27,7 @@ use crate::limits::DEFAULT_SUBSTITUTE;
 /// use safe_report::{Detector, SafeReporterFilter};
 ///
 /// let filter = SafeReporterFilter::builder()
-///     .detector(Detector::CardNumber, false)
+///     .disable_detector(Detector::CardNumber)
 ///     .session_cookie_name("shop_session")
 ///     .build();
 /// # let _ = filter;
@@ -201,9 +201,15 @@ impl SafeReporterFilterBuilder {
         self
     }
 
-    /// Switches one value detector on or off.
-    pub fn detector(mut self, detector: Detector, on: bool) -> Self {
-        self.detectors.set(detector, on);
+    /// Switches one value detector on (the personal data categories are off by default).
+    pub fn enable_detector(mut self, detector: Detector) -> Self {
+        self.detectors.set(detector, true);
+        self
+    }
+
+    /// Switches one value detector off.
+    pub fn disable_detector(mut self, detector: Detector) -> Self {
+        self.detectors.set(detector, false);
         self
     }
 

@@ -9,11 +9,29 @@ use super::email_url::{BackendConfig, TlsMode};
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Severity {
     /// Reports will not arrive, or secrets can be read on the network.
     Error,
     /// Likely a mistake in production.
     Warning,
+}
+
+/// Whether the service runs with debug on, for [`check_deploy`]. A closed pair (debug is
+/// on or off), so it is not `#[non_exhaustive]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DebugMode {
+    /// Debug off: the production setting.
+    Off,
+    /// Debug on: the debug page is shown to visitors.
+    On,
+}
+
+impl From<bool> for DebugMode {
+    /// `true` is [`DebugMode::On`].
+    fn from(debug: bool) -> Self {
+        if debug { DebugMode::On } else { DebugMode::Off }
+    }
 }
 
 /// One finding of [`check_deploy`].
@@ -37,7 +55,7 @@ impl fmt::Display for DeployIssue {
 }
 
 /// Lists misconfigurations of mail for a production deployment; `debug` is the service's
-/// debug flag. An empty list means nothing was found.
+/// debug mode. An empty list means nothing was found.
 ///
 /// | id | severity | finding |
 /// |---|---|---|
@@ -59,13 +77,13 @@ impl fmt::Display for DeployIssue {
 /// information as the first report would.
 ///
 /// ```
-/// use safe_report::mail::{MailConfig, check_deploy};
+/// use safe_report::mail::{DebugMode, MailConfig, check_deploy};
 ///
 /// let config = MailConfig::builder()
 ///     .email_url("smtp://app:s3cret@smtp.example.com:25")
 ///     .subject_prefix("")
 ///     .build()?;
-/// let ids: Vec<_> = check_deploy(&config, true).iter().map(|issue| issue.id).collect();
+/// let ids: Vec<_> = check_deploy(&config, DebugMode::On).iter().map(|issue| issue.id).collect();
 /// assert_eq!(ids, ["mail.E001", "mail.W001", "mail.W002", "mail.W003", "mail.W004", "mail.W005", "mail.W006"]);
 ///
 /// let good = MailConfig::builder()
@@ -76,11 +94,12 @@ impl fmt::Display for DeployIssue {
 ///     .email_url("smtps://app:s3cret@smtp.example.com")
 ///     .build()?;
 /// // Nothing about mail (`build.W001` depends on how this example was compiled).
-/// assert!(check_deploy(&good, false).iter().all(|issue| !issue.id.starts_with("mail.")));
+/// assert!(check_deploy(&good, DebugMode::Off).iter().all(|issue| !issue.id.starts_with("mail.")));
 /// # Ok::<(), safe_report::mail::ConfigError>(())
 /// ```
 #[inline(never)]
-pub fn check_deploy(config: &MailConfig, debug: bool) -> Vec<DeployIssue> {
+pub fn check_deploy(config: &MailConfig, debug: DebugMode) -> Vec<DeployIssue> {
+    let debug = debug == DebugMode::On;
     let mut issues = Vec::new();
     let mut add = |id, severity, message: String, hint| {
         issues.push(DeployIssue {

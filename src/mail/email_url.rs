@@ -76,6 +76,7 @@ impl fmt::Display for BackendConfig {
 
 /// How the SMTP connection is encrypted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TlsMode {
     /// Plain text (`tls=none`): only for a relay on the same host or network.
     None,

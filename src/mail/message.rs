@@ -141,8 +141,9 @@ impl Email {
         self.html.as_deref()
     }
 
-    /// The message as lettre builds it: headers, encoded subject, MIME structure.
-    pub fn to_message(&self) -> Result<Message, BackendError> {
+    /// The message as lettre builds it: headers, encoded subject, MIME structure. Not
+    /// public: lettre is before 1.0 (docs/api.md); [`to_mime`](Self::to_mime) gives the bytes.
+    pub(crate) fn to_message(&self) -> Result<Message, BackendError> {
         let mut builder = Message::builder()
             .from(self.from.clone())
             .subject(self.subject.clone())

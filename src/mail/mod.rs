@@ -54,7 +54,7 @@ pub use backend::{
     BackendError, ConsoleBackend, FileBackend, MailBackend, MemoryBackend, NullBackend,
 };
 pub use broken_link::{BrokenLinkReporter, BrokenLinkRules, NotFound, is_internal_request};
-pub use check::{DeployIssue, Severity, check_deploy};
+pub use check::{DebugMode, DeployIssue, Severity, check_deploy};
 pub use config::{
     ConfigError, DEFAULT_SERVER_EMAIL, DEFAULT_SUBJECT_PREFIX, ENV_VARS, MailConfig,
     MailConfigBuilder,
@@ -65,5 +65,5 @@ pub use email_url::{
 pub use flood::{Clock, Fingerprint, FloodConfig, ManualClock, SystemClock, normalise_message};
 pub use lettre::message::Mailbox;
 pub use message::{Email, MAX_SUBJECT_CHARS, format_subject};
-pub use notifier::{AdminNotifier, EmailRenderer, RenderedReport};
+pub use notifier::{AdminNotifier, EmailParts, EmailRenderer, RenderedReport};
 pub use queue::{Audience, MailStats, Mailer, MailerBuilder, Outcome, QueueConfig, ShutdownGuard};

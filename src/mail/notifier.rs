@@ -44,6 +44,33 @@ impl RenderedReport {
     }
 }
 
+/// The parts an admin email carries: the text alone, or the text with the HTML report as
+/// its `multipart/alternative` part ([`MailConfig::include_html`](super::MailConfig::include_html)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EmailParts {
+    /// The text alone.
+    Text,
+    /// The text and the HTML report.
+    TextAndHtml,
+}
+
+impl EmailParts {
+    /// The parts a mail configuration asks for.
+    pub fn of(config: &super::MailConfig) -> Self {
+        if config.include_html {
+            EmailParts::TextAndHtml
+        } else {
+            EmailParts::Text
+        }
+    }
+
+    /// Whether the HTML report is one of the parts.
+    pub fn has_html(self) -> bool {
+        matches!(self, EmailParts::TextAndHtml)
+    }
+}
+
 /// Turns a capture and its log message into what an email carries (Django's
 /// `reporter_class`).
 ///
@@ -55,14 +82,14 @@ impl RenderedReport {
 ///
 /// ```
 /// use safe_report::{Capture, ExceptionReporter};
-/// use safe_report::mail::{EmailRenderer, RenderedReport};
+/// use safe_report::mail::{EmailParts, EmailRenderer, RenderedReport};
 ///
 /// /// Django's test reporter: a fixed text, the message filtered as usual.
 /// struct Custom;
 ///
 /// impl EmailRenderer for Custom {
-///     fn render(&self, capture: &Capture, message: &str, _include_html: bool) -> RenderedReport {
-///         let filtered = EmailRenderer::render(&ExceptionReporter::default(), capture, message, false);
+///     fn render(&self, capture: &Capture, message: &str, _parts: EmailParts) -> RenderedReport {
+///         let filtered = EmailRenderer::render(&ExceptionReporter::default(), capture, message, EmailParts::Text);
 ///         RenderedReport::new(filtered.message, "custom traceback text", None)
 ///     }
 /// }
@@ -70,8 +97,8 @@ impl RenderedReport {
 /// ```
 pub trait EmailRenderer: Send + Sync + 'static {
     /// The log `message` with secrets hidden, the text report, and the HTML report when
-    /// `include_html`.
-    fn render(&self, capture: &Capture, message: &str, include_html: bool) -> RenderedReport;
+    /// `parts` include it.
+    fn render(&self, capture: &Capture, message: &str, parts: EmailParts) -> RenderedReport;
 
     /// As [`render`](Self::render), with `controls`' grouping and `before_send` applied to
     /// the filtered report before it is rendered; `None` when `before_send` dropped it.
@@ -81,11 +108,11 @@ pub trait EmailRenderer: Send + Sync + 'static {
         &self,
         capture: &Capture,
         message: &str,
-        include_html: bool,
+        parts: EmailParts,
         controls: &Controls,
     ) -> Option<RenderedReport> {
         let _ = controls;
-        Some(self.render(capture, message, include_html))
+        Some(self.render(capture, message, parts))
     }
 
     /// As [`render_controlled`](Self::render_controlled), the filtered report rendered by
@@ -96,12 +123,12 @@ pub trait EmailRenderer: Send + Sync + 'static {
         &self,
         capture: &Capture,
         message: &str,
-        include_html: bool,
+        parts: EmailParts,
         controls: &Controls,
         template: &dyn ReportTemplate,
     ) -> Option<RenderedReport> {
         let _ = template;
-        self.render_controlled(capture, message, include_html, controls)
+        self.render_controlled(capture, message, parts, controls)
     }
 }
 
@@ -109,19 +136,22 @@ pub trait EmailRenderer: Send + Sync + 'static {
 fn rendered(
     report: &Report,
     message: String,
-    include_html: bool,
+    parts: EmailParts,
     template: Option<&dyn ReportTemplate>,
 ) -> RenderedReport {
     let (text, html) = match template {
         Some(template) => (
             template::email_text(template, report),
-            include_html
+            parts
+                .has_html()
                 .then(|| template::email_html(template, report))
                 .flatten(),
         ),
         None => (
             report.text().for_email().to_string(),
-            include_html.then(|| report.html().for_email().to_string()),
+            parts
+                .has_html()
+                .then(|| report.html().for_email().to_string()),
         ),
     };
     RenderedReport::new(message, text, html)
@@ -134,7 +164,7 @@ impl EmailRenderer for ExceptionReporter {
     ///
     /// ```
     /// use safe_report::{Capture, ExceptionReporter, RequestInfo};
-    /// use safe_report::mail::EmailRenderer;
+    /// use safe_report::mail::{EmailParts, EmailRenderer};
     ///
     /// let capture = Capture::error("E", "boom").with_request(
     ///     RequestInfo::new("POST", "https://shop.example/login")
@@ -145,41 +175,49 @@ impl EmailRenderer for ExceptionReporter {
     ///     &ExceptionReporter::default(),
     ///     &capture,
     ///     "login failed: hunter2-pass rejected, see /reset?token=abc123def456ghi",
-    ///     false,
+    ///     EmailParts::Text,
     /// );
     /// assert!(!rendered.message.contains("hunter2-pass"));
     /// assert!(!rendered.message.contains("abc123def456ghi"));
     /// assert!(rendered.message.starts_with("login failed: "));
     /// ```
-    fn render(&self, capture: &Capture, message: &str, include_html: bool) -> RenderedReport {
-        let (report, message) = self.report_with_message(capture, message, include_html);
-        rendered(&report, message, include_html, None)
+    fn render(&self, capture: &Capture, message: &str, parts: EmailParts) -> RenderedReport {
+        let (report, message) = if parts.has_html() {
+            self.report_with_message(capture, message)
+        } else {
+            self.text_report_with_message(capture, message)
+        };
+        rendered(&report, message, parts, None)
     }
 
     fn render_controlled(
         &self,
         capture: &Capture,
         message: &str,
-        include_html: bool,
+        parts: EmailParts,
         controls: &Controls,
     ) -> Option<RenderedReport> {
-        let (report, message) = self.report_with_message(capture, message, include_html);
+        let (report, message) = if parts.has_html() {
+            self.report_with_message(capture, message)
+        } else {
+            self.text_report_with_message(capture, message)
+        };
         let report = controls.apply(report, self.filter())?;
-        Some(rendered(&report, message, include_html, None))
+        Some(rendered(&report, message, parts, None))
     }
 
     fn render_templated(
         &self,
         capture: &Capture,
         message: &str,
-        include_html: bool,
+        parts: EmailParts,
         controls: &Controls,
         template: &dyn ReportTemplate,
     ) -> Option<RenderedReport> {
         // The template may show frame variables in the text: build them always.
-        let (report, message) = self.report_with_message(capture, message, true);
+        let (report, message) = self.report_with_message(capture, message);
         let report = controls.apply(report, self.filter())?;
-        Some(rendered(&report, message, include_html, Some(template)))
+        Some(rendered(&report, message, parts, Some(template)))
     }
 }
 
@@ -387,14 +425,14 @@ impl AdminNotifier {
                     Some(template) => renderer.render_templated(
                         &capture,
                         &message,
-                        config.include_html,
+                        EmailParts::of(config),
                         &controls,
                         template.as_ref(),
                     )?,
                     None => renderer.render_controlled(
                         &capture,
                         &message,
-                        config.include_html,
+                        EmailParts::of(config),
                         &controls,
                     )?,
                 };

@@ -36,6 +36,7 @@ pub use crate::sinks::{Outcome, QueueConfig};
 
 /// Who an email is for: the admins (error reports) or the managers (broken links).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Audience {
     /// [`MailConfig::admins`].
     Admins,

@@ -40,7 +40,7 @@ pub struct Environment {
     pub thread: Option<String>,
     /// The server time when the error was captured.
     #[serde(default)]
-    pub server_time: Option<jiff::Zoned>,
+    pub server_time: Option<jiff::ZonedDateTime>,
     /// The deployment: environment, release and server name.
     #[serde(default, skip_serializing_if = "Identity::is_empty")]
     pub identity: Identity,
@@ -78,7 +78,7 @@ impl Environment {
             (fixed, zone)
         });
         Self {
-            server_time: Some(jiff::Timestamp::now().to_zoned(zone.clone())),
+            server_time: Some(jiff::Timestamp::now().to_zoned_datetime(zone.clone())),
             identity: Identity::current().clone(),
             ..fixed.clone()
         }

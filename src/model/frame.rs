@@ -156,6 +156,7 @@ impl Variable {
 }
 
 /// Names declared sensitive: a list of names, or all of them (Django's `"__ALL__"`).
+/// A closed pair, as Django's, so not `#[non_exhaustive]`: match it without a catch-all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SensitiveNames {
     /// Every name is sensitive.

@@ -12,6 +12,7 @@ use std::fmt;
 /// assert_eq!(Level::from(tracing::Level::WARN), Level::Warning);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Level {
     /// `DEBUG`
     Debug,

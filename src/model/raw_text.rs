@@ -18,6 +18,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// assert_eq!(RawText::from("abc").to_text(), "abc");
 /// assert_eq!(RawText::from(vec![b'a', 0xff, b'b']).to_text(), "a\\xffb");
 /// ```
+// A newtype over its bytes, built as `RawText(bytes)`: nothing to add, so not
+// `#[non_exhaustive]`.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct RawText(pub Vec<u8>);
 

@@ -195,6 +195,7 @@ pub struct CapturedRef<'a> {
 
 /// What a [`CapturedRef`] is. `Debug` shows the kind and size (`Str(<6 bytes>)`), never
 /// the value.
+#[non_exhaustive]
 pub enum CapturedKind<'a> {
     /// `null`.
     Null,

@@ -183,52 +183,27 @@ impl ExceptionReporter {
         self.build(capture, filter, true)
     }
 
-    /// Renders `capture` through another filter in `format` (see [`render`](Self::render)).
-    pub fn render_with(
-        &self,
-        capture: &Capture,
-        filter: &dyn ReporterFilter,
-        format: Format,
-    ) -> String {
-        match format {
-            Format::Text => self.build(capture, filter, false).text().to_string(),
-            other => self.build(capture, filter, true).render(other),
-        }
-    }
-
-    /// Renders `capture` in `format`. For text this skips formatting frame variables, which
-    /// the text report never shows (their hidden values are still hidden everywhere else).
+    /// The report of `capture` for the text renderings ([`Report::text`]): frame variables
+    /// and the source lines around each frame are filtered (what they hide is hidden
+    /// everywhere else too) but not formatted, which the text report never shows. The
+    /// same text as [`report`](Self::report)'s, for less work; its other renderings show no
+    /// variables and no surrounding lines.
     ///
     /// ```
-    /// use safe_report::{Capture, ExceptionReporter, Format};
+    /// use safe_report::{Capture, ExceptionReporter};
     ///
     /// let capture = Capture::error("E", "boom");
-    /// let text = ExceptionReporter::default().render(&capture, Format::Text);
+    /// let text = ExceptionReporter::default().text_report(&capture).text().to_string();
     /// assert!(text.starts_with("E\nboom\n"));
     /// ```
-    pub fn render(&self, capture: &Capture, format: Format) -> String {
-        match format {
-            Format::Text => self
-                .build(capture, self.filter.as_ref(), false)
-                .text()
-                .to_string(),
-            other => self.report(capture).render(other),
-        }
-    }
-
-    /// The text report for email (no debug footer), skipping frame variables as
-    /// [`render`](Self::render) does for text.
-    pub fn render_email_text(&self, capture: &Capture) -> String {
+    pub fn text_report(&self, capture: &Capture) -> Report {
         self.build(capture, self.filter.as_ref(), false)
-            .text()
-            .for_email()
-            .to_string()
     }
 
     /// The report of `capture` and `message`, the log message that goes with it (an
     /// email's subject and first line), filtered together: a value hidden anywhere in the
     /// report is hidden in the message too, and what the message hides counts in the
-    /// report's redaction summary. `with_variables` as for [`render`](Self::render).
+    /// report's redaction summary.
     ///
     /// ```
     /// use safe_report::{Capture, ExceptionReporter, Frame};
@@ -236,11 +211,21 @@ impl ExceptionReporter {
     /// let capture = Capture::error("E", "login failed")
     ///     .with_frame(Frame::new("app::login", "src/login.rs", 1).var("password", "hunter2-pass"));
     /// let (report, message) = ExceptionReporter::default()
-    ///     .report_with_message(&capture, "login failed with hunter2-pass", false);
+    ///     .report_with_message(&capture, "login failed with hunter2-pass");
     /// assert_eq!(message, "login failed with ********************");
     /// assert!(report.text().to_string().contains("login failed"));
     /// ```
-    pub fn report_with_message(
+    pub fn report_with_message(&self, capture: &Capture, message: &str) -> (Report, String) {
+        self.build_with_message(capture, message, true)
+    }
+
+    /// As [`report_with_message`](Self::report_with_message), the report for the text
+    /// renderings only, as [`text_report`](Self::text_report) builds it.
+    pub fn text_report_with_message(&self, capture: &Capture, message: &str) -> (Report, String) {
+        self.build_with_message(capture, message, false)
+    }
+
+    fn build_with_message(
         &self,
         capture: &Capture,
         message: &str,
@@ -252,7 +237,7 @@ impl ExceptionReporter {
         (report, message.unwrap_or_default())
     }
 
-    fn build(
+    pub(crate) fn build(
         &self,
         capture: &Capture,
         filter: &dyn ReporterFilter,

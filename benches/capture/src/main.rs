@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use safe_report::panic::{HookBuilder, handled_here, last_capture_duration, take_last_capture};
 use safe_report::sinks::{Origin, SentryConfig, Sink};
-use safe_report::{Capture, ExceptionReporter, Format, RequestInfo, Traced};
+use safe_report::{Capture, ExceptionReporter, RequestInfo, Traced};
 use serde_json::{Map, Value};
 
 // ---------------------------------------------------------------------------------------
@@ -298,7 +298,7 @@ fn panic_report(w: &Workload, reporter: &ExceptionReporter, parts: &mut Parts) -
     let capture = attach(capture, w);
     parts.attach_request_and_settings = nanos(start);
     let start = Instant::now();
-    let report = reporter.render(&capture, Format::Text);
+    let report = reporter.text_report(&capture).text().to_string();
     parts.render_text = nanos(start);
     report
 }
@@ -363,7 +363,7 @@ fn answering_server() -> String {
 fn error_report(w: &Workload, reporter: &ExceptionReporter) -> String {
     let error = sensitive_post_parameters_wrapper(w, Fail::Error).expect_err("the chain fails");
     let capture = attach(Capture::from_traced_owned(error), w);
-    reporter.render(&capture, Format::Text)
+    reporter.text_report(&capture).text().to_string()
 }
 
 // ---------------------------------------------------------------------------------------

@@ -149,6 +149,7 @@ impl DetectorSet {
 
 /// What kind of text is scanned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TextKind {
     /// Any text: messages, values, header values, URLs.
     Free,

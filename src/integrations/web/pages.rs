@@ -31,7 +31,7 @@ use crate::report::{ExceptionReporter, Report, RequestSection};
 ///     }
 /// }
 ///
-/// let page = ExceptionReporter::default().render(&Capture::error("E", "boom"), Format::Text);
+/// let page = DebugPageRenderer::render(&ExceptionReporter::default(), &Capture::error("E", "boom"), None, Format::Text);
 /// assert!(page.starts_with("E\nboom"));
 /// # let _ = Custom;
 /// ```
@@ -53,9 +53,11 @@ impl DebugPageRenderer for ExceptionReporter {
         filter: Option<&dyn ReporterFilter>,
         format: Format,
     ) -> String {
-        match filter {
-            Some(filter) => self.render_with(capture, filter, format),
-            None => ExceptionReporter::render(self, capture, format),
+        let filter = filter.unwrap_or_else(|| self.filter());
+        match format {
+            // The text report never shows frame variables: they are not formatted.
+            Format::Text => self.build(capture, filter, false).text().to_string(),
+            other => self.build(capture, filter, true).render(other),
         }
     }
 }

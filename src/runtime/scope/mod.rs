@@ -57,7 +57,8 @@ use std::task::{Context, Poll};
 
 use crate::model::{SensitiveNames, Variable};
 
-/// Which names a scope declares sensitive.
+/// Which names a scope declares sensitive. Closed (none, these, all), as
+/// [`SensitiveNames`] is, so not `#[non_exhaustive]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sensitivity {
     /// None.
@@ -169,6 +170,7 @@ impl<'a, F: Future, const N: usize> Future for Scoped<F, [Var<'a>; N]> {
 /// A frame's variables as captured: the site of the scope and its variables. `Debug` shows
 /// the variables' names and kinds, never their values.
 #[derive(Clone, PartialEq)]
+#[non_exhaustive]
 pub struct CapturedScope {
     /// The function that registered the scope (`crate::module::function`).
     pub function: String,
