@@ -70,9 +70,9 @@ measure() {
         exit 1
     }
     curl -sf --max-time "$DEADLINE" -K "$(requests "http://$addr/" "$WARMUP")"
-    callgrind_control -z "$server" >/dev/null
+    callgrind_control -z "$server" >/dev/null 2>&1
     curl -sf --max-time "$DEADLINE" -K "$(requests "http://$addr/" "$REQUESTS")"
-    callgrind_control -d "$server" >/dev/null
+    callgrind_control -d "$server" >/dev/null 2>&1
     local dump
     dump=$(ls "$work"/cg."$server".* | head -n 1)
     local total
