@@ -39,7 +39,7 @@
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
-use proptest::test_runner::TestCaseError;
+use proptest::test_runner::{FileFailurePersistence, TestCaseError};
 use safe_report::filter::{DJANGO_TERMS, EXTENDED_TERMS, EXTENDED_WORDS};
 use safe_report::mail::{EmailParts, EmailRenderer};
 use safe_report::report::SourceCache;
@@ -64,8 +64,9 @@ const SOURCE_CASES: u32 = 300;
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
         cases,
-        // Failing inputs are printed (shrunk); no regression files are written into the tree.
-        failure_persistence: None,
+        // A failure's seed is saved in `tests/no_leak_properties.regressions` (commit it):
+        // each later run tries the saved seeds first, and the shrunk input is printed.
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
         max_shrink_iters: 2048,
         ..ProptestConfig::default()
     }
