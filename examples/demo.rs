@@ -2,8 +2,8 @@
 //! environment.
 //!
 //! ```sh
-//! cargo run --features axum --example demo        # debug off: generic pages, emails on stdout
-//! SAFE_REPORT_DEBUG=1 cargo run --features axum --example demo  # the debug pages
+//! cargo run --features axum,embed-sources,log --example demo        # debug off: generic pages, emails on stdout
+//! SAFE_REPORT_DEBUG=1 cargo run --features axum,embed-sources,log --example demo  # the debug pages
 //! ```
 //!
 //! Then open <http://127.0.0.1:8000/>. The environment:

@@ -2,8 +2,8 @@
 //! error-report middleware, with the same routes, variables, settings and environment.
 //!
 //! ```sh
-//! cargo run --example demo_actix --features actix                      # debug off
-//! SAFE_REPORT_DEBUG=1 cargo run --example demo_actix --features actix  # the debug pages
+//! cargo run --example demo_actix --features actix,embed-sources,log                      # debug off
+//! SAFE_REPORT_DEBUG=1 cargo run --example demo_actix --features actix,embed-sources,log  # the debug pages
 //! ```
 //!
 //! Then open <http://127.0.0.1:8000/>. The environment:
